@@ -1,0 +1,90 @@
+"""Operators' views of the store mirror: read-mostly and searchable."""
+
+from django.contrib import admin
+
+from commerce.models import Customer, DomainEvent, Order, OrderLine, Product, Refund, Shop
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    list_display = ("domain", "platform", "name", "status", "currency", "timezone", "sync_state", "installed_at")
+    list_filter = ("platform", "status")
+    search_fields = ("domain", "name", "email")
+    exclude = ("access_token",)
+    readonly_fields = ("platform", "domain", "platform_id", "scopes", "installed_at", "uninstalled_at",
+                       "sync_state", "customer_count", "order_count")
+
+    @admin.display(description="history sync")
+    def sync_state(self, shop: Shop) -> str:
+        from integrations.selectors import sync_latest
+
+        run = sync_latest(shop=shop)
+        if run is None:
+            return "-"
+        counts = ", ".join(f"{name} {entry.get('objects', 0)}" for name, entry in run.progress.items())
+        return f"{run.status}: {counts}"
+
+    @admin.display(description="customers")
+    def customer_count(self, shop: Shop) -> int:
+        return Customer.objects.filter(shop=shop).count()
+
+    @admin.display(description="orders")
+    def order_count(self, shop: Shop) -> int:
+        return Order.objects.filter(shop=shop).count()
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "email", "shop", "first_order_at", "email_consent", "sms_consent", "is_deleted")
+    list_filter = ("shop", "email_consent", "sms_consent", "is_deleted")
+    search_fields = ("email", "first_name", "last_name", "phone", "platform_id")
+    list_select_related = ("shop",)
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ("title", "sku", "quantity", "unit_price", "total_discount", "currency")
+    readonly_fields = fields
+    can_delete = False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    fields = ("platform_id", "amount", "shipping_amount", "currency", "processed_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "shop", "customer", "financial_status", "fulfillment_status", "total",
+                    "currency", "processed_at")
+    list_filter = ("shop", "financial_status", "fulfillment_status")
+    search_fields = ("name", "email", "platform_id")
+    date_hierarchy = "processed_at"
+    list_select_related = ("shop", "customer")
+    inlines = [OrderLineInline, RefundInline]
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdmin):
+    list_display = ("title", "shop", "product_type", "category", "status")
+    list_filter = ("shop", "product_type")
+    search_fields = ("title", "platform_id")
+
+
+@admin.register(DomainEvent)
+class DomainEventAdmin(ReadOnlyAdmin):
+    list_display = ("key", "name", "shop", "occurred_at", "dispatched_at")
+    list_filter = ("name", "shop")
+    search_fields = ("key",)

@@ -1,0 +1,40 @@
+"""Domain events: the outbox rows are read here and handed to subscribers after the commit.
+
+A subscriber is a plain function ``(event) -> None`` registered for an event name.  Dispatch
+marks the row done only after every subscriber ran, so a crash means a retry; subscribers must
+therefore be idempotent (they key their own writes on the event).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from commerce.models import DomainEvent
+
+Subscriber = Callable[[DomainEvent], None]
+_SUBSCRIBERS: dict[str, list[Subscriber]] = defaultdict(list)
+
+
+def subscribe(name: str, subscriber: Subscriber) -> None:
+    if subscriber not in _SUBSCRIBERS[name]:
+        _SUBSCRIBERS[name].append(subscriber)
+
+
+def dispatch_pending(*, limit: int = 500) -> int:
+    done = 0
+    pending = DomainEvent.objects.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    for pk in list(pending[:limit]):
+        with transaction.atomic():
+            event = DomainEvent.objects.select_for_update(skip_locked=True).filter(
+                pk=pk, dispatched_at__isnull=True
+            ).first()
+            if event is None:
+                continue
+            for subscriber in _SUBSCRIBERS.get(event.name, []):
+                subscriber(event)
+            event.dispatched_at = timezone.now()
+            event.save(update_fields=["dispatched_at"])
+            done += 1
+    return done

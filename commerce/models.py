@@ -1,0 +1,309 @@
+"""The platform-neutral mirror of a store.
+
+Every tenant-owned row carries ``shop`` and every unique constraint includes it.  Platform ids
+are kept as strings (``platform_id``: Shopify's numeric id, WooCommerce's id) and
+``platform_updated_at`` orders concurrent writes: an older version never overwrites a newer one.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from retention_app.fields import EncryptedTextField, money_field
+
+
+class Platform(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+    STANDALONE = "standalone", "Standalone (imported)"
+
+
+class ShopStatus(models.TextChoices):
+    INSTALLED = "installed", "Installed"
+    UNINSTALLED = "uninstalled", "Uninstalled"
+    REDACTED = "redacted", "Redacted"
+
+
+class Shop(models.Model):
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    domain = models.CharField(max_length=255)
+    platform_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=ShopStatus.choices, default=ShopStatus.INSTALLED)
+    currency = models.CharField(max_length=3, default="USD")
+    timezone = models.CharField(max_length=64, default="UTC")
+    locale = models.CharField(max_length=16, default="en")
+    access_token = EncryptedTextField(blank=True, default="")
+    scopes = models.CharField(max_length=1000, blank=True)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "domain"], name="shop_unique_domain"),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def is_installed(self) -> bool:
+        return self.status == ShopStatus.INSTALLED and bool(self.access_token)
+
+
+class ShopOwned(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class PlatformRecord(ShopOwned):
+    """A row mirrored from the platform, identified there by ``platform_id``."""
+
+    platform_id = models.CharField(max_length=64)
+    platform_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class MarketingConsent(models.TextChoices):
+    SUBSCRIBED = "subscribed", "Subscribed"
+    NOT_SUBSCRIBED = "not_subscribed", "Not subscribed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    PENDING = "pending", "Pending confirmation"
+
+
+class Customer(PlatformRecord):
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=320, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    locale = models.CharField(max_length=16, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    email_consent = models.CharField(
+        max_length=20, choices=MarketingConsent.choices, default=MarketingConsent.NOT_SUBSCRIBED
+    )
+    sms_consent = models.CharField(
+        max_length=20, choices=MarketingConsent.choices, default=MarketingConsent.NOT_SUBSCRIBED
+    )
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    platform_created_at = models.DateTimeField(null=True, blank=True)
+    is_deleted = models.BooleanField(default=False)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_id"], name="customer_unique_platform_id"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "email"]),
+            models.Index(fields=["shop", "first_order_at"]),
+            models.Index(fields=["shop", "platform_updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or f"customer {self.platform_id}"
+
+
+class Product(PlatformRecord):
+    title = models.CharField(max_length=500)
+    product_type = models.CharField(max_length=255, blank=True)
+    category = models.CharField(max_length=500, blank=True)
+    vendor = models.CharField(max_length=255, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_id"], name="product_unique_platform_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Variant(PlatformRecord):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    title = models.CharField(max_length=500, blank=True)
+    sku = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=3)
+    price = money_field()
+    unit_cost = money_field(null=True, blank=True, default=None)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_id"], name="variant_unique_platform_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.title}"
+
+
+class FinancialStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    AUTHORIZED = "authorized", "Authorized"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    VOIDED = "voided", "Voided"
+    EXPIRED = "expired", "Expired"
+    UNKNOWN = "unknown", "Unknown"
+
+
+PAID_STATUSES = (
+    FinancialStatus.PAID,
+    FinancialStatus.PARTIALLY_REFUNDED,
+    FinancialStatus.REFUNDED,
+)
+
+
+class FulfillmentStatus(models.TextChoices):
+    UNFULFILLED = "unfulfilled", "Unfulfilled"
+    PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
+    FULFILLED = "fulfilled", "Fulfilled"
+    RESTOCKED = "restocked", "Restocked"
+    OTHER = "other", "Other"
+
+
+class Order(PlatformRecord):
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    customer_platform_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=64, blank=True)
+    email = models.CharField(max_length=320, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    locale = models.CharField(max_length=16, blank=True)
+    financial_status = models.CharField(
+        max_length=20, choices=FinancialStatus.choices, default=FinancialStatus.UNKNOWN
+    )
+    fulfillment_status = models.CharField(
+        max_length=20, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED
+    )
+    currency = models.CharField(max_length=3)
+    subtotal = money_field()
+    total_discounts = money_field()
+    total_tax = money_field()
+    total_shipping = money_field()
+    total = money_field()
+    total_refunded = money_field()
+    discount_codes = models.JSONField(default=list, blank=True)
+    is_test = models.BooleanField(default=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=64, blank=True)
+    platform_created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_id"], name="order_unique_platform_id"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "processed_at"]),
+            models.Index(fields=["shop", "customer", "processed_at"]),
+            models.Index(fields=["shop", "platform_updated_at"]),
+            models.Index(
+                fields=["shop", "processed_at"],
+                name="order_live_processed_idx",
+                condition=Q(cancelled_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"order {self.platform_id}"
+
+
+class OrderLine(ShopOwned):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    platform_id = models.CharField(max_length=64)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.SET_NULL)
+    product_platform_id = models.CharField(max_length=64, blank=True)
+    variant_platform_id = models.CharField(max_length=64, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    sku = models.CharField(max_length=255, blank=True)
+    quantity = models.IntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    unit_price = money_field()
+    total_discount = money_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_id"], name="orderline_unique_platform_id"),
+        ]
+
+
+class Refund(ShopOwned):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    platform_id = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+    amount = money_field()
+    shipping_amount = money_field()
+    note = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_id"], name="refund_unique_platform_id"),
+        ]
+        indexes = [models.Index(fields=["shop", "processed_at"])]
+
+
+class RefundLine(ShopOwned):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.SET_NULL)
+    line_platform_id = models.CharField(max_length=64)
+    quantity = models.IntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    subtotal = money_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "refund", "line_platform_id"], name="refundline_unique_line"
+            ),
+        ]
+
+
+class DomainEvent(ShopOwned):
+    """The outbox: written in the same transaction as the change it announces.
+
+    ``key`` makes an event idempotent per shop (``order.paid:5001``): a webhook delivered twice,
+    or a change seen by both a webhook and the reconciliation, announces it once.
+    """
+
+    class Name(models.TextChoices):
+        CUSTOMER_CREATED = "customer.created"
+        ORDER_PAID = "order.paid"
+        ORDER_REFUNDED = "order.refunded"
+        ORDER_CANCELLED = "order.cancelled"
+
+    name = models.CharField(max_length=64, choices=Name.choices)
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "key"], name="domainevent_unique_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="domainevent_pending_idx",
+                condition=Q(dispatched_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

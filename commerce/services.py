@@ -1,0 +1,680 @@
+"""Writes to the store mirror: idempotent upserts ordered by the platform's ``updated_at``.
+
+The rules, in one place:
+- A record older than the stored row (``platform_updated_at``) is ignored: late or out-of-order
+  deliveries and stale bulk data never overwrite newer data.  A record with the same timestamp is
+  the same version: applying it again changes nothing.
+- Domain events go to the outbox (``DomainEvent``) in the same transaction as the change, keyed
+  so each is written once per shop whatever path (webhook, reconciliation, sync) saw it first.
+- Events fire on transitions (an order becoming paid, a cancellation, a new refund), and for
+  history data only when it happened after the install: a two-year-old order is history, not news.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from commerce.models import (
+    PAID_STATUSES,
+    Customer,
+    DomainEvent,
+    FinancialStatus,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+    RefundLine,
+    Shop,
+    Variant,
+)
+from commerce.records import CustomerRecord, OrderRecord, ProductRecord, RefundRecord
+
+RecordT = TypeVar("RecordT", CustomerRecord, ProductRecord, OrderRecord)
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    skipped_stale: int = 0
+    events: list[str] = field(default_factory=list)
+
+    def merge(self, other: "UpsertResult") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.skipped_stale += other.skipped_stale
+        self.events.extend(other.events)
+
+
+def _is_news(*, shop: Shop, happened_at: datetime | None, live: bool) -> bool:
+    """Live data (webhooks, reconciliation) is news; history is news only after the install."""
+    if live:
+        return True
+    return bool(happened_at and shop.installed_at and happened_at >= shop.installed_at)
+
+
+def _event_emit(*, shop: Shop, name: str, key: str, payload: dict, occurred_at: datetime | None) -> bool:
+    _, created = DomainEvent.objects.get_or_create(
+        shop=shop,
+        key=key,
+        defaults={"name": name, "payload": payload, "occurred_at": occurred_at or timezone.now()},
+    )
+    return created
+
+
+def _announce(result: UpsertResult) -> UpsertResult:
+    """Dispatch the outbox once this transaction commits (the beat job is the safety net)."""
+    if result.events:
+        from commerce.tasks import dispatch_pending_events
+
+        transaction.on_commit(dispatch_pending_events.delay)
+    return result
+
+
+def _newer_split(
+    *, model: type[models.Model], shop: Shop, records: Sequence[RecordT]
+) -> tuple[list[RecordT], list[tuple[Any, RecordT]], int]:
+    """Split records into (new, [(existing row, record) to apply], count of stale ones).
+
+    Existing rows are locked (``select_for_update``) so a concurrent webhook for the same object
+    waits instead of interleaving; the newest ``updated_at`` wins either way.
+    """
+    latest: dict[str, RecordT] = {}
+    for record in records:  # the same object twice in one batch: keep the newest version
+        current = latest.get(record.platform_id)
+        if current is None or _is_not_older(record.updated_at, current.updated_at):
+            latest[record.platform_id] = record
+    existing = {
+        row.platform_id: row
+        for row in model.objects.select_for_update()  # type: ignore[attr-defined]
+        .filter(shop=shop, platform_id__in=list(latest))
+        .order_by("pk")
+    }
+    new, apply, stale = [], [], len(records) - len(latest)
+    for platform_id, record in latest.items():
+        row = existing.get(platform_id)
+        if row is None:
+            new.append(record)
+        elif _is_not_older(record.updated_at, row.platform_updated_at):
+            apply.append((row, record))
+        else:
+            stale += 1
+    return new, apply, stale
+
+
+def _is_not_older(incoming: datetime | None, stored: datetime | None) -> bool:
+    if incoming is None or stored is None:
+        return True
+    return incoming >= stored
+
+
+def _create_rows(
+    *, model: type[models.Model], shop: Shop, rows: list[models.Model], platform_ids: list[str]
+) -> dict[str, Any]:
+    """Insert new rows; a row a concurrent writer inserted first is left alone (and re-read)."""
+    model.objects.bulk_create(rows, ignore_conflicts=True)  # type: ignore[attr-defined]
+    return {
+        row.platform_id: row
+        for row in model.objects.filter(shop=shop, platform_id__in=platform_ids)  # type: ignore[attr-defined]
+    }
+
+
+# --- customers -------------------------------------------------------------------------------
+
+CUSTOMER_FIELDS = (
+    "first_name", "last_name", "email", "phone", "locale", "tags", "email_consent",
+    "sms_consent", "platform_updated_at", "platform_created_at", "is_deleted",
+)
+
+
+def _customer_values(record: CustomerRecord) -> dict[str, Any]:
+    values = {
+        "first_name": record.first_name,
+        "last_name": record.last_name,
+        "email": record.email.strip().lower(),
+        "phone": record.phone,
+        "locale": record.locale,
+        "tags": list(record.tags),
+        "email_consent": record.email_consent,
+        "sms_consent": record.sms_consent,
+        "platform_updated_at": record.updated_at,
+        "platform_created_at": record.created_at,
+        "is_deleted": False,
+    }
+    if record.has_birthday:
+        values["birthday"] = record.birthday
+    return values
+
+
+@transaction.atomic
+def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: bool) -> UpsertResult:
+    result = UpsertResult()
+    new, apply, result.skipped_stale = _newer_split(model=Customer, shop=shop, records=records)
+    if new:
+        created = _create_rows(
+            model=Customer,
+            shop=shop,
+            rows=[Customer(shop=shop, platform_id=r.platform_id, **_customer_values(r)) for r in new],
+            platform_ids=[r.platform_id for r in new],
+        )
+        result.created = len(new)
+        for record in new:
+            row = created[record.platform_id]
+            if row.platform_updated_at != record.updated_at:  # a concurrent writer won: re-apply
+                apply.append((row, record))
+            elif _is_news(shop=shop, happened_at=record.created_at, live=live):
+                if _event_emit(
+                    shop=shop,
+                    name=DomainEvent.Name.CUSTOMER_CREATED,
+                    key=f"customer.created:{record.platform_id}",
+                    payload={"customer_id": row.pk, "platform_id": record.platform_id},
+                    occurred_at=record.created_at,
+                ):
+                    result.events.append(f"customer.created:{record.platform_id}")
+    to_update = []
+    for row, record in apply:
+        if not _is_not_older(record.updated_at, row.platform_updated_at):
+            result.skipped_stale += 1
+            continue
+        for name, value in _customer_values(record).items():
+            setattr(row, name, value)
+        to_update.append(row)
+    if to_update:
+        fields = list(CUSTOMER_FIELDS) + (["birthday"] if any(r.has_birthday for _, r in apply) else [])
+        Customer.objects.bulk_update(to_update, fields + ["updated_at"])
+        result.updated = len(to_update)
+    return _announce(result)
+
+
+def customers_ensure(*, shop: Shop, platform_ids: Iterable[str]) -> dict[str, Customer]:
+    """Rows for customers referenced by orders; unknown ones get a stub the next sync fills in."""
+    wanted = {pid for pid in platform_ids if pid}
+    found = {c.platform_id: c for c in Customer.objects.filter(shop=shop, platform_id__in=wanted)}
+    missing = wanted - set(found)
+    if missing:
+        Customer.objects.bulk_create(
+            [Customer(shop=shop, platform_id=pid) for pid in sorted(missing)], ignore_conflicts=True
+        )
+        found = {c.platform_id: c for c in Customer.objects.filter(shop=shop, platform_id__in=wanted)}
+    return found
+
+
+@transaction.atomic
+def customer_mark_deleted(*, shop: Shop, platform_id: str) -> bool:
+    """The customer was deleted in the store: keep the row for the order history, flag it."""
+    return bool(
+        Customer.objects.filter(shop=shop, platform_id=platform_id).update(
+            is_deleted=True, updated_at=timezone.now()
+        )
+    )
+
+
+# --- products --------------------------------------------------------------------------------
+
+PRODUCT_FIELDS = (
+    "title", "product_type", "category", "vendor", "tags", "status", "platform_updated_at",
+)
+
+
+def _product_values(record: ProductRecord) -> dict[str, Any]:
+    return {
+        "title": record.title,
+        "product_type": record.product_type,
+        "category": record.category,
+        "vendor": record.vendor,
+        "tags": list(record.tags),
+        "status": record.status,
+        "platform_updated_at": record.updated_at,
+    }
+
+
+@transaction.atomic
+def products_upsert(*, shop: Shop, records: Sequence[ProductRecord]) -> UpsertResult:
+    result = UpsertResult()
+    new, apply, result.skipped_stale = _newer_split(model=Product, shop=shop, records=records)
+    rows: dict[str, Product] = {}
+    if new:
+        created = _create_rows(
+            model=Product,
+            shop=shop,
+            rows=[Product(shop=shop, platform_id=r.platform_id, **_product_values(r)) for r in new],
+            platform_ids=[r.platform_id for r in new],
+        )
+        rows.update(created)
+        result.created = len(new)
+    to_update = []
+    for row, record in apply:
+        for name, value in _product_values(record).items():
+            setattr(row, name, value)
+        to_update.append(row)
+        rows[record.platform_id] = row
+    if to_update:
+        Product.objects.bulk_update(to_update, list(PRODUCT_FIELDS) + ["updated_at"])
+        result.updated = len(to_update)
+    applied = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
+    _variants_upsert(shop=shop, records=applied, products=rows)
+    return result
+
+
+def _variants_upsert(*, shop: Shop, records: Sequence[ProductRecord], products: dict[str, Product]) -> None:
+    variants = [(products[p.platform_id], v, p.updated_at) for p in records for v in p.variants]
+    if not variants:
+        return
+    existing_costs = dict(
+        Variant.objects.filter(shop=shop, platform_id__in=[v.platform_id for _, v, _ in variants])
+        .values_list("platform_id", "unit_cost")
+    )
+    rows = [
+        Variant(
+            shop=shop,
+            product=product,
+            platform_id=variant.platform_id,
+            title=variant.title,
+            sku=variant.sku,
+            currency=shop.currency,
+            price=variant.price,
+            unit_cost=variant.unit_cost if variant.unit_cost is not None
+            else existing_costs.get(variant.platform_id),
+            platform_updated_at=updated_at,
+        )
+        for product, variant, updated_at in variants
+    ]
+    Variant.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["shop", "platform_id"],
+        update_fields=["product", "title", "sku", "currency", "price", "unit_cost",
+                       "platform_updated_at", "updated_at"],
+    )
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+ORDER_FIELDS = (
+    "customer", "customer_platform_id", "name", "email", "phone", "locale", "financial_status",
+    "fulfillment_status", "currency", "subtotal", "total_discounts", "total_tax",
+    "total_shipping", "total", "total_refunded", "discount_codes", "is_test", "processed_at",
+    "cancelled_at", "cancel_reason", "platform_updated_at", "platform_created_at",
+)
+
+
+def _order_values(record: OrderRecord, customer: Customer | None) -> dict[str, Any]:
+    return {
+        "customer": customer,
+        "customer_platform_id": record.customer_platform_id,
+        "name": record.name,
+        "email": record.email.strip().lower(),
+        "phone": record.phone,
+        "locale": record.locale,
+        "financial_status": record.financial_status,
+        "fulfillment_status": record.fulfillment_status,
+        "currency": record.currency,
+        "subtotal": record.subtotal,
+        "total_discounts": record.total_discounts,
+        "total_tax": record.total_tax,
+        "total_shipping": record.total_shipping,
+        "total": record.total,
+        "total_refunded": record.total_refunded,
+        "discount_codes": list(record.discount_codes),
+        "is_test": record.is_test,
+        "processed_at": record.processed_at or record.created_at,
+        "cancelled_at": record.cancelled_at,
+        "cancel_reason": record.cancel_reason,
+        "platform_updated_at": record.updated_at,
+        "platform_created_at": record.created_at,
+    }
+
+
+@transaction.atomic
+def orders_upsert(*, shop: Shop, records: Sequence[OrderRecord], live: bool) -> UpsertResult:
+    """Upsert orders with their lines and refunds; emit paid / cancelled / refunded events."""
+    result = UpsertResult()
+    new, apply, result.skipped_stale = _newer_split(model=Order, shop=shop, records=records)
+    customers = customers_ensure(
+        shop=shop, platform_ids=[r.customer_platform_id for r in [*new, *(r for _, r in apply)]]
+    )
+    before: dict[str, tuple[str, datetime | None]] = {
+        row.platform_id: (row.financial_status, row.cancelled_at) for row, _ in apply
+    }
+    rows: dict[str, Order] = {}
+    if new:
+        created = _create_rows(
+            model=Order,
+            shop=shop,
+            rows=[
+                Order(
+                    shop=shop,
+                    platform_id=r.platform_id,
+                    **_order_values(r, customers.get(r.customer_platform_id)),
+                )
+                for r in new
+            ],
+            platform_ids=[r.platform_id for r in new],
+        )
+        for record in new:
+            row = created[record.platform_id]
+            if row.platform_updated_at != record.updated_at:  # a concurrent writer won the insert
+                apply.append((row, record))
+                before[record.platform_id] = (row.financial_status, row.cancelled_at)
+            else:
+                rows[record.platform_id] = row
+                result.created += 1
+    to_update = []
+    for row, record in apply:
+        if not _is_not_older(record.updated_at, row.platform_updated_at):
+            result.skipped_stale += 1
+            continue
+        for name, value in _order_values(record, customers.get(record.customer_platform_id)).items():
+            setattr(row, name, value)
+        to_update.append(row)
+        rows[record.platform_id] = row
+    if to_update:
+        Order.objects.bulk_update(to_update, list(ORDER_FIELDS) + ["updated_at"])
+        result.updated = len(to_update)
+    applied = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
+    lines = _order_lines_upsert(shop=shop, records=applied, orders=rows)
+    new_refunds = _refunds_upsert(
+        shop=shop,
+        records=[refund for r in applied for refund in (r.refunds or ())],
+        orders=rows,
+        lines=lines,
+    )
+    _customers_first_order_refresh(shop=shop, customer_ids={o.customer_id for o in rows.values()})
+    for record in applied:
+        result.events.extend(
+            _order_events(
+                shop=shop,
+                order=rows[record.platform_id],
+                previous=before.get(record.platform_id),
+                live=live,
+            )
+        )
+    for refund in new_refunds:
+        result.events.extend(_refund_events(shop=shop, refund=refund, live=live))
+    return _announce(result)
+
+
+def _order_lines_upsert(
+    *, shop: Shop, records: Sequence[OrderRecord], orders: dict[str, Order]
+) -> dict[str, OrderLine]:
+    all_lines = [(orders[r.platform_id], line) for r in records for line in r.lines]
+    if not all_lines:
+        return {}
+    products = dict(
+        Product.objects.filter(
+            shop=shop, platform_id__in={line.product_platform_id for _, line in all_lines}
+        ).values_list("platform_id", "pk")
+    )
+    variants = dict(
+        Variant.objects.filter(
+            shop=shop, platform_id__in={line.variant_platform_id for _, line in all_lines}
+        ).values_list("platform_id", "pk")
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                shop=shop,
+                order=order,
+                platform_id=line.platform_id,
+                product_id=products.get(line.product_platform_id),
+                variant_id=variants.get(line.variant_platform_id),
+                product_platform_id=line.product_platform_id,
+                variant_platform_id=line.variant_platform_id,
+                title=line.title,
+                sku=line.sku,
+                quantity=line.quantity,
+                currency=order.currency,
+                unit_price=line.unit_price,
+                total_discount=line.total_discount,
+            )
+            for order, line in all_lines
+        ],
+        update_conflicts=True,
+        unique_fields=["shop", "platform_id"],
+        update_fields=["order", "product", "variant", "product_platform_id", "variant_platform_id",
+                       "title", "sku", "quantity", "currency", "unit_price", "total_discount",
+                       "updated_at"],
+    )
+    return {
+        line.platform_id: line
+        for line in OrderLine.objects.filter(
+            shop=shop, platform_id__in=[line.platform_id for _, line in all_lines]
+        )
+    }
+
+
+def _refunds_upsert(
+    *,
+    shop: Shop,
+    records: Sequence[RefundRecord],
+    orders: dict[str, Order],
+    lines: dict[str, OrderLine] | None = None,
+) -> list[Refund]:
+    """Refunds are immutable on the platforms: insert the ones not seen yet, return those."""
+    if not records:
+        return []
+    known = set(
+        Refund.objects.filter(shop=shop, platform_id__in=[r.platform_id for r in records])
+        .values_list("platform_id", flat=True)
+    )
+    fresh = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id not in known]
+    if not fresh:
+        return []
+    Refund.objects.bulk_create(
+        [
+            Refund(
+                shop=shop,
+                order=orders[r.order_platform_id],
+                platform_id=r.platform_id,
+                currency=r.currency or orders[r.order_platform_id].currency,
+                amount=r.amount,
+                shipping_amount=r.shipping_amount,
+                note=r.note,
+                processed_at=r.processed_at,
+            )
+            for r in fresh
+        ],
+        ignore_conflicts=True,
+    )
+    created = {
+        refund.platform_id: refund
+        for refund in Refund.objects.filter(
+            shop=shop, platform_id__in=[r.platform_id for r in fresh]
+        ).select_related("order")
+    }
+    line_ids = {line.line_platform_id for r in fresh for line in r.lines}
+    lines = dict(lines or {})
+    missing = line_ids - set(lines)
+    if missing:
+        lines.update(
+            {line.platform_id: line for line in OrderLine.objects.filter(shop=shop, platform_id__in=missing)}
+        )
+    RefundLine.objects.bulk_create(
+        [
+            RefundLine(
+                shop=shop,
+                refund=created[r.platform_id],
+                order_line=lines.get(line.line_platform_id),
+                line_platform_id=line.line_platform_id,
+                quantity=line.quantity,
+                currency=created[r.platform_id].currency,
+                subtotal=line.subtotal,
+            )
+            for r in fresh
+            for line in r.lines
+        ],
+        ignore_conflicts=True,
+    )
+    return list(created.values())
+
+
+def _customers_first_order_refresh(*, shop: Shop, customer_ids: set[int | None]) -> None:
+    ids = [pk for pk in customer_ids if pk]
+    if not ids:
+        return
+    firsts = dict(
+        Order.objects.filter(shop=shop, customer_id__in=ids, cancelled_at__isnull=True)
+        .values("customer_id")
+        .annotate(first=Min("processed_at"))
+        .values_list("customer_id", "first")
+    )
+    to_update = []
+    for customer in Customer.objects.filter(shop=shop, pk__in=ids):
+        first = firsts.get(customer.pk)
+        if customer.first_order_at != first:
+            customer.first_order_at = first
+            to_update.append(customer)
+    if to_update:
+        Customer.objects.bulk_update(to_update, ["first_order_at"])
+
+
+def order_is_first(*, order: Order) -> bool:
+    """Is this the customer's first (non-cancelled) order?  Guests' orders count by email."""
+    earlier = Order.objects.filter(shop_id=order.shop_id, cancelled_at__isnull=True).exclude(pk=order.pk)
+    if order.customer_id:
+        earlier = earlier.filter(customer_id=order.customer_id)
+    elif order.email:
+        earlier = earlier.filter(email=order.email)
+    else:
+        return True
+    return not earlier.filter(
+        models.Q(processed_at__lt=order.processed_at)
+        | models.Q(processed_at=order.processed_at, platform_id__lt=order.platform_id)
+    ).exists()
+
+
+def _order_payload(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.pk,
+        "platform_id": order.platform_id,
+        "customer_id": order.customer_id,
+        "total": str(order.total),
+        "currency": order.currency,
+    }
+
+
+def _order_events(
+    *, shop: Shop, order: Order, previous: tuple[str, datetime | None] | None, live: bool
+) -> list[str]:
+    events = []
+    if not _is_news(shop=shop, happened_at=order.platform_updated_at, live=live):
+        return events
+    was_paid = previous is not None and previous[0] in PAID_STATUSES
+    if order.financial_status in PAID_STATUSES and not was_paid and not order.cancelled_at:
+        key = f"order.paid:{order.platform_id}"
+        payload = _order_payload(order) | {"is_first_order": order_is_first(order=order)}
+        if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_PAID, key=key, payload=payload,
+                       occurred_at=order.processed_at):
+            events.append(key)
+    was_cancelled = previous is not None and previous[1] is not None
+    if order.cancelled_at and not was_cancelled:
+        key = f"order.cancelled:{order.platform_id}"
+        if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_CANCELLED, key=key,
+                       payload=_order_payload(order), occurred_at=order.cancelled_at):
+            events.append(key)
+    return events
+
+
+def _refund_events(*, shop: Shop, refund: Refund, live: bool) -> list[str]:
+    if not _is_news(shop=shop, happened_at=refund.processed_at, live=live):
+        return []
+    key = f"order.refunded:{refund.platform_id}"
+    payload = _order_payload(refund.order) | {
+        "refund_id": refund.pk,
+        "refund_platform_id": refund.platform_id,
+        "amount": str(refund.amount),
+        "shipping_amount": str(refund.shipping_amount),
+    }
+    if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_REFUNDED, key=key, payload=payload,
+                   occurred_at=refund.processed_at):
+        return [key]
+    return []
+
+
+@transaction.atomic
+def refund_record(*, shop: Shop, record: RefundRecord, live: bool = True) -> UpsertResult:
+    """A refund delivered on its own (``refunds/create``).  The order must be known already."""
+    result = UpsertResult()
+    order = Order.objects.filter(shop=shop, platform_id=record.order_platform_id).first()
+    if order is None:
+        raise LookupError(f"order {record.order_platform_id} is not known yet")
+    for refund in _refunds_upsert(shop=shop, records=[record], orders={order.platform_id: order}):
+        result.created += 1
+        result.events.extend(_refund_events(shop=shop, refund=refund, live=live))
+    return _announce(result)
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def customer_redact(*, shop: Shop, platform_id: str, order_platform_ids: Sequence[str]) -> int:
+    """Erase a customer's personal data; orders and their amounts stay for the aggregates."""
+    now = timezone.now()
+    count = Customer.objects.filter(shop=shop, platform_id=platform_id).update(
+        first_name="", last_name="", email="", phone="", birthday=None, tags=[], locale="",
+        redacted_at=now, updated_at=now,
+    )
+    orders = Order.objects.filter(shop=shop)
+    customer_orders = orders.filter(customer__platform_id=platform_id)
+    listed_orders = orders.filter(platform_id__in=list(order_platform_ids))
+    (customer_orders | listed_orders).update(email="", phone="", updated_at=now)
+    return count
+
+
+@transaction.atomic
+def shop_erase(*, shop: Shop) -> None:
+    """``shop/redact``: delete everything we hold for the shop; keep a tombstone row."""
+    for model in (RefundLine, Refund, OrderLine, Order, Variant, Product, Customer, DomainEvent):
+        model.objects.filter(shop=shop).delete()
+    shop.access_token = ""
+    shop.name = ""
+    shop.email = ""
+    shop.scopes = ""
+    shop.status = "redacted"
+    shop.save()
+
+
+# --- shop lifecycle --------------------------------------------------------------------------
+
+@transaction.atomic
+def shop_installed(
+    *, platform: str, domain: str, access_token: str, scopes: str, details: dict[str, str] | None = None
+) -> Shop:
+    """Record an install or a reinstall: the new token replaces any old one."""
+    shop, _ = Shop.objects.select_for_update().get_or_create(platform=platform, domain=domain)
+    shop.access_token = access_token
+    shop.scopes = scopes
+    shop.status = "installed"
+    shop.installed_at = timezone.now()
+    shop.uninstalled_at = None
+    for name, value in (details or {}).items():
+        if value:
+            setattr(shop, name, value)
+    shop.save()
+    return shop
+
+
+@transaction.atomic
+def shop_details_update(*, shop: Shop, details: dict[str, str]) -> Shop:
+    fields = [name for name, value in details.items() if value]
+    for name in fields:
+        setattr(shop, name, details[name])
+    if fields:
+        shop.save(update_fields=fields + ["updated_at"])
+    return shop
+
+
+@transaction.atomic
+def shop_uninstalled(*, shop: Shop) -> Shop:
+    """The app was removed: forget the token (it is revoked anyway), keep the data until
+    ``shop/redact`` arrives 48 hours later, or a reinstall makes it current again."""
+    shop.status = "uninstalled"
+    shop.access_token = ""
+    shop.uninstalled_at = timezone.now()
+    shop.save(update_fields=["status", "access_token", "uninstalled_at", "updated_at"])
+    return shop

@@ -1,0 +1,135 @@
+"""Integration state: the webhook inbox, install handshakes, sync runs, privacy exports."""
+
+from django.db import models
+from django.db.models import Q
+
+from commerce.models import Platform, Shop
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"
+    FAILED = "failed", "Failed (will retry)"
+    DEAD = "dead", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One verified delivery, stored raw before any processing (the inbox).
+
+    Unique per platform delivery id, so a redelivery of the same id is recognised and dropped.
+    The raw body is kept byte-for-byte so a failed delivery can be inspected and retried.
+    """
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    delivery_id = models.CharField(max_length=255)
+    event_id = models.CharField(max_length=255, blank=True)
+    shop = models.ForeignKey(Shop, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    shop_domain = models.CharField(max_length=255)
+    topic = models.CharField(max_length=100)
+    api_version = models.CharField(max_length=20, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "delivery_id"], name="delivery_unique_id"),
+        ]
+        indexes = [
+            models.Index(fields=["shop_domain", "received_at"]),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_retry_idx",
+                condition=Q(status="failed"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.delivery_id}"
+
+
+class OAuthState(models.Model):
+    """A single-use ``state`` handed out by /shopify/install and consumed by the callback."""
+
+    shop_domain = models.CharField(max_length=255)
+    state = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class SyncKind(models.TextChoices):
+    HISTORY = "history", "History (bulk operation)"
+    RECONCILE = "reconcile", "Reconciliation"
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    """A history sync or a reconciliation pass, with enough state to resume after a crash.
+
+    A history sync walks ``resources`` in order; for each one it runs a bulk operation and
+    ingests the JSONL.  ``resource``/``bulk_operation_id``/``lines_done`` say where it stands:
+    after a crash the same file is read again from ``lines_done`` (upserts are idempotent).
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=20, choices=SyncKind.choices)
+    status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.PENDING)
+    resource = models.CharField(max_length=20, blank=True)
+    bulk_operation_id = models.CharField(max_length=255, blank=True)
+    result_url = models.TextField(blank=True)
+    lines_done = models.PositiveIntegerField(default=0)
+    progress = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "kind", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync of {self.shop_id} ({self.status})"
+
+
+class SyncCursor(models.Model):
+    """High-water mark of the reconciliation: the newest ``updated_at`` seen per resource."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    resource = models.CharField(max_length=20)
+    updated_at_mark = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "resource"], name="synccursor_unique_resource"),
+        ]
+
+
+class DataRequestExport(models.Model):
+    """A customer's data, produced for a ``customers/data_request`` for the merchant to fetch."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=64, blank=True)
+    customer_platform_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "request_id", "customer_platform_id"], name="datarequest_unique"
+            ),
+        ]

@@ -1,0 +1,145 @@
+"""Shopify OAuth install (authorization-code grant, offline token) and session tokens."""
+
+import hmac
+import secrets
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+import shopify
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from shopify import session_token
+
+from commerce import services as commerce
+from commerce.models import Platform, Shop
+from integrations.models import OAuthState
+from integrations.shopify.domains import shop_domain_clean, shop_origin
+from retention_app.errors import ApplicationError
+
+STATE_MAX_AGE = timedelta(minutes=10)
+
+
+def install_url(*, shop_domain: str) -> str:
+    """The authorize URL for a shop, with a fresh single-use ``state``."""
+    domain = shop_domain_clean(shop_domain)
+    state = OAuthState.objects.create(shop_domain=domain, state=secrets.token_urlsafe(32))
+    query = urlencode(
+        {
+            "client_id": settings.SHOPIFY_API_KEY,
+            "scope": ",".join(settings.SHOPIFY_SCOPES),
+            "redirect_uri": f"{settings.APP_URL}/shopify/callback",
+            "state": state.state,
+        }
+    )
+    return f"{shop_origin(domain)}/admin/oauth/authorize?{query}"
+
+
+def query_hmac_valid(params: Mapping[str, str]) -> bool:
+    """Hex HMAC-SHA256 over the sorted parameters (Shopify's escaping, via the official client),
+    checked against the current secret and, during a rotation, the previous one."""
+    received = str(params.get("hmac", ""))
+    if not received:
+        return False
+    valid = False
+    for secret in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS):
+        if secret:
+            signer: Any = type("SignedSession", (shopify.Session,), {"secret": secret})
+            valid |= hmac.compare_digest(signer.calculate_hmac(dict(params)), received)
+    return valid
+
+
+def callback_verify(params: Mapping[str, str]) -> str:
+    """Check everything about the callback that needs no network; return the shop domain.
+
+    Raises ``ApplicationError`` (4xx) and writes nothing when any check fails.
+    """
+    domain = shop_domain_clean(params.get("shop"))
+    if not query_hmac_valid(params):
+        raise ApplicationError("invalid hmac", status=401)
+    try:
+        timestamp = int(params.get("timestamp", ""))
+    except ValueError as error:
+        raise ApplicationError("invalid timestamp", status=400) from error
+    if abs(time.time() - timestamp) > settings.SHOPIFY_OAUTH_MAX_AGE_SECONDS:
+        raise ApplicationError("the request is too old (or from the future)", status=400)
+    if not params.get("code"):
+        raise ApplicationError("code is missing", status=400)
+    state = OAuthState.objects.filter(state=params.get("state", ""), used_at__isnull=True).first()
+    if state is None or state.shop_domain != domain or state.created_at < timezone.now() - STATE_MAX_AGE:
+        raise ApplicationError("unknown, used or expired state", status=403)
+    return domain
+
+
+def _token_exchange(*, domain: str, code: str) -> tuple[str, str]:
+    try:
+        response = requests.post(
+            f"{shop_origin(domain)}/admin/oauth/access_token",
+            json={
+                "client_id": settings.SHOPIFY_API_KEY,
+                "client_secret": settings.SHOPIFY_API_SECRET,
+                "code": code,
+            },
+            timeout=settings.SHOPIFY_HTTP_TIMEOUT,
+        )
+    except requests.RequestException as error:
+        raise ApplicationError(f"could not reach the shop: {error}", status=502) from error
+    if response.status_code != 200:
+        raise ApplicationError(f"the shop refused the code ({response.status_code})", status=400)
+    body = response.json()
+    token = body.get("access_token") or ""
+    if not token:
+        raise ApplicationError("the shop returned no access token", status=502)
+    return token, str(body.get("scope") or "")
+
+
+def callback_complete(*, params: Mapping[str, str]) -> Shop:
+    """Verify the callback, exchange the code, store the shop; post-install work after commit."""
+    domain = callback_verify(params)
+    with transaction.atomic():
+        # Consume the state first (single use) so a replayed callback fails even mid-exchange.
+        consumed = OAuthState.objects.filter(state=params["state"], used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not consumed:
+            raise ApplicationError("unknown, used or expired state", status=403)
+    token, scopes = _token_exchange(domain=domain, code=params["code"])
+    shop = commerce.shop_installed(
+        platform=Platform.SHOPIFY, domain=domain, access_token=token, scopes=scopes
+    )
+
+    def after_install() -> None:
+        from integrations.tasks import shop_after_install
+
+        shop_after_install.delay(shop.pk)
+
+    transaction.on_commit(after_install)
+    return shop
+
+
+def session_token_shop(authorization: str) -> Shop:
+    """The shop an embedded-admin request is for, from its verified session token only.
+
+    The official client checks the HS256 signature, ``aud`` (our API key), ``exp``/``nbf`` with a
+    few seconds of leeway, and that ``iss`` and ``dest`` are the same myshopify host.
+    """
+    last_error: Exception | None = None
+    for secret in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS):
+        if not secret:
+            continue
+        try:
+            payload = session_token.decode_from_header(authorization or "", settings.SHOPIFY_API_KEY, secret)
+            break
+        except session_token.SessionTokenError as error:
+            last_error = error
+    else:
+        raise ApplicationError(f"invalid session token: {last_error}", status=401)
+    domain = shop_domain_clean(str(payload["dest"]).removeprefix("https://"))
+    shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain, status="installed").first()
+    if shop is None:
+        raise ApplicationError("the shop has not installed the app", status=401)
+    return shop

@@ -1,0 +1,53 @@
+"""The mandatory privacy topics: customers/data_request, customers/redact, shop/redact."""
+
+from commerce import selectors as commerce_selectors
+from commerce import services as commerce
+from commerce.models import Shop
+from integrations.models import DataRequestExport, SyncCursor, SyncRun, WebhookDelivery
+from integrations.shopify.normalise import PayloadError, legacy_id
+
+
+def _customer_id(payload: dict) -> str:
+    customer_id = legacy_id((payload.get("customer") or {}).get("id"))
+    if not customer_id:
+        raise PayloadError("customer.id is required")
+    return customer_id
+
+
+def customer_data_request(shop: Shop, payload: dict, delivery: WebhookDelivery) -> str:
+    """Produce the customer's data as a JSON export the merchant can fetch."""
+    customer_id = _customer_id(payload)
+    orders = [legacy_id(o) for o in payload.get("orders_requested") or ()]
+    request_id = str((payload.get("data_request") or {}).get("id") or delivery.delivery_id)
+    export, _ = DataRequestExport.objects.update_or_create(
+        shop=shop,
+        request_id=request_id,
+        customer_platform_id=customer_id,
+        defaults={
+            "data": commerce_selectors.customer_data_export(
+                shop=shop, platform_id=customer_id, order_platform_ids=orders
+            )
+        },
+    )
+    return f"data export {export.pk} for customer {customer_id}"
+
+
+def customer_redact_request(shop: Shop, payload: dict, delivery: WebhookDelivery) -> str:
+    customer_id = _customer_id(payload)
+    orders = [legacy_id(o) for o in payload.get("orders_to_redact") or ()]
+    commerce.customer_redact(shop=shop, platform_id=customer_id, order_platform_ids=orders)
+    DataRequestExport.objects.filter(shop=shop, customer_platform_id=customer_id).delete()
+    return f"customer {customer_id} redacted"
+
+
+def shop_redact_request(shop: Shop, payload: dict, delivery: WebhookDelivery) -> str:
+    """Delete the shop's data -- unless it was reinstalled meanwhile (Shopify then does not
+    send shop/redact, but a late or replayed one must not wipe a live shop)."""
+    if shop.is_installed:
+        return "shop is installed again: not redacted"
+    DataRequestExport.objects.filter(shop=shop).delete()
+    SyncRun.objects.filter(shop=shop).delete()
+    SyncCursor.objects.filter(shop=shop).delete()
+    WebhookDelivery.objects.filter(shop=shop).exclude(pk=delivery.pk).delete()
+    commerce.shop_erase(shop=shop)
+    return "shop redacted"

@@ -1,0 +1,280 @@
+"""The GraphQL Admin API documents Comeback sends to Shopify.
+
+These strings are the contract with Shopify (and with the local sandbox in
+``integrations/sandbox/shopify``, which must answer every one of them).  Field names follow the
+Admin API 2025-10 schema.  Node selections are shared between the paginated reconciliation
+queries and the bulk-operation queries so both produce the same node shape for the normaliser.
+"""
+
+API_VERSION = "2025-10"
+
+MONEY = "shopMoney { amount currencyCode }"
+
+CUSTOMER_FIELDS = """
+id
+firstName
+lastName
+email
+phone
+locale
+tags
+note
+createdAt
+updatedAt
+emailMarketingConsent { marketingState consentUpdatedAt }
+smsMarketingConsent { marketingState consentUpdatedAt }
+birthDate: metafield(namespace: "facts", key: "birth_date") { value }
+"""
+
+VARIANT_FIELDS = """
+id
+title
+sku
+price
+inventoryItem { unitCost { amount currencyCode } }
+"""
+
+PRODUCT_FIELDS = """
+id
+title
+productType
+vendor
+tags
+status
+createdAt
+updatedAt
+category { name fullName }
+"""
+
+LINE_ITEM_FIELDS = f"""
+id
+title
+quantity
+sku
+variant {{ id }}
+product {{ id }}
+originalUnitPriceSet {{ {MONEY} }}
+totalDiscountSet {{ {MONEY} }}
+"""
+
+REFUND_FIELDS = f"""
+id
+createdAt
+note
+totalRefundedSet {{ {MONEY} }}
+refundShippingLines(first: 10) {{ nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
+refundLineItems(first: 250) {{
+  nodes {{ lineItem {{ id }} quantity subtotalSet {{ {MONEY} }} }}
+}}
+"""
+
+ORDER_FIELDS = f"""
+id
+name
+email
+phone
+createdAt
+processedAt
+updatedAt
+cancelledAt
+cancelReason
+closedAt
+test
+currencyCode
+customerLocale
+displayFinancialStatus
+displayFulfillmentStatus
+discountCodes
+customer {{ id }}
+subtotalPriceSet {{ {MONEY} }}
+totalDiscountsSet {{ {MONEY} }}
+totalTaxSet {{ {MONEY} }}
+totalShippingPriceSet {{ {MONEY} }}
+totalPriceSet {{ {MONEY} }}
+totalRefundedSet {{ {MONEY} }}
+refunds {{ {REFUND_FIELDS} }}
+"""
+
+SHOP_QUERY = """
+query ShopDetails {
+  shop {
+    id
+    name
+    email
+    myshopifyDomain
+    currencyCode
+    ianaTimezone
+  }
+  shopLocales { locale primary }
+}
+"""
+
+# --- paginated queries (reconciliation, at most 250 per page) -------------------------------
+
+CUSTOMERS_PAGE_QUERY = f"""
+query CustomersPage($first: Int!, $after: String, $query: String) {{
+  customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {CUSTOMER_FIELDS} }}
+  }}
+}}
+"""
+
+PRODUCTS_PAGE_QUERY = f"""
+query ProductsPage($first: Int!, $after: String, $query: String) {{
+  products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      {PRODUCT_FIELDS}
+      variants(first: 100) {{ nodes {{ {VARIANT_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+
+ORDERS_PAGE_QUERY = f"""
+query OrdersPage($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      {ORDER_FIELDS}
+      lineItems(first: 100) {{ nodes {{ {LINE_ITEM_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+
+# --- bulk operations (history sync) ----------------------------------------------------------
+# Inside a bulk query connections take no `first`; child nodes (variants, line items) come back
+# as their own JSONL lines carrying `__parentId`.
+
+BULK_CUSTOMERS = f"""
+{{
+  customers {{ edges {{ node {{ {CUSTOMER_FIELDS} }} }} }}
+}}
+"""
+
+BULK_PRODUCTS = f"""
+{{
+  products {{
+    edges {{
+      node {{
+        {PRODUCT_FIELDS}
+        variants {{ edges {{ node {{ {VARIANT_FIELDS} }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+BULK_ORDERS = f"""
+{{
+  orders {{
+    edges {{
+      node {{
+        {ORDER_FIELDS}
+        lineItems {{ edges {{ node {{ {LINE_ITEM_FIELDS} }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+BULK_OPERATION_FIELDS = """
+id
+status
+errorCode
+createdAt
+completedAt
+objectCount
+fileSize
+url
+partialDataUrl
+"""
+
+BULK_RUN_MUTATION = f"""
+mutation BulkRun($query: String!) {{
+  bulkOperationRunQuery(query: $query) {{
+    bulkOperation {{ {BULK_OPERATION_FIELDS} }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
+BULK_STATUS_QUERY = f"""
+query BulkStatus($id: ID!) {{
+  node(id: $id) {{ ... on BulkOperation {{ {BULK_OPERATION_FIELDS} }} }}
+}}
+"""
+
+CURRENT_BULK_QUERY = f"""
+query CurrentBulk {{
+  currentBulkOperation {{ {BULK_OPERATION_FIELDS} }}
+}}
+"""
+
+# --- webhooks --------------------------------------------------------------------------------
+
+WEBHOOK_SUBSCRIPTIONS_QUERY = """
+query WebhookSubscriptions($first: Int!, $after: String) {
+  webhookSubscriptions(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id topic uri }
+  }
+}
+"""
+
+WEBHOOK_SUBSCRIPTION_CREATE = """
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $uri: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}
+"""
+
+# --- discount codes (used by the loyalty program) --------------------------------------------
+
+DISCOUNT_CODE_BASIC_CREATE = """
+mutation DiscountCodeBasicCreate($basicCodeDiscount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}
+"""
+
+DISCOUNT_CODE_FREE_SHIPPING_CREATE = """
+mutation DiscountCodeFreeShippingCreate($freeShippingCodeDiscount: DiscountCodeFreeShippingInput!) {
+  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $freeShippingCodeDiscount) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}
+"""
+
+DISCOUNT_CODE_BXGY_CREATE = """
+mutation DiscountCodeBxgyCreate($bxgyCodeDiscount: DiscountCodeBxgyInput!) {
+  discountCodeBxgyCreate(bxgyCodeDiscount: $bxgyCodeDiscount) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}
+"""
+
+# Topics the app subscribes to through the API.  The privacy topics (customers/data_request,
+# customers/redact, shop/redact) are configured on the app itself, not subscribed per shop.
+WEBHOOK_TOPICS = {
+    "orders/create": "ORDERS_CREATE",
+    "orders/updated": "ORDERS_UPDATED",
+    "orders/paid": "ORDERS_PAID",
+    "orders/cancelled": "ORDERS_CANCELLED",
+    "refunds/create": "REFUNDS_CREATE",
+    "customers/create": "CUSTOMERS_CREATE",
+    "customers/update": "CUSTOMERS_UPDATE",
+    "customers/delete": "CUSTOMERS_DELETE",
+    "products/create": "PRODUCTS_CREATE",
+    "products/update": "PRODUCTS_UPDATE",
+    "app/uninstalled": "APP_UNINSTALLED",
+}
+PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")

@@ -1,0 +1,143 @@
+"""Shopify webhooks: signature check, and what each topic does once it is out of the inbox."""
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+
+from commerce import services as commerce
+from commerce.models import Platform, Shop, ShopStatus
+from integrations.models import WebhookDelivery
+from integrations.shopify import normalise, privacy
+from integrations.webhooks import (
+    DeliveryIgnored,
+    InboundWebhook,
+    WebhookRejected,
+    WebhookUnauthorized,
+    header,
+    register_handler,
+)
+
+
+def _secrets() -> list[str]:
+    """The app secret, and during a rotation the previous one too."""
+    return [s for s in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS) if s]
+
+
+def signature_valid(body: bytes, signature: str) -> bool:
+    """Base64 HMAC-SHA256 of the raw body, compared in constant time."""
+    if not signature:
+        return False
+    valid = False
+    for secret in _secrets():
+        digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        valid |= hmac.compare_digest(digest, signature.strip())
+    return valid
+
+
+def inbound_from_request(*, body: bytes, headers: Mapping[str, str]) -> InboundWebhook:
+    if not signature_valid(body, header(headers, "X-Shopify-Hmac-Sha256")):
+        raise WebhookUnauthorized("invalid X-Shopify-Hmac-Sha256")
+    topic = header(headers, "X-Shopify-Topic")
+    delivery_id = header(headers, "X-Shopify-Webhook-Id")
+    shop_domain = header(headers, "X-Shopify-Shop-Domain").lower()
+    if not topic or not delivery_id or not shop_domain:
+        raise WebhookRejected("X-Shopify-Topic, X-Shopify-Webhook-Id and X-Shopify-Shop-Domain are required")
+    kept = {k: v for k, v in headers.items() if k.lower().startswith("x-shopify-") or k.lower() == "content-type"}
+    return InboundWebhook(
+        platform=Platform.SHOPIFY,
+        delivery_id=delivery_id,
+        event_id=header(headers, "X-Shopify-Event-Id"),
+        shop_domain=shop_domain,
+        topic=topic,
+        api_version=header(headers, "X-Shopify-API-Version"),
+        triggered_at=header(headers, "X-Shopify-Triggered-At"),
+        headers=kept,
+        body=body,
+    )
+
+
+# --- topic handlers --------------------------------------------------------------------------
+
+def _orders(shop: Shop, payload: dict) -> str:
+    record = normalise.order_from_rest(payload)
+    customer = record.extra.get("customer")
+    if customer and customer.get("id") and customer.get("updated_at"):
+        commerce.customers_upsert(shop=shop, records=[normalise.customer_from_rest(customer)], live=True)
+    result = commerce.orders_upsert(shop=shop, records=[record], live=True)
+    return f"order {record.platform_id}: +{result.created} ~{result.updated} stale {result.skipped_stale}"
+
+
+def _refund(shop: Shop, payload: dict) -> str:
+    record = normalise.refund_from_rest(payload, shop.currency)
+    result = commerce.refund_record(shop=shop, record=record)
+    return f"refund {record.platform_id}: +{result.created}"
+
+
+def _customers(shop: Shop, payload: dict) -> str:
+    record = normalise.customer_from_rest(payload)
+    result = commerce.customers_upsert(shop=shop, records=[record], live=True)
+    return f"customer {record.platform_id}: +{result.created} ~{result.updated} stale {result.skipped_stale}"
+
+
+def _customer_deleted(shop: Shop, payload: dict) -> str:
+    platform_id = normalise.legacy_id(payload.get("id") or payload.get("admin_graphql_api_id"))
+    if not platform_id:
+        raise normalise.PayloadError("customers/delete without id")
+    commerce.customer_mark_deleted(shop=shop, platform_id=platform_id)
+    return f"customer {platform_id} deleted"
+
+
+def _products(shop: Shop, payload: dict) -> str:
+    record = normalise.product_from_rest(payload)
+    result = commerce.products_upsert(shop=shop, records=[record])
+    return f"product {record.platform_id}: +{result.created} ~{result.updated} stale {result.skipped_stale}"
+
+
+def _uninstalled(shop: Shop, payload: dict) -> str:
+    commerce.shop_uninstalled(shop=shop)
+    return "uninstalled"
+
+
+STORE_TOPICS: dict[str, Callable[[Shop, dict], str]] = {
+    "orders/create": _orders,
+    "orders/updated": _orders,
+    "orders/paid": _orders,
+    "orders/cancelled": _orders,
+    "orders/fulfilled": _orders,
+    "orders/partially_fulfilled": _orders,
+    "refunds/create": _refund,
+    "customers/create": _customers,
+    "customers/update": _customers,
+    "customers/delete": _customer_deleted,
+    "products/create": _products,
+    "products/update": _products,
+    "app/uninstalled": _uninstalled,
+}
+PRIVACY_TOPICS: dict[str, Callable[[Shop, dict, WebhookDelivery], str]] = {
+    "customers/data_request": privacy.customer_data_request,
+    "customers/redact": privacy.customer_redact_request,
+    "shop/redact": privacy.shop_redact_request,
+}
+
+
+def handle(delivery: WebhookDelivery, payload: Any) -> str:
+    if not isinstance(payload, dict):
+        raise normalise.PayloadError("payload is not a JSON object")
+    shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=delivery.shop_domain).first()
+    if shop is None:
+        raise DeliveryIgnored(f"unknown shop {delivery.shop_domain}")
+    if delivery.topic in PRIVACY_TOPICS:
+        return PRIVACY_TOPICS[delivery.topic](shop, payload, delivery)
+    handler = STORE_TOPICS.get(delivery.topic)
+    if handler is None:
+        raise DeliveryIgnored(f"topic {delivery.topic} is not handled")
+    if shop.status != ShopStatus.INSTALLED:
+        raise DeliveryIgnored(f"shop is {shop.status}")
+    return handler(shop, payload)
+
+
+register_handler(Platform.SHOPIFY, handle)

@@ -1,0 +1,66 @@
+"""Celery tasks: thin, idempotent wrappers that reload by primary key and call one service."""
+
+import logging
+
+from celery import shared_task
+
+from commerce.models import Platform, Shop, ShopStatus
+from integrations import webhooks
+from integrations.models import SyncKind, SyncRun, SyncStatus
+from integrations.shopify import installation, sync
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def process_webhook_delivery(delivery_pk: int) -> str:
+    return webhooks.delivery_process(delivery_pk=delivery_pk)
+
+
+@shared_task
+def retry_due_deliveries() -> int:
+    due = webhooks.deliveries_due()
+    for pk in due:
+        process_webhook_delivery.delay(pk)
+    return len(due)
+
+
+@shared_task(acks_late=True)
+def shop_after_install(shop_pk: int) -> str:
+    shop = Shop.objects.filter(pk=shop_pk).first()
+    if shop is None or not shop.is_installed:
+        return "not installed"
+    run = installation.after_install(shop=shop)
+    run_history_sync.delay(run.pk)
+    return f"sync {run.pk}"
+
+
+@shared_task(acks_late=True)
+def run_history_sync(run_pk: int) -> str:
+    run = SyncRun.objects.select_related("shop").filter(pk=run_pk).first()
+    if run is None or run.status == SyncStatus.COMPLETED:
+        return "nothing to do"
+    if not run.shop.is_installed:
+        return "shop not installed"
+    sync.history_sync_run(run=run)
+    return f"sync {run.pk} {run.status}"
+
+
+@shared_task
+def reconcile_shop(shop_pk: int) -> dict:
+    shop = Shop.objects.filter(pk=shop_pk).first()
+    if shop is None or not shop.is_installed:
+        return {}
+    if SyncRun.objects.filter(shop=shop, kind=SyncKind.HISTORY).exclude(status=SyncStatus.COMPLETED).exists():
+        return {"skipped": "history sync not finished"}
+    return sync.reconcile(shop=shop)
+
+
+@shared_task
+def reconcile_all_shops() -> int:
+    shops = list(
+        Shop.objects.filter(platform=Platform.SHOPIFY, status=ShopStatus.INSTALLED).values_list("pk", flat=True)
+    )
+    for pk in shops:
+        reconcile_shop.delay(pk)
+    return len(shops)

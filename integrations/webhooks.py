@@ -1,0 +1,188 @@
+"""The webhook inbox: verify -> store raw (unique per delivery) -> 200 -> process in a task.
+
+The request path does no business work: it checks the signature, writes one row and schedules
+processing after the commit.  Processing runs in a Celery task, so a slow database or a bad
+payload never makes the platform see a failure (which would make it retry, and eventually remove
+the subscription).  A delivery that fails is kept with its reason and retried with backoff.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from commerce.models import Platform, Shop
+from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.shopify.normalise import PayloadError
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookUnauthorized(Exception):
+    """Signature missing or wrong: answer 401 and store nothing."""
+
+
+class WebhookRejected(Exception):
+    """Signed, but not a delivery we can keep (e.g. no delivery id): answer 400."""
+
+
+class DeliveryIgnored(Exception):
+    """Nothing to do for this delivery (unknown shop, uninstalled shop, unknown topic)."""
+
+
+@dataclass(frozen=True)
+class InboundWebhook:
+    platform: str
+    delivery_id: str
+    event_id: str
+    shop_domain: str
+    topic: str
+    api_version: str
+    triggered_at: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    delivery: WebhookDelivery
+    duplicate: bool
+
+
+def webhook_receive(*, inbound: InboundWebhook) -> ReceiveResult:
+    """Store a verified delivery once; a redelivery of the same id changes nothing."""
+    existing = WebhookDelivery.objects.filter(
+        platform=inbound.platform, delivery_id=inbound.delivery_id
+    ).first()
+    if existing is not None:
+        return ReceiveResult(delivery=existing, duplicate=True)
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                platform=inbound.platform,
+                delivery_id=inbound.delivery_id,
+                event_id=inbound.event_id,
+                shop=Shop.objects.filter(platform=inbound.platform, domain=inbound.shop_domain).first(),
+                shop_domain=inbound.shop_domain,
+                topic=inbound.topic,
+                api_version=inbound.api_version,
+                triggered_at=parse_datetime(inbound.triggered_at) if inbound.triggered_at else None,
+                headers=inbound.headers,
+                body=inbound.body,
+            )
+            transaction.on_commit(lambda: _enqueue(delivery.pk))
+    except IntegrityError:  # the same delivery id raced in on another connection
+        delivery = WebhookDelivery.objects.get(platform=inbound.platform, delivery_id=inbound.delivery_id)
+        return ReceiveResult(delivery=delivery, duplicate=True)
+    return ReceiveResult(delivery=delivery, duplicate=False)
+
+
+def _enqueue(delivery_pk: int) -> None:
+    from integrations.tasks import process_webhook_delivery
+
+    process_webhook_delivery.delay(delivery_pk)
+
+
+Handler = Callable[[WebhookDelivery, Any], str]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(platform: str, handler: Handler) -> None:
+    """Each platform package registers one handler: (delivery, parsed JSON) -> outcome text."""
+    _HANDLERS[platform] = handler
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def delivery_process(*, delivery_pk: int) -> str:
+    """Process one inbox row at most once in effect; never raises for a bad payload."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_pk).first()
+        if delivery is None:
+            return "missing"
+        if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED, DeliveryStatus.DEAD):
+            return f"already {delivery.status}"
+        delivery.attempts += 1
+        try:
+            with transaction.atomic():
+                payload = json.loads(bytes(delivery.body).decode("utf-8"))
+                handler = _HANDLERS.get(delivery.platform)
+                if handler is None:
+                    raise DeliveryIgnored(f"no handler for platform {delivery.platform}")
+                outcome = handler(delivery, payload)
+            delivery.status = DeliveryStatus.PROCESSED
+            delivery.error = ""
+            delivery.next_attempt_at = None
+            delivery.processed_at = timezone.now()
+        except DeliveryIgnored as reason:
+            outcome = f"ignored: {reason}"
+            delivery.status = DeliveryStatus.IGNORED
+            delivery.error = str(reason)
+            delivery.processed_at = timezone.now()
+        except (ValueError, KeyError, TypeError, LookupError, PayloadError) as error:
+            # ValueError covers JSONDecodeError and UnicodeDecodeError: malformed payloads.
+            outcome = f"failed: {error}"
+            delivery.error = f"{type(error).__name__}: {error}"
+            if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+                delivery.status = DeliveryStatus.DEAD
+                delivery.next_attempt_at = None
+            else:
+                delivery.status = DeliveryStatus.FAILED
+                delivery.next_attempt_at = timezone.now() + _retry_delay(delivery.attempts)
+            logger.warning("webhook delivery %s (%s) failed: %s", delivery.pk, delivery.topic, error)
+        delivery.save(update_fields=["status", "attempts", "error", "next_attempt_at", "processed_at"])
+    return outcome
+
+
+def deliveries_retry(*, deliveries: Any) -> int:
+    """Put failed deliveries back in the queue now (the admin's retry action)."""
+    pks = list(
+        deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.DEAD]).values_list("pk", flat=True)
+    )
+    WebhookDelivery.objects.filter(pk__in=pks).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=timezone.now(), attempts=0
+    )
+    for pk in pks:
+        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    return len(pks)
+
+
+def deliveries_due() -> list[int]:
+    return list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """Header names are case-insensitive."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return ""
+
+
+__all__ = [
+    "InboundWebhook",
+    "WebhookUnauthorized",
+    "WebhookRejected",
+    "DeliveryIgnored",
+    "webhook_receive",
+    "delivery_process",
+    "deliveries_retry",
+    "deliveries_due",
+    "register_handler",
+    "header",
+    "Platform",
+]

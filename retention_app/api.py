@@ -1,0 +1,59 @@
+"""Shared API pieces: the shop-scoped base view and error handling.
+
+Every merchant-facing API view derives from ``ShopScopedApi``: the shop comes from the verified
+request (a Shopify session token today; other platforms add their own authenticator) and never
+from a parameter, and ``self.shop`` is the only way views reach tenant data.
+"""
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce.models import Shop
+from retention_app.errors import ApplicationError
+
+
+class ShopPrincipal:
+    """The authenticated party of a merchant API request: a shop (and its staff user id)."""
+
+    is_authenticated = True
+
+    def __init__(self, shop: Shop, user_id: str = "") -> None:
+        self.shop = shop
+        self.user_id = user_id
+
+
+class ShopifySessionTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ShopPrincipal, None] | None:
+        from integrations.shopify.oauth import session_token_shop
+
+        authorization = request.headers.get("Authorization", "")
+        if not authorization:
+            return None
+        try:
+            shop = session_token_shop(authorization)
+        except ApplicationError as error:
+            raise exceptions.AuthenticationFailed(error.message) from error
+        return ShopPrincipal(shop), None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="shopify-session-token"'
+
+
+class ShopScopedApi(APIView):
+    authentication_classes = [ShopifySessionTokenAuthentication]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if not isinstance(request.user, ShopPrincipal):
+            raise exceptions.NotAuthenticated("a session token is required")
+        self.shop: Shop = request.user.shop
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApplicationError):
+            return Response({"error": exc.message, **exc.extra}, status=exc.status)
+        return super().handle_exception(exc)
