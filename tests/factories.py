@@ -1,0 +1,47 @@
+"""factory_boy factories that keep related rows on the same shop."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import factory
+
+from commerce.models import Customer, Order, Shop
+
+
+class ShopFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shop
+        django_get_or_create = ("platform", "domain")
+
+    platform = "shopify"
+    domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
+    name = factory.LazyAttribute(lambda o: o.domain.split(".")[0].title())
+    status = "installed"
+    currency = "USD"
+    access_token = factory.Sequence(lambda n: f"shpat_token{n:028d}")
+    installed_at = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    shop = factory.SubFactory(ShopFactory)
+    platform_id = factory.Sequence(lambda n: str(1000 + n))
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    first_name = "Dana"
+    platform_updated_at = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    shop = factory.SubFactory(ShopFactory)
+    customer = factory.SubFactory(CustomerFactory, shop=factory.SelfAttribute("..shop"))
+    platform_id = factory.Sequence(lambda n: str(5000 + n))
+    currency = "USD"
+    total = Decimal("50.000")
+    financial_status = "paid"
+    processed_at = datetime(2026, 1, 2, tzinfo=UTC)
+    platform_updated_at = datetime(2026, 1, 2, tzinfo=UTC)
