@@ -108,7 +108,10 @@ def _newer_split(
 
 
 def _is_not_older(incoming: datetime | None, stored: datetime | None) -> bool:
-    if incoming is None or stored is None:
+    """An undated version (e.g. a customer embedded in an order) never beats a dated one."""
+    if incoming is None:
+        return stored is None
+    if stored is None:
         return True
     return incoming >= stored
 

@@ -65,7 +65,7 @@ def inbound_from_request(*, body: bytes, headers: Mapping[str, str]) -> InboundW
 def _orders(shop: Shop, payload: dict) -> str:
     record = normalise.order_from_rest(payload)
     customer = record.extra.get("customer")
-    if customer and customer.get("id") and customer.get("updated_at"):
+    if customer and customer.get("id"):
         commerce.customers_upsert(shop=shop, records=[normalise.customer_from_rest(customer)], live=True)
     result = commerce.orders_upsert(shop=shop, records=[record], live=True)
     return f"order {record.platform_id}: +{result.created} ~{result.updated} stale {result.skipped_stale}"

@@ -13,7 +13,7 @@ def fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
 
 
-def sign(body: bytes, secret: str = "test-api-secret") -> str:
+def sign(body: bytes, secret: str = "test-api-secret-with-at-least-32-bytes") -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
@@ -24,7 +24,7 @@ def post_webhook(
     *,
     shop_domain: str,
     webhook_id: str | None = None,
-    secret: str = "test-api-secret",
+    secret: str = "test-api-secret-with-at-least-32-bytes",
     signature: str | None = None,
 ) -> Any:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

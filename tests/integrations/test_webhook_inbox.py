@@ -170,9 +170,9 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_max_attempts(client, sh
 
 def test_previous_secret_is_accepted_during_rotation(client, shop, settings):
     settings.SHOPIFY_API_SECRET = "new-secret"
-    settings.SHOPIFY_API_SECRET_PREVIOUS = "test-api-secret"
+    settings.SHOPIFY_API_SECRET_PREVIOUS = "test-api-secret-with-at-least-32-bytes"
     old = post_webhook(client, "customers/create", fixture("shopify_customer.json"),
-                       shop_domain=shop.domain, secret="test-api-secret")
+                       shop_domain=shop.domain, secret="test-api-secret-with-at-least-32-bytes")
     new = post_webhook(client, "customers/update", fixture("shopify_customer.json"),
                        shop_domain=shop.domain, secret="new-secret")
     other = post_webhook(client, "customers/update", fixture("shopify_customer.json"),
