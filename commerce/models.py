@@ -241,6 +241,9 @@ class OrderLine(ShopOwned):
             models.UniqueConstraint(fields=["shop", "platform_id"], name="orderline_unique_platform_id"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
 
 class Refund(ShopOwned):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
@@ -257,6 +260,9 @@ class Refund(ShopOwned):
         ]
         indexes = [models.Index(fields=["shop", "processed_at"])]
 
+    def __str__(self) -> str:
+        return f"refund {self.platform_id}"
+
 
 class RefundLine(ShopOwned):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
@@ -272,6 +278,9 @@ class RefundLine(ShopOwned):
                 fields=["shop", "refund", "line_platform_id"], name="refundline_unique_line"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.line_platform_id}"
 
 
 class DomainEvent(ShopOwned):

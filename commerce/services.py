@@ -23,7 +23,6 @@ from commerce.models import (
     PAID_STATUSES,
     Customer,
     DomainEvent,
-    FinancialStatus,
     Order,
     OrderLine,
     Product,
@@ -136,7 +135,7 @@ CUSTOMER_FIELDS = (
 
 
 def _customer_values(record: CustomerRecord) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "first_name": record.first_name,
         "last_name": record.last_name,
         "email": record.email.strip().lower(),
@@ -564,7 +563,7 @@ def _order_payload(order: Order) -> dict[str, Any]:
 def _order_events(
     *, shop: Shop, order: Order, previous: tuple[str, datetime | None] | None, live: bool
 ) -> list[str]:
-    events = []
+    events: list[str] = []
     if not _is_news(shop=shop, happened_at=order.platform_updated_at, live=live):
         return events
     was_paid = previous is not None and previous[0] in PAID_STATUSES

@@ -64,6 +64,9 @@ class OAuthState(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"install state for {self.shop_domain}"
+
 
 class SyncKind(models.TextChoices):
     HISTORY = "history", "History (bulk operation)"
@@ -117,6 +120,9 @@ class SyncCursor(models.Model):
             models.UniqueConstraint(fields=["shop", "resource"], name="synccursor_unique_resource"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.resource} since {self.updated_at_mark:%Y-%m-%d %H:%M}"
+
 
 class DataRequestExport(models.Model):
     """A customer's data, produced for a ``customers/data_request`` for the merchant to fetch."""
@@ -133,3 +139,6 @@ class DataRequestExport(models.Model):
                 fields=["shop", "request_id", "customer_platform_id"], name="datarequest_unique"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"data request {self.request_id} for customer {self.customer_platform_id}"

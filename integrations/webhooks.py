@@ -6,6 +6,7 @@ payload never makes the platform see a failure (which would make it retry, and e
 the subscription).  A delivery that fails is kept with its reason and retried with backoff.
 """
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -152,7 +153,7 @@ def deliveries_retry(*, deliveries: Any) -> int:
         status=DeliveryStatus.FAILED, next_attempt_at=timezone.now(), attempts=0
     )
     for pk in pks:
-        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+        transaction.on_commit(functools.partial(_enqueue, pk))
     return len(pks)
 
 

@@ -124,7 +124,7 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
@@ -155,7 +155,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Email (django-anymail; with no provider, files under var/outbox/) -----------------------
-ANYMAIL = {}
+ANYMAIL: dict[str, str] = {}
 if os.environ.get("EMAIL_BACKEND"):
     EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
 else:

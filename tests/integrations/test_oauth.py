@@ -167,7 +167,10 @@ def test_no_session_token_is_refused(client, two_shops):
     assert client.get("/api/shop").status_code in (401, 403)
 
 
-@override_settings(SHOPIFY_API_SECRET="rotated-secret-that-is-also-32-bytes-long", SHOPIFY_API_SECRET_PREVIOUS="test-api-secret-with-at-least-32-bytes")
+@override_settings(
+    SHOPIFY_API_SECRET="rotated-secret-that-is-also-32-bytes-long",
+    SHOPIFY_API_SECRET_PREVIOUS="test-api-secret-with-at-least-32-bytes",
+)
 def test_session_token_signed_with_previous_secret_is_accepted_during_rotation(client, two_shops):
     token = session_token("alpha.myshopify.com")
     assert client.get("/api/shop", headers={"Authorization": f"Bearer {token}"}).status_code == 200
