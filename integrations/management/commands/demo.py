@@ -1,0 +1,148 @@
+"""``make demo``: a live store on the embedded default (SQLite, Celery eager, no services).
+
+1. migrates the database and (re)sets an operator login for the Django admin;
+2. starts the Shopify sandbox, seeded with a realistic store;
+3. starts the web server with ``SHOPIFY_SANDBOX_URL`` pointing at the sandbox;
+4. installs the app through the real OAuth flow (install -> authorize -> callback -> token),
+   which registers the webhooks and syncs the history through bulk operations;
+5. keeps the store alive: the sandbox places orders, refunds and cancellations and delivers
+   their webhooks, until Ctrl-C.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from commerce.models import Customer, Order, Platform, Product, Shop
+from integrations import selectors
+from integrations.models import WebhookDelivery
+
+DEMO_SHOP = "demo-store.myshopify.com"
+
+
+class Command(BaseCommand):
+    help = "Run the demo: Shopify sandbox store, OAuth install, bulk history sync, live web server."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")))
+        parser.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", "2000")))
+        parser.add_argument("--orders", type=int, default=int(os.environ.get("DEMO_ORDERS", "8000")))
+        parser.add_argument("--seed", type=int, default=int(os.environ.get("DEMO_SEED", "42")))
+        parser.add_argument("--live-interval", type=float, default=float(os.environ.get("DEMO_LIVE_INTERVAL", "5")))
+        parser.add_argument("--exit-after-install", action="store_true",
+                            help="stop once installed and synced (for scripted checks)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from integrations.sandbox.shopify import ShopifySandbox
+
+        port = options["port"]
+        app_url = f"http://127.0.0.1:{port}"
+        self._say("migrating the database")
+        call_command("migrate", verbosity=0, interactive=False)
+        password = self._operator_login()
+
+        self._say(f"seeding the sandbox store ({options['customers']} customers, {options['orders']} orders)")
+        sandbox = ShopifySandbox(api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET)
+        sandbox_url = sandbox.start(host="127.0.0.1", port=options["sandbox_port"])
+        sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"], orders=options["orders"])
+        sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify")
+
+        env = {**os.environ, "SHOPIFY_SANDBOX_URL": sandbox_url, "APP_URL": app_url,
+               "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "retention_app.settings.base")}
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+            cwd=settings.BASE_DIR, env=env,
+        )
+        try:
+            self._wait_for(f"{app_url}/admin/login/", server)
+            self._say(f"installing the app into {DEMO_SHOP} through OAuth, then syncing its history")
+            self._install(app_url)
+            shop = Shop.objects.get(platform=Platform.SHOPIFY, domain=DEMO_SHOP)
+            self._summary(shop, app_url, sandbox_url, password)
+            if options["exit_after_install"]:
+                return
+            sandbox.start_live(interval_seconds=options["live_interval"])
+            self._say(f"the store is live: a new order about every {options['live_interval']:g}s. Ctrl-C stops.")
+            while server.poll() is None:
+                time.sleep(30)
+                self._say(
+                    f"orders {Order.objects.filter(shop=shop).count()} · "
+                    f"webhooks received {WebhookDelivery.objects.filter(shop=shop).count()}"
+                )
+        except KeyboardInterrupt:
+            self._say("stopping")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            sandbox.stop()
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(self.style.SUCCESS("[demo] ") + text)
+
+    def _operator_login(self) -> str:
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@localhost"}
+        )
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        return password
+
+    def _wait_for(self, url: str, server: subprocess.Popen) -> None:
+        for _ in range(100):
+            if server.poll() is not None:
+                raise CommandError("the web server did not start (is the port free? set PORT)")
+            try:
+                requests.get(url, timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise CommandError(f"the web server did not answer at {url}")
+
+    def _install(self, app_url: str) -> None:
+        done = threading.Event()
+
+        def report() -> None:
+            while not done.wait(3):
+                shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=DEMO_SHOP).first()
+                run = selectors.sync_latest(shop=shop) if shop else None
+                if run is not None:
+                    counts = ", ".join(f"{k} {v.get('objects', 0)}" for k, v in run.progress.items())
+                    self._say(f"sync {run.status}: {counts}")
+
+        reporter = threading.Thread(target=report, daemon=True)
+        reporter.start()
+        try:
+            response = requests.get(f"{app_url}/shopify/install", params={"shop": DEMO_SHOP}, timeout=1800)
+        finally:
+            done.set()
+        if response.status_code != 200 or "/shopify/installed" not in response.url:
+            raise CommandError(f"install failed ({response.status_code} at {response.url}): {response.text[:300]}")
+
+    def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str) -> None:
+        run = selectors.sync_latest(shop=shop)
+        lines = [
+            "",
+            f"  Shop            {shop.name} ({shop.domain}) · {shop.currency} · {shop.timezone}",
+            f"  Synced          {Customer.objects.filter(shop=shop).count()} customers, "
+            f"{Product.objects.filter(shop=shop).count()} products, {Order.objects.filter(shop=shop).count()} orders"
+            f" (sync {run.status if run else '-'})",
+            f"  Install page    {app_url}/shopify/installed?shop={shop.domain}",
+            f"  Django admin    {app_url}/admin/   login: admin / {password}",
+            f"  Webhook inbox   {app_url}/admin/integrations/webhookdelivery/",
+            f"  Sandbox         {sandbox_url}/shops/{shop.domain}",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
