@@ -5,5 +5,10 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
-        # Registers the Shopify webhook handler with the inbox.
-        from integrations.shopify import webhooks  # noqa: F401
+        from integrations.platforms import register_adapter
+        from integrations.shopify.adapter import ShopifyAdapter
+        from integrations.webhooks import register_handler
+
+        shopify = ShopifyAdapter()
+        register_adapter(shopify)
+        register_handler(shopify.platform, shopify.webhook_handle)

@@ -5,9 +5,9 @@ import logging
 from celery import shared_task
 
 from commerce.models import Platform, Shop, ShopStatus
-from integrations import webhooks
+from integrations import services, webhooks
 from integrations.models import SyncKind, SyncRun, SyncStatus
-from integrations.shopify import installation, sync
+from integrations.platforms import adapter_for
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def shop_after_install(shop_pk: int) -> str:
     shop = Shop.objects.filter(pk=shop_pk).first()
     if shop is None or not shop.is_installed:
         return "not installed"
-    run = installation.after_install(shop=shop)
+    run = services.shop_after_install(shop=shop)
     run_history_sync.delay(run.pk)
     return f"sync {run.pk}"
 
@@ -42,7 +42,7 @@ def run_history_sync(run_pk: int) -> str:
         return "nothing to do"
     if not run.shop.is_installed:
         return "shop not installed"
-    sync.history_sync_run(run=run)
+    adapter_for(run.shop.platform).history_sync_run(run=run)
     return f"sync {run.pk} {run.status}"
 
 
@@ -53,13 +53,14 @@ def reconcile_shop(shop_pk: int) -> dict:
         return {}
     if SyncRun.objects.filter(shop=shop, kind=SyncKind.HISTORY).exclude(status=SyncStatus.COMPLETED).exists():
         return {"skipped": "history sync not finished"}
-    return sync.reconcile(shop=shop)
+    return adapter_for(shop.platform).reconcile(shop=shop)
 
 
 @shared_task
 def reconcile_all_shops() -> int:
     shops = list(
-        Shop.objects.filter(platform=Platform.SHOPIFY, status=ShopStatus.INSTALLED).values_list("pk", flat=True)
+        Shop.objects.filter(status=ShopStatus.INSTALLED).exclude(platform=Platform.STANDALONE)
+        .values_list("pk", flat=True)
     )
     for pk in shops:
         reconcile_shop.delay(pk)

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from commerce.models import Platform, Shop
 from integrations import selectors, webhooks
+from integrations.platforms import adapter_for
 from integrations.shopify import oauth
-from integrations.shopify import webhooks as shopify_webhooks
 from retention_app.api import ShopScopedApi
 from retention_app.errors import ApplicationError
 
@@ -49,7 +49,7 @@ def shopify_installed(request: HttpRequest) -> HttpResponse:
 @require_POST
 def shopify_webhook(request: HttpRequest) -> HttpResponse:
     try:
-        inbound = shopify_webhooks.inbound_from_request(body=request.body, headers=dict(request.headers))
+        inbound = adapter_for(Platform.SHOPIFY).inbound_webhook(body=request.body, headers=dict(request.headers))
     except webhooks.WebhookUnauthorized as error:
         return JsonResponse({"error": str(error)}, status=401)
     except webhooks.WebhookRejected as error:

@@ -18,7 +18,6 @@ from integrations.webhooks import (
     WebhookRejected,
     WebhookUnauthorized,
     header,
-    register_handler,
 )
 
 
@@ -139,5 +138,3 @@ def handle(delivery: WebhookDelivery, payload: Any) -> str:
         raise DeliveryIgnored(f"shop is {shop.status}")
     return handler(shop, payload)
 
-
-register_handler(Platform.SHOPIFY, handle)

@@ -130,7 +130,8 @@ def test_stale_sync_data_does_not_overwrite_a_newer_webhook(app, sandbox):
     # given a bulk snapshot of the orders taken now
     run = SyncRun.objects.create(shop=shop, kind="history", resource="orders", status="running")
     client = sync.client_for(shop)
-    operation = sync.bulk_wait(client=client, operation_id=sync.bulk_start(client=client, query=sync.BULK_QUERIES["orders"]))
+    operation_id = sync.bulk_start(client=client, query=sync.BULK_QUERIES["orders"])
+    operation = sync.bulk_wait(client=client, operation_id=operation_id)
     # when an order is cancelled afterwards and its webhook arrives
     victim = next(o for o in store.orders if o.cancelled_at is None and not o.refunds)
     store.cancel_order(victim.id)

@@ -1,0 +1,90 @@
+"""The adapter interface: what the rest of Comeback may ask of a commerce platform.
+
+Nothing outside ``integrations/`` imports a platform client; it asks ``adapter_for(platform)``.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from commerce.models import Shop
+from integrations.models import SyncRun, WebhookDelivery
+from integrations.webhooks import InboundWebhook
+
+
+class DiscountKind:
+    FIXED_AMOUNT = "fixed_amount"
+    PERCENTAGE = "percentage"
+    FREE_SHIPPING = "free_shipping"
+    FREE_PRODUCT = "free_product"
+
+
+@dataclass(frozen=True)
+class DiscountSpec:
+    """A single-use discount code to create in the store."""
+
+    code: str
+    title: str
+    kind: str
+    value: Decimal = Decimal("0")  # amount in the shop's currency, or percent (10 = 10 %)
+    minimum_subtotal: Decimal | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    usage_limit: int = 1
+    customer_platform_ids: tuple[str, ...] = ()
+    collection_platform_ids: tuple[str, ...] = ()
+    product_variant_platform_ids: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DiscountCode:
+    code: str
+    platform_id: str
+
+
+class DiscountCodeTaken(Exception):
+    """The code already exists in the store (codes are unique per shop)."""
+
+
+class PlatformAdapter(Protocol):
+    platform: str
+
+    def inbound_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> InboundWebhook:
+        """Verify a webhook request (raise ``WebhookUnauthorized``) and describe it."""
+
+    def webhook_handle(self, delivery: WebhookDelivery, payload: Any) -> str:
+        """Apply one stored delivery to the store mirror."""
+
+    def shop_details(self, *, shop: Shop) -> dict[str, str]:
+        """Name, currency, timezone, locale of the shop."""
+
+    def webhooks_register(self, *, shop: Shop) -> list[str]:
+        """Subscribe our inbox to every topic we handle; idempotent."""
+
+    def history_sync_start(self, *, shop: Shop) -> SyncRun:
+        """Create (or return the running) history sync."""
+
+    def history_sync_run(self, *, run: SyncRun) -> SyncRun:
+        """Fetch the store's history into the mirror; resumable."""
+
+    def reconcile(self, *, shop: Shop) -> dict[str, int]:
+        """Fetch what changed since the last high-water mark (catches lost webhooks)."""
+
+    def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:
+        """Create a real discount code in the store; ``DiscountCodeTaken`` if it exists."""
+
+
+_ADAPTERS: dict[str, PlatformAdapter] = {}
+
+
+def register_adapter(adapter: PlatformAdapter) -> None:
+    _ADAPTERS[adapter.platform] = adapter
+
+
+def adapter_for(platform: str) -> PlatformAdapter:
+    try:
+        return _ADAPTERS[platform]
+    except KeyError as error:
+        raise LookupError(f"no adapter for platform {platform!r}") from error

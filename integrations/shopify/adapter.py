@@ -1,0 +1,106 @@
+"""The Shopify implementation of ``integrations.platforms.PlatformAdapter``."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from commerce.models import Platform, Shop
+from integrations.models import SyncRun, WebhookDelivery
+from integrations.platforms import DiscountCode, DiscountCodeTaken, DiscountKind, DiscountSpec
+from integrations.shopify import normalise, queries, sync
+from integrations.shopify import webhooks as shopify_webhooks
+from integrations.shopify.client import ShopifyError
+from integrations.webhooks import InboundWebhook
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _customer_selection(spec: DiscountSpec) -> dict[str, Any]:
+    if spec.customer_platform_ids:
+        return {"customers": {"add": [f"gid://shopify/Customer/{c}" for c in spec.customer_platform_ids]}}
+    return {"all": True}
+
+
+def _items(spec: DiscountSpec) -> dict[str, Any]:
+    if spec.collection_platform_ids:
+        return {"collections": {"add": [f"gid://shopify/Collection/{c}" for c in spec.collection_platform_ids]}}
+    if spec.product_variant_platform_ids:
+        return {"products": {"productVariantsToAdd": [
+            f"gid://shopify/ProductVariant/{v}" for v in spec.product_variant_platform_ids]}}
+    return {"all": True}
+
+
+def _minimum(spec: DiscountSpec) -> dict[str, Any] | None:
+    if spec.minimum_subtotal is None:
+        return None
+    return {"subtotal": {"greaterThanOrEqualToSubtotal": str(spec.minimum_subtotal)}}
+
+
+def discount_mutation(spec: DiscountSpec) -> tuple[str, str, dict[str, Any]]:
+    """(mutation, root field, variables) for a spec, following the Admin API's input types."""
+    common: dict[str, Any] = {
+        "title": spec.title,
+        "code": spec.code,
+        "startsAt": _iso(spec.starts_at),
+        "endsAt": _iso(spec.ends_at),
+        "usageLimit": spec.usage_limit,
+        "appliesOncePerCustomer": True,
+        "customerSelection": _customer_selection(spec),
+    }
+    minimum = _minimum(spec)
+    if minimum:
+        common["minimumRequirement"] = minimum
+    if spec.kind == DiscountKind.FREE_SHIPPING:
+        payload = {**common, "destination": {"all": True}}
+        return queries.DISCOUNT_CODE_FREE_SHIPPING_CREATE, "discountCodeFreeShippingCreate", {
+            "freeShippingCodeDiscount": payload}
+    if spec.kind == DiscountKind.FREE_PRODUCT:
+        payload = {
+            **common,
+            "customerBuys": {"value": {"quantity": "1"}, "items": {"all": True}},
+            "customerGets": {"value": {"discountOnQuantity": {"quantity": "1", "effect": {"percentage": 1.0}}},
+                             "items": _items(spec)},
+        }
+        return queries.DISCOUNT_CODE_BXGY_CREATE, "discountCodeBxgyCreate", {"bxgyCodeDiscount": payload}
+    if spec.kind == DiscountKind.PERCENTAGE:
+        value: dict[str, Any] = {"percentage": float(spec.value / 100)}
+    else:
+        value = {"discountAmount": {"amount": str(spec.value), "appliesOnEachItem": False}}
+    payload = {**common, "customerGets": {"value": value, "items": _items(spec)}}
+    return queries.DISCOUNT_CODE_BASIC_CREATE, "discountCodeBasicCreate", {"basicCodeDiscount": payload}
+
+
+class ShopifyAdapter:
+    platform: str = Platform.SHOPIFY
+
+    def inbound_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> InboundWebhook:
+        return shopify_webhooks.inbound_from_request(body=body, headers=headers)
+
+    def webhook_handle(self, delivery: WebhookDelivery, payload: Any) -> str:
+        return shopify_webhooks.handle(delivery, payload)
+
+    def shop_details(self, *, shop: Shop) -> dict[str, str]:
+        return sync.shop_details_fetch(shop=shop)
+
+    def webhooks_register(self, *, shop: Shop) -> list[str]:
+        return sync.webhooks_register(shop=shop)
+
+    def history_sync_start(self, *, shop: Shop) -> SyncRun:
+        return sync.history_sync_start(shop=shop)
+
+    def history_sync_run(self, *, run: SyncRun) -> SyncRun:
+        return sync.history_sync_run(run=run)
+
+    def reconcile(self, *, shop: Shop) -> dict[str, int]:
+        return sync.reconcile(shop=shop)
+
+    def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:
+        mutation, root, variables = discount_mutation(spec)
+        result = sync.client_for(shop).execute(mutation, variables)[root]
+        errors = result.get("userErrors") or []
+        if any(error.get("code") == "TAKEN" for error in errors):
+            raise DiscountCodeTaken(spec.code)
+        if errors or not result.get("codeDiscountNode"):
+            raise ShopifyError("; ".join(error.get("message", "") for error in errors) or "no discount created")
+        return DiscountCode(code=spec.code, platform_id=normalise.legacy_id(result["codeDiscountNode"]["id"]))
