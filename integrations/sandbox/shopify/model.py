@@ -303,10 +303,43 @@ class DiscountCode:
     input: dict[str, Any]
     created_by_app: bool = True
     updated_at: datetime | None = None
+    usage_count: int = 0
 
     @property
     def gid(self) -> str:
         return gid("DiscountCodeNode", self.id)
+
+    def _customer_gets_value(self) -> dict[str, Any]:
+        return dict((self.input.get("customerGets") or {}).get("value") or {})
+
+    def customer_ids(self) -> set[int] | None:
+        """Customers the code is limited to (``None`` = everyone)."""
+        selection = self.input.get("context") or self.input.get("customerSelection") or {}
+        added = (selection.get("customers") or {}).get("add")
+        if not added:
+            return None
+        return {int(str(c).rsplit("/", 1)[-1]) for c in added}
+
+    def minimum_subtotal(self) -> Decimal:
+        requirement = self.input.get("minimumRequirement") or {}
+        subtotal = (requirement.get("subtotal") or {}).get("greaterThanOrEqualToSubtotal")
+        return Decimal(str(subtotal)) if subtotal is not None else ZERO
+
+    def value(self) -> tuple[str, Decimal]:
+        """(``percentage`` with 0-100, or ``fixed_amount``) for redemption."""
+        if "kind" in self.input:  # merchant codes made by the generator
+            return str(self.input["kind"]), Decimal(str(self.input["value"]))
+        value = self._customer_gets_value()
+        if value.get("percentage") is not None:
+            return "percentage", Decimal(str(value["percentage"])) * 100
+        amount = (value.get("discountAmount") or {}).get("amount")
+        if amount is not None:
+            return "fixed_amount", Decimal(str(amount))
+        return "percentage", ZERO
+
+    def applies_on_each_item(self) -> bool:
+        amount = self._customer_gets_value().get("discountAmount") or {}
+        return bool(amount.get("appliesOnEachItem"))
 
     @property
     def typename(self) -> str:

@@ -1,0 +1,228 @@
+"""Throwaway PostgreSQL and Redis on 127.0.0.1 for the benches (the approach of ``.ci/run``).
+
+``services()`` is a context manager: it starts what the environment does not already provide
+(``DATABASE_URL`` / ``CELERY_BROKER_URL`` given = use those servers), yields their URLs, and on
+the way out (also on Ctrl-C or SIGTERM) stops what it started and deletes its directory.
+Also: a free-port helper, fresh databases by name, and CPU-time accounting from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+REPO = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Services:
+    """Where the services are.  ``pg_pid``/``redis_pid`` are set only for the ones started here."""
+
+    database_url: str  # a server URL; the database part is replaced per bench (see database_url_named)
+    broker_url: str  # Redis URL for Celery
+    redis_url: str  # Redis URL for the cache
+    pg_pid: int | None = None
+    redis_pid: int | None = None
+    pg_settings: str = "external"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _as_postgres(command: str) -> list[str]:
+    """initdb/pg_ctl refuse to run as root: run them as ``postgres`` then."""
+    if os.geteuid() == 0:
+        return ["su", "postgres", "-s", "/bin/sh", "-c", command]
+    return ["/bin/sh", "-c", command]
+
+
+def _sigterm_to_exit(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install_sigterm_handler() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every ``finally`` runs and the services stop."""
+    signal.signal(signal.SIGTERM, _sigterm_to_exit)
+
+
+def _wait_for(check: Iterable[str], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if subprocess.run(list(check), capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not come up within {timeout:.0f}s")
+
+
+@contextmanager
+def services(*, durable: bool = True, log: bool = True) -> Iterator[Services]:
+    """Start PostgreSQL 15 and Redis on free loopback ports unless the environment names them.
+
+    ``durable``: PostgreSQL with its default (production) durability: fsync and synchronous
+    commit on.  ``durable=False`` uses CI's settings (fsync, synchronous_commit and
+    full_page_writes off), which make every commit much cheaper than in production.
+    """
+    given_db = os.environ.get("DATABASE_URL", "")
+    given_broker = os.environ.get("CELERY_BROKER_URL", "")
+    if given_db and not given_db.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(f"DATABASE_URL must be a PostgreSQL URL for the benches, not {given_db.split(':')[0]}")
+    work = Path(tempfile.mkdtemp(prefix="comeback-bench."))
+    work.chmod(0o755)
+    pg_dir, sock_dir = work / "pg", work / "sock"
+    started_pg = started_redis = False
+    redis_proc: subprocess.Popen[bytes] | None = None
+    try:
+        result = Services(database_url=given_db, broker_url=given_broker, redis_url=os.environ.get("REDIS_URL", ""))
+        if not given_db:
+            pg_port = free_port()
+            pg_dir.mkdir()
+            sock_dir.mkdir()
+            if os.geteuid() == 0:
+                shutil.chown(pg_dir, "postgres", "postgres")
+                shutil.chown(sock_dir, "postgres", "postgres")
+            subprocess.run(
+                _as_postgres(f"{PG_BIN}/initdb -D '{pg_dir}' -U postgres -A trust -E UTF8 >/dev/null"), check=True
+            )
+            if durable:
+                options = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+                result.pg_settings = "fsync=on synchronous_commit=on (production defaults)"
+            else:
+                options = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                result.pg_settings = "fsync=off synchronous_commit=off full_page_writes=off (CI settings)"
+            options += f" -p {pg_port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+            started_pg = True
+            subprocess.run(
+                _as_postgres(f"{PG_BIN}/pg_ctl -D '{pg_dir}' -l '{work}/pg.log' -w -o \"{options}\" start >/dev/null"),
+                check=True,
+            )
+            result.pg_pid = int((pg_dir / "postmaster.pid").read_text().split()[0])
+            result.database_url = f"postgres://postgres@127.0.0.1:{pg_port}/postgres"
+        if not given_broker:
+            redis_port = free_port()
+            redis_proc = subprocess.Popen(
+                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--logfile", str(work / "redis.log")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            started_redis = True
+            _wait_for(["redis-cli", "-h", "127.0.0.1", "-p", str(redis_port), "ping"], "redis-server")
+            result.redis_pid = redis_proc.pid
+            result.broker_url = f"redis://127.0.0.1:{redis_port}/1"
+            result.redis_url = result.redis_url or f"redis://127.0.0.1:{redis_port}/0"
+        if log:
+            print(f"# PostgreSQL: {redact(result.database_url)} [{result.pg_settings}]")
+            print(f"# Redis broker: {redact(result.broker_url)}")
+        yield result
+    finally:
+        if started_redis and redis_proc is not None:
+            redis_proc.terminate()
+            try:
+                redis_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                redis_proc.kill()
+                redis_proc.wait()
+        if started_pg:
+            subprocess.run(
+                _as_postgres(f"{PG_BIN}/pg_ctl -D '{pg_dir}' -m immediate stop"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def database_url_named(server_url: str, name: str) -> str:
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+def _admin_connect(server_url: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(database_url_named(server_url, "postgres"), autocommit=True)
+
+
+def create_database(server_url: str, name: str, *, template: str | None = None) -> str:
+    """Create database ``name`` (dropping any leftover of that name); return its URL."""
+    from psycopg import sql
+
+    with _admin_connect(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if template:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+        else:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return database_url_named(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with _admin_connect(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- CPU accounting ----------------------------------------------------------------------------
+
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, own CPU seconds, CPU seconds of reaped children) of a live process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    # after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+    own = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    children = (int(fields[13]) + int(fields[14])) / CLK_TCK
+    return int(fields[1]), own, children
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU seconds used so far by a process, its live descendants and the children it reaped."""
+    if root is None:
+        return 0.0
+    parents: dict[int, int] = {}
+    own: dict[int, float] = {}
+    reaped = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _stat(int(entry.name))
+        if stat is None:
+            continue
+        parents[int(entry.name)] = stat[0]
+        own[int(entry.name)] = stat[1]
+        if int(entry.name) == root:
+            reaped = stat[2]
+    total = reaped
+    for pid in own:
+        walk = pid
+        for _ in range(64):
+            if walk == root:
+                total += own[pid]
+                break
+            walk = parents.get(walk, 0)
+            if walk <= 1:
+                break
+    return total
