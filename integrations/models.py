@@ -95,6 +95,7 @@ class SyncRun(models.Model):
     bulk_operation_id = models.CharField(max_length=255, blank=True)
     result_url = models.TextField(blank=True)
     lines_done = models.PositiveIntegerField(default=0)
+    resumes = models.PositiveIntegerField(default=0)
     progress = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)

@@ -1,11 +1,17 @@
 """Reads for the integration views and the admin, scoped to one shop."""
 
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from commerce.models import Customer, Order, Shop
-from integrations.models import DataRequestExport, SyncKind, SyncRun
+from integrations.models import DataRequestExport, SyncKind, SyncRun, SyncStatus
+
+STALLED_AFTER = timedelta(minutes=10)
+FAILED_RETRY_AFTER = timedelta(minutes=5)
+MAX_RESUMES = 5
 
 
 def sync_latest(*, shop: Shop) -> SyncRun | None:
@@ -44,3 +50,13 @@ def data_export_list(*, shop: Shop) -> QuerySet[DataRequestExport]:
 
 def data_export_get(*, shop: Shop, export_id: int) -> DataRequestExport | None:
     return DataRequestExport.objects.filter(shop=shop, pk=export_id).first()
+
+
+def history_syncs_to_resume() -> list[SyncRun]:
+    """Running syncs whose heartbeat stopped, and failed ones still worth another try."""
+    now = timezone.now()
+    runs = SyncRun.objects.filter(kind=SyncKind.HISTORY, shop__status="installed", resumes__lt=MAX_RESUMES).filter(
+        Q(status=SyncStatus.RUNNING, heartbeat_at__lt=now - STALLED_AFTER)
+        | Q(status=SyncStatus.FAILED, heartbeat_at__lt=now - FAILED_RETRY_AFTER)
+    )
+    return list(runs)

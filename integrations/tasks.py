@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from commerce.models import Platform, Shop, ShopStatus
+from integrations import selectors as sync_selectors
 from integrations import services, webhooks
 from integrations.models import SyncKind, SyncRun, SyncStatus
 from integrations.platforms import adapter_for
@@ -65,3 +66,12 @@ def reconcile_all_shops() -> int:
     for pk in shops:
         reconcile_shop.delay(pk)
     return len(shops)
+
+
+@shared_task
+def resume_stalled_history_syncs() -> int:
+    """A worker died mid-sync, or the sync failed on something transient: pick it up again."""
+    runs = sync_selectors.history_syncs_to_resume()
+    for run in runs:
+        run_history_sync.delay(run.pk)
+    return len(runs)

@@ -201,7 +201,8 @@ def history_sync_run(
         return run
     shop = run.shop
     client = client_for(shop)
-    _progress_save(run, status=SyncStatus.RUNNING, error="")
+    resumes = run.resumes + (0 if run.status == SyncStatus.PENDING else 1)
+    _progress_save(run, status=SyncStatus.RUNNING, error="", resumes=resumes)
     try:
         start = RESOURCES.index(run.resource or RESOURCES[0])
         for resource in RESOURCES[start:]:

@@ -15,6 +15,7 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -151,6 +152,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-inbox-retry": {
         "task": "integrations.tasks.retry_due_deliveries",
         "schedule": timedelta(minutes=1),
+    },
+    "history-sync-resume": {
+        "task": "integrations.tasks.resume_stalled_history_syncs",
+        "schedule": timedelta(minutes=5),
     },
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",
