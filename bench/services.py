@@ -20,7 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 REPO = Path(__file__).resolve().parent.parent
@@ -107,8 +111,9 @@ def services(*, durable: bool = True, log: bool = True) -> Iterator[Services]:
                 result.pg_settings = "fsync=off synchronous_commit=off full_page_writes=off (CI settings)"
             options += f" -p {pg_port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
             started_pg = True
+            log_file = sock_dir / "pg.log"  # a directory postgres may write to
             subprocess.run(
-                _as_postgres(f"{PG_BIN}/pg_ctl -D '{pg_dir}' -l '{work}/pg.log' -w -o \"{options}\" start >/dev/null"),
+                _as_postgres(f"{PG_BIN}/pg_ctl -D '{pg_dir}' -l '{log_file}' -w -o \"{options}\" start >/dev/null"),
                 check=True,
             )
             result.pg_pid = int((pg_dir / "postmaster.pid").read_text().split()[0])
@@ -157,28 +162,24 @@ def database_url_named(server_url: str, name: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
 
 
-def _admin_connect(server_url: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
+def _admin_connect(server_url: str) -> psycopg.Connection[tuple[Any, ...]]:
     return psycopg.connect(database_url_named(server_url, "postgres"), autocommit=True)
 
 
 def create_database(server_url: str, name: str, *, template: str | None = None) -> str:
     """Create database ``name`` (dropping any leftover of that name); return its URL."""
-    from psycopg import sql
-
     with _admin_connect(server_url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if template:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            )
         else:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return database_url_named(server_url, name)
 
 
 def drop_database(server_url: str, name: str) -> None:
-    from psycopg import sql
-
     with _admin_connect(server_url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 

@@ -138,11 +138,13 @@ class ShopifyClient:
             raise ShopifyError("; ".join(e.get("message", str(e)) for e in errors))
         return body.get("data") or {}
 
-    def paginate(self, query: str, connection: str, variables: dict | None = None) -> Iterator[dict]:
-        """Yield every node of a top-level connection, 250 per page, following the cursor."""
+    def paginate(
+        self, query: str, connection: str, variables: dict | None = None, *, page_size: int = 250
+    ) -> Iterator[dict]:
+        """Yield every node of a top-level connection, following the cursor."""
         after = None
         while True:
-            data = self.execute(query, {**(variables or {}), "first": 250, "after": after})
+            data = self.execute(query, {**(variables or {}), "first": page_size, "after": after})
             page = data[connection]
             yield from page["nodes"]
             if not page["pageInfo"]["hasNextPage"]:

@@ -57,18 +57,21 @@ originalUnitPriceSet {{ {MONEY} }}
 totalDiscountSet {{ {MONEY} }}
 """
 
-REFUND_FIELDS = f"""
+def _refund_fields(lines: int) -> str:
+    return f"""
 id
 createdAt
 note
 totalRefundedSet {{ {MONEY} }}
-refundShippingLines(first: 10) {{ nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
-refundLineItems(first: 250) {{
+refundShippingLines(first: 3) {{ nodes {{ subtotalAmountSet {{ {MONEY} }} }} }}
+refundLineItems(first: {lines}) {{
   nodes {{ lineItem {{ id }} quantity subtotalSet {{ {MONEY} }} }}
 }}
 """
 
-ORDER_FIELDS = f"""
+
+def _order_fields(refund_lines: int) -> str:
+    return f"""
 id
 name
 email
@@ -92,8 +95,14 @@ totalTaxSet {{ {MONEY} }}
 totalShippingPriceSet {{ {MONEY} }}
 totalPriceSet {{ {MONEY} }}
 totalRefundedSet {{ {MONEY} }}
-refunds {{ {REFUND_FIELDS} }}
+refunds {{ {_refund_fields(refund_lines)} }}
 """
+
+
+# Refunds are a plain list inside an order, so their line items cannot be paged separately:
+# the bulk query asks for all of them, the cost-capped page query for fewer.
+ORDER_FIELDS = _order_fields(250)
+ORDER_PAGE_FIELDS = _order_fields(25)
 
 SHOP_QUERY = """
 query ShopDetails {
@@ -109,7 +118,12 @@ query ShopDetails {
 }
 """
 
-# --- paginated queries (reconciliation, at most 250 per page) -------------------------------
+# --- paginated queries (reconciliation) ------------------------------------------------------
+# A single query may cost at most 1,000 points, and a connection costs about
+# ``first × (cost of its node)``: nested connections are kept small and the page size per
+# resource (``PAGE_SIZES``) keeps each request under the cap.  Orders with more line items than
+# a page shows still arrive whole through webhooks and the bulk history sync.
+PAGE_SIZES = {"customers": 150, "products": 10, "orders": 3}
 
 CUSTOMERS_PAGE_QUERY = f"""
 query CustomersPage($first: Int!, $after: String, $query: String) {{
@@ -126,7 +140,7 @@ query ProductsPage($first: Int!, $after: String, $query: String) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
       {PRODUCT_FIELDS}
-      variants(first: 100) {{ nodes {{ {VARIANT_FIELDS} }} }}
+      variants(first: 20) {{ nodes {{ {VARIANT_FIELDS} }} }}
     }}
   }}
 }}
@@ -137,8 +151,8 @@ query OrdersPage($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
-      {ORDER_FIELDS}
-      lineItems(first: 100) {{ nodes {{ {LINE_ITEM_FIELDS} }} }}
+      {ORDER_PAGE_FIELDS}
+      lineItems(first: 25) {{ nodes {{ {LINE_ITEM_FIELDS} }} }}
     }}
   }}
 }}

@@ -272,7 +272,10 @@ def reconcile(*, shop: Shop, batch_size: int = 250) -> dict[str, int]:
             newest: datetime | None = None
             batch: list[dict] = []
             counts[resource] = 0
-            for node in client.paginate(PAGE_QUERIES[resource], resource, {"query": search}):
+            pages = client.paginate(
+                PAGE_QUERIES[resource], resource, {"query": search}, page_size=queries.PAGE_SIZES[resource]
+            )
+            for node in pages:
                 batch.append(node)
                 stamp = normalise._datetime(node.get("updatedAt"))
                 if stamp and (newest is None or stamp > newest):

@@ -184,7 +184,7 @@ SHOPIFY_API_SECRET = os.environ.get("SHOPIFY_API_SECRET", "comeback-dev-secret")
 SHOPIFY_API_SECRET_PREVIOUS = os.environ.get("SHOPIFY_API_SECRET_PREVIOUS", "")
 SHOPIFY_SCOPES = env_list(
     "SHOPIFY_SCOPES",
-    "read_customers,write_customers,read_orders,read_products,read_discounts,write_discounts",
+    "read_customers,write_customers,read_orders,read_all_orders,read_products,read_discounts,write_discounts",
 )
 # Development only: the origin of the local Shopify sandbox.  When set, shop
 # ``<name>.myshopify.com`` is reached at ``{SHOPIFY_SANDBOX_URL}/shops/<name>.myshopify.com``

@@ -57,7 +57,9 @@ def iso(value: datetime | None) -> str | None:
     """GraphQL ``DateTime``: UTC, second precision, ``Z`` suffix (as Shopify renders it)."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(microsecond=0).isoformat()[:19] + "Z"
 
 
 def parse_datetime(text: str) -> datetime:

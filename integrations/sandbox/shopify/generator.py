@@ -23,7 +23,7 @@ import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
 
@@ -214,7 +214,7 @@ class StoreGenerator:
     # --- plan: who buys when -----------------------------------------------------------------
 
     def _season(self, t: float) -> float:
-        day = datetime.fromtimestamp(self._start_ts + t).date()
+        day = datetime.fromtimestamp(self._start_ts + t, UTC).date()
         md = (day.month, day.day)
         if (11, 15) <= md <= (12, 20):
             return 1.7
@@ -428,6 +428,11 @@ class StoreGenerator:
 
     def iter_orders(self, ids: IdAllocator | None = None) -> Iterator[Order]:
         """Orders in id order.  ``ids`` (fresh if omitted) allocates line/refund ids."""
+        for order, _ in self.iter_orders_with_customers(ids):
+            yield order
+
+    def iter_orders_with_customers(self, ids: IdAllocator | None = None
+                                   ) -> Iterator[tuple[Order, Customer | None]]:
         ids = ids or IdAllocator()
         contacts: dict[int, Customer] = {}
         for j, key in enumerate(self._keys):
@@ -440,7 +445,7 @@ class StoreGenerator:
                     customer = self.customer(i)
                     if self._counts[i] > 1:  # cache repeaters only; one-timers are seen once
                         contacts[i] = customer
-            yield self._order(j, key >> 32, customer, i, self._ent_seq[entry], ids)
+            yield self._order(j, key >> 32, customer, i, self._ent_seq[entry], ids), customer
 
     def _pick_lines(self, rng: random.Random, t: int, ids: IdAllocator) -> list[LineItem]:
         n_lines = rng.choices((1, 2, 3, 4), weights=(55, 28, 12, 5))[0]

@@ -278,9 +278,8 @@ class Order:
         return "PARTIALLY_REFUNDED"
 
     def refunded_quantity(self, line_item_id: int) -> int:
-        return sum(
-            r.quantity for ref in self.refunds for r in ref.line_items if r.line_item_id == line_item_id
-        )
+        return sum(r.quantity for ref in self.refunds for r in ref.line_items
+                   if r.line_item.id == line_item_id)
 
     def refunded_shipping(self) -> Decimal:
         return sum((r.shipping for r in self.refunds), ZERO)

@@ -158,12 +158,17 @@ def _compare(field: Field, op: str, raw: str) -> Predicate:
         return value
 
     if field.kind == "list":
-        prefix = target.endswith("*")
-        needle = target.rstrip("*")
-        return lambda obj: any(
-            (str(v).lower().startswith(needle) if prefix else str(v).lower() == needle)
-            for v in get(obj) or ()
-        )
+        needles = [t for t in target.split(",") if t]
+
+        def match(value: Any) -> bool:
+            text = str(value).lower()
+            return any(text.startswith(n[:-1]) if n.endswith("*") else text == n
+                       for n in needles)
+
+        return lambda obj: any(match(v) for v in get(obj) or ())
+    if not op and field.kind == "str" and "," in target:
+        options = set(target.split(","))
+        return lambda obj: norm(get(obj)) in options
     if not op:
         if field.kind == "str" and target.endswith("*"):
             needle = target[:-1]

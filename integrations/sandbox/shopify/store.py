@@ -47,6 +47,7 @@ from .model import (
     LineItem,
     Order,
     Product,
+    Refund,
     Variant,
     WebhookSubscription,
 )
@@ -87,6 +88,8 @@ class ShopConfig:
 
 
 def _as_id(value: int | str, kind: str) -> int:
+    if isinstance(value, int):
+        return value
     ident = parse_gid(str(value), kind)
     if ident is None:
         raise SandboxError(f"not a {kind} id: {value!r}")
@@ -164,6 +167,8 @@ class Shop:
         self.popularity = {p.id: 1.0 / (rank + 1) ** 0.9 for rank, p in enumerate(
             sorted(self._products.values(), key=lambda p: p.id))}
         self.rng = random.Random(f"{spec.seed}:live:{domain}")
+        #: sorted views for the GraphQL connections, keyed by (kind, sort key); see ``version``
+        self.views: dict[tuple[str, str], tuple[int, list[Any]]] = {}
 
     # --- identity and clock ------------------------------------------------------------------
 
@@ -241,10 +246,22 @@ class Shop:
             return rest.order_json(order, self._customers.get(order.customer_id or 0), self.tz,
                                    self.domain)
 
-    def customer_json(self, customer_id: int | str) -> dict[str, Any]:
+    def product_json(self, product_id: int | str) -> dict[str, Any]:
         with self.lock:
-            customer = self._customer_or_raise(customer_id)
-            return self._customer_rest(customer)
+            product = self.get_product(product_id)
+            if product is None:
+                raise SandboxError(f"no product {product_id} in {self.domain}")
+            return rest.product_json(product, self.tz)
+
+    def refund_json(self, refund: Refund) -> dict[str, Any]:
+        with self.lock:
+            return rest.refund_json(refund, self._order_or_raise(refund.order_id), self.tz)
+
+    def customer_json(self, customer_id: int | str | Customer) -> dict[str, Any]:
+        with self.lock:
+            if isinstance(customer_id, Customer):
+                return self._customer_rest(customer_id)
+            return self._customer_rest(self._customer_or_raise(customer_id))
 
     def discount_by_code(self, code: str) -> DiscountCode | None:
         with self.lock:
@@ -323,14 +340,14 @@ class Shop:
         financial_status: str = "paid",
         new_customer: bool = False,
         use_app_codes: float = 0.0,
-    ) -> dict[str, Any]:
+    ) -> Order:
         """Place an order now and emit ``orders/create`` (+ ``orders/paid`` when paid).
 
         ``customer_id`` None picks a random existing customer (or a new one with
         ``new_customer=True``); ``line_items`` are ``[(variant_id, qty)]`` (random if omitted);
         ``discount_code`` applies a basic or free-shipping code by name; ``use_app_codes`` is the
-        chance to redeem one of the app's codes the customer is eligible for.  Returns the REST
-        order JSON (the ``orders/create`` body).
+        chance to redeem one of the app's codes the customer is eligible for.  Returns the
+        order record (``order_json(order.id)`` gives the REST/webhook shape).
         """
         if financial_status not in ("paid", "pending"):
             raise SandboxError("financial_status must be 'paid' or 'pending'")
@@ -390,7 +407,7 @@ class Shop:
             if customer is not None:
                 self._touch(customer, now)
                 self.emit("customers/update", self._customer_rest(customer))
-            return body
+            return order
 
     def _random_customer(self) -> Customer:
         rng = self.rng
@@ -409,13 +426,12 @@ class Shop:
         if template.email:
             local, _, domain = template.email.partition("@")
             email = f"{local.rstrip('0123456789')}{index % 10**7}@{domain}"
-        body = self.create_customer(
+        return self.create_customer(
             first_name=template.first_name, last_name=template.last_name, email=email,
             phone=None, locale=template.locale,
             email_marketing="SUBSCRIBED" if rng.random() < 0.5 else "NOT_SUBSCRIBED",
             birth_date=template.birth_date,
         )
-        return self._customers[body["id"]]
 
     def _build_lines(self, wanted: Sequence[tuple[int | str, int]] | None) -> list[LineItem]:
         picks: list[tuple[Variant, int]] = []
@@ -509,10 +525,10 @@ class Shop:
         *,
         note: str | None = None,
         restock: bool = True,
-    ) -> dict[str, Any]:
+    ) -> Refund:
         """Refund ``[(line_item_id, qty)]`` and/or ``shipping``; nothing given = everything left.
 
-        Emits ``refunds/create`` then ``orders/updated``; returns the REST refund JSON.
+        Emits ``refunds/create`` then ``orders/updated``; returns the refund record.
         """
         with self.lock:
             order = self._order_or_raise(order_id)
@@ -530,13 +546,12 @@ class Shop:
             except ValueError as exc:
                 raise SandboxError(str(exc)) from exc
             refund.created_at = self._touch(order)
-            body = rest.refund_json(refund, order, self.tz)
-            self.emit("refunds/create", body)
+            self.emit("refunds/create", rest.refund_json(refund, order, self.tz))
             self.emit("orders/updated", self._order_rest(order))
-            return body
+            return refund
 
     def cancel_order(self, order_id: int | str, reason: str = "customer", *,
-                     refund: bool = True) -> dict[str, Any]:
+                     refund: bool = True) -> Order:
         """Cancel (refunding what is left when paid, voiding when pending).
 
         Emits ``refunds/create`` (if refunded), ``orders/cancelled`` and ``orders/updated``.
@@ -566,9 +581,9 @@ class Shop:
             body = self._order_rest(order)
             self.emit("orders/cancelled", body)
             self.emit("orders/updated", body)
-            return body
+            return order
 
-    def fulfil_order(self, order_id: int | str) -> dict[str, Any]:
+    def fulfil_order(self, order_id: int | str) -> Order:
         """Mark fulfilled (and archive, as Shopify's default auto-archive does).
 
         Emits ``orders/fulfilled`` and ``orders/updated``.
@@ -587,11 +602,11 @@ class Shop:
             body = self._order_rest(order)
             self.emit("orders/fulfilled", body)
             self.emit("orders/updated", body)
-            return body
+            return order
 
     fulfill_order = fulfil_order
 
-    def mark_paid(self, order_id: int | str) -> dict[str, Any]:
+    def mark_paid(self, order_id: int | str) -> Order:
         """A pending order gets paid: emits ``orders/paid`` and ``orders/updated``."""
         with self.lock:
             order = self._order_or_raise(order_id)
@@ -602,7 +617,7 @@ class Shop:
             body = self._order_rest(order)
             self.emit("orders/paid", body)
             self.emit("orders/updated", body)
-            return body
+            return order
 
     # --- customers ---------------------------------------------------------------------------
 
@@ -620,8 +635,8 @@ class Shop:
         sms_marketing: str | None = None,
         birth_date: date | str | None = None,
         state: str = "DISABLED",
-    ) -> dict[str, Any]:
-        """Create a customer; emits ``customers/create``; returns the REST customer JSON."""
+    ) -> Customer:
+        """Create a customer; emits ``customers/create``; returns the record."""
         with self.lock:
             if email and any(c.email and c.email.lower() == email.lower()
                              for c in self._customers.values()):
@@ -640,11 +655,10 @@ class Shop:
                 customer.metafields[("facts", "birth_date")] = str(birth_date)
             self._customers[customer.id] = customer
             self.version += 1
-            body = self._customer_rest(customer)
-            self.emit("customers/create", body)
-            return body
+            self.emit("customers/create", self._customer_rest(customer))
+            return customer
 
-    def update_customer(self, customer_id: int | str, **fields: Any) -> dict[str, Any]:
+    def update_customer(self, customer_id: int | str, **fields: Any) -> Customer:
         """Change fields (first_name, last_name, email, phone, locale, tags, note, state,
         email_marketing, sms_marketing, birth_date); emits ``customers/update``."""
         allowed = {"first_name", "last_name", "email", "phone", "locale", "tags", "note",
@@ -681,21 +695,20 @@ class Shop:
                     "email_address": customer.email,
                     "email_marketing_consent": body["email_marketing_consent"],
                 })
-            return body
+            return customer
 
-    def delete_customer(self, customer_id: int | str) -> dict[str, Any]:
+    def delete_customer(self, customer_id: int | str) -> Customer:
         """Delete; their orders stay (``Order.customer`` becomes null); ``customers/delete``."""
         with self.lock:
             customer = self._customer_or_raise(customer_id)
             del self._customers[customer.id]
             self.version += 1
-            body = rest.customer_delete_json(customer.id)
-            self.emit("customers/delete", body)
-            return body
+            self.emit("customers/delete", rest.customer_delete_json(customer.id))
+            return customer
 
     # --- products ----------------------------------------------------------------------------
 
-    def update_product(self, product_id: int | str, **fields: Any) -> dict[str, Any]:
+    def update_product(self, product_id: int | str, **fields: Any) -> Product:
         """Change title, status, tags, product_type, vendor, description_html, ``price`` (all
         variants) or ``variants={variant_id: {"price": .., "sku": .., "unit_cost": ..}}``;
         emits ``products/update``."""
@@ -729,14 +742,13 @@ class Shop:
                         value = q2(Decimal(str(value)))
                     setattr(variant, key, value)
                 self._touch(variant, now)
-            body = rest.product_json(product, self.tz)
-            self.emit("products/update", body)
-            return body
+            self.emit("products/update", rest.product_json(product, self.tz))
+            return product
 
     def create_product(self, title: str, *, price: Decimal | str, unit_cost: Decimal | str
                        | None = None, product_type: str = "Hair Serum",
                        vendor: str = "Lumière Botanics", sku: str | None = None,
-                       tags: Sequence[str] = ()) -> dict[str, Any]:
+                       tags: Sequence[str] = ()) -> Product:
         """A one-variant product; emits ``products/create``."""
         with self.lock:
             now = self.now()
@@ -760,9 +772,8 @@ class Shop:
             self._products[pid] = product
             self._variants[variant.id] = variant
             self.version += 1
-            body = rest.product_json(product, self.tz)
-            self.emit("products/create", body)
-            return body
+            self.emit("products/create", rest.product_json(product, self.tz))
+            return product
 
     # --- app lifecycle and privacy -----------------------------------------------------------
 
@@ -871,8 +882,8 @@ class Shop:
                 "customers": len(self._customers),
                 "orders": len(self._orders),
                 "products": len(self._products),
-                "webhook_subscriptions": [
-                    {"id": s.gid, "topic": s.topic, "uri": s.uri} for s in self.subscriptions.values()],
+                "webhook_subscriptions": [{"id": s.gid, "topic": s.topic, "uri": s.uri}
+                                          for s in self.subscriptions.values()],
                 "discount_codes": [d.code for d in self.discount_codes],
                 "now": iso(self.now()),
             }

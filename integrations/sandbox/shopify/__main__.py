@@ -1,0 +1,94 @@
+"""Run the sandbox as a process (for the demo):
+
+    python -m integrations.sandbox.shopify --port 9100 --shop demo-store.myshopify.com \\
+        --seed 42 --customers 2000 --orders 8000 --api-key K --api-secret S \\
+        --privacy-webhook-uri http://127.0.0.1:8000/webhooks/shopify --live-interval 5
+
+Prints the base URL as the first line of stdout, then runs until SIGTERM/SIGINT.  The data
+anchor is the current time unless ``--now`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from .common import parse_datetime, utc_now
+from .sandbox import ShopifySandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m integrations.sandbox.shopify",
+                                     description="Local Shopify emulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--shop", action="append", default=None,
+                        help="shop domain (repeatable); default demo-store.myshopify.com")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--orders", type=int, default=8000)
+    parser.add_argument("--products", type=int, default=70)
+    parser.add_argument("--currency", default="USD")
+    parser.add_argument("--now", default=None, help="data anchor (ISO 8601); default: now")
+    parser.add_argument("--api-key", default="sandbox-api-key")
+    parser.add_argument("--api-secret", default="sandbox-api-secret")
+    parser.add_argument("--privacy-webhook-uri", default=None)
+    parser.add_argument("--redirect-uri", action="append", default=None,
+                        help="allowed OAuth redirect URI prefix (repeatable; default: any)")
+    parser.add_argument("--live-interval", type=float, default=0.0,
+                        help="seconds between simulated store activity (0 = off)")
+    parser.add_argument("--webhook-backoff", type=float, default=1.0)
+    parser.add_argument("--bucket-size", type=float, default=2000)
+    parser.add_argument("--restore-rate", type=float, default=100)
+    parser.add_argument("--max-query-cost", type=int, default=1000,
+                        help="single query cost limit (0 = none)")
+    parser.add_argument("--no-read-all-orders-check", action="store_true",
+                        help="serve all orders even to tokens without read_all_orders")
+    parser.add_argument("--public-url", default=None,
+                        help="base URL to advertise (bulk file URLs) if not http://host:port")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sandbox = ShopifySandbox(
+        api_key=args.api_key, api_secret=args.api_secret, webhook_backoff=args.webhook_backoff,
+        bucket_size=args.bucket_size, restore_rate=args.restore_rate,
+        max_query_cost=args.max_query_cost or None,
+        require_read_all_orders=not args.no_read_all_orders_check, public_url=args.public_url,
+        quiet=not args.verbose)
+    now = parse_datetime(args.now) if args.now else utc_now()
+    for domain in args.shop or ["demo-store.myshopify.com"]:
+        sandbox.add_shop(domain, seed=args.seed, customers=args.customers, orders=args.orders,
+                         products=args.products, currency=args.currency, now=now)
+    sandbox.app_config(privacy_webhook_uri=args.privacy_webhook_uri,
+                       redirect_uris=args.redirect_uri)
+    base_url = sandbox.start(host=args.host, port=args.port)
+    print(base_url, flush=True)
+    for shop in sandbox.shops:
+        print(f"shop {shop.domain}: {shop.origin} ({len(shop.customers)} customers, "
+              f"{len(shop.orders)} orders)", file=sys.stderr, flush=True)
+    if args.live_interval > 0:
+        sandbox.start_live(args.live_interval)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,227 @@
+"""Mutation resolvers: bulk operations, webhook subscriptions, discount codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from .common import parse_gid
+
+if TYPE_CHECKING:
+    from .schema import Ctx
+    from .store import Shop
+
+JSON = dict[str, Any]
+
+
+def _ctx(info: GraphQLResolveInfo) -> Ctx:
+    return info.context  # type: ignore[no-any-return]
+
+
+def _shop(info: GraphQLResolveInfo) -> Shop:
+    shop = _ctx(info).shop
+    if shop is None:
+        raise GraphQLError("not available here")
+    return shop
+
+
+def _require(info: GraphQLResolveInfo, scope: str, name: str) -> None:
+    from .schema import require_scope
+
+    require_scope(_ctx(info), scope, name)
+
+
+# --- bulk --------------------------------------------------------------------------------------
+
+
+def r_bulk_run(_: Any, info: GraphQLResolveInfo, query: str, groupObjects: bool | None = None  # noqa: N803
+               ) -> JSON:
+    ctx = _ctx(info)
+    if ctx.bulk is None:
+        raise GraphQLError("bulk operations are not available here")
+    operation, errors = ctx.bulk.run(_shop(info), query, ctx)
+    return {"bulkOperation": operation, "userErrors": errors}
+
+
+def r_bulk_cancel(_: Any, info: GraphQLResolveInfo, id: str) -> JSON:  # noqa: A002
+    ctx = _ctx(info)
+    if ctx.bulk is None:
+        raise GraphQLError("bulk operations are not available here")
+    operation, errors = ctx.bulk.cancel(_shop(info), id)
+    return {"bulkOperation": operation, "userErrors": errors}
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def _valid_address(uri: str) -> bool:
+    if uri.startswith(("pubsub://", "arn:aws:events:")):
+        return True
+    parsed = urlparse(uri)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def r_webhook_create(_: Any, info: GraphQLResolveInfo, topic: str,
+                     webhookSubscription: JSON) -> JSON:  # noqa: N803
+    shop = _shop(info)
+    uri = webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+    field = ["webhookSubscription", "callbackUrl"]
+    if not uri:
+        return {"webhookSubscription": None,
+                "userErrors": [{"field": field, "message": "Address can't be blank"}]}
+    if not _valid_address(str(uri)):
+        return {"webhookSubscription": None,
+                "userErrors": [{"field": field, "message": "Address is invalid"}]}
+    with shop.lock:
+        if any(s.topic == topic and s.uri == uri for s in shop.subscriptions.values()):
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": field, "message": "Address for this topic has already been taken"}]}
+        sub = shop.add_subscription(topic, str(uri), webhookSubscription.get("format") or "JSON")
+    return {"webhookSubscription": sub, "userErrors": []}
+
+
+def r_webhook_update(_: Any, info: GraphQLResolveInfo, id: str,  # noqa: A002
+                     webhookSubscription: JSON) -> JSON:  # noqa: N803
+    shop = _shop(info)
+    sub = shop.subscriptions.get(parse_gid(id, "WebhookSubscription") or 0)
+    if sub is None:
+        return {"webhookSubscription": None, "userErrors": [
+            {"field": ["id"], "message": "Webhook subscription does not exist"}]}
+    uri = webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+    if uri:
+        if not _valid_address(str(uri)):
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "callbackUrl"],
+                 "message": "Address is invalid"}]}
+        sub.uri = str(uri)
+    if webhookSubscription.get("format"):
+        sub.format = webhookSubscription["format"]
+    sub.updated_at = shop.now()
+    return {"webhookSubscription": sub, "userErrors": []}
+
+
+def r_webhook_delete(_: Any, info: GraphQLResolveInfo, id: str) -> JSON:  # noqa: A002
+    shop = _shop(info)
+    with shop.lock:
+        sub = shop.subscriptions.pop(parse_gid(id, "WebhookSubscription") or 0, None)
+    if sub is None:
+        return {"deletedWebhookSubscriptionId": None, "userErrors": [
+            {"field": ["id"], "message": "Webhook subscription does not exist"}]}
+    return {"deletedWebhookSubscriptionId": sub.gid, "userErrors": []}
+
+
+# --- discounts ---------------------------------------------------------------------------------
+
+
+def _err(path: list[str], message: str, code: str) -> JSON:
+    return {"field": path, "message": message, "code": code, "extraInfo": None}
+
+
+def _validate_value(prefix: str, gets: JSON | None, errors: list[JSON], required: bool) -> None:
+    value = (gets or {}).get("value")
+    if not value:
+        if required:
+            errors.append(_err([prefix, "customerGets"], "Customer gets can't be blank", "BLANK"))
+        return
+    pct = value.get("percentage")
+    if pct is not None and not 0 < pct <= 1:
+        errors.append(_err([prefix, "customerGets", "value", "percentage"],
+                           "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE"))
+    amount = (value.get("discountAmount") or {}).get("amount")
+    if amount is not None and Decimal(str(amount)) <= 0:
+        errors.append(_err([prefix, "customerGets", "value", "discountAmount", "amount"],
+                           "Value must be greater than 0", "GREATER_THAN"))
+    on_qty = value.get("discountOnQuantity")
+    if on_qty is not None:
+        effect_pct = (on_qty.get("effect") or {}).get("percentage")
+        if effect_pct is not None and not 0 < effect_pct <= 1:
+            errors.append(_err(
+                [prefix, "customerGets", "value", "discountOnQuantity", "effect", "percentage"],
+                "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE"))
+
+
+def _validate_customers(shop: Shop, prefix: str, data: JSON, errors: list[JSON]) -> None:
+    for key in ("customerSelection", "context"):
+        added = ((data.get(key) or {}).get("customers") or {}).get("add") or []
+        if len(added) > 250:
+            errors.append(_err([prefix, key, "customers", "add"],
+                               "Input array size is greater than 250", "TOO_MANY_ARGUMENTS"))
+            continue
+        for customer_gid in added:
+            ident = parse_gid(customer_gid, "Customer")
+            if ident is None or shop.get_customer(ident) is None:
+                errors.append(_err([prefix, key, "customers", "add"],
+                                   f"Customer {customer_gid} does not exist", "INVALID"))
+
+
+def _discount_create(kind: str, arg: str, mutation: str) -> Callable[..., JSON]:
+    def resolve(_: Any, info: GraphQLResolveInfo, **kwargs: Any) -> JSON:
+        _require(info, "write_discounts", mutation)
+        shop = _shop(info)
+        data: JSON = dict(kwargs[arg])
+        errors: list[JSON] = []
+        title = (data.get("title") or "").strip()
+        code = (data.get("code") or "").strip()
+        if not title:
+            errors.append(_err([arg, "title"], "Title can't be blank", "BLANK"))
+        if not code:
+            errors.append(_err([arg, "code"], "Code can't be blank", "BLANK"))
+        elif len(code) > 255:
+            errors.append(_err([arg, "code"], "Code is too long (maximum is 255 characters)",
+                               "TOO_LONG"))
+        elif "\n" in code or "\r" in code:
+            errors.append(_err([arg, "code"], "Code cannot contain newline characters.",
+                               "INVALID"))
+        starts, ends = data.get("startsAt"), data.get("endsAt")
+        if starts is not None and ends is not None and ends <= starts:
+            errors.append(_err([arg, "endsAt"], "Ends at needs to be after starts_at",
+                               "INVALID"))
+        limit = data.get("usageLimit")
+        if limit is not None and limit <= 0:
+            errors.append(_err([arg, "usageLimit"], "Usage limit must be greater than 0",
+                               "GREATER_THAN"))
+        if kind != "free_shipping":
+            _validate_value(arg, data.get("customerGets"), errors, required=True)
+        if kind == "bxgy" and not (data.get("customerBuys") or {}).get("value"):
+            errors.append(_err([arg, "customerBuys"], "Customer buys can't be blank", "BLANK"))
+        _validate_customers(shop, arg, data, errors)
+        with shop.lock:
+            if code and shop.discount_by_code(code) is not None:
+                errors.append(_err([arg, "code"],
+                                   "Code must be unique. Please try a different code.", "TAKEN"))
+            if errors:
+                return {"codeDiscountNode": None, "userErrors": errors}
+            node = shop.add_discount(kind, code, title, data)
+        return {"codeDiscountNode": node, "userErrors": []}
+
+    return resolve
+
+
+def r_discount_delete(_: Any, info: GraphQLResolveInfo, id: str) -> JSON:  # noqa: A002
+    _require(info, "write_discounts", "discountCodeDelete")
+    shop = _shop(info)
+    ident = parse_gid(id, "DiscountCodeNode")
+    if ident is None or not shop.remove_discount(ident):
+        return {"deletedCodeDiscountId": None,
+                "userErrors": [_err(["id"], "Discount does not exist", "INVALID")]}
+    return {"deletedCodeDiscountId": id, "userErrors": []}
+
+
+MUTATIONS: dict[str, Callable[..., Any]] = {
+    "bulkOperationRunQuery": r_bulk_run,
+    "bulkOperationCancel": r_bulk_cancel,
+    "webhookSubscriptionCreate": r_webhook_create,
+    "webhookSubscriptionUpdate": r_webhook_update,
+    "webhookSubscriptionDelete": r_webhook_delete,
+    "discountCodeBasicCreate": _discount_create("basic", "basicCodeDiscount",
+                                                "discountCodeBasicCreate"),
+    "discountCodeFreeShippingCreate": _discount_create(
+        "free_shipping", "freeShippingCodeDiscount", "discountCodeFreeShippingCreate"),
+    "discountCodeBxgyCreate": _discount_create("bxgy", "bxgyCodeDiscount",
+                                               "discountCodeBxgyCreate"),
+    "discountCodeDelete": r_discount_delete,
+}
