@@ -27,7 +27,7 @@
 
    After each run the rows are counted against the file, and totals are compared across runs.
 
-``.venv/bin/python bench/history_ingest.py [--orders 100000] [--batch-sizes 500] [--seed 1]``
+``.venv/bin/python bench/history_ingest.py [--orders 100000] [--batch-sizes 500,2000] [--seed 1]``
 """
 
 from __future__ import annotations
@@ -556,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-sizes", default="", help="ingest_file batch sizes, comma-separated "
-                        "(default: the app's SYNC_BATCH_SIZE)")
+                        "(default: the app's SYNC_BATCH_SIZE, then 2000)")
     parser.add_argument("--copy-chunk", type=int, default=5000, help="orders per COPY transaction (default 5000)")
     parser.add_argument("--jsonl", default="", help="use this bulk JSONL instead of generating one")
     parser.add_argument("--no-plain", action="store_true", help="skip the COPY into plain tables")
@@ -566,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="start PostgreSQL with CI's settings (fsync/synchronous_commit off)")
     args = parser.parse_args(argv)
     svc.install_sigterm_handler()
+    print(f"# load average before the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="comeback-bench-hist.") as tmp, \
             svc.services(durable=not args.pg_fast) as services:
@@ -582,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.setup_django()
             from django.conf import settings
 
-            sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()] or [settings.SYNC_BATCH_SIZE]
+            sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+            sizes = sizes or list(dict.fromkeys([int(settings.SYNC_BATCH_SIZE), 2000]))
             with FileServer(work) as files:
                 url = files.url("orders.jsonl")
                 parsed, expected = bench.parse_only(url)
@@ -597,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(bench.copy(url, plain=True))
                     print(f"#   {results[-1].name}: {results[-1].seconds:.1f}s", flush=True)
         finally:
+            svc.shield_cleanup()
             bench.cleanup()
         print()
         print(report(args, bench, source, size, results, expected))
@@ -607,4 +610,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the services are stopped by then (see the finally blocks)
+        print("\ninterrupted; services stopped", file=sys.stderr)
+        sys.exit(130)

@@ -72,6 +72,8 @@ class Client:
             "X-Shopify-API-Version: 2025-10\r\n"
             "X-Shopify-Triggered-At: 2026-01-10T15:15:00.000000000Z\r\n"
         )
+        if args.close:  # a new connection per request, as Shopify's deliveries mostly arrive
+            self.head_fixed += "Connection: close\r\n"
         self.id_mode: str = args.id_mode
         self.same_id: str = args.same_id
         self.timeout: float = args.request_timeout
@@ -183,6 +185,7 @@ def main() -> None:
     parser.add_argument("--id-mode", choices=("unique", "same"), default="unique")
     parser.add_argument("--same-id", default="")
     parser.add_argument("--prefix", required=True, help="UUID-shaped prefix (24 chars) of the measured ids")
+    parser.add_argument("--close", action="store_true", help="one connection per request (Connection: close)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="give up issuing requests after this")
     parser.add_argument("--request-timeout", type=float, default=30.0)
     args = parser.parse_args()

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -63,6 +64,13 @@ def _sigterm_to_exit(signum: int, frame: FrameType | None) -> None:
 def install_sigterm_handler() -> None:
     """SIGTERM unwinds like Ctrl-C, so every ``finally`` runs and the services stop."""
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
+
+
+def shield_cleanup() -> None:
+    """Called first thing in a cleanup: a second Ctrl-C or SIGTERM must not cut it short."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _wait_for(check: Iterable[str], what: str, timeout: float = 30.0) -> None:
@@ -135,6 +143,7 @@ def services(*, durable: bool = True, log: bool = True) -> Iterator[Services]:
             print(f"# Redis broker: {redact(result.broker_url)}")
         yield result
     finally:
+        shield_cleanup()
         if started_redis and redis_proc is not None:
             redis_proc.terminate()
             try:
@@ -227,3 +236,38 @@ def tree_cpu_seconds(root: int | None) -> float:
             if walk <= 1:
                 break
     return total
+
+
+def connections_per_child(parent: int, port: int) -> list[int]:
+    """Established TCP connections to 127.0.0.1:``port`` held by each child of ``parent``
+    (gunicorn: how the client's keep-alive connections are spread over the workers)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    counts = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _stat(int(entry.name))
+        if stat is None or stat[0] != parent:
+            continue
+        held = 0
+        try:
+            for fd in (entry / "fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    held += 1
+        except OSError:
+            continue
+        counts.append(held)
+    return sorted(counts, reverse=True)

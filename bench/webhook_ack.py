@@ -276,10 +276,25 @@ class Bench:
         ]
         if same_id:
             command += ["--same-id", same_id]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=self.args.max_seconds + 60)
-        if done.returncode != 0:
-            raise RuntimeError(f"load client failed: {done.stderr.strip()}")
-        result: dict[str, Any] = json.loads(done.stdout)
+        if self.args.connection == "close":
+            command.append("--close")
+        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        spread: list[int] = []
+        try:
+            try:  # a moment in, see how the client's keep-alive connections landed on the workers
+                client.wait(timeout=0.3)
+            except subprocess.TimeoutExpired:
+                if self.server is not None and self.args.connection == "keepalive":
+                    spread = svc.connections_per_child(self.server.pid, self.port)
+            stdout, stderr = client.communicate(timeout=self.args.max_seconds + 60)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        if client.returncode != 0:
+            raise RuntimeError(f"load client failed: {stderr.strip()}")
+        result: dict[str, Any] = json.loads(stdout)
+        result["spread"] = spread
         return result
 
     def queued(self) -> int:
@@ -352,7 +367,7 @@ def report(bench: Bench, outcomes: list[Outcome]) -> str:
     head = [
         f"Webhook ack bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs; gunicorn "
         f"{args.workers}x{args.threads} {args.worker_class}; "
-        f"{args.requests:,} requests per row after {args.warmup:,} warm-up; "
+        f"{args.requests:,} requests per row after {args.warmup:,} warm-up; {args.connection} connections; "
         f"body {bench.body_file.stat().st_size:,} bytes; PostgreSQL {bench.services.pg_settings}",
     ]
     rows = []
@@ -362,11 +377,11 @@ def report(bench: Bench, outcomes: list[Outcome]) -> str:
         rows.append([
             o.scenario, o.concurrency, r["ok"], r["errors"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
             r["max_ms"], 1000 * o.server_cpu / n, 1000 * o.pg_cpu / n, 1000 * o.redis_cpu / n,
-            1000 * r["client_cpu_s"] / n,
+            1000 * r["client_cpu_s"] / n, "/".join(map(str, r["spread"])) or "-",
         ])
     lines = head + ["", table(
         ["endpoint", "conc", "ok", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-         "app CPU ms/req", "PG CPU ms/req", "redis CPU ms/req", "client CPU ms/req"], rows)]
+         "app CPU ms/req", "PG CPU ms/req", "redis CPU ms/req", "client CPU ms/req", "conns/worker"], rows)]
     checks = []
     for o in outcomes:
         c = o.checks
@@ -392,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
+    parser.add_argument("--connection", choices=("keepalive", "close"), default="keepalive",
+                        help="client connections: kept alive (default) or one per request, as Shopify's deliveries")
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
                         help="comma-separated subset of: " + ", ".join(s.name for s in SCENARIOS))
     parser.add_argument("--pg-fast", action="store_true",
@@ -404,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen or wanted - {s.name for s in SCENARIOS}:
         parser.error(f"--scenarios: choose from {', '.join(s.name for s in SCENARIOS)}")
     svc.install_sigterm_handler()
+    print(f"# load average before the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="comeback-bench-ack.") as tmp, \
             svc.services(durable=not args.pg_fast) as services:
@@ -415,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                 for scenario in chosen:
                     outcomes.append(bench.scenario(scenario, concurrency))
         finally:
+            svc.shield_cleanup()
             bench.stop_server()
             log = Path(tmp) / "gunicorn.log"
             if log.exists() and log.stat().st_size:
@@ -439,4 +458,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the services are stopped by then (see the finally blocks)
+        print("\ninterrupted; services stopped", file=sys.stderr)
+        sys.exit(130)

@@ -122,7 +122,8 @@ class ShopifySandbox:
             return self.base_url
         self._server = make_server(host, port, self.app, threaded=True,
                                    request_handler=_QuietHandler if self.quiet else None)
-        self._server_thread = threading.Thread(target=self._server.serve_forever,
+        server = self._server
+        self._server_thread = threading.Thread(target=lambda: server.serve_forever(0.05),
                                                name="shopify-sandbox-http", daemon=True)
         self._server_thread.start()
         self.webhooks.start()

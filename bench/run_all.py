@@ -1,0 +1,88 @@
+"""Run the benches one after the other (``make bench``), each in its own process.
+
+``.venv/bin/python bench/run_all.py``                       both, default sizes (a few minutes)
+``.venv/bin/python bench/run_all.py --only webhook --requests 2000 --concurrency 16``
+``.venv/bin/python bench/run_all.py --only history --orders 20000 --batch-sizes 500``
+
+Each bench starts its own PostgreSQL and Redis on 127.0.0.1 (or uses ``DATABASE_URL`` /
+``CELERY_BROKER_URL``) and stops them when it ends, also on Ctrl-C.  Exit status: non-zero if a
+bench failed or one of its checks (rows stored, counts ingested) did not match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+
+
+def run(name: str, command: list[str]) -> int:
+    print(f"\n=== {name}: {' '.join(command[1:])}", flush=True)
+    started = time.monotonic()
+    child = subprocess.Popen(command, cwd=REPO)
+    try:
+        code = child.wait()
+    finally:
+        if child.poll() is None:  # we were interrupted: let the bench stop its services, then go
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    print(f"=== {name}: exit {code} after {time.monotonic() - started:.0f}s", flush=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("webhook", "history"), help="run just one bench")
+    parser.add_argument("--requests", type=int, help="webhook: measured requests per row (default 5000)")
+    parser.add_argument("--concurrency", help="webhook: comma-separated connection counts (default 16,64)")
+    parser.add_argument("--orders", type=int, help="history: orders in the JSONL (default 100000)")
+    parser.add_argument("--batch-sizes", help="history: ingest_file batch sizes (default: the app's, then 2000)")
+    parser.add_argument("--pg-fast", action="store_true", help="PostgreSQL with CI's non-durable settings")
+    args = parser.parse_args(argv)
+
+    def signalled(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, signalled)
+    python = sys.executable
+    common = ["--pg-fast"] if args.pg_fast else []
+    failures = []
+    if args.only in (None, "webhook"):
+        command = [python, str(BENCH / "webhook_ack.py"), *common]
+        if args.requests:
+            command += ["--requests", str(args.requests)]
+        if args.concurrency:
+            command += ["--concurrency", args.concurrency]
+        if run("webhook ack", command):
+            failures.append("webhook ack")
+    if args.only in (None, "history"):
+        command = [python, str(BENCH / "history_ingest.py"), *common]
+        if args.orders:
+            command += ["--orders", str(args.orders)]
+        if args.batch_sizes:
+            command += ["--batch-sizes", args.batch_sizes]
+        if run("history ingest", command):
+            failures.append("history ingest")
+    if failures:
+        print(f"\nFAILED: {', '.join(failures)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    os.chdir(REPO)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)
