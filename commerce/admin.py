@@ -12,6 +12,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        # Rows mirror the store: they change through sync, webhooks and privacy requests only.
+        return False
+
 
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):

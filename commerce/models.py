@@ -6,21 +6,22 @@ are kept as strings (``platform_id``: Shopify's numeric id, WooCommerce's id) an
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from retention_app.fields import EncryptedTextField, money_field
 
 
 class Platform(models.TextChoices):
-    SHOPIFY = "shopify", "Shopify"
-    WOOCOMMERCE = "woocommerce", "WooCommerce"
-    STANDALONE = "standalone", "Standalone (imported)"
+    SHOPIFY = "shopify", _("Shopify")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
+    STANDALONE = "standalone", _("Standalone (imported)")
 
 
 class ShopStatus(models.TextChoices):
-    INSTALLED = "installed", "Installed"
-    UNINSTALLED = "uninstalled", "Uninstalled"
-    REDACTED = "redacted", "Redacted"
+    INSTALLED = "installed", _("Installed")
+    UNINSTALLED = "uninstalled", _("Uninstalled")
+    REDACTED = "redacted", _("Redacted")
 
 
 class Shop(models.Model):
@@ -73,10 +74,10 @@ class PlatformRecord(ShopOwned):
 
 
 class MarketingConsent(models.TextChoices):
-    SUBSCRIBED = "subscribed", "Subscribed"
-    NOT_SUBSCRIBED = "not_subscribed", "Not subscribed"
-    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-    PENDING = "pending", "Pending confirmation"
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    NOT_SUBSCRIBED = "not_subscribed", _("Not subscribed")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    PENDING = "pending", _("Pending confirmation")
 
 
 class Customer(PlatformRecord):
@@ -148,15 +149,15 @@ class Variant(PlatformRecord):
 
 
 class FinancialStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    AUTHORIZED = "authorized", "Authorized"
-    PARTIALLY_PAID = "partially_paid", "Partially paid"
-    PAID = "paid", "Paid"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-    REFUNDED = "refunded", "Refunded"
-    VOIDED = "voided", "Voided"
-    EXPIRED = "expired", "Expired"
-    UNKNOWN = "unknown", "Unknown"
+    PENDING = "pending", _("Pending")
+    AUTHORIZED = "authorized", _("Authorized")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+    VOIDED = "voided", _("Voided")
+    EXPIRED = "expired", _("Expired")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 PAID_STATUSES = (
@@ -167,11 +168,11 @@ PAID_STATUSES = (
 
 
 class FulfillmentStatus(models.TextChoices):
-    UNFULFILLED = "unfulfilled", "Unfulfilled"
-    PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
-    FULFILLED = "fulfilled", "Fulfilled"
-    RESTOCKED = "restocked", "Restocked"
-    OTHER = "other", "Other"
+    UNFULFILLED = "unfulfilled", _("Unfulfilled")
+    PARTIALLY_FULFILLED = "partially_fulfilled", _("Partially fulfilled")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    RESTOCKED = "restocked", _("Restocked")
+    OTHER = "other", _("Other")
 
 
 class Order(PlatformRecord):

@@ -1,17 +1,18 @@
 """Integration state: the webhook inbox, install handshakes, sync runs, privacy exports."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from commerce.models import Platform, Shop
 
 
 class DeliveryStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSED = "processed", "Processed"
-    IGNORED = "ignored", "Ignored"
-    FAILED = "failed", "Failed (will retry)"
-    DEAD = "dead", "Failed (gave up)"
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed (will retry)")
+    DEAD = "dead", _("Failed (gave up)")
 
 
 class WebhookDelivery(models.Model):
@@ -69,15 +70,15 @@ class OAuthState(models.Model):
 
 
 class SyncKind(models.TextChoices):
-    HISTORY = "history", "History (bulk operation)"
-    RECONCILE = "reconcile", "Reconciliation"
+    HISTORY = "history", _("History (bulk operation)")
+    RECONCILE = "reconcile", _("Reconciliation")
 
 
 class SyncStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
 
 
 class SyncRun(models.Model):

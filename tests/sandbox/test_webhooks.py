@@ -242,3 +242,16 @@ def test_non_2xx_is_a_failure(sandbox: ShopifySandbox, shop: Shop, gql: GraphQL,
     shop.update_product(shop.products[0].id, vendor="Other")
     assert sandbox.webhooks.wait_idle(5)
     assert sandbox.webhooks.deliveries("products/update")[0].status_codes == [status, 200]
+
+
+def test_bulk_operation_finish_is_announced(sandbox: ShopifySandbox, shop: Shop, gql: GraphQL,
+                                            receiver: Receiver) -> None:
+    subscribe(gql, receiver.url, ("BULK_OPERATIONS_FINISH",))
+    started = gql(queries.BULK_RUN_MUTATION, {"query": queries.BULK_CUSTOMERS})
+    operation = started["data"]["bulkOperationRunQuery"]["bulkOperation"]
+    sandbox.bulk.wait()
+    assert sandbox.webhooks.wait_idle(5)
+    (got,) = receiver.requests
+    assert got.topic == "bulk_operations/finish"
+    assert got.json["admin_graphql_api_id"] == operation["id"]
+    assert got.json["status"] == "completed" and got.json["error_code"] is None

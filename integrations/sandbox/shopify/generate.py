@@ -5,7 +5,8 @@
 The lines are byte-identical to what the sandbox's bulk operation returns for the same query on a
 shop made with the same parameters (``add_shop(seed=.., customers=.., orders=.., now=..)``):
 the same compiled executor runs over the same records.  Orders are generated one at a time and
-never held together, so memory stays flat (~1 GB for 1,000,000 orders is the plan, not orders).
+never held together: 1,000,000 orders take about 3 minutes and 220 MB of memory (the purchase
+plan), writing about 1.7 GB.
 """
 
 from __future__ import annotations
