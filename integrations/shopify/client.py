@@ -79,9 +79,13 @@ def _throttle_wait(cost: dict, requested: float) -> float:
     return max(0.05, (requested - available) / restore)
 
 
+_BACKOFF = wait_exponential_jitter(multiplier=0.2, max=10)
+
+
 def _wait(state: RetryCallState) -> float:
+    """Throttled: wait as long as the bucket needs.  Network or 5xx: exponential with jitter."""
     error = state.outcome.exception() if state.outcome else None
-    backoff = wait_exponential_jitter(initial=0.2, max=10)(state)
+    backoff = _BACKOFF(state)
     if isinstance(error, ShopifyTransientError) and error.wait_seconds:
         return max(error.wait_seconds, 0.05)
     return backoff

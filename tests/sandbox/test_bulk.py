@@ -105,11 +105,14 @@ def test_bulk_lines_are_byte_identical_to_graphql_core(shop: Shop, gql: GraphQL)
 
 
 def test_running_status_is_observable(sandbox: ShopifySandbox, shop: Shop, gql: GraphQL) -> None:
-    sandbox.bulk.min_duration = 0.5
+    sandbox.bulk.min_duration = 1.0
     first = gql(queries.BULK_RUN_MUTATION, {"query": queries.BULK_CUSTOMERS})
     operation = first["data"]["bulkOperationRunQuery"]["bulkOperation"]
-    time.sleep(0.1)
+    deadline = time.monotonic() + 0.9
     current = gql(queries.CURRENT_BULK_QUERY)["data"]["currentBulkOperation"]
+    while current["status"] == "CREATED" and time.monotonic() < deadline:
+        time.sleep(0.02)
+        current = gql(queries.CURRENT_BULK_QUERY)["data"]["currentBulkOperation"]
     assert current["id"] == operation["id"] and current["status"] == "RUNNING"
     again = gql(queries.BULK_RUN_MUTATION, {"query": queries.BULK_ORDERS})
     errors = again["data"]["bulkOperationRunQuery"]["userErrors"]

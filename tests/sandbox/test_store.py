@@ -115,10 +115,13 @@ def test_server_cli_starts_and_stops_on_sigterm() -> None:
         assert base_url.startswith("http://127.0.0.1:")
         health = requests.get(f"{base_url}/_sandbox/health", timeout=5).json()
         assert health["shops"] == ["demo-store.myshopify.com"]
-        time.sleep(0.6)
-        summary = requests.get(f"{base_url}/_sandbox/shops/demo-store.myshopify.com",
-                               timeout=5).json()
-        assert summary["orders"] > 40  # live mode placed some
+        deadline = time.monotonic() + 10
+        orders = 40
+        while orders == 40 and time.monotonic() < deadline:  # live mode places more
+            time.sleep(0.1)
+            orders = requests.get(f"{base_url}/_sandbox/shops/demo-store.myshopify.com",
+                                  timeout=5).json()["orders"]
+        assert orders > 40
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

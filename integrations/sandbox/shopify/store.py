@@ -17,6 +17,7 @@ from typing import Any
 
 from . import rest
 from .accounting import (
+    TIMEZONE,
     IdAllocator,
     apply_discount,
     apply_tax,
@@ -111,8 +112,6 @@ class Shop:
         manual_approval: bool = False,
         timezone: str | None = None,
     ) -> None:
-        from .accounting import TIMEZONE
-
         self.domain = domain
         self.handle = domain.split(".", 1)[0]
         self.shop_id = shop_numeric_id(domain)
