@@ -225,3 +225,22 @@ def test_a_delivery_without_webhook_id_is_rejected(client, shop):
                                     "X-Shopify-Shop-Domain": shop.domain})
     assert response.status_code == 400
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_operator_retries_a_failed_delivery_from_the_admin(client, shop, admin_user):
+    # given a refund that failed because its order had not arrived yet
+    post_webhook(client, "refunds/create", fixture("shopify_refund.json"), shop_domain=shop.domain)
+    post_webhook(client, "orders/create", fixture("shopify_order.json"), shop_domain=shop.domain)
+    failed = WebhookDelivery.objects.get(topic="refunds/create")
+    assert failed.status == DeliveryStatus.FAILED
+    # when the operator picks "retry" in the admin
+    client.force_login(admin_user)
+    listing = client.get("/admin/integrations/webhookdelivery/", {"status__exact": "failed"})
+    assert failed.delivery_id in listing.content.decode()
+    response = client.post("/admin/integrations/webhookdelivery/",
+                           {"action": "retry", "_selected_action": [failed.pk]}, follow=True)
+    # then it is processed at once
+    assert response.status_code == 200
+    failed.refresh_from_db()
+    assert failed.status == DeliveryStatus.PROCESSED
+    assert Refund.objects.count() == 1
