@@ -162,6 +162,7 @@ SCENARIOS = (
 class Outcome:
     scenario: str
     concurrency: int
+    mode: str
     result: dict[str, Any]
     server_cpu: float
     pg_cpu: float
@@ -266,7 +267,7 @@ class Bench:
         self.phase_number += 1
         return f"{self.run_tag}-{self.phase_number:04x}-4000-8000-"
 
-    def load(self, scenario: Scenario, concurrency: int, requests: int, same_id: str = "") -> dict[str, Any]:
+    def load(self, scenario: Scenario, concurrency: int, requests: int, same_id: str, mode: str) -> dict[str, Any]:
         prefix = self.prefix()
         command = [
             sys.executable, str(REPO / "bench" / "loadgen.py"), "--port", str(self.port),
@@ -276,7 +277,7 @@ class Bench:
         ]
         if same_id:
             command += ["--same-id", same_id]
-        if self.args.connection == "close":
+        if mode == "close":
             command.append("--close")
         client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         spread: list[int] = []
@@ -284,7 +285,7 @@ class Bench:
             try:  # a moment in, see how the client's keep-alive connections landed on the workers
                 client.wait(timeout=0.3)
             except subprocess.TimeoutExpired:
-                if self.server is not None and self.args.connection == "keepalive":
+                if self.server is not None and mode == "keepalive":
                     spread = svc.connections_per_child(self.server.pid, self.port)
             stdout, stderr = client.communicate(timeout=self.args.max_seconds + 60)
         finally:
@@ -324,16 +325,17 @@ class Bench:
             svc.tree_cpu_seconds(self.services.redis_pid),
         )
 
-    def scenario(self, scenario: Scenario, concurrency: int) -> Outcome:
-        same_id = f"{self.run_tag}-dup0-4000-8000-{concurrency:012x}" if scenario.id_mode == "same" else ""
-        warm = self.load(scenario, concurrency, self.args.warmup, same_id)
+    def scenario(self, scenario: Scenario, concurrency: int, mode: str) -> Outcome:
+        self.phase_number += 1
+        same_id = f"{self.run_tag}-{self.phase_number:04x}-4000-8000-{0:012x}" if scenario.id_mode == "same" else ""
+        warm = self.load(scenario, concurrency, self.args.warmup, same_id, mode)
         queued_before = self.queued()
         rows_before = self.rows(delivery_id=same_id) if same_id else (0, 0)
         cpu_before = self.cpu()
-        result = self.load(scenario, concurrency, self.args.requests, same_id)
+        result = self.load(scenario, concurrency, self.args.requests, same_id, mode)
         cpu_after = self.cpu()
         server_cpu, pg_cpu, redis_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
-        outcome = Outcome(scenario.name, concurrency, result, server_cpu, pg_cpu, redis_cpu)
+        outcome = Outcome(scenario.name, concurrency, mode, result, server_cpu, pg_cpu, redis_cpu)
         if scenario.path == "/webhooks/shopify":
             enqueued = self.queued() - queued_before
             if same_id:
@@ -357,8 +359,9 @@ class Bench:
             if not same_id:
                 passed = passed and outcome.checks["warm_rows"] == warm["ok"]
             outcome.checks["passed"] = passed
-        print(f"#   {scenario.name:<9} c={concurrency:<3} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms"
-              f"  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}", flush=True)
+        print(f"#   {scenario.name:<9} {mode:<9} c={concurrency:<3} {result['rps']:8.0f} req/s"
+              f"  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}",
+              flush=True)
         return outcome
 
 
@@ -367,7 +370,7 @@ def report(bench: Bench, outcomes: list[Outcome]) -> str:
     head = [
         f"Webhook ack bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs; gunicorn "
         f"{args.workers}x{args.threads} {args.worker_class}; "
-        f"{args.requests:,} requests per row after {args.warmup:,} warm-up; {args.connection} connections; "
+        f"{args.requests:,} requests per row after {args.warmup:,} warm-up; "
         f"body {bench.body_file.stat().st_size:,} bytes; PostgreSQL {bench.services.pg_settings}",
     ]
     rows = []
@@ -375,12 +378,12 @@ def report(bench: Bench, outcomes: list[Outcome]) -> str:
         r = o.result
         n = max(r["ok"], 1)
         rows.append([
-            o.scenario, o.concurrency, r["ok"], r["errors"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
+            o.scenario, o.mode, o.concurrency, r["ok"], r["errors"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
             r["max_ms"], 1000 * o.server_cpu / n, 1000 * o.pg_cpu / n, 1000 * o.redis_cpu / n,
             1000 * r["client_cpu_s"] / n, "/".join(map(str, r["spread"])) or "-",
         ])
     lines = head + ["", table(
-        ["endpoint", "conc", "ok", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+        ["endpoint", "conns", "conc", "ok", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
          "app CPU ms/req", "PG CPU ms/req", "redis CPU ms/req", "client CPU ms/req", "conns/worker"], rows)]
     checks = []
     for o in outcomes:
@@ -388,13 +391,14 @@ def report(bench: Bench, outcomes: list[Outcome]) -> str:
         if not c:
             continue
         checks.append([
-            o.scenario, o.concurrency, c["sent"], c["ok"], c["duplicates"], c["rows"], c["distinct"], c["enqueued"],
+            o.scenario, o.mode, o.concurrency, c["sent"], c["ok"], c["duplicates"], c["rows"], c["distinct"],
+            c["enqueued"],
             f"rows={c['expected_rows']} tasks={c['expected_tasks']} dup={c['expected_dups']}",
             "OK" if c["passed"] else "MISMATCH",
         ])
     if checks:
         lines += ["", "Inbox check (measured requests only; duplicate: rows/tasks for the one repeated id):", table(
-            ["endpoint", "conc", "sent", "200", "said dup", "rows", "distinct ids", "tasks queued", "expected",
+            ["endpoint", "conns", "conc", "sent", "200", "said dup", "rows", "distinct ids", "tasks queued", "expected",
              "result"], checks)]
     return "\n".join(lines)
 
@@ -407,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
-    parser.add_argument("--connection", choices=("keepalive", "close"), default="keepalive",
-                        help="client connections: kept alive (default) or one per request, as Shopify's deliveries")
+    parser.add_argument("--connections", default="keepalive,close",
+                        help="client connection modes, comma-separated: keepalive (persistent connections) and/or "
+                        "close (a new connection per request, as separate Shopify deliveries); default both")
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
                         help="comma-separated subset of: " + ", ".join(s.name for s in SCENARIOS))
     parser.add_argument("--pg-fast", action="store_true",
@@ -416,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=240.0, help="time bound of each load run")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    modes = [m.strip() for m in args.connections.split(",") if m.strip()]
+    if not modes or set(modes) - {"keepalive", "close"}:
+        parser.error("--connections: keepalive and/or close")
     wanted = {s.strip() for s in args.scenarios.split(",") if s.strip()}
     chosen = [s for s in SCENARIOS if s.name in wanted]
     if not chosen or wanted - {s.name for s in SCENARIOS}:
@@ -429,9 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             bench.prepare_database()
             bench.start_server()
-            for concurrency in levels:
-                for scenario in chosen:
-                    outcomes.append(bench.scenario(scenario, concurrency))
+            for mode in modes:
+                for concurrency in levels:
+                    for scenario in chosen:
+                        outcomes.append(bench.scenario(scenario, concurrency, mode))
         finally:
             svc.shield_cleanup()
             bench.stop_server()

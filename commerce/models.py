@@ -6,8 +6,8 @@ are kept as strings (``platform_id``: Shopify's numeric id, WooCommerce's id) an
 """
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from retention_app.fields import EncryptedTextField, money_field
 

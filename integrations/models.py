@@ -1,8 +1,8 @@
 """Integration state: the webhook inbox, install handshakes, sync runs, privacy exports."""
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from commerce.models import Platform, Shop
 

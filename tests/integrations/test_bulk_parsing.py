@@ -7,7 +7,7 @@ from integrations.shopify.sync import parents_with_children
 
 MONEY = {"shopMoney": {"amount": "20.00", "currencyCode": "ILS"}}
 
-LINES = [
+LINES: list[dict] = [
     {"id": "gid://shopify/Order/1", "name": "#1001", "currencyCode": "ILS", "updatedAt": "2026-01-01T10:00:00Z",
      "processedAt": "2026-01-01T09:00:00Z", "displayFinancialStatus": "PARTIALLY_REFUNDED",
      "displayFulfillmentStatus": "FULFILLED", "discountCodes": ["VIP"], "customer": {"id": "gid://shopify/Customer/9"},

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -55,7 +56,8 @@ class Command(BaseCommand):
         self._say(f"seeding the sandbox store ({options['customers']} customers, {options['orders']} orders)")
         sandbox = ShopifySandbox(api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET)
         sandbox_url = sandbox.start(host="127.0.0.1", port=options["sandbox_port"])
-        sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"], orders=options["orders"])
+        sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"], orders=options["orders"],
+                         now=datetime.now(UTC))
         sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify")
 
         env = {**os.environ, "SHOPIFY_SANDBOX_URL": sandbox_url, "APP_URL": app_url,

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -421,13 +422,23 @@ class BulkManager:
                  on_finish: Callable[[Shop, BulkOperation], None] | None = None) -> None:
         self.schema = schema
         self._base_url = base_url
-        self._own_dir = data_dir is None
-        self.dir = Path(data_dir or tempfile.mkdtemp(prefix="shopify-sandbox-bulk-"))
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._data_dir = Path(data_dir) if data_dir else None
+        self._cleanup: weakref.finalize | None = None
         self.min_duration = min_duration
         self.on_finish = on_finish
         self._threads: list[threading.Thread] = []
         self.rates: list[tuple[int, float]] = []  # (objects, seconds) of finished runs
+
+    @property
+    def dir(self) -> Path:
+        """Where result files go: ``data_dir``, or a temp dir made on first use and removed by
+        :meth:`close` (or at interpreter exit)."""
+        if self._data_dir is None:
+            path = Path(tempfile.mkdtemp(prefix="shopify-sandbox-bulk-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, str(path), True)
+            self._data_dir = path
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return self._data_dir
 
     def run(self, shop: Shop, text: str, ctx: Ctx) -> tuple[BulkOperation | None, list[JSON]]:
         with shop.lock:
@@ -513,9 +524,9 @@ class BulkManager:
             self.on_finish(shop, op)
 
     def file(self, name: str) -> Path | None:
-        if not name.endswith(".jsonl") or "/" in name or ".." in name:
+        if not name.endswith(".jsonl") or "/" in name or ".." in name or self._data_dir is None:
             return None
-        path = self.dir / name
+        path = self._data_dir / name
         return path if path.is_file() else None
 
     def wait(self, timeout: float = 30.0) -> None:
@@ -525,8 +536,8 @@ class BulkManager:
 
     def close(self) -> None:
         self.wait(5)
-        if self._own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        if self._cleanup is not None:
+            self._cleanup()  # only the temp dir this manager made; a given data_dir stays
 
 
 def finish_payload(op: BulkOperation) -> JSON:

@@ -23,13 +23,11 @@ from .generator import StoreSpec
 from .model import BulkOperation
 from .schema import build
 from .sdl import TOPIC_ENUM
-from .store import PRIVACY_TOPICS, SandboxError, Shop
+from .store import DEFAULT_SCOPES, PRIVACY_TOPICS, SandboxError, Shop
 from .webhooks import Delivery, WebhookSender
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCOPES = ("read_customers,write_customers,read_orders,read_all_orders,read_products,"
-                  "read_discounts,write_discounts")
 
 _UNSET: Any = object()
 

@@ -57,6 +57,8 @@ from .model import (
 EventSink = Callable[["Shop", str, dict[str, Any]], None]
 
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+DEFAULT_SCOPES = ("read_customers,write_customers,read_orders,read_all_orders,read_products,"
+                  "read_discounts,write_discounts")
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")
 CONSENT_STATES = ("SUBSCRIBED", "NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING")
 
@@ -272,8 +274,7 @@ class Shop:
 
     # --- tokens ------------------------------------------------------------------------------
 
-    def issue_token(self, scopes: str | Iterable[str] = "read_customers,read_orders,"
-                    "read_products,write_discounts") -> str:
+    def issue_token(self, scopes: str | Iterable[str] = DEFAULT_SCOPES) -> str:
         """Mint an access token directly (what a finished OAuth install would give)."""
         scope_list = _scopes(scopes)
         token = "shpat_" + secrets.token_hex(16)
