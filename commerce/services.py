@@ -10,7 +10,7 @@ The rules, in one place:
   history data only when it happened after the install: a two-year-old order is history, not news.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -126,6 +126,58 @@ def _create_rows(
     }
 
 
+@dataclass
+class _Applied:
+    rows: dict[str, Any]  # platform id -> row, for every record written (created or updated)
+    created: set[str]  # platform ids inserted by this call
+    before: dict[str, Any]  # platform id -> snapshot of an updated row before the update
+
+
+def _records_apply(
+    *,
+    model: type[models.Model],
+    shop: Shop,
+    records: Sequence[RecordT],
+    values: Callable[[RecordT], dict[str, Any]],
+    fields: Sequence[str],
+    result: UpsertResult,
+    snapshot: Callable[[Any], Any] | None = None,
+) -> _Applied:
+    """The upsert rule shared by every mirrored resource: insert new rows, update rows whose
+    stored version is not newer, skip (and count) stale ones."""
+    new, apply, result.skipped_stale = _newer_split(model=model, shop=shop, records=records)
+    applied = _Applied(rows={}, created=set(), before={})
+    if new:
+        inserted = _create_rows(
+            model=model,
+            shop=shop,
+            rows=[model(shop=shop, platform_id=r.platform_id, **values(r)) for r in new],
+            platform_ids=[r.platform_id for r in new],
+        )
+        for record in new:
+            row = inserted[record.platform_id]
+            if row.platform_updated_at != record.updated_at:  # a concurrent writer won the insert
+                apply.append((row, record))
+            else:
+                applied.rows[record.platform_id] = row
+                applied.created.add(record.platform_id)
+    to_update = []
+    for row, record in apply:
+        if not _is_not_older(record.updated_at, row.platform_updated_at):
+            result.skipped_stale += 1
+            continue
+        if snapshot is not None:
+            applied.before[record.platform_id] = snapshot(row)
+        for name, value in values(record).items():
+            setattr(row, name, value)
+        to_update.append(row)
+        applied.rows[record.platform_id] = row
+    if to_update:
+        model.objects.bulk_update(to_update, [*fields, "updated_at"])  # type: ignore[attr-defined]
+    result.created, result.updated = len(applied.created), len(to_update)
+    return applied
+
+
 # --- customers -------------------------------------------------------------------------------
 
 CUSTOMER_FIELDS = (
@@ -156,40 +208,21 @@ def _customer_values(record: CustomerRecord) -> dict[str, Any]:
 @transaction.atomic
 def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: bool) -> UpsertResult:
     result = UpsertResult()
-    new, apply, result.skipped_stale = _newer_split(model=Customer, shop=shop, records=records)
-    if new:
-        created = _create_rows(
-            model=Customer,
-            shop=shop,
-            rows=[Customer(shop=shop, platform_id=r.platform_id, **_customer_values(r)) for r in new],
-            platform_ids=[r.platform_id for r in new],
-        )
-        result.created = len(new)
-        for record in new:
-            row = created[record.platform_id]
-            if row.platform_updated_at != record.updated_at:  # a concurrent writer won: re-apply
-                apply.append((row, record))
-            elif _is_news(shop=shop, happened_at=record.created_at, live=live):
-                if _event_emit(
-                    shop=shop,
-                    name=DomainEvent.Name.CUSTOMER_CREATED,
-                    key=f"customer.created:{record.platform_id}",
-                    payload={"customer_id": row.pk, "platform_id": record.platform_id},
-                    occurred_at=record.created_at,
-                ):
-                    result.events.append(f"customer.created:{record.platform_id}")
-    to_update = []
-    for row, record in apply:
-        if not _is_not_older(record.updated_at, row.platform_updated_at):
-            result.skipped_stale += 1
+    applied = _records_apply(
+        model=Customer, shop=shop, records=records, values=_customer_values,
+        fields=[*CUSTOMER_FIELDS, "birthday"], result=result,
+    )
+    for record in records:
+        if record.platform_id not in applied.created:
             continue
-        for name, value in _customer_values(record).items():
-            setattr(row, name, value)
-        to_update.append(row)
-    if to_update:
-        fields = list(CUSTOMER_FIELDS) + (["birthday"] if any(r.has_birthday for _, r in apply) else [])
-        Customer.objects.bulk_update(to_update, fields + ["updated_at"])
-        result.updated = len(to_update)
+        if _is_news(shop=shop, happened_at=record.created_at, live=live) and _event_emit(
+            shop=shop,
+            name=DomainEvent.Name.CUSTOMER_CREATED,
+            key=f"customer.created:{record.platform_id}",
+            payload={"customer_id": applied.rows[record.platform_id].pk, "platform_id": record.platform_id},
+            occurred_at=record.created_at,
+        ):
+            result.events.append(f"customer.created:{record.platform_id}")
     return _announce(result)
 
 
@@ -238,28 +271,11 @@ def _product_values(record: ProductRecord) -> dict[str, Any]:
 @transaction.atomic
 def products_upsert(*, shop: Shop, records: Sequence[ProductRecord]) -> UpsertResult:
     result = UpsertResult()
-    new, apply, result.skipped_stale = _newer_split(model=Product, shop=shop, records=records)
-    rows: dict[str, Product] = {}
-    if new:
-        created = _create_rows(
-            model=Product,
-            shop=shop,
-            rows=[Product(shop=shop, platform_id=r.platform_id, **_product_values(r)) for r in new],
-            platform_ids=[r.platform_id for r in new],
-        )
-        rows.update(created)
-        result.created = len(new)
-    to_update = []
-    for row, record in apply:
-        for name, value in _product_values(record).items():
-            setattr(row, name, value)
-        to_update.append(row)
-        rows[record.platform_id] = row
-    if to_update:
-        Product.objects.bulk_update(to_update, list(PRODUCT_FIELDS) + ["updated_at"])
-        result.updated = len(to_update)
-    applied = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
-    _variants_upsert(shop=shop, records=applied, products=rows)
+    applied = _records_apply(
+        model=Product, shop=shop, records=records, values=_product_values, fields=PRODUCT_FIELDS, result=result
+    )
+    written = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in applied.rows]
+    _variants_upsert(shop=shop, records=written, products=applied.rows)
     return result
 
 
@@ -336,63 +352,32 @@ def _order_values(record: OrderRecord, customer: Customer | None) -> dict[str, A
 def orders_upsert(*, shop: Shop, records: Sequence[OrderRecord], live: bool) -> UpsertResult:
     """Upsert orders with their lines and refunds; emit paid / cancelled / refunded events."""
     result = UpsertResult()
-    new, apply, result.skipped_stale = _newer_split(model=Order, shop=shop, records=records)
-    customers = customers_ensure(
-        shop=shop, platform_ids=[r.customer_platform_id for r in [*new, *(r for _, r in apply)]]
+    customers = customers_ensure(shop=shop, platform_ids=[r.customer_platform_id for r in records])
+    applied = _records_apply(
+        model=Order,
+        shop=shop,
+        records=records,
+        values=lambda r: _order_values(r, customers.get(r.customer_platform_id)),
+        fields=ORDER_FIELDS,
+        result=result,
+        snapshot=lambda row: (row.financial_status, row.cancelled_at),
     )
-    before: dict[str, tuple[str, datetime | None]] = {
-        row.platform_id: (row.financial_status, row.cancelled_at) for row, _ in apply
-    }
-    rows: dict[str, Order] = {}
-    if new:
-        created = _create_rows(
-            model=Order,
-            shop=shop,
-            rows=[
-                Order(
-                    shop=shop,
-                    platform_id=r.platform_id,
-                    **_order_values(r, customers.get(r.customer_platform_id)),
-                )
-                for r in new
-            ],
-            platform_ids=[r.platform_id for r in new],
-        )
-        for record in new:
-            row = created[record.platform_id]
-            if row.platform_updated_at != record.updated_at:  # a concurrent writer won the insert
-                apply.append((row, record))
-                before[record.platform_id] = (row.financial_status, row.cancelled_at)
-            else:
-                rows[record.platform_id] = row
-                result.created += 1
-    to_update = []
-    for row, record in apply:
-        if not _is_not_older(record.updated_at, row.platform_updated_at):
-            result.skipped_stale += 1
-            continue
-        for name, value in _order_values(record, customers.get(record.customer_platform_id)).items():
-            setattr(row, name, value)
-        to_update.append(row)
-        rows[record.platform_id] = row
-    if to_update:
-        Order.objects.bulk_update(to_update, list(ORDER_FIELDS) + ["updated_at"])
-        result.updated = len(to_update)
-    applied = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
-    lines = _order_lines_upsert(shop=shop, records=applied, orders=rows)
+    rows: dict[str, Order] = applied.rows
+    written = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
+    lines = _order_lines_upsert(shop=shop, records=written, orders=rows)
     new_refunds = _refunds_upsert(
         shop=shop,
-        records=[refund for r in applied for refund in (r.refunds or ())],
+        records=[refund for r in written for refund in (r.refunds or ())],
         orders=rows,
         lines=lines,
     )
     _customers_first_order_refresh(shop=shop, customer_ids={o.customer_id for o in rows.values()})
-    for record in applied:
+    for record in written:
         result.events.extend(
             _order_events(
                 shop=shop,
                 order=rows[record.platform_id],
-                previous=before.get(record.platform_id),
+                previous=applied.before.get(record.platform_id),
                 live=live,
             )
         )
