@@ -326,11 +326,8 @@ class Bench:
         connections["default"].settings_dict["NAME"] = name
 
     def fresh(self, label: str) -> str:
-        """A new database cloned from the template; Django now uses it."""
-        self.use(self.template)
-        from django.db import connections
-
-        connections.close_all()
+        """A new database cloned from the template (nobody may be connected to it); Django now uses it."""
+        self.use(self.template)  # closes Django's connection; the template is not opened again
         name = f"comeback_bench_hist_{label}_{self.tag}"
         svc.create_database(self.services.database_url, name, template=self.template)
         self.databases.append(name)

@@ -457,8 +457,9 @@ def main(argv: list[str] | None = None) -> int:
                 import redis
 
                 client = redis.Redis.from_url(services.broker_url)
-                for key in client.keys(f"{bench.queue}*"):
-                    client.delete(key)
+                for pattern in (f"{bench.queue}*", f"_kombu.binding*.{bench.queue}"):
+                    for key in client.keys(pattern):
+                        client.delete(key)
                 client.close()
         print()
         print(report(bench, outcomes))
