@@ -55,7 +55,9 @@ class Shop(models.Model):
 
 
 class ShopOwned(models.Model):
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every shop-owned table has a unique constraint or index that starts
+    # with ``shop``, which serves shop lookups and cascades; a second index only slows inserts.
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

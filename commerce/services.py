@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import models, transaction
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
 from commerce.models import (
@@ -32,6 +32,7 @@ from commerce.models import (
     Variant,
 )
 from commerce.records import CustomerRecord, OrderRecord, ProductRecord, RefundRecord
+from retention_app.money import money_str
 
 RecordT = TypeVar("RecordT", CustomerRecord, ProductRecord, OrderRecord)
 
@@ -116,14 +117,29 @@ def _is_not_older(incoming: datetime | None, stored: datetime | None) -> bool:
 
 
 def _create_rows(
-    *, model: type[models.Model], shop: Shop, rows: list[models.Model], platform_ids: list[str]
+    *, model: type[models.Model], shop: Shop, rows: list[Any]
 ) -> dict[str, Any]:
-    """Insert new rows; a row a concurrent writer inserted first is left alone (and re-read)."""
+    """Insert new rows; return platform id -> row as it now stands in the database.
+
+    Rows a concurrent writer inserted first are left alone: for those the stored row is read
+    back whole (the caller compares versions); for ours only the primary key is read back.
+    """
     model.objects.bulk_create(rows, ignore_conflicts=True)  # type: ignore[attr-defined]
-    return {
-        row.platform_id: row
-        for row in model.objects.filter(shop=shop, platform_id__in=platform_ids)  # type: ignore[attr-defined]
-    }
+    ours = {row.platform_id: row for row in rows}
+    stored = model.objects.filter(shop=shop, platform_id__in=list(ours)).values_list(  # type: ignore[attr-defined]
+        "platform_id", "pk", "platform_updated_at"
+    )
+    theirs = []
+    for platform_id, pk, updated_at in stored:
+        row = ours[platform_id]
+        if updated_at == row.platform_updated_at:
+            row.pk = pk
+        else:
+            theirs.append(pk)
+    if theirs:
+        for row in model.objects.filter(pk__in=theirs):  # type: ignore[attr-defined]
+            ours[row.platform_id] = row
+    return ours
 
 
 @dataclass
@@ -149,10 +165,7 @@ def _records_apply(
     applied = _Applied(rows={}, created=set(), before={})
     if new:
         inserted = _create_rows(
-            model=model,
-            shop=shop,
-            rows=[model(shop=shop, platform_id=r.platform_id, **values(r)) for r in new],
-            platform_ids=[r.platform_id for r in new],
+            model=model, shop=shop, rows=[model(shop=shop, platform_id=r.platform_id, **values(r)) for r in new]
         )
         for record in new:
             row = inserted[record.platform_id]
@@ -349,8 +362,14 @@ def _order_values(record: OrderRecord, customer: Customer | None) -> dict[str, A
 
 
 @transaction.atomic
-def orders_upsert(*, shop: Shop, records: Sequence[OrderRecord], live: bool) -> UpsertResult:
-    """Upsert orders with their lines and refunds; emit paid / cancelled / refunded events."""
+def orders_upsert(
+    *, shop: Shop, records: Sequence[OrderRecord], live: bool, refresh_first_orders: bool = True
+) -> UpsertResult:
+    """Upsert orders with their lines and refunds; emit paid / cancelled / refunded events.
+
+    A bulk load may pass ``refresh_first_orders=False`` and call
+    ``customers_first_order_refresh_all`` once at the end instead of once per batch.
+    """
     result = UpsertResult()
     customers = customers_ensure(shop=shop, platform_ids=[r.customer_platform_id for r in records])
     applied = _records_apply(
@@ -364,14 +383,12 @@ def orders_upsert(*, shop: Shop, records: Sequence[OrderRecord], live: bool) -> 
     )
     rows: dict[str, Order] = applied.rows
     written = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
-    lines = _order_lines_upsert(shop=shop, records=written, orders=rows)
+    _order_lines_upsert(shop=shop, records=written, orders=rows)
     new_refunds = _refunds_upsert(
-        shop=shop,
-        records=[refund for r in written for refund in (r.refunds or ())],
-        orders=rows,
-        lines=lines,
+        shop=shop, records=[refund for r in written for refund in (r.refunds or ())], orders=rows
     )
-    _customers_first_order_refresh(shop=shop, customer_ids={o.customer_id for o in rows.values()})
+    if refresh_first_orders:
+        _customers_first_order_refresh(shop=shop, customer_ids={o.customer_id for o in rows.values()})
     for record in written:
         result.events.extend(
             _order_events(
@@ -386,12 +403,10 @@ def orders_upsert(*, shop: Shop, records: Sequence[OrderRecord], live: bool) -> 
     return _announce(result)
 
 
-def _order_lines_upsert(
-    *, shop: Shop, records: Sequence[OrderRecord], orders: dict[str, Order]
-) -> dict[str, OrderLine]:
+def _order_lines_upsert(*, shop: Shop, records: Sequence[OrderRecord], orders: dict[str, Order]) -> None:
     all_lines = [(orders[r.platform_id], line) for r in records for line in r.lines]
     if not all_lines:
-        return {}
+        return
     products = dict(
         Product.objects.filter(
             shop=shop, platform_id__in={line.product_platform_id for _, line in all_lines}
@@ -427,21 +442,9 @@ def _order_lines_upsert(
                        "title", "sku", "quantity", "currency", "unit_price", "total_discount",
                        "updated_at"],
     )
-    return {
-        line.platform_id: line
-        for line in OrderLine.objects.filter(
-            shop=shop, platform_id__in=[line.platform_id for _, line in all_lines]
-        )
-    }
 
 
-def _refunds_upsert(
-    *,
-    shop: Shop,
-    records: Sequence[RefundRecord],
-    orders: dict[str, Order],
-    lines: dict[str, OrderLine] | None = None,
-) -> list[Refund]:
+def _refunds_upsert(*, shop: Shop, records: Sequence[RefundRecord], orders: dict[str, Order]) -> list[Refund]:
     """Refunds are immutable on the platforms: insert the ones not seen yet, return those."""
     if not records:
         return []
@@ -474,19 +477,17 @@ def _refunds_upsert(
             shop=shop, platform_id__in=[r.platform_id for r in fresh]
         ).select_related("order")
     }
-    line_ids = {line.line_platform_id for r in fresh for line in r.lines}
-    lines = dict(lines or {})
-    missing = line_ids - set(lines)
-    if missing:
-        lines.update(
-            {line.platform_id: line for line in OrderLine.objects.filter(shop=shop, platform_id__in=missing)}
-        )
+    lines = dict(
+        OrderLine.objects.filter(
+            shop=shop, platform_id__in={line.line_platform_id for r in fresh for line in r.lines}
+        ).values_list("platform_id", "pk")
+    )
     RefundLine.objects.bulk_create(
         [
             RefundLine(
                 shop=shop,
                 refund=created[r.platform_id],
-                order_line=lines.get(line.line_platform_id),
+                order_line_id=lines.get(line.line_platform_id),
                 line_platform_id=line.line_platform_id,
                 quantity=line.quantity,
                 currency=created[r.platform_id].currency,
@@ -520,6 +521,19 @@ def _customers_first_order_refresh(*, shop: Shop, customer_ids: set[int | None])
         Customer.objects.bulk_update(to_update, ["first_order_at"])
 
 
+@transaction.atomic
+def customers_first_order_refresh_all(*, shop: Shop) -> int:
+    """Recompute every customer's first (non-cancelled) order date in one statement."""
+    first = (
+        Order.objects.filter(shop=shop, customer=OuterRef("pk"), cancelled_at__isnull=True)
+        .order_by()
+        .values("customer")
+        .annotate(first=Min("processed_at"))
+        .values("first")
+    )
+    return Customer.objects.filter(shop=shop).update(first_order_at=Subquery(first))
+
+
 def order_is_first(*, order: Order) -> bool:
     """Is this the customer's first (non-cancelled) order?  Guests' orders count by email."""
     earlier = Order.objects.filter(shop_id=order.shop_id, cancelled_at__isnull=True).exclude(pk=order.pk)
@@ -540,7 +554,7 @@ def _order_payload(order: Order) -> dict[str, Any]:
         "order_id": order.pk,
         "platform_id": order.platform_id,
         "customer_id": order.customer_id,
-        "total": str(order.total),
+        "total": money_str(order.total),
         "currency": order.currency,
     }
 
@@ -574,8 +588,8 @@ def _refund_events(*, shop: Shop, refund: Refund, live: bool) -> list[str]:
     payload = _order_payload(refund.order) | {
         "refund_id": refund.pk,
         "refund_platform_id": refund.platform_id,
-        "amount": str(refund.amount),
-        "shipping_amount": str(refund.shipping_amount),
+        "amount": money_str(refund.amount),
+        "shipping_amount": money_str(refund.shipping_amount),
     }
     if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_REFUNDED, key=key, payload=payload,
                    occurred_at=refund.processed_at):

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -58,37 +59,51 @@ class ReceiveResult:
 
 
 def webhook_receive(*, inbound: InboundWebhook) -> ReceiveResult:
-    """Store a verified delivery once; a redelivery of the same id changes nothing."""
-    existing = WebhookDelivery.objects.filter(
-        platform=inbound.platform, delivery_id=inbound.delivery_id
-    ).first()
-    if existing is not None:
-        return ReceiveResult(delivery=existing, duplicate=True)
+    """Store a verified delivery once; a redelivery of the same id changes nothing.
+
+    One INSERT in autocommit mode is both the duplicate check (the unique constraint) and the
+    write, so the ack path costs a shop lookup and an insert.  Once the row is committed the
+    delivery is safe: if the broker is down the enqueue is skipped (and logged) and the beat job
+    picks the row up later -- the platform still gets its 200, never a retry storm.
+    """
+    shop_id = (
+        Shop.objects.filter(platform=inbound.platform, domain=inbound.shop_domain)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    delivery = WebhookDelivery(
+        platform=inbound.platform,
+        delivery_id=inbound.delivery_id,
+        event_id=inbound.event_id,
+        shop_id=shop_id,
+        shop_domain=inbound.shop_domain,
+        topic=inbound.topic,
+        api_version=inbound.api_version,
+        triggered_at=parse_datetime(inbound.triggered_at) if inbound.triggered_at else None,
+        headers=inbound.headers,
+        body=inbound.body,
+    )
     try:
         with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                platform=inbound.platform,
-                delivery_id=inbound.delivery_id,
-                event_id=inbound.event_id,
-                shop=Shop.objects.filter(platform=inbound.platform, domain=inbound.shop_domain).first(),
-                shop_domain=inbound.shop_domain,
-                topic=inbound.topic,
-                api_version=inbound.api_version,
-                triggered_at=parse_datetime(inbound.triggered_at) if inbound.triggered_at else None,
-                headers=inbound.headers,
-                body=inbound.body,
-            )
-            transaction.on_commit(lambda: _enqueue(delivery.pk))
-    except IntegrityError:  # the same delivery id raced in on another connection
-        delivery = WebhookDelivery.objects.get(platform=inbound.platform, delivery_id=inbound.delivery_id)
-        return ReceiveResult(delivery=delivery, duplicate=True)
+            delivery.save(force_insert=True)
+    except IntegrityError:  # this delivery id is already in the inbox
+        existing = WebhookDelivery(
+            pk=WebhookDelivery.objects.filter(platform=inbound.platform, delivery_id=inbound.delivery_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return ReceiveResult(delivery=existing, duplicate=True)
+    transaction.on_commit(lambda: _enqueue(delivery.pk))
     return ReceiveResult(delivery=delivery, duplicate=False)
 
 
 def _enqueue(delivery_pk: int) -> None:
     from integrations.tasks import process_webhook_delivery
 
-    process_webhook_delivery.delay(delivery_pk)
+    try:
+        process_webhook_delivery.delay(delivery_pk)
+    except Exception:  # broker unreachable: the row waits in the inbox for the sweep
+        logger.exception("could not enqueue webhook delivery %s; the sweep will retry it", delivery_pk)
 
 
 Handler = Callable[[WebhookDelivery, Any], str]
@@ -157,12 +172,18 @@ def deliveries_retry(*, deliveries: Any) -> int:
     return len(pks)
 
 
+# A delivery still "received" this long after arrival was never picked up (broker down, worker
+# lost before its ack): the sweep enqueues it again.  Processing is idempotent either way.
+STUCK_AFTER = timedelta(minutes=2)
+
+
 def deliveries_due() -> list[int]:
-    return list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:500]
+    now = timezone.now()
+    due = WebhookDelivery.objects.filter(
+        Q(status=DeliveryStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.RECEIVED, received_at__lte=now - STUCK_AFTER)
     )
+    return list(due.order_by("received_at").values_list("pk", flat=True)[:500])
 
 
 def header(headers: Mapping[str, str], name: str) -> str:

@@ -13,3 +13,8 @@ def to_decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     return Decimal(str(value))
+
+
+def money_str(value: Decimal) -> str:
+    """The canonical text of an amount (three places, as stored), for events and exports."""
+    return format(to_decimal(value).quantize(Decimal("0.001")), "f")

@@ -206,9 +206,11 @@ url
 partialDataUrl
 """
 
+# groupObjects: each child line follows its parent (the default before 2026-01, opt-in after);
+# the streaming parser in sync.py relies on it.
 BULK_RUN_MUTATION = f"""
 mutation BulkRun($query: String!) {{
-  bulkOperationRunQuery(query: $query) {{
+  bulkOperationRunQuery(query: $query, groupObjects: true) {{
     bulkOperation {{ {BULK_OPERATION_FIELDS} }}
     userErrors {{ field message }}
   }}

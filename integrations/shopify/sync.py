@@ -111,14 +111,18 @@ def parents_with_children(lines: Iterator[tuple[int, dict]]) -> Iterator[tuple[i
         yield current_line, current
 
 
-def _upsert_nodes(*, shop: Shop, resource: str, nodes: list[dict], live: bool) -> commerce.UpsertResult:
+def _upsert_nodes(
+    *, shop: Shop, resource: str, nodes: list[dict], live: bool, bulk: bool = False
+) -> commerce.UpsertResult:
     if resource == "customers":
         return commerce.customers_upsert(
             shop=shop, records=[normalise.customer_from_graphql(n) for n in nodes], live=live
         )
     if resource == "products":
         return commerce.products_upsert(shop=shop, records=[normalise.product_from_graphql(n) for n in nodes])
-    return commerce.orders_upsert(shop=shop, records=[normalise.order_from_graphql(n) for n in nodes], live=live)
+    return commerce.orders_upsert(
+        shop=shop, records=[normalise.order_from_graphql(n) for n in nodes], live=live, refresh_first_orders=not bulk
+    )
 
 
 def _progress_save(run: SyncRun, **changes: Any) -> None:
@@ -155,7 +159,7 @@ def ingest_file(
         nonlocal objects
         if batch:
             with transaction.atomic():
-                _upsert_nodes(shop=shop, resource=resource, nodes=batch, live=False)
+                _upsert_nodes(shop=shop, resource=resource, nodes=batch, live=False, bulk=True)
                 progress = dict(run.progress)
                 entry = dict(progress.get(resource) or {})
                 entry["objects"] = int(entry.get("objects", 0)) + len(batch)
@@ -172,6 +176,8 @@ def ingest_file(
         batch.append(parent)
     if batch:
         flush(last_line + 1)
+    if resource == "orders":
+        commerce.customers_first_order_refresh_all(shop=shop)
     return objects
 
 
