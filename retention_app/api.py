@@ -44,7 +44,58 @@ class ShopifySessionTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="shopify-session-token"'
 
 
-class ShopScopedApi(APIView):
+class ShopperPrincipal:
+    """A storefront request: the shop, and the logged-in shopper's platform id ("" for none)."""
+
+    is_authenticated = True
+
+    def __init__(self, shop: Shop, customer_platform_id: str) -> None:
+        self.shop = shop
+        self.customer_platform_id = customer_platform_id
+
+
+class ShopifyAppProxyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ShopperPrincipal, None]:
+        from commerce.models import Platform
+        from integrations.shopify.app_proxy import proxy_verify
+
+        try:
+            verified = proxy_verify(request.query_params)
+        except ApplicationError as error:
+            raise exceptions.AuthenticationFailed(error.message) from error
+        shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=verified.shop_domain, status="installed").first()
+        if shop is None:
+            raise exceptions.AuthenticationFailed("the shop has not installed the app")
+        return ShopperPrincipal(shop, verified.customer_platform_id), None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Signature realm="shopify-app-proxy"'
+
+
+class BaseApi(APIView):
+    """Turns the services' ``ApplicationError`` into a JSON error with its status."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApplicationError):
+            return Response({"error": exc.message, **exc.extra}, status=exc.status)
+        return super().handle_exception(exc)
+
+
+class ShopperApi(BaseApi):
+    """Base of the storefront (widget) API: shop and shopper come from the verified proxy request."""
+
+    authentication_classes = [ShopifyAppProxyAuthentication]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if not isinstance(request.user, ShopperPrincipal):
+            raise exceptions.NotAuthenticated("a signed storefront request is required")
+        self.shop: Shop = request.user.shop
+        self.customer_platform_id: str = request.user.customer_platform_id
+
+
+
+class ShopScopedApi(BaseApi):
     authentication_classes = [ShopifySessionTokenAuthentication]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -52,8 +103,3 @@ class ShopScopedApi(APIView):
         if not isinstance(request.user, ShopPrincipal):
             raise exceptions.NotAuthenticated("a session token is required")
         self.shop: Shop = request.user.shop
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, ApplicationError):
-            return Response({"error": exc.message, **exc.extra}, status=exc.status)
-        return super().handle_exception(exc)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 
 from integrations import views as integrations
+from loyalty import api as loyalty
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,4 +14,6 @@ urlpatterns = [
     path("api/privacy/exports", integrations.DataExportListApi.as_view(), name="api-exports"),
     path("api/privacy/exports/<int:export_id>", integrations.DataExportDetailApi.as_view(),
          name="api-export"),
+    path("proxy/loyalty", loyalty.ProxyLoyaltyApi.as_view(), name="proxy-loyalty"),
+    path("proxy/loyalty/redeem", loyalty.ProxyRedeemApi.as_view(), name="proxy-loyalty-redeem"),
 ]

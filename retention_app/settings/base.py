@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "anymail",
     "commerce",
     "integrations",
+    "loyalty",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,287 @@
+"""The loyalty program: settings, earning rules, accounts, the points ledger, rewards, tiers.
+
+The ledger (``LedgerEntry``) is append-only: a balance is the sum of entries, and every entry
+carries a per-shop ``idempotency_key`` naming its source (``earn:order:5001``,
+``reverse:refund:77``), so the same source can never earn or reverse twice.  Pending points are
+entries whose ``available_at`` lies in the future (the return window); they become spendable
+when that time passes, without a second write.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from commerce.models import Customer, Order, Shop
+from retention_app.fields import money_field
+
+
+class Rounding(models.TextChoices):
+    DOWN = "down", _("Round down")
+    NEAREST = "nearest", _("Round to nearest")
+    UP = "up", _("Round up")
+
+
+class AwardOn(models.TextChoices):
+    PAID = "paid", _("When the order is paid")
+    FULFILLED = "fulfilled", _("When the order is fulfilled")
+
+
+class NegativePolicy(models.TextChoices):
+    ALLOW_NEGATIVE = "allow_negative", _("Allow a negative balance that later earnings repay")
+    CAP_AT_ZERO = "cap_at_zero", _("Stop at zero and record the shortfall")
+
+
+class ExpiryMode(models.TextChoices):
+    NONE = "none", _("Points never expire")
+    INACTIVITY = "inactivity", _("All points expire after months without an order")
+    BATCH = "batch", _("Each earned batch expires after a number of days")
+
+
+class Program(models.Model):
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="loyalty_program")
+    is_enabled = models.BooleanField(default=False)
+    points_per_currency_unit = models.DecimalField(max_digits=10, decimal_places=4, default=1)
+    rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    include_tax = models.BooleanField(default=False)
+    include_shipping = models.BooleanField(default=False)
+    award_on = models.CharField(max_length=10, choices=AwardOn.choices, default=AwardOn.PAID)
+    pending_days = models.PositiveIntegerField(default=14)
+    negative_policy = models.CharField(
+        max_length=20, choices=NegativePolicy.choices, default=NegativePolicy.ALLOW_NEGATIVE
+    )
+    expiry_mode = models.CharField(max_length=12, choices=ExpiryMode.choices, default=ExpiryMode.NONE)
+    expiry_months = models.PositiveIntegerField(default=12)
+    expiry_days = models.PositiveIntegerField(default=365)
+    expiry_warning_days = models.PositiveIntegerField(default=14)
+    # What a point is worth to the shop, for the liability report (e.g. 100 points = 5.00).
+    point_value = money_field(default="0.05")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"loyalty program of {self.shop}"
+
+
+class RuleKind(models.TextChoices):
+    PURCHASE = "purchase", _("Purchase")
+    SIGNUP = "signup", _("Account created")
+    BIRTHDAY = "birthday", _("Birthday")
+    REVIEW = "review", _("Product review")
+    SURVEY = "survey", _("Survey answered")
+    REFERRAL_REFERRER = "referral_referrer", _("Referred a friend")
+    REFERRAL_FRIEND = "referral_friend", _("Joined through a referral")
+    SOCIAL_FOLLOW = "social_follow", _("Followed us")
+    SOCIAL_SHARE = "social_share", _("Shared us")
+
+
+class EarningRule(models.Model):
+    """Points for one kind of action.  ``multipliers`` (purchase only) maps product or
+    collection platform ids to a factor: ``{"products": {"123": "2"}, "collections": {}}``."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=20, choices=RuleKind.choices)
+    points = models.PositiveIntegerField(default=0)
+    is_enabled = models.BooleanField(default=True)
+    multipliers = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "kind"], name="earningrule_unique_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.points}"
+
+
+class TierBasis(models.TextChoices):
+    SPEND = "spend", _("Money spent")
+    POINTS = "points", _("Points earned")
+
+
+class TierPeriod(models.TextChoices):
+    LIFETIME = "lifetime", _("Lifetime")
+    CALENDAR_YEAR = "calendar_year", _("Calendar year")
+    ROLLING_12_MONTHS = "rolling_12_months", _("Rolling 12 months")
+
+
+class TierScheme(models.Model):
+    """One version of the tier rules; exactly one is active per shop.  Changing the rules
+    creates a new version (and a dry run first), so earlier decisions stay explainable."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.PositiveIntegerField()
+    basis = models.CharField(max_length=10, choices=TierBasis.choices, default=TierBasis.SPEND)
+    period = models.CharField(max_length=20, choices=TierPeriod.choices, default=TierPeriod.LIFETIME)
+    grace_days = models.PositiveIntegerField(default=30)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "version"], name="tierscheme_unique_version"),
+            models.UniqueConstraint(fields=["shop"], condition=Q(is_active=True), name="tierscheme_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tiers v{self.version} of {self.shop_id}"
+
+
+class Tier(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    scheme = models.ForeignKey(TierScheme, on_delete=models.CASCADE, related_name="tiers")
+    name = models.CharField(max_length=100)
+    threshold = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+    perks = models.JSONField(default=dict, blank=True)  # free_shipping, birthday_gift, early_access
+    entry_points = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "scheme", "name"], name="tier_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ManualTierMode(models.TextChoices):
+    NONE = "", _("Computed")
+    FLOOR = "floor", _("At least this tier")
+    FIXED = "fixed", _("Exactly this tier")
+
+
+class Account(models.Model):
+    """A shopper's loyalty account: a customer's, or a guest's held against an email."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.CharField(max_length=320, blank=True)
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tier_since = models.DateTimeField(null=True, blank=True)
+    manual_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    manual_tier_mode = models.CharField(max_length=5, choices=ManualTierMode.choices, blank=True, default="")
+    referral_code = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "customer"], condition=Q(customer__isnull=False), name="account_unique_customer"
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "email"], condition=Q(customer__isnull=True), name="account_unique_guest_email"
+            ),
+            models.UniqueConstraint(fields=["shop", "referral_code"], name="account_unique_referral_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.pk} ({self.customer_id or self.email})"
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", _("Earned")
+    REDEEM = "redeem", _("Redeemed")
+    REVERSE = "reverse", _("Reversed")
+    EXPIRE = "expire", _("Expired")
+    ADJUST = "adjust", _("Adjusted")
+    TRANSFER = "transfer", _("Transferred")
+
+
+class EntrySource(models.TextChoices):
+    ORDER = "order", _("Order")
+    REFUND = "refund", _("Refund")
+    CANCELLATION = "cancellation", _("Cancellation")
+    RULE = "rule", _("Earning rule")
+    REVIEW = "review", _("Review")
+    REDEMPTION = "redemption", _("Reward redemption")
+    ADMIN = "admin", _("Merchant")
+    EXPIRY = "expiry", _("Expiry")
+    ACCOUNT = "account", _("Account merge")
+
+
+class LedgerEntry(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=10, choices=EntryKind.choices)
+    source = models.CharField(max_length=15, choices=EntrySource.choices)
+    source_id = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    points = models.IntegerField()
+    # Points a reversal could not take back because they were spent (cap-at-zero policy).
+    shortfall = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "idempotency_key"], name="ledgerentry_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "available_at"]),
+            models.Index(fields=["shop", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} {self.kind} ({self.idempotency_key})"
+
+
+class RewardKind(models.TextChoices):
+    FIXED_AMOUNT = "fixed_amount", _("Fixed amount off")
+    PERCENTAGE = "percentage", _("Percentage off")
+    FREE_SHIPPING = "free_shipping", _("Free shipping")
+    FREE_PRODUCT = "free_product", _("Free product")
+
+
+class Reward(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=RewardKind.choices)
+    points_cost = models.PositiveIntegerField()
+    value = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    minimum_subtotal = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    collection_platform_id = models.CharField(max_length=64, blank=True)
+    variant_platform_id = models.CharField(max_length=64, blank=True)
+    code_valid_days = models.PositiveIntegerField(default=30)
+    tier_only = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "is_active", "points_cost"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points_cost} points)"
+
+
+class RedemptionStatus(models.TextChoices):
+    PENDING = "pending", _("Creating the code")
+    ISSUED = "issued", _("Code issued")
+    FAILED = "failed", _("Failed (points returned)")
+    USED = "used", _("Used in an order")
+
+
+class Redemption(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="redemptions")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="+")
+    points = models.PositiveIntegerField()
+    code = models.CharField(max_length=64)
+    platform_discount_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=RedemptionStatus.choices, default=RedemptionStatus.PENDING)
+    error = models.CharField(max_length=500, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "code"], name="redemption_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.status})"

@@ -1,0 +1,69 @@
+"""Loyalty reads: the shopper's state for the widget, history, reports."""
+
+from typing import Any
+
+from django.conf import settings
+
+from commerce.models import Customer, Shop
+from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
+from loyalty.services.ledger import account_balance
+from loyalty.services.program import program_for
+
+
+def active_tiers(*, shop: Shop) -> list[Tier]:
+    scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
+    return list(scheme.tiers.order_by("threshold")) if scheme else []
+
+
+def shopper_account(*, shop: Shop, customer_platform_id: str) -> Account | None:
+    if not customer_platform_id:
+        return None
+    customer = Customer.objects.filter(shop=shop, platform_id=customer_platform_id).first()
+    if customer is None:
+        return None
+    return Account.objects.filter(shop=shop, customer=customer).select_related("tier", "customer").first()
+
+
+def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
+    """Everything the storefront widget shows, in one answer."""
+    program = program_for(shop=shop)
+    rewards = list(Reward.objects.filter(shop=shop, is_active=True).order_by("points_cost"))
+    tiers = active_tiers(shop=shop)
+    state: dict[str, Any] = {
+        "program": {"enabled": program.is_enabled, "points_per_currency_unit": str(program.points_per_currency_unit),
+                    "currency": shop.currency},
+        "tiers": [{"name": t.name, "threshold": str(t.threshold), "perks": t.perks} for t in tiers],
+        "logged_in": account is not None,
+        "rewards": [
+            {"id": r.pk, "name": r.name, "kind": r.kind, "points_cost": r.points_cost, "value": str(r.value),
+             "tier_only": r.tier_only.name if r.tier_only else None}
+            for r in rewards
+        ],
+    }
+    if account is None:
+        return state
+    balance = account_balance(account=account)
+    current = account.tier
+    next_tier = next((t for t in tiers if current is None or t.threshold > current.threshold), None)
+    state.update({
+        "balance": {"available": balance.available, "pending": balance.pending},
+        "tier": {"name": current.name if current else None,
+                 "next": next_tier.name if next_tier else None},
+        "referral": {"code": account.referral_code,
+                     "link": f"https://{shop.domain}/?ref={account.referral_code}"},
+        "history": [
+            {"points": e.points, "kind": e.kind, "reason": e.reason, "at": e.created_at.isoformat(),
+             "available_at": e.available_at.isoformat()}
+            for e in LedgerEntry.objects.filter(account=account).order_by("-created_at", "-pk")[:20]
+        ],
+        "codes": [
+            {"code": r.code, "reward": r.reward.name, "expires_at": r.expires_at.isoformat() if r.expires_at else None}
+            for r in Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED).select_related("reward")
+        ],
+    })
+    for reward in state["rewards"]:
+        reward["unlocked"] = balance.available >= reward["points_cost"]
+    return state
+
+
+__all__ = ["widget_state", "shopper_account", "active_tiers", "settings"]

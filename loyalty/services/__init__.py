@@ -1,0 +1,1 @@
+"""Loyalty writes, split by sub-domain: program, ledger, earning, redemption."""

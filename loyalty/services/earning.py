@@ -1,0 +1,239 @@
+"""Earning and taking back: purchase points, reversals for refunds and cancellations, rules.
+
+Keys (unique per shop) make each source count once:
+``earn:order:<order>``, ``reverse:refund:<refund>``, ``reverse:cancel:<order>``,
+``rule:<kind>:<account>[:<period>]``.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from commerce.models import PAID_STATUSES, Order, OrderLine, Refund, RefundLine, Shop
+from loyalty.lock_objects import account_lock
+from loyalty.models import Account, EntryKind, EntrySource, LedgerEntry, NegativePolicy, Program, Rounding
+from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
+from loyalty.services.program import program_for, rule_for
+from retention_app.money import ZERO
+
+
+def _round(value: Decimal, mode: str) -> int:
+    if mode == Rounding.UP:
+        return math.ceil(value)
+    if mode == Rounding.NEAREST:
+        return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return math.floor(value)
+
+
+def _line_net(line: OrderLine) -> Decimal:
+    return line.unit_price * line.quantity - line.total_discount
+
+
+def _product_multiplier(program: Program, line: OrderLine) -> Decimal:
+    rule = rule_for(shop=program.shop, kind="purchase")
+    products = (rule.multipliers.get("products") if rule else None) or {}
+    return Decimal(str(products.get(line.product_platform_id, "1")))
+
+
+def order_account(*, order: Order) -> Account | None:
+    if order.customer is not None:
+        return account_for_customer(shop=order.shop, customer=order.customer)
+    if order.email:
+        return account_for_guest(shop=order.shop, email=order.email)
+    return None
+
+
+@dataclass(frozen=True)
+class PurchasePoints:
+    base: Decimal
+    points: int
+
+
+def purchase_points(*, program: Program, order: Order, account: Account | None) -> PurchasePoints:
+    """Points an order earns: its merchandise (after discounts; plus tax and shipping when the
+    program says so) × points per unit × product and tier multipliers, rounded as configured."""
+    lines = list(order.lines.all())
+    merchandise = sum((_line_net(line) for line in lines), ZERO)
+    base = order.subtotal
+    if program.include_tax:
+        base += order.total_tax
+    if program.include_shipping:
+        base += order.total_shipping
+    weighted = base
+    if merchandise > 0 and lines:
+        # Spread the base over the lines by their share of the merchandise, then apply each
+        # line's product multiplier.
+        weighted = sum((base * _line_net(line) / merchandise * _product_multiplier(program, line) for line in lines),
+                       ZERO)
+    tier_multiplier = account.tier.earn_multiplier if account is not None and account.tier else Decimal("1")
+    points = _round(weighted * program.points_per_currency_unit * tier_multiplier, program.rounding)
+    return PurchasePoints(base=base, points=max(points, 0))
+
+
+def order_points_award(*, order: Order, force: bool = False) -> LedgerEntry | None:
+    """Award purchase points for a paid order (pending for the return window).
+
+    ``force`` awards even while the program is switched off (the merchant's backfill).
+    """
+    program = program_for(shop=order.shop)
+    if (not program.is_enabled and not force) or rule_for(shop=order.shop, kind="purchase") is None:
+        return None
+    if order.cancelled_at or order.financial_status not in PAID_STATUSES or order.is_test:
+        return None
+    account = order_account(order=order)
+    if account is None:
+        return None
+    earned = purchase_points(program=program, order=order, account=account)
+    if earned.points <= 0:
+        return None
+    available_at = (order.processed_at or timezone.now()) + timedelta(days=program.pending_days)
+    return entry_write(
+        account=account,
+        kind=EntryKind.EARN,
+        source=EntrySource.ORDER,
+        source_id=order.platform_id,
+        key=f"earn:order:{order.platform_id}",
+        points=earned.points,
+        available_at=available_at,
+        reason=f"order {order.name}",
+    )
+
+
+def _earned_for(order: Order) -> LedgerEntry | None:
+    return LedgerEntry.objects.filter(shop_id=order.shop_id, idempotency_key=f"earn:order:{order.platform_id}").first()
+
+
+def _reversed_for(order: Order) -> int:
+    taken = LedgerEntry.objects.filter(
+        shop_id=order.shop_id, kind=EntryKind.REVERSE, source_id=order.platform_id
+    ).aggregate(points=Sum("points"), shortfall=Sum("shortfall"))
+    return -(taken["points"] or 0) + (taken["shortfall"] or 0)
+
+
+def _reverse(
+    *, earned: LedgerEntry, order: Order, points: int, key: str, source: str, reason: str
+) -> LedgerEntry | None:
+    """Take back ``points`` of an earn entry, honouring the program's negative-balance policy."""
+    if points <= 0:
+        return None
+    with transaction.atomic():
+        account = account_lock(account_id=earned.account_id)
+        now = timezone.now()
+        if earned.available_at > now:
+            # Still pending: cancel inside the pending bucket; spendable points are untouched.
+            return entry_write(account=account, kind=EntryKind.REVERSE, source=source, source_id=order.platform_id,
+                               key=key, points=-points, available_at=earned.available_at, reason=reason)
+        program = program_for(shop=order.shop)
+        recovered, shortfall = points, 0
+        if program.negative_policy == NegativePolicy.CAP_AT_ZERO:
+            available = max(account_balance(account=account, at=now).available, 0)
+            recovered = min(points, available)
+            shortfall = points - recovered
+        return entry_write(account=account, kind=EntryKind.REVERSE, source=source, source_id=order.platform_id,
+                           key=key, points=-recovered, shortfall=shortfall, available_at=now, reason=reason)
+
+
+def refund_points_reverse(*, refund: Refund) -> LedgerEntry | None:
+    """A partial refund takes back points in proportion to the refunded merchandise (rounded
+    down, each refund once); a shipping-only refund takes back nothing."""
+    order = refund.order
+    earned = _earned_for(order)
+    if earned is None:
+        return None
+    refunded = RefundLine.objects.filter(refund=refund).aggregate(total=Sum("subtotal"))["total"] or ZERO
+    merchandise = sum((_line_net(line) for line in order.lines.all()), ZERO)
+    if refunded <= 0 or merchandise <= 0:
+        return None
+    share = min(refunded / merchandise, Decimal("1"))
+    points = min(math.floor(earned.points * share), earned.points - _reversed_for(order))
+    return _reverse(earned=earned, order=order, points=points, key=f"reverse:refund:{refund.platform_id}",
+                    source=EntrySource.REFUND, reason=f"refund on order {order.name}")
+
+
+def cancel_points_reverse(*, order: Order) -> LedgerEntry | None:
+    """A cancellation takes back whatever the order still holds."""
+    earned = _earned_for(order)
+    if earned is None:
+        return None
+    return _reverse(earned=earned, order=order, points=earned.points - _reversed_for(order),
+                    key=f"reverse:cancel:{order.platform_id}", source=EntrySource.CANCELLATION,
+                    reason=f"order {order.name} cancelled")
+
+
+def rule_points_award(*, account: Account, kind: str, key_suffix: str = "", reason: str = "") -> LedgerEntry | None:
+    """Points for a one-off action (signup, review, survey, social...); once per key."""
+    program = program_for(shop=account.shop)
+    rule = rule_for(shop=account.shop, kind=kind)
+    if not program.is_enabled or rule is None or rule.points <= 0:
+        return None
+    key = f"rule:{kind}:{account.pk}" + (f":{key_suffix}" if key_suffix else "")
+    return entry_write(account=account, kind=EntryKind.EARN, source=EntrySource.RULE, source_id=kind, key=key,
+                       points=rule.points, reason=reason or kind)
+
+
+def points_adjust(*, account: Account, points: int, reason: str, created_by, key: str | None = None):  # type: ignore[no-untyped-def]
+    """A merchant's manual adjustment: a reason is required and the author is recorded."""
+    if not reason.strip():
+        raise ValueError("a manual adjustment needs a reason")
+    return entry_write(account=account, kind=EntryKind.ADJUST, source=EntrySource.ADMIN,
+                       key=key or f"adjust:{account.pk}:{timezone.now().timestamp()}", points=points,
+                       reason=reason, created_by=created_by)
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    orders: int
+    customers: int
+    points: int
+
+
+def _refund_share(refund: Refund, merchandise: Decimal) -> Decimal:
+    refunded = sum((line.subtotal for line in refund.lines.all()), ZERO)
+    return min(refunded / merchandise, Decimal("1")) if merchandise > 0 else ZERO
+
+
+def backfill(*, shop: Shop, apply: bool) -> BackfillPlan:
+    """Points for orders from before the install: a dry run first, then the same numbers for
+    real.  It goes through the live path (earn, then each past refund's reversal, with the same
+    keys), so an order never earns twice and a later refund reverses exactly as it would live."""
+    program = program_for(shop=shop)
+    already = set(LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EARN, source=EntrySource.ORDER)
+                  .values_list("source_id", flat=True))
+    orders = (
+        Order.objects.filter(shop=shop, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES, is_test=False)
+        .exclude(platform_id__in=already)
+        .select_related("customer", "shop")
+        .prefetch_related("lines", "refunds__lines")
+    )
+    count, owners, total = 0, set(), 0
+    for order in orders.iterator(chunk_size=500):
+        owner = order.customer_id or order.email
+        if not owner:
+            continue
+        if apply:
+            entry = order_points_award(order=order, force=True)
+            if entry is None:
+                continue
+            gross = entry.points
+            for refund in order.refunds.all():
+                refund_points_reverse(refund=refund)
+            net = gross + sum(e.points - e.shortfall for e in LedgerEntry.objects.filter(
+                shop=shop, kind=EntryKind.REVERSE, source_id=order.platform_id))
+        else:
+            gross = purchase_points(program=program, order=order, account=None).points
+            merchandise = sum((_line_net(line) for line in order.lines.all()), ZERO)
+            reversed_points = 0
+            for refund in order.refunds.all():
+                reversed_points += min(math.floor(gross * _refund_share(refund, merchandise)), gross - reversed_points)
+            net = gross - reversed_points
+        if gross <= 0:
+            continue
+        count += 1
+        owners.add(owner)
+        total += net
+    return BackfillPlan(orders=count, customers=len(owners), points=total)

@@ -1,0 +1,133 @@
+"""The points ledger: append-only entries, balances as sums, accounts."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from commerce.models import Customer, Shop
+from loyalty.models import Account, LedgerEntry
+
+REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    pending: int
+
+    @property
+    def total(self) -> int:
+        return self.available + self.pending
+
+
+def account_balance(*, account: Account, at: datetime | None = None) -> Balance:
+    """Sum of the account's entries, split by whether they are spendable at ``at``."""
+    moment = at or timezone.now()
+    totals = LedgerEntry.objects.filter(account=account).aggregate(
+        available=Sum("points", filter=Q(available_at__lte=moment)),
+        pending=Sum("points", filter=Q(available_at__gt=moment)),
+    )
+    return Balance(available=totals["available"] or 0, pending=totals["pending"] or 0)
+
+
+def entry_write(
+    *,
+    account: Account,
+    kind: str,
+    source: str,
+    key: str,
+    points: int,
+    source_id: str = "",
+    available_at: datetime | None = None,
+    reason: str = "",
+    shortfall: int = 0,
+    created_by: Any = None,
+) -> LedgerEntry | None:
+    """Append one entry; ``None`` if an entry with this key exists (the source already counted)."""
+    try:
+        with transaction.atomic():
+            return LedgerEntry.objects.create(
+                shop_id=account.shop_id,
+                account=account,
+                kind=kind,
+                source=source,
+                source_id=source_id,
+                idempotency_key=key,
+                points=points,
+                shortfall=shortfall,
+                available_at=available_at or timezone.now(),
+                reason=reason[:500],
+                created_by=created_by,
+            )
+    except IntegrityError:
+        if LedgerEntry.objects.filter(shop_id=account.shop_id, idempotency_key=key).exists():
+            return None
+        raise
+
+
+def _referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+
+
+def _account_create(*, shop: Shop, customer: Customer | None, email: str) -> Account:
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return Account.objects.create(shop=shop, customer=customer, email=email, referral_code=_referral_code())
+        except IntegrityError:
+            existing = (
+                Account.objects.filter(shop=shop, customer=customer).first()
+                if customer is not None
+                else Account.objects.filter(shop=shop, customer__isnull=True, email=email).first()
+            )
+            if existing is not None:
+                return existing
+    raise RuntimeError("could not allocate a unique referral code")
+
+
+def account_for_customer(*, shop: Shop, customer: Customer) -> Account:
+    account = Account.objects.filter(shop=shop, customer=customer).first()
+    return account or _account_create(shop=shop, customer=customer, email=customer.email)
+
+
+def account_for_guest(*, shop: Shop, email: str) -> Account:
+    """Points for a guest order are held against the (normalised) email until claimed."""
+    email = email.strip().lower()
+    account = Account.objects.filter(shop=shop, customer__isnull=True, email=email).first()
+    return account or _account_create(shop=shop, customer=None, email=email)
+
+
+def guest_points_claim(*, customer: Customer) -> Account | None:
+    """Attach points held against the customer's email (guest orders) to the customer.
+
+    A guest account becomes the customer's account when the customer has none; otherwise its
+    balance moves over with a pair of transfer entries (the ledger is never rewritten).
+    """
+    from loyalty.models import EntryKind, EntrySource
+
+    email = (customer.email or "").strip().lower()
+    if not email:
+        return None
+    with transaction.atomic():
+        guest = Account.objects.select_for_update().filter(
+            shop_id=customer.shop_id, customer__isnull=True, email=email
+        ).first()
+        if guest is None:
+            return None
+        own = Account.objects.filter(shop_id=customer.shop_id, customer=customer).first()
+        if own is None:
+            guest.customer = customer
+            guest.save(update_fields=["customer", "updated_at"])
+            return guest
+        moved = LedgerEntry.objects.filter(account=guest).aggregate(points=Sum("points"))["points"] or 0
+        if moved:
+            entry_write(account=guest, kind=EntryKind.TRANSFER, source=EntrySource.ACCOUNT, key=f"claim-out:{guest.pk}",
+                        points=-moved, reason=f"claimed by customer {customer.platform_id}")
+            entry_write(account=own, kind=EntryKind.TRANSFER, source=EntrySource.ACCOUNT, key=f"claim-in:{guest.pk}",
+                        points=moved, reason=f"guest points of {email}")
+        return own
