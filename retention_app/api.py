@@ -60,7 +60,7 @@ class ShopifyAppProxyAuthentication(BaseAuthentication):
         from integrations.shopify.app_proxy import proxy_verify
 
         try:
-            verified = proxy_verify(request.query_params)
+            verified = proxy_verify(dict(request.query_params.lists()))
         except ApplicationError as error:
             raise exceptions.AuthenticationFailed(error.message) from error
         shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=verified.shop_domain, status="installed").first()
