@@ -7,11 +7,12 @@ therefore be idempotent (they key their own writes on the event).
 
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from commerce.models import DomainEvent
+from commerce.models import DomainEvent, Shop
 
 Subscriber = Callable[[DomainEvent], None]
 _SUBSCRIBERS: dict[str, list[Subscriber]] = defaultdict(list)
@@ -20,6 +21,27 @@ _SUBSCRIBERS: dict[str, list[Subscriber]] = defaultdict(list)
 def subscribe(name: str, subscriber: Subscriber) -> None:
     if subscriber not in _SUBSCRIBERS[name]:
         _SUBSCRIBERS[name].append(subscriber)
+
+
+def emit(*, shop: Shop, name: str, key: str, payload: dict, occurred_at: datetime | None = None) -> bool:
+    """Write an event to the outbox (in the caller's transaction) unless ``key`` was used already.
+
+    Other apps announce their own events this way too (``loyalty.tier_reached`` ...); the
+    dispatch after commit is scheduled by the caller (``dispatch_soon``) or the beat job.
+    """
+    _, created = DomainEvent.objects.get_or_create(
+        shop=shop,
+        key=key,
+        defaults={"name": name, "payload": payload, "occurred_at": occurred_at or timezone.now()},
+    )
+    return created
+
+
+def dispatch_soon() -> None:
+    """Dispatch the outbox once the current transaction commits."""
+    from commerce.tasks import dispatch_pending_events
+
+    transaction.on_commit(dispatch_pending_events.delay)
 
 
 def dispatch_pending(*, limit: int = 500) -> int:

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
+from commerce import events
 from commerce.models import (
     PAID_STATUSES,
     Customer,
@@ -58,21 +59,13 @@ def _is_news(*, shop: Shop, happened_at: datetime | None, live: bool) -> bool:
     return bool(happened_at and shop.installed_at and happened_at >= shop.installed_at)
 
 
-def _event_emit(*, shop: Shop, name: str, key: str, payload: dict, occurred_at: datetime | None) -> bool:
-    _, created = DomainEvent.objects.get_or_create(
-        shop=shop,
-        key=key,
-        defaults={"name": name, "payload": payload, "occurred_at": occurred_at or timezone.now()},
-    )
-    return created
+_event_emit = events.emit
 
 
 def _announce(result: UpsertResult) -> UpsertResult:
     """Dispatch the outbox once this transaction commits (the beat job is the safety net)."""
     if result.events:
-        from commerce.tasks import dispatch_pending_events
-
-        transaction.on_commit(dispatch_pending_events.delay)
+        events.dispatch_soon()
     return result
 
 

@@ -2,7 +2,7 @@
 
 from commerce import events
 from commerce.models import Customer, DomainEvent, Order, Refund
-from loyalty.services import earning, ledger, redemption
+from loyalty.services import earning, ledger, redemption, tiers
 
 
 def on_order_paid(event: DomainEvent) -> None:
@@ -13,6 +13,13 @@ def on_order_paid(event: DomainEvent) -> None:
         return
     earning.order_points_award(order=order)
     redemption.redemptions_mark_used(order=order)
+    _tier_review(order)
+
+
+def _tier_review(order: Order) -> None:
+    account = earning.order_account(order=order)
+    if account is not None:
+        tiers.tier_evaluate(account=account)
 
 
 def on_order_refunded(event: DomainEvent) -> None:
@@ -21,12 +28,14 @@ def on_order_refunded(event: DomainEvent) -> None:
     ).first()
     if refund is not None:
         earning.refund_points_reverse(refund=refund)
+        _tier_review(refund.order)
 
 
 def on_order_cancelled(event: DomainEvent) -> None:
     order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).select_related("shop").first()
     if order is not None:
         earning.cancel_points_reverse(order=order)
+        _tier_review(order)
 
 
 def on_customer_created(event: DomainEvent) -> None:

@@ -170,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.resume_stalled_history_syncs",
         "schedule": timedelta(minutes=5),
     },
+    "loyalty-tier-review": {
+        "task": "loyalty.tasks.tiers_review_all",
+        "schedule": timedelta(hours=24),
+    },
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",
         "schedule": timedelta(minutes=1),
