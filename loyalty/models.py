@@ -56,6 +56,9 @@ class Program(models.Model):
     expiry_warning_days = models.PositiveIntegerField(default=14)
     # What a point is worth to the shop, for the liability report (e.g. 100 points = 5.00).
     point_value = money_field(default="0.05")
+    referral_friend_discount_percent = models.PositiveIntegerField(default=10)
+    referral_monthly_cap = models.PositiveIntegerField(default=10)
+    referral_ip_weekly_limit = models.PositiveIntegerField(default=3)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -285,3 +288,36 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.status})"
+
+
+class ReferralStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the friend's first order")
+    REVIEW = "review", _("Waiting for the merchant's review")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Referral(models.Model):
+    """A friend referred by an account.  ``reasons`` lists every fraud rule that fired."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    referrer = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="referrals")
+    friend_email = models.CharField(max_length=320)
+    friend_customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    friend_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.PENDING)
+    reasons = models.JSONField(default=list, blank=True)
+    friend_code = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "friend_email"], name="referral_unique_friend"),
+        ]
+        indexes = [models.Index(fields=["shop", "status"]), models.Index(fields=["shop", "ip", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} -> {self.friend_email} ({self.status})"

@@ -2,7 +2,7 @@
 
 from commerce import events
 from commerce.models import Customer, DomainEvent, Order, Refund
-from loyalty.services import earning, ledger, redemption, tiers
+from loyalty.services import earning, ledger, redemption, referrals, tiers
 
 
 def on_order_paid(event: DomainEvent) -> None:
@@ -13,6 +13,8 @@ def on_order_paid(event: DomainEvent) -> None:
         return
     earning.order_points_award(order=order)
     redemption.redemptions_mark_used(order=order)
+    if event.payload.get("is_first_order"):
+        referrals.referral_order_paid(order=order)
     _tier_review(order)
 
 
