@@ -1,13 +1,19 @@
 """Loyalty reads: the shopper's state for the widget, history, reports."""
 
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
 
 from commerce.models import Customer, Shop
 from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from loyalty.services.program import program_for
+from retention_app.money import money_str
 
 
 def active_tiers(*, shop: Shop) -> list[Tier]:
@@ -67,3 +73,33 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
 
 
 __all__ = ["widget_state", "shopper_account", "active_tiers", "settings"]
+
+
+def points_accounting(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
+    """Earned / redeemed / reversed / expired / adjusted per day (shop's time zone), and the
+    liability: outstanding points (spendable and pending) valued at the program's point value."""
+    zone = ZoneInfo(shop.timezone or "UTC")
+    since = datetime.combine(start, time.min, tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    rows = (
+        LedgerEntry.objects.filter(shop=shop, created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day", "kind")
+        .annotate(points=Sum("points"))
+        .order_by("day", "kind")
+    )
+    days: dict[str, dict[str, int]] = {}
+    for row in rows:
+        entry = days.setdefault(row["day"].isoformat(), {k: 0 for k in ("earned", "redeemed", "reversed", "expired",
+                                                                           "adjusted")})
+        column = {"earn": "earned", "redeem": "redeemed", "reverse": "reversed", "expire": "expired"}.get(
+            row["kind"], "adjusted")
+        entry[column] += row["points"]
+    program = program_for(shop=shop)
+    outstanding = LedgerEntry.objects.filter(shop=shop).aggregate(points=Sum("points"))["points"] or 0
+    return {
+        "days": days,
+        "outstanding_points": outstanding,
+        "liability": money_str(Decimal(outstanding) * program.point_value),
+        "currency": shop.currency,
+    }

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from commerce.models import Shop
 from loyalty.models import Account, Program
-from loyalty.services import tiers
+from loyalty.services import expiry, tiers
 
 
 @shared_task
@@ -16,3 +16,10 @@ def tiers_review_all() -> int:
             tiers.tier_evaluate(account=Account.objects.get(pk=account_id))
             reviewed += 1
     return reviewed
+
+
+@shared_task
+def points_expire_all() -> int:
+    """Daily: expire points (and warn ahead) in every shop with an expiry mode."""
+    return sum(expiry.shop_expire(shop=shop)
+               for shop in Shop.objects.filter(pk__in=Program.objects.filter(is_enabled=True).values("shop_id")))

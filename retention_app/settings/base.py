@@ -174,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.tiers_review_all",
         "schedule": timedelta(hours=24),
     },
+    "loyalty-points-expiry": {
+        "task": "loyalty.tasks.points_expire_all",
+        "schedule": timedelta(hours=24),
+    },
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",
         "schedule": timedelta(minutes=1),
