@@ -96,6 +96,8 @@ class Customer(PlatformRecord):
     sms_consent = models.CharField(
         max_length=20, choices=MarketingConsent.choices, default=MarketingConsent.NOT_SUBSCRIBED
     )
+    # Whether the customer has a store account (Shopify: enabled) or only checked out as a guest.
+    account_state = models.CharField(max_length=10, blank=True)
     first_order_at = models.DateTimeField(null=True, blank=True)
     platform_created_at = models.DateTimeField(null=True, blank=True)
     is_deleted = models.BooleanField(default=False)
@@ -295,6 +297,7 @@ class DomainEvent(ShopOwned):
 
     class Name(models.TextChoices):
         CUSTOMER_CREATED = "customer.created"
+        CUSTOMER_ACCOUNT_ENABLED = "customer.account_enabled"
         ORDER_PAID = "order.paid"
         ORDER_REFUNDED = "order.refunded"
         ORDER_CANCELLED = "order.cancelled"

@@ -20,6 +20,7 @@ class CustomerRecord:
     phone: str = ""
     locale: str = ""
     tags: tuple[str, ...] = ()
+    account_state: str = ""  # enabled / disabled / invited / declined; "" when not given
     email_consent: str = "not_subscribed"
     sms_consent: str = "not_subscribed"
     # None means "the payload does not carry a birthday" (keep what is stored).

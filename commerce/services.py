@@ -188,7 +188,7 @@ def _records_apply(
 
 CUSTOMER_FIELDS = (
     "first_name", "last_name", "email", "phone", "locale", "tags", "email_consent",
-    "sms_consent", "platform_updated_at", "platform_created_at", "is_deleted",
+    "sms_consent", "account_state", "platform_updated_at", "platform_created_at", "is_deleted",
 )
 
 
@@ -202,6 +202,7 @@ def _customer_values(record: CustomerRecord) -> dict[str, Any]:
         "tags": list(record.tags),
         "email_consent": record.email_consent,
         "sms_consent": record.sms_consent,
+        "account_state": record.account_state,
         "platform_updated_at": record.updated_at,
         "platform_created_at": record.created_at,
         "is_deleted": False,
@@ -216,8 +217,21 @@ def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: boo
     result = UpsertResult()
     applied = _records_apply(
         model=Customer, shop=shop, records=records, values=_customer_values,
-        fields=[*CUSTOMER_FIELDS, "birthday"], result=result,
+        fields=[*CUSTOMER_FIELDS, "birthday"], result=result, snapshot=lambda row: row.account_state,
     )
+    for record in {r.platform_id: r for r in records}.values():
+        row = applied.rows.get(record.platform_id)
+        was_enabled = applied.before.get(record.platform_id) == "enabled"
+        if row is None or record.account_state != "enabled" or was_enabled:
+            continue
+        if _is_news(shop=shop, happened_at=record.updated_at, live=live) and _event_emit(
+            shop=shop,
+            name=DomainEvent.Name.CUSTOMER_ACCOUNT_ENABLED,
+            key=f"customer.account_enabled:{record.platform_id}",
+            payload={"customer_id": row.pk, "platform_id": record.platform_id},
+            occurred_at=record.updated_at,
+        ):
+            result.events.append(f"customer.account_enabled:{record.platform_id}")
     for record in records:
         if record.platform_id not in applied.created:
             continue

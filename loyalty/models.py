@@ -321,3 +321,94 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer_id} -> {self.friend_email} ({self.status})"
+
+
+class BadgeKind(models.TextChoices):
+    MEMBER = "member", _("Member: joined the program")
+    PARTNER = "partner", _("Partner: referred a friend who ordered")
+    FIRST_REVIEW = "first_review", _("Wrote a first review")
+    ORDERS = "orders", _("Placed a number of orders")
+    TIER = "tier", _("Reached a tier")
+
+
+class Badge(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=15, choices=BadgeKind.choices)
+    name = models.CharField(max_length=100)
+    threshold = models.PositiveIntegerField(default=1)  # orders for ORDERS; unused otherwise
+    tier_name = models.CharField(max_length=100, blank=True)  # for TIER
+    points = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="badge_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountBadge(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="badges")
+    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="+")
+    awarded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "badge"], name="accountbadge_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.badge_id} for {self.account_id}"
+
+
+class ChallengeGoal(models.TextChoices):
+    ORDERS = "orders", _("Place orders")
+    REVIEWS = "reviews", _("Review products")
+    SPEND = "spend", _("Spend an amount")
+
+
+class Challenge(models.Model):
+    """A time-boxed goal: e.g. 3 orders within 90 days of joining the challenge window."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=200)
+    goal = models.CharField(max_length=10, choices=ChallengeGoal.choices)
+    target = models.DecimalField(max_digits=20, decimal_places=3)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    points = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChallengeCompletion(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "account"], name="challengecompletion_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.challenge_id} by {self.account_id}"
+
+
+class Review(models.Model):
+    """A product review reported by the merchant's review app (for points, badges, challenges)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=100)
+    product_platform_id = models.CharField(max_length=64, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "external_id"], name="review_unique_external")]
+
+    def __str__(self) -> str:
+        return f"review {self.external_id}"

@@ -2,7 +2,8 @@
 
 from commerce import events
 from commerce.models import Customer, DomainEvent, Order, Refund
-from loyalty.services import earning, ledger, redemption, referrals, tiers
+from loyalty.models import Account
+from loyalty.services import actions, earning, ledger, redemption, referrals, tiers
 
 
 def on_order_paid(event: DomainEvent) -> None:
@@ -22,6 +23,25 @@ def _tier_review(order: Order) -> None:
     account = earning.order_account(order=order)
     if account is not None:
         tiers.tier_evaluate(account=account)
+        actions.badges_review(account=account)
+        actions.challenges_review(account=account)
+
+
+def on_account_enabled(event: DomainEvent) -> None:
+    customer = Customer.objects.filter(shop_id=event.shop_id, pk=event.payload.get("customer_id")).select_related(
+        "shop"
+    ).first()
+    if customer is not None:
+        ledger.guest_points_claim(customer=customer)
+        actions.signup_award(customer=customer)
+
+
+def on_loyalty_milestone(event: DomainEvent) -> None:
+    """Tier reached, referral completed: badges may follow."""
+    account_id = event.payload.get("account_id") or event.payload.get("referrer_account_id")
+    account = Account.objects.filter(shop_id=event.shop_id, pk=account_id).select_related("tier").first()
+    if account is not None:
+        actions.badges_review(account=account)
 
 
 def on_order_refunded(event: DomainEvent) -> None:
@@ -53,3 +73,6 @@ def register() -> None:
     events.subscribe(DomainEvent.Name.ORDER_REFUNDED, on_order_refunded)
     events.subscribe(DomainEvent.Name.ORDER_CANCELLED, on_order_cancelled)
     events.subscribe(DomainEvent.Name.CUSTOMER_CREATED, on_customer_created)
+    events.subscribe(DomainEvent.Name.CUSTOMER_ACCOUNT_ENABLED, on_account_enabled)
+    events.subscribe("loyalty.tier_reached", on_loyalty_milestone)
+    events.subscribe("loyalty.referral_completed", on_loyalty_milestone)

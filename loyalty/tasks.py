@@ -4,7 +4,7 @@ from celery import shared_task
 
 from commerce.models import Shop
 from loyalty.models import Account, Program
-from loyalty.services import expiry, tiers
+from loyalty.services import actions, expiry, tiers
 
 
 @shared_task
@@ -22,4 +22,11 @@ def tiers_review_all() -> int:
 def points_expire_all() -> int:
     """Daily: expire points (and warn ahead) in every shop with an expiry mode."""
     return sum(expiry.shop_expire(shop=shop)
+               for shop in Shop.objects.filter(pk__in=Program.objects.filter(is_enabled=True).values("shop_id")))
+
+
+@shared_task
+def birthdays_award_all() -> int:
+    """Daily: birthday points, in each shop's own time zone."""
+    return sum(actions.birthdays_award(shop=shop)
                for shop in Shop.objects.filter(pk__in=Program.objects.filter(is_enabled=True).values("shop_id")))

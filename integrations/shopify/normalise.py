@@ -126,6 +126,7 @@ def customer_from_graphql(node: dict) -> CustomerRecord:
         phone=node.get("phone") or "",
         locale=node.get("locale") or "",
         tags=_tags(node.get("tags")),
+        account_state=str(node.get("state") or "").lower(),
         email_consent=_consent(node.get("emailMarketingConsent")),
         sms_consent=_consent(node.get("smsMarketingConsent")),
         birthday=_date(birth.get("value")) if isinstance(birth, dict) else None,
@@ -144,6 +145,7 @@ def customer_from_rest(payload: dict) -> CustomerRecord:
         phone=payload.get("phone") or "",
         locale=payload.get("locale") or "",
         tags=_tags(payload.get("tags")),
+        account_state=str(payload.get("state") or "").lower(),
         email_consent=_consent(payload.get("email_marketing_consent")),
         sms_consent=_consent(payload.get("sms_marketing_consent")),
     )

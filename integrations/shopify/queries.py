@@ -19,6 +19,7 @@ phone
 locale
 tags
 note
+state
 createdAt
 updatedAt
 emailMarketingConsent { marketingState consentUpdatedAt }

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from commerce.models import Shop
-from loyalty.models import EarningRule, Program, Reward, RewardKind, RuleKind, Tier, TierScheme
+from loyalty.models import Badge, BadgeKind, EarningRule, Program, Reward, RewardKind, RuleKind, Tier, TierScheme
 
 DEFAULT_RULE_POINTS = {
     RuleKind.PURCHASE: 0,  # purchase points come from points_per_currency_unit
@@ -59,6 +59,14 @@ def program_default_create(*, shop: Shop) -> Program:
         [
             Reward(shop=shop, name=name, kind=kind, points_cost=cost, value=value)
             for name, kind, cost, value in DEFAULT_REWARDS
+        ]
+    )
+    Badge.objects.bulk_create(
+        [
+            Badge(shop=shop, kind=BadgeKind.MEMBER, name="Member"),
+            Badge(shop=shop, kind=BadgeKind.PARTNER, name="Partner", points=50),
+            Badge(shop=shop, kind=BadgeKind.FIRST_REVIEW, name="First review", points=10),
+            Badge(shop=shop, kind=BadgeKind.ORDERS, name="5 orders", threshold=5, points=100),
         ]
     )
     return program

@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.points_expire_all",
         "schedule": timedelta(hours=24),
     },
+    "loyalty-birthdays": {
+        "task": "loyalty.tasks.birthdays_award_all",
+        "schedule": timedelta(hours=1),  # hourly: each shop's midnight comes at its own hour
+    },
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",
         "schedule": timedelta(minutes=1),

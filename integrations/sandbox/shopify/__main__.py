@@ -2,7 +2,8 @@
 
     python -m integrations.sandbox.shopify --port 9100 --shop demo-store.myshopify.com \\
         --seed 42 --customers 2000 --orders 8000 --api-key K --api-secret S \\
-        --privacy-webhook-uri http://127.0.0.1:8000/webhooks/shopify --live-interval 5
+        --privacy-webhook-uri http://127.0.0.1:8000/webhooks/shopify --live-interval 5 \\
+        --app-url http://127.0.0.1:8000
 
 Prints the base URL as the first line of stdout, then runs until SIGTERM/SIGINT.  The data
 anchor is the current time unless ``--now`` is given.
@@ -37,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default="sandbox-api-key")
     parser.add_argument("--api-secret", default="sandbox-api-secret")
     parser.add_argument("--privacy-webhook-uri", default=None)
+    parser.add_argument("--app-url", default=None,
+                        help="the app's base URL: storefront pages embed its widget and the app proxy "
+                             "forwards to {app-url}/proxy")
+    parser.add_argument("--app-proxy-path", default="/apps/comeback",
+                        help="the storefront path the app proxy answers under (default /apps/comeback)")
     parser.add_argument("--redirect-uri", action="append", default=None,
                         help="allowed OAuth redirect URI prefix (repeatable; default: any)")
     parser.add_argument("--live-interval", type=float, default=0.0,
@@ -66,12 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.add_shop(domain, seed=args.seed, customers=args.customers, orders=args.orders,
                          products=args.products, currency=args.currency, now=now)
     sandbox.app_config(privacy_webhook_uri=args.privacy_webhook_uri,
-                       redirect_uris=args.redirect_uri)
+                       redirect_uris=args.redirect_uri, app_url=args.app_url,
+                       app_proxy_path=args.app_proxy_path)
     base_url = sandbox.start(host=args.host, port=args.port)
     print(base_url, flush=True)
     for shop in sandbox.shops:
         print(f"shop {shop.domain}: {shop.origin} ({len(shop.customers)} customers, "
-              f"{len(shop.orders)} orders)", file=sys.stderr, flush=True)
+              f"{len(shop.orders)} orders); storefront {shop.origin}/", file=sys.stderr, flush=True)
     if args.live_interval > 0:
         sandbox.start_live(args.live_interval)
 

@@ -34,12 +34,14 @@ from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
 from .schema import Ctx
 from .store import PRIVACY_TOPICS, OAuthCode, SandboxError, Shop
+from .storefront import PROXY_PREFIXES, app_proxy, login_page, logout, storefront_page
 
 if TYPE_CHECKING:
     from .sandbox import ShopifySandbox
 
 THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -91,6 +93,13 @@ class SandboxApp:
             Rule(f"{shop}/admin/api/graphql.json", endpoint="graphql", methods=["POST"]),
             Rule(f"{shop}/admin/<path:rest>", endpoint="admin_other",
                  methods=["GET", "POST", "PUT", "DELETE"]),
+            Rule(f"{shop}/", endpoint="storefront"),
+            Rule(f"{shop}/account/login", endpoint="account_login"),
+            Rule(f"{shop}/account/logout", endpoint="account_logout"),
+            Rule(f"{shop}/<any({', '.join(PROXY_PREFIXES)}):prefix>/<subpath>", endpoint="app_proxy",
+                 methods=PROXY_METHODS),
+            Rule(f"{shop}/<any({', '.join(PROXY_PREFIXES)}):prefix>/<subpath>/<path:rest>",
+                 endpoint="app_proxy", methods=PROXY_METHODS),
             Rule("/bulk/<name>", endpoint="bulk_file", methods=["GET"]),
             Rule("/_sandbox/health", endpoint="health"),
             Rule("/_sandbox/shops", endpoint="shops", methods=["GET", "POST"]),
@@ -150,10 +159,26 @@ class SandboxApp:
     def on_index(self, request: Request) -> Response:
         rows = "".join(
             f"<li><b>{html.escape(s.domain)}</b> — {len(s.customers)} customers, "
-            f"{len(s.orders)} orders, origin <code>{html.escape(s.origin)}</code></li>"
+            f"{len(s.orders)} orders, origin <code>{html.escape(s.origin)}</code>, "
+            f"<a href='{html.escape(s.origin)}/'>storefront</a></li>"
             for s in self.sandbox.shops)
         return _page("Shopify sandbox", f"<h1>Shopify sandbox</h1><ul>{rows}</ul>"
                      "<p>Control API under <code>/_sandbox/</code>.</p>")
+
+    # --- storefront (the shopper's side) ------------------------------------------------------
+
+    def on_storefront(self, request: Request, shop: str) -> Response:
+        return storefront_page(self.sandbox, self._shop(shop), request)
+
+    def on_account_login(self, request: Request, shop: str) -> Response:
+        return login_page(self._shop(shop), request)
+
+    def on_account_logout(self, request: Request, shop: str) -> Response:
+        return logout(self._shop(shop), request)
+
+    def on_app_proxy(self, request: Request, shop: str, prefix: str, subpath: str, rest: str = ""
+                     ) -> Response:
+        return app_proxy(self.sandbox, self._shop(shop), request, f"/{prefix}/{subpath}", rest)
 
     def on_health(self, request: Request) -> Response:
         return _json({"ok": True, "shops": [s.domain for s in self.sandbox.shops]})

@@ -24,6 +24,7 @@ from .model import BulkOperation
 from .schema import build
 from .sdl import TOPIC_ENUM
 from .store import DEFAULT_SCOPES, PRIVACY_TOPICS, SandboxError, Shop
+from .storefront import valid_proxy_path
 from .webhooks import Delivery, WebhookSender
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,12 @@ class ShopifySandbox:
         self.default_scopes = DEFAULT_SCOPES
         self.privacy_webhook_uri: str | None = None
         self.redirect_uris: list[str] | None = None
+        #: the app's own URL: the storefront embeds ``{app_url}/storefront/comeback-widget.js``
+        #: and the app proxy forwards to ``app_proxy_url`` (default ``{app_url}/proxy``)
+        self.app_url: str | None = None
+        self.app_proxy_path = "/apps/comeback"
+        self.app_proxy_url: str | None = None
+        self.app_proxy_timeout = 30.0
         self.public_url = public_url.rstrip("/") if public_url else None
         self.quiet = quiet
         self.schema = shared_schema()
@@ -164,8 +171,14 @@ class ShopifySandbox:
 
     def app_config(self, *, privacy_webhook_uri: str | None = _UNSET,
                    redirect_uris: Iterable[str] | None = _UNSET,
-                   api_secret: str | None = _UNSET, scopes: str | None = _UNSET) -> None:
-        """The app's settings in the Partner dashboard (only what is given changes)."""
+                   api_secret: str | None = _UNSET, scopes: str | None = _UNSET,
+                   app_url: str | None = _UNSET, app_proxy_path: str = _UNSET,
+                   app_proxy_url: str | None = _UNSET, app_proxy_timeout: float = _UNSET) -> None:
+        """The app's settings in the Partner dashboard (only what is given changes).
+
+        ``app_url`` switches the storefront side on: shop pages embed the app's widget and
+        ``{origin}{app_proxy_path}/*`` (default ``/apps/comeback``) is forwarded, signed, to
+        ``app_proxy_url`` (default ``{app_url}/proxy``)."""
         if privacy_webhook_uri is not _UNSET:
             self.privacy_webhook_uri = privacy_webhook_uri
         if redirect_uris is not _UNSET:
@@ -174,6 +187,19 @@ class ShopifySandbox:
             self.set_api_secret(api_secret)
         if scopes is not _UNSET and scopes:
             self.default_scopes = scopes
+        if app_url is not _UNSET:
+            self.app_url = app_url.rstrip("/") if app_url else None
+        if app_proxy_path is not _UNSET:
+            self.app_proxy_path = valid_proxy_path(app_proxy_path)
+        if app_proxy_url is not _UNSET:
+            self.app_proxy_url = app_proxy_url.rstrip("/") if app_proxy_url else None
+        if app_proxy_timeout is not _UNSET:
+            self.app_proxy_timeout = float(app_proxy_timeout)
+
+    @property
+    def app_proxy_target(self) -> str:
+        """Where the app proxy forwards to (the "Proxy URL" of the app's settings)."""
+        return self.app_proxy_url or f"{self.app_url or ''}/proxy"
 
     def set_api_secret(self, secret: str) -> None:
         """Rotate the app secret: OAuth HMACs, token exchange and webhook signatures."""
