@@ -51,7 +51,7 @@ def entry_write(
     """Append one entry; ``None`` if an entry with this key exists (the source already counted)."""
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(
+            entry = LedgerEntry.objects.create(
                 shop_id=account.shop_id,
                 account=account,
                 kind=kind,
@@ -64,10 +64,34 @@ def entry_write(
                 reason=reason[:500],
                 created_by=created_by,
             )
+            if entry.points > 0:
+                _announce_gain(entry)
+            return entry
     except IntegrityError:
         if LedgerEntry.objects.filter(shop_id=account.shop_id, idempotency_key=key).exists():
             return None
         raise
+
+
+def _announce_gain(entry: LedgerEntry) -> None:
+    """``loyalty.points_earned`` for every gain, and ``loyalty.reward_unlocked`` when this gain
+    lifts the spendable balance across the cheapest reward (pending points unlock when they
+    become spendable: the daily expiry job is where that is noticed)."""
+    from commerce import events
+    from loyalty.models import Reward
+
+    shop = entry.account.shop
+    events.emit(shop=shop, name="loyalty.points_earned", key=f"points-earned:{entry.pk}",
+                payload={"account_id": entry.account_id, "points": entry.points, "reason": entry.reason,
+                         "available_at": entry.available_at.isoformat()})
+    cheapest = (Reward.objects.filter(shop_id=entry.shop_id, is_active=True).order_by("points_cost")
+                .values_list("points_cost", flat=True).first())
+    if cheapest is not None and entry.available_at <= timezone.now():
+        after = account_balance(account=entry.account).available
+        if after >= cheapest > after - entry.points:
+            events.emit(shop=shop, name="loyalty.reward_unlocked", key=f"reward-unlocked:{entry.pk}",
+                        payload={"account_id": entry.account_id, "available": after, "cheapest_reward": cheapest})
+    events.dispatch_soon()
 
 
 def _referral_code() -> str:

@@ -114,3 +114,16 @@ def test_orders_outside_the_challenge_window_do_not_count(shop):
         deliver(shop, order(str(n), [line(f"{n}a", 1, "10.00")], at=start + timedelta(days=50 * n)))
     account = account_for_customer(shop=shop, customer=Customer.objects.get(shop=shop, platform_id="c1"))
     assert challenges_review(account=account, at=start + timedelta(days=100)) == []
+
+
+def test_gains_announce_points_earned_and_crossing_the_cheapest_reward(shop):
+    from commerce.models import DomainEvent
+    from loyalty.services.ledger import entry_write
+
+    account = account_of(shop)
+    entry_write(account=account, kind="adjust", source="admin", key="a", points=60, reason="gift")
+    assert not DomainEvent.objects.filter(name="loyalty.reward_unlocked").exists()
+    entry_write(account=account, kind="adjust", source="admin", key="b", points=50, reason="gift")  # 110 >= 100
+    unlocked = DomainEvent.objects.get(name="loyalty.reward_unlocked")
+    assert unlocked.payload == {"account_id": account.pk, "available": 110, "cheapest_reward": 100}
+    assert DomainEvent.objects.filter(name="loyalty.points_earned").count() == 2
