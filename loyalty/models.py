@@ -218,6 +218,7 @@ class LedgerEntry(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    actor = models.CharField(max_length=100, blank=True)  # who, when not an operator: "shopify-user:42"
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

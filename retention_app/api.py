@@ -35,10 +35,10 @@ class ShopifySessionTokenAuthentication(BaseAuthentication):
         if not authorization:
             return None
         try:
-            shop = session_token_shop(authorization)
+            shop, user_id = session_token_shop(authorization)
         except ApplicationError as error:
             raise exceptions.AuthenticationFailed(error.message) from error
-        return ShopPrincipal(shop), None
+        return ShopPrincipal(shop, user_id), None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="shopify-session-token"'
@@ -103,3 +103,4 @@ class ShopScopedApi(BaseApi):
         if not isinstance(request.user, ShopPrincipal):
             raise exceptions.NotAuthenticated("a session token is required")
         self.shop: Shop = request.user.shop
+        self.actor: str = f"shopify-user:{request.user.user_id}"

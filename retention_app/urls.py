@@ -3,6 +3,8 @@ from django.urls import path
 
 from integrations import views as integrations
 from loyalty import api as loyalty
+from loyalty import merchant_api as loyalty_admin
+from storefront import views as storefront
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +16,23 @@ urlpatterns = [
     path("api/privacy/exports", integrations.DataExportListApi.as_view(), name="api-exports"),
     path("api/privacy/exports/<int:export_id>", integrations.DataExportDetailApi.as_view(),
          name="api-export"),
+    path("api/loyalty/program", loyalty_admin.ProgramApi.as_view()),
+    path("api/loyalty/rules", loyalty_admin.RuleListApi.as_view()),
+    path("api/loyalty/rules/<str:kind>", loyalty_admin.RuleUpdateApi.as_view()),
+    path("api/loyalty/rewards", loyalty_admin.RewardListApi.as_view()),
+    path("api/loyalty/rewards/<int:reward_id>", loyalty_admin.RewardDetailApi.as_view()),
+    path("api/loyalty/tiers", loyalty_admin.TierSchemeApi.as_view()),
+    path("api/loyalty/tiers/<int:scheme_id>/dry-run", loyalty_admin.TierSchemeDryRunApi.as_view()),
+    path("api/loyalty/tiers/<int:scheme_id>/activate", loyalty_admin.TierSchemeActivateApi.as_view()),
+    path("api/loyalty/referrals", loyalty_admin.ReferralListApi.as_view()),
+    path("api/loyalty/referrals/<int:referral_id>/review", loyalty_admin.ReferralReviewApi.as_view()),
+    path("api/loyalty/customers", loyalty_admin.CustomerLookupApi.as_view()),
+    path("api/loyalty/customers/<int:account_id>", loyalty_admin.CustomerDetailApi.as_view()),
+    path("api/loyalty/customers/<int:account_id>/adjust", loyalty_admin.CustomerAdjustApi.as_view()),
+    path("api/loyalty/backfill", loyalty_admin.BackfillApi.as_view()),
+    path("api/loyalty/report", loyalty_admin.PointsReportApi.as_view()),
+    path("api/loyalty/reviews", loyalty_admin.ReviewRecordApi.as_view()),
     path("proxy/loyalty", loyalty.ProxyLoyaltyApi.as_view(), name="proxy-loyalty"),
     path("proxy/loyalty/redeem", loyalty.ProxyRedeemApi.as_view(), name="proxy-loyalty-redeem"),
+    path("storefront/<path:path>", storefront.asset, name="storefront-asset"),
 ]

@@ -121,8 +121,9 @@ def callback_complete(*, params: Mapping[str, str]) -> Shop:
     return shop
 
 
-def session_token_shop(authorization: str) -> Shop:
-    """The shop an embedded-admin request is for, from its verified session token only.
+def session_token_shop(authorization: str) -> tuple[Shop, str]:
+    """The shop (and the staff user, ``sub``) an embedded-admin request is for, from its
+    verified session token only.
 
     The official client checks the HS256 signature, ``aud`` (our API key), ``exp``/``nbf`` with a
     few seconds of leeway, and that ``iss`` and ``dest`` are the same myshopify host.
@@ -142,4 +143,4 @@ def session_token_shop(authorization: str) -> Shop:
     shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain, status="installed").first()
     if shop is None:
         raise ApplicationError("the shop has not installed the app", status=401)
-    return shop
+    return shop, str(payload.get("sub") or "")

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
@@ -176,13 +177,20 @@ def rule_points_award(*, account: Account, kind: str, key_suffix: str = "", reas
                        points=rule.points, reason=reason or kind)
 
 
-def points_adjust(*, account: Account, points: int, reason: str, created_by, key: str | None = None):  # type: ignore[no-untyped-def]
-    """A merchant's manual adjustment: a reason is required and the author is recorded."""
+def points_adjust(
+    *, account: Account, points: int, reason: str, created_by: Any = None, actor: str = "", key: str | None = None
+) -> LedgerEntry | None:
+    """A merchant's manual adjustment: a reason is required and the author is recorded.
+
+    ``key`` (e.g. the client's request id) makes a retried request count once.
+    """
     if not reason.strip():
         raise ValueError("a manual adjustment needs a reason")
+    if points == 0:
+        raise ValueError("an adjustment of zero points changes nothing")
     return entry_write(account=account, kind=EntryKind.ADJUST, source=EntrySource.ADMIN,
-                       key=key or f"adjust:{account.pk}:{timezone.now().timestamp()}", points=points,
-                       reason=reason, created_by=created_by)
+                       key=f"adjust:{account.pk}:{key or timezone.now().timestamp()}", points=points,
+                       reason=reason, created_by=created_by, actor=actor)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ def entry_write(
     reason: str = "",
     shortfall: int = 0,
     created_by: Any = None,
+    actor: str = "",
 ) -> LedgerEntry | None:
     """Append one entry; ``None`` if an entry with this key exists (the source already counted)."""
     try:
@@ -63,6 +64,7 @@ def entry_write(
                 available_at=available_at or timezone.now(),
                 reason=reason[:500],
                 created_by=created_by,
+                actor=actor,
             )
             if entry.points > 0:
                 _announce_gain(entry)

@@ -1,0 +1,286 @@
+"""The merchant's loyalty API (embedded admin, Shopify session token).
+
+One thin view per operation: validate with ``InputSerializer``, call one service or selector,
+answer with ``OutputSerializer``.  ``self.shop`` comes from the verified token; every lookup is
+scoped by it, so a shop can never reach another's rows.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Manager, QuerySet
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from loyalty import selectors
+from loyalty.models import Account, EarningRule, Program, Referral, Reward, TierScheme
+from loyalty.services import actions, earning, referrals, tiers
+from loyalty.services.ledger import account_balance
+from loyalty.services.program import program_for
+from retention_app.api import ShopScopedApi
+from retention_app.errors import ApplicationError
+
+
+def _get(queryset: "QuerySet[Any] | Manager[Any]", **lookup: Any) -> Any:
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        raise ApplicationError("not found", status=404)
+    return found
+
+
+class ProgramApi(ShopScopedApi):
+    class ProgramSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Program
+            exclude = ["id", "shop", "created_at", "updated_at"]
+
+    def get(self, request: Request) -> Response:
+        return Response(self.ProgramSerializer(program_for(shop=self.shop)).data)
+
+    def patch(self, request: Request) -> Response:
+        serializer = self.ProgramSerializer(program_for(shop=self.shop), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+class RuleListApi(ShopScopedApi):
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = EarningRule
+            fields = ["kind", "points", "is_enabled", "multipliers"]
+
+    def get(self, request: Request) -> Response:
+        program_for(shop=self.shop)
+        rules = EarningRule.objects.filter(shop=self.shop).order_by("kind")
+        return Response(self.OutputSerializer(rules, many=True).data)
+
+
+class RuleUpdateApi(ShopScopedApi):
+    def patch(self, request: Request, kind: str) -> Response:
+        rule = _get(EarningRule.objects, shop=self.shop, kind=kind)
+        serializer = RuleListApi.OutputSerializer(rule, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+class RewardSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reward
+        fields = ["id", "name", "kind", "points_cost", "value", "minimum_subtotal", "collection_platform_id",
+                  "variant_platform_id", "code_valid_days", "tier_only", "is_active"]
+
+    def validate(self, attrs: dict) -> dict:
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        value = attrs.get("value", getattr(self.instance, "value", 0))
+        if kind == "percentage" and not 0 < value <= 100:
+            raise serializers.ValidationError({"value": "a percentage is between 0 and 100"})
+        if kind == "fixed_amount" and value <= 0:
+            raise serializers.ValidationError({"value": "an amount off must be positive"})
+        if kind == "free_product" and not attrs.get("variant_platform_id", getattr(self.instance,
+                                                                                    "variant_platform_id", "")):
+            raise serializers.ValidationError({"variant_platform_id": "a free product needs its variant"})
+        return attrs
+
+
+class RewardListApi(ShopScopedApi):
+    def get(self, request: Request) -> Response:
+        program_for(shop=self.shop)
+        return Response(RewardSerializer(Reward.objects.filter(shop=self.shop).order_by("points_cost"), many=True).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = RewardSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tier = serializer.validated_data.get("tier_only")
+        if tier is not None and tier.shop_id != self.shop.pk:
+            raise ApplicationError("unknown tier", status=400)
+        serializer.save(shop=self.shop)
+        return Response(serializer.data, status=201)
+
+
+class RewardDetailApi(ShopScopedApi):
+    def patch(self, request: Request, reward_id: int) -> Response:
+        serializer = RewardSerializer(_get(Reward.objects, shop=self.shop, pk=reward_id), data=request.data,
+                                      partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+class TierSchemeApi(ShopScopedApi):
+    class TierInput(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        threshold = serializers.DecimalField(max_digits=20, decimal_places=3, min_value=Decimal(0))
+        earn_multiplier = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=Decimal(0),
+                                                   default=Decimal(1))
+        entry_points = serializers.IntegerField(min_value=0, default=0)
+        perks = serializers.DictField(required=False)
+
+    class InputSerializer(serializers.Serializer):
+        basis = serializers.ChoiceField(choices=["spend", "points"])
+        period = serializers.ChoiceField(choices=["lifetime", "calendar_year", "rolling_12_months"])
+        grace_days = serializers.IntegerField(min_value=0, default=30)
+        tiers = serializers.ListField(child=serializers.DictField(), min_length=1)
+
+    def get(self, request: Request) -> Response:
+        program_for(shop=self.shop)
+        schemes = TierScheme.objects.filter(shop=self.shop).prefetch_related("tiers").order_by("-version")
+        return Response([
+            {"id": s.pk, "version": s.version, "basis": s.basis, "period": s.period, "grace_days": s.grace_days,
+             "is_active": s.is_active,
+             "tiers": [{"name": t.name, "threshold": str(t.threshold), "earn_multiplier": str(t.earn_multiplier),
+                        "perks": t.perks} for t in s.tiers.all()]}
+            for s in schemes
+        ])
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        specs = []
+        for raw in data.validated_data["tiers"]:
+            tier = self.TierInput(data=raw)
+            tier.is_valid(raise_exception=True)
+            specs.append(tiers.TierSpec(**tier.validated_data))
+        scheme = tiers.tier_scheme_propose(shop=self.shop, basis=data.validated_data["basis"],
+                                           period=data.validated_data["period"],
+                                           grace_days=data.validated_data["grace_days"], tiers=specs)
+        return Response({"id": scheme.pk, "version": scheme.version}, status=201)
+
+
+def _plan(plan: tiers.DryRun) -> dict:
+    return {"up": plan.up, "down": plan.down,
+            "moves": [{"account_id": m.account_id, "from": m.before, "to": m.after} for m in plan.moves]}
+
+
+class TierSchemeDryRunApi(ShopScopedApi):
+    def get(self, request: Request, scheme_id: int) -> Response:
+        scheme = _get(TierScheme.objects, shop=self.shop, pk=scheme_id)
+        return Response(_plan(tiers.tier_scheme_dry_run(scheme=scheme)))
+
+
+class TierSchemeActivateApi(ShopScopedApi):
+    def post(self, request: Request, scheme_id: int) -> Response:
+        scheme = _get(TierScheme.objects, shop=self.shop, pk=scheme_id)
+        return Response(_plan(tiers.tier_scheme_activate(scheme=scheme)))
+
+
+class ReferralListApi(ShopScopedApi):
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Referral
+            fields = ["id", "referrer", "friend_email", "status", "reasons", "ip", "created_at", "completed_at"]
+
+    def get(self, request: Request) -> Response:
+        found = Referral.objects.filter(shop=self.shop).order_by("-created_at")
+        if request.query_params.get("status"):
+            found = found.filter(status=request.query_params["status"])
+        return Response(self.OutputSerializer(found[:200], many=True).data)
+
+
+class ReferralReviewApi(ShopScopedApi):
+    class InputSerializer(serializers.Serializer):
+        approve = serializers.BooleanField()
+
+    def post(self, request: Request, referral_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = referrals.referral_review(referral=_get(Referral.objects, shop=self.shop, pk=referral_id),
+                                             approve=data.validated_data["approve"])
+        return Response(ReferralListApi.OutputSerializer(referral).data)
+
+
+def _account_summary(account: Account) -> dict:
+    balance = account_balance(account=account)
+    return {"id": account.pk, "customer_platform_id": account.customer.platform_id if account.customer else None,
+            "email": account.customer.email if account.customer else account.email,
+            "tier": account.tier.name if account.tier else None,
+            "available": balance.available, "pending": balance.pending, "referral_code": account.referral_code}
+
+
+class CustomerLookupApi(ShopScopedApi):
+    def get(self, request: Request) -> Response:
+        email = (request.query_params.get("email") or "").strip().lower()
+        if not email:
+            raise ApplicationError("email is required", status=400)
+        accounts = Account.objects.filter(shop=self.shop).select_related("customer", "tier")
+        found = accounts.filter(customer__email=email) | accounts.filter(customer__isnull=True, email=email)
+        return Response([_account_summary(account) for account in found])
+
+
+class CustomerDetailApi(ShopScopedApi):
+    def get(self, request: Request, account_id: int) -> Response:
+        account = _get(Account.objects.select_related("customer", "tier"), shop=self.shop, pk=account_id)
+        history = selectors.widget_state(shop=self.shop, account=account)["history"]
+        return Response({**_account_summary(account), "history": history})
+
+
+class CustomerAdjustApi(ShopScopedApi):
+    class InputSerializer(serializers.Serializer):
+        points = serializers.IntegerField()
+        reason = serializers.CharField(max_length=500)
+        request_id = serializers.CharField(max_length=100, required=False)
+
+    def post(self, request: Request, account_id: int) -> Response:
+        account = _get(Account.objects.select_related("customer", "tier"), shop=self.shop, pk=account_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            earning.points_adjust(account=account, points=data.validated_data["points"],
+                                  reason=data.validated_data["reason"], actor=self.actor,
+                                  key=data.validated_data.get("request_id"))
+        except ValueError as error:
+            raise ApplicationError(str(error), status=400) from error
+        return Response(_account_summary(account), status=201)
+
+
+class BackfillApi(ShopScopedApi):
+    class InputSerializer(serializers.Serializer):
+        apply = serializers.BooleanField(default=False)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = earning.backfill(shop=self.shop, apply=data.validated_data["apply"])
+        return Response({"applied": data.validated_data["apply"], "orders": plan.orders,
+                         "customers": plan.customers, "points": plan.points})
+
+
+class PointsReportApi(ShopScopedApi):
+    class InputSerializer(serializers.Serializer):
+        start = serializers.DateField()
+        end = serializers.DateField()
+
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        start: date = data.validated_data["start"]
+        end: date = data.validated_data["end"]
+        if end < start or (end - start).days > 366:
+            raise ApplicationError("the range must be at most a year, start before end", status=400)
+        return Response(selectors.points_accounting(shop=self.shop, start=start, end=end))
+
+
+class ReviewRecordApi(ShopScopedApi):
+    """For the merchant's review app (or its webhook relay): a customer wrote a review."""
+
+    class InputSerializer(serializers.Serializer):
+        customer_platform_id = serializers.CharField(max_length=64)
+        external_id = serializers.CharField(max_length=100)
+        product_platform_id = serializers.CharField(max_length=64, required=False, default="")
+        rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        from commerce.models import Customer
+        from loyalty.services.ledger import account_for_customer
+
+        customer = _get(Customer.objects, shop=self.shop, platform_id=data.validated_data["customer_platform_id"])
+        review = actions.review_record(account=account_for_customer(shop=self.shop, customer=customer),
+                                       external_id=data.validated_data["external_id"],
+                                       product_platform_id=data.validated_data["product_platform_id"],
+                                       rating=data.validated_data.get("rating"))
+        return Response({"id": review.pk}, status=201)
