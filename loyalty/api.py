@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from loyalty import selectors
 from loyalty.models import Reward
-from loyalty.services import ledger, redemption
+from loyalty.services import actions, ledger, redemption, referrals
 from retention_app.api import ShopperApi
 from retention_app.errors import ApplicationError
 
@@ -41,3 +41,42 @@ class ProxyRedeemApi(ShopperApi):
 
 
 __all__ = ["ProxyLoyaltyApi", "ProxyRedeemApi", "ledger"]
+
+
+class ProxySocialApi(ShopperApi):
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["follow", "share"])
+        network = serializers.CharField(max_length=30)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = selectors.shopper_account(shop=self.shop, customer_platform_id=self.customer_platform_id)
+        if account is None:
+            raise ApplicationError("log in to earn points", status=403)
+        entry = actions.social_action(account=account, action=data.validated_data["action"],
+                                      network=data.validated_data["network"])
+        return Response({"points": entry.points if entry else 0, "already_earned": entry is None})
+
+
+def _client_ip(request: Request) -> str | None:
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return (forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")) or None
+
+
+class ProxyReferralClaimApi(ShopperApi):
+    """A friend arriving with ``?ref=CODE`` gives an email and gets a first-order code."""
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=32)
+        email = serializers.EmailField()
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = referrals.referral_start(shop=self.shop, code=data.validated_data["code"],
+                                            friend_email=data.validated_data["email"], ip=_client_ip(request))
+        if referral.status == "rejected":
+            # The shopper sees a plain answer; the reasons are for the merchant's eyes.
+            raise ApplicationError("this referral cannot be used", status=422)
+        return Response({"status": referral.status, "code": referral.friend_code or None}, status=201)

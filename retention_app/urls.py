@@ -34,5 +34,7 @@ urlpatterns = [
     path("api/loyalty/reviews", loyalty_admin.ReviewRecordApi.as_view()),
     path("proxy/loyalty", loyalty.ProxyLoyaltyApi.as_view(), name="proxy-loyalty"),
     path("proxy/loyalty/redeem", loyalty.ProxyRedeemApi.as_view(), name="proxy-loyalty-redeem"),
+    path("proxy/loyalty/social", loyalty.ProxySocialApi.as_view(), name="proxy-loyalty-social"),
+    path("proxy/referrals", loyalty.ProxyReferralClaimApi.as_view(), name="proxy-referrals"),
     path("storefront/<path:path>", storefront.asset, name="storefront-asset"),
 ]

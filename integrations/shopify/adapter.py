@@ -97,7 +97,7 @@ class ShopifyAdapter:
 
     def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:
         mutation, root, variables = discount_mutation(spec)
-        result = sync.client_for(shop).execute(mutation, variables)[root]
+        result = sync.client_for(shop, interactive=True).execute(mutation, variables)[root]
         errors = result.get("userErrors") or []
         if any(error.get("code") == "TAKEN" for error in errors):
             raise DiscountCodeTaken(spec.code)

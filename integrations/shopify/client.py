@@ -19,7 +19,7 @@ import shopify
 from django.conf import settings
 from tenacity import (
     RetryCallState,
-    retry,
+    Retrying,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -94,8 +94,12 @@ def _wait(state: RetryCallState) -> float:
 class ShopifyClient:
     """One shop's Admin API.  ``execute`` returns ``data`` or raises a ``ShopifyError``."""
 
-    def __init__(self, *, domain: str, access_token: str, timeout: float | None = None) -> None:
+    def __init__(
+        self, *, domain: str, access_token: str, timeout: float | None = None, attempts: int = 10
+    ) -> None:
+        """``attempts``: how often a transient failure is tried; small for calls a shopper waits on."""
         self.domain = domain
+        self.attempts = attempts
         self.access_token = access_token
         self.timeout = timeout or settings.SHOPIFY_HTTP_TIMEOUT
         self.site = f"{shop_origin(domain)}/admin/api/{API_VERSION}"
@@ -113,13 +117,16 @@ class ShopifyClient:
             shopify.ShopifyResource.set_site(previous_site)
             shopify.ShopifyResource.set_headers(previous_headers)
 
-    @retry(
-        retry=retry_if_exception_type(ShopifyTransientError),
-        wait=_wait,
-        stop=stop_after_attempt(10),
-        reraise=True,
-    )
     def execute(self, query: str, variables: dict | None = None) -> dict[str, Any]:
+        retrying = Retrying(
+            retry=retry_if_exception_type(ShopifyTransientError),
+            wait=_wait,
+            stop=stop_after_attempt(self.attempts),
+            reraise=True,
+        )
+        return retrying(self._execute_once, query, variables)
+
+    def _execute_once(self, query: str, variables: dict | None) -> dict[str, Any]:
         with self._activated():
             raw = _TimedGraphQL(self.timeout).execute(query, variables)
         try:

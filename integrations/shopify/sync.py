@@ -39,9 +39,12 @@ BULK_QUERIES = {
 CHILD_CONNECTIONS = {"ProductVariant": "variants", "LineItem": "lineItems"}
 
 
-def client_for(shop: Shop) -> ShopifyClient:
+def client_for(shop: Shop, *, interactive: bool = False) -> ShopifyClient:
+    """A client for the shop; ``interactive`` when a person waits on the answer (few retries)."""
     if not shop.is_installed:
         raise ShopifyError(f"{shop.domain} is not installed")
+    if interactive:
+        return ShopifyClient(domain=shop.domain, access_token=shop.access_token, timeout=10, attempts=2)
     return ShopifyClient(domain=shop.domain, access_token=shop.access_token)
 
 
