@@ -102,6 +102,7 @@ def order_points_award(*, order: Order, force: bool = False) -> LedgerEntry | No
         points=earned.points,
         available_at=available_at,
         reason=f"order {order.name}",
+        announce=not force,
     )
 
 

@@ -48,8 +48,13 @@ def entry_write(
     shortfall: int = 0,
     created_by: Any = None,
     actor: str = "",
+    announce: bool = True,
 ) -> LedgerEntry | None:
-    """Append one entry; ``None`` if an entry with this key exists (the source already counted)."""
+    """Append one entry; ``None`` if an entry with this key exists (the source already counted).
+
+    ``announce=False`` keeps a gain quiet (no ``points_earned`` event): the merchant's backfill
+    of history must not send thousands of "you earned points" messages on day one.
+    """
     try:
         with transaction.atomic():
             entry = LedgerEntry.objects.create(
@@ -66,7 +71,7 @@ def entry_write(
                 created_by=created_by,
                 actor=actor,
             )
-            if entry.points > 0:
+            if entry.points > 0 and announce:
                 _announce_gain(entry)
             return entry
     except IntegrityError:

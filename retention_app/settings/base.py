@@ -145,7 +145,7 @@ REST_FRAMEWORK: dict[str, object] = {
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 # Eager mode still builds a producer pool: give it the in-memory transport, not a default host.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 # Publishing happens on the webhook ack path: fail fast when the broker is away (the inbox sweep

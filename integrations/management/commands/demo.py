@@ -58,7 +58,7 @@ class Command(BaseCommand):
         sandbox_url = sandbox.start(host="127.0.0.1", port=options["sandbox_port"])
         sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"], orders=options["orders"],
                          now=datetime.now(UTC))
-        sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify")
+        sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify", app_url=app_url)
 
         env = {**os.environ, "SHOPIFY_SANDBOX_URL": sandbox_url, "APP_URL": app_url,
                "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "retention_app.settings.base")}
@@ -71,6 +71,7 @@ class Command(BaseCommand):
             self._say(f"installing the app into {DEMO_SHOP} through OAuth, then syncing its history")
             self._install(app_url)
             shop = Shop.objects.get(platform=Platform.SHOPIFY, domain=DEMO_SHOP)
+            self._loyalty(shop)
             self._summary(shop, app_url, sandbox_url, password)
             if options["exit_after_install"]:
                 return
@@ -88,6 +89,16 @@ class Command(BaseCommand):
             server.terminate()
             server.wait(timeout=10)
             sandbox.stop()
+
+    def _top_customer(self, shop: Shop) -> str:
+        """A loyal shopper to look at the widget as (the one with the most points)."""
+        from django.db.models import Sum
+
+        from loyalty.models import LedgerEntry
+
+        best = (LedgerEntry.objects.filter(shop=shop, account__customer__isnull=False)
+                .values("account__customer__platform_id").annotate(points=Sum("points")).order_by("-points").first())
+        return best["account__customer__platform_id"] if best else ""
 
     def _say(self, text: str) -> None:
         self.stdout.write(self.style.SUCCESS("[demo] ") + text)
@@ -133,6 +144,23 @@ class Command(BaseCommand):
         if response.status_code != 200 or "/shopify/installed" not in response.url:
             raise CommandError(f"install failed ({response.status_code} at {response.url}): {response.text[:300]}")
 
+    def _loyalty(self, shop: Shop) -> None:
+        """The demo store runs the default program (three tiers, rewards, referrals), switched on,
+        with points for its history: a dry run first, as a merchant would see it."""
+        from loyalty.models import Account
+        from loyalty.services.earning import backfill
+        from loyalty.services.program import program_enable
+        from loyalty.services.tiers import tier_evaluate
+
+        program_enable(shop=shop)
+        plan = backfill(shop=shop, apply=False)
+        self._say(f"loyalty backfill (dry run): {plan.orders} orders, {plan.customers} customers, "
+                  f"{plan.points} points")
+        backfill(shop=shop, apply=True)
+        for account in Account.objects.filter(shop=shop).iterator():
+            tier_evaluate(account=account)
+        self._say("loyalty program on: points awarded for past orders, tiers assigned")
+
     def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str) -> None:
         run = selectors.sync_latest(shop=shop)
         lines = [
@@ -144,6 +172,8 @@ class Command(BaseCommand):
             f"  Install page    {app_url}/shopify/installed?shop={shop.domain}",
             f"  Django admin    {app_url}/admin/   login: admin / {password}",
             f"  Webhook inbox   {app_url}/admin/integrations/webhookdelivery/",
+            f"  Storefront      {sandbox_url}/shops/{shop.domain}/?customer={self._top_customer(shop)}"
+            "   (add &locale=he or &locale=fa for right-to-left)",
             f"  Sandbox         {sandbox_url}/shops/{shop.domain}",
             "",
         ]
