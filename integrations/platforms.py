@@ -35,6 +35,7 @@ class DiscountSpec:
     usage_limit: int = 1
     customer_platform_ids: tuple[str, ...] = ()
     collection_platform_ids: tuple[str, ...] = ()
+    product_platform_ids: tuple[str, ...] = ()
     product_variant_platform_ids: tuple[str, ...] = field(default=())
 
 

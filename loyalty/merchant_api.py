@@ -71,7 +71,7 @@ class RewardSerializer(serializers.ModelSerializer):
     class Meta:
         model = Reward
         fields = ["id", "name", "kind", "points_cost", "value", "minimum_subtotal", "collection_platform_id",
-                  "variant_platform_id", "code_valid_days", "tier_only", "is_active"]
+                  "variant_platform_id", "code_valid_days", "tier_only", "personalised", "is_active"]
 
     def validate(self, attrs: dict) -> dict:
         kind = attrs.get("kind", getattr(self.instance, "kind", None))

@@ -253,6 +253,8 @@ class Reward(models.Model):
     variant_platform_id = models.CharField(max_length=64, blank=True)
     code_valid_days = models.PositiveIntegerField(default=30)
     tier_only = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Scope the code to the shopper's favourite category (from their purchase history).
+    personalised = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -277,6 +279,7 @@ class Redemption(models.Model):
     points = models.PositiveIntegerField()
     code = models.CharField(max_length=64)
     platform_discount_id = models.CharField(max_length=64, blank=True)
+    scope = models.CharField(max_length=200, blank=True)  # e.g. the favourite category it was scoped to
     status = models.CharField(max_length=10, choices=RedemptionStatus.choices, default=RedemptionStatus.PENDING)
     error = models.CharField(max_length=500, blank=True)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

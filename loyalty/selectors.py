@@ -1,15 +1,16 @@
 """Loyalty reads: the shopper's state for the widget, history, reports."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Sum
-from django.db.models.functions import TruncDate
+from django.db.models import F, Q, Sum, Value
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 
-from commerce.models import Customer, Shop
+from commerce.models import Customer, OrderLine, Product, Shop
 from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from loyalty.services.program import program_for
@@ -103,3 +104,30 @@ def points_accounting(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
         "liability": money_str(Decimal(outstanding) * program.point_value),
         "currency": shop.currency,
     }
+
+
+@dataclass(frozen=True)
+class FavouriteCategory:
+    name: str
+    spend: Decimal
+    product_platform_ids: tuple[str, ...]
+
+
+def favourite_category(*, account: Account, limit: int = 100) -> FavouriteCategory | None:
+    """The category the shopper spent most on (non-cancelled orders), with its products."""
+    lines = OrderLine.objects.filter(shop_id=account.shop_id, order__cancelled_at__isnull=True,
+                                     product__isnull=False)
+    lines = lines.filter(order__customer_id=account.customer_id) if account.customer_id else lines.filter(
+        order__email=account.email)
+    best = (lines.annotate(category=Coalesce(NullIf("product__category", Value("")), "product__product_type"))
+            .exclude(category="")
+            .values("category")
+            .annotate(spend=Sum(F("unit_price") * F("quantity") - F("total_discount")))
+            .order_by("-spend", "category")
+            .first())
+    if best is None:
+        return None
+    products = Product.objects.filter(shop_id=account.shop_id).filter(
+        Q(category=best["category"]) | Q(category="", product_type=best["category"])
+    ).values_list("platform_id", flat=True)[:limit]
+    return FavouriteCategory(name=best["category"], spend=best["spend"], product_platform_ids=tuple(products))

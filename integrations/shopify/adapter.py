@@ -25,6 +25,8 @@ def _customer_selection(spec: DiscountSpec) -> dict[str, Any]:
 def _items(spec: DiscountSpec) -> dict[str, Any]:
     if spec.collection_platform_ids:
         return {"collections": {"add": [f"gid://shopify/Collection/{c}" for c in spec.collection_platform_ids]}}
+    if spec.product_platform_ids:
+        return {"products": {"productsToAdd": [f"gid://shopify/Product/{p}" for p in spec.product_platform_ids]}}
     if spec.product_variant_platform_ids:
         return {"products": {"productVariantsToAdd": [
             f"gid://shopify/ProductVariant/{v}" for v in spec.product_variant_platform_ids]}}

@@ -31,7 +31,7 @@ def _code() -> str:
     return "CB-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
 
 
-def _spec(redemption: Redemption, account: Account) -> DiscountSpec:
+def _spec(redemption: Redemption, account: Account, products: tuple[str, ...] = ()) -> DiscountSpec:
     reward = redemption.reward
     return DiscountSpec(
         code=redemption.code,
@@ -44,6 +44,7 @@ def _spec(redemption: Redemption, account: Account) -> DiscountSpec:
         usage_limit=1,
         customer_platform_ids=(account.customer.platform_id,) if account.customer else (),
         collection_platform_ids=(reward.collection_platform_id,) if reward.collection_platform_id else (),
+        product_platform_ids=products,
         product_variant_platform_ids=(reward.variant_platform_id,) if reward.variant_platform_id else (),
     )
 
@@ -83,12 +84,27 @@ def _compensate(*, redemption: Redemption, error: str) -> None:
         Redemption.objects.filter(pk=redemption.pk).update(status=RedemptionStatus.FAILED, error=error[:500])
 
 
+def _personal_scope(account: Account, reward: Reward) -> tuple[str, tuple[str, ...]]:
+    if not reward.personalised:
+        return "", ()
+    from loyalty.selectors import favourite_category
+
+    favourite = favourite_category(account=account)
+    if favourite is None or not favourite.product_platform_ids:
+        return "", ()  # no history yet: the reward applies to the whole order
+    return favourite.name, favourite.product_platform_ids
+
+
 def reward_redeem(*, account: Account, reward: Reward) -> Redemption:
+    scope, products = _personal_scope(account, reward)
     redemption = _reserve(account=account, reward=reward)
+    if scope:
+        redemption.scope = scope
+        redemption.save(update_fields=["scope"])
     for _attempt in range(3):
         try:
             created = adapter_for(account.shop.platform).discount_code_create(
-                shop=account.shop, spec=_spec(redemption, account)
+                shop=account.shop, spec=_spec(redemption, account, products)
             )
             break
         except DiscountCodeTaken:

@@ -129,3 +129,21 @@ def test_twenty_concurrent_redemptions_against_a_balance_for_three(app, member):
     assert results.count("409") == 17
     assert account_balance(account=account).available == 0
     assert Redemption.objects.filter(status="issued").count() == 3
+
+
+def test_personalised_reward_is_scoped_to_the_favourite_category(app, member):
+    store, shop, _, _ = member
+    from loyalty.selectors import favourite_category
+
+    buyer = Customer.objects.filter(shop=shop, orders__lines__isnull=False).distinct().first()
+    account = account_for_customer(shop=shop, customer=buyer)
+    entry_write(account=account, kind="adjust", source="admin", key="gift-buyer", points=500, reason="gift")
+    favourite = favourite_category(account=account)
+    assert favourite is not None and favourite.product_platform_ids
+    reward = Reward.objects.create(shop=shop, name="15% off your favourite", kind="percentage", points_cost=200,
+                                   value=15, personalised=True)
+    made = reward_redeem(account=account, reward=reward)
+    assert made.scope == favourite.name
+    [code] = [c for c in store.discount_codes if c.code == made.code]
+    scoped = code.input["customerGets"]["items"]["products"]["productsToAdd"]
+    assert sorted(scoped) == sorted(f"gid://shopify/Product/{p}" for p in favourite.product_platform_ids)
