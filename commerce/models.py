@@ -206,6 +206,7 @@ class Order(PlatformRecord):
     processed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=64, blank=True)
+    shipping_address_key = models.CharField(max_length=64, blank=True)
     platform_created_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -301,6 +302,7 @@ class DomainEvent(ShopOwned):
         ORDER_PAID = "order.paid"
         ORDER_REFUNDED = "order.refunded"
         ORDER_CANCELLED = "order.cancelled"
+        ORDER_FULFILLED = "order.fulfilled"
 
     name = models.CharField(max_length=64, choices=Name.choices)
     key = models.CharField(max_length=200)

@@ -106,6 +106,8 @@ class OrderRecord:
     processed_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str = ""
+    # A normalised fingerprint of the shipping address ("" when unknown), for fraud checks.
+    shipping_address_key: str = ""
     lines: tuple[OrderLineRecord, ...] = ()
     # None: the payload does not list refunds (keep what is stored); () : it has none.
     refunds: tuple[RefundRecord, ...] | None = None

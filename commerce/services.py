@@ -24,6 +24,7 @@ from commerce.models import (
     PAID_STATUSES,
     Customer,
     DomainEvent,
+    FulfillmentStatus,
     Order,
     OrderLine,
     Product,
@@ -337,7 +338,7 @@ ORDER_FIELDS = (
     "customer", "customer_platform_id", "name", "email", "phone", "locale", "financial_status",
     "fulfillment_status", "currency", "subtotal", "total_discounts", "total_tax",
     "total_shipping", "total", "total_refunded", "discount_codes", "is_test", "processed_at",
-    "cancelled_at", "cancel_reason", "platform_updated_at", "platform_created_at",
+    "cancelled_at", "cancel_reason", "shipping_address_key", "platform_updated_at", "platform_created_at",
 )
 
 
@@ -363,6 +364,7 @@ def _order_values(record: OrderRecord, customer: Customer | None) -> dict[str, A
         "processed_at": record.processed_at or record.created_at,
         "cancelled_at": record.cancelled_at,
         "cancel_reason": record.cancel_reason,
+        "shipping_address_key": record.shipping_address_key,
         "platform_updated_at": record.updated_at,
         "platform_created_at": record.created_at,
     }
@@ -386,7 +388,7 @@ def orders_upsert(
         values=lambda r: _order_values(r, customers.get(r.customer_platform_id)),
         fields=ORDER_FIELDS,
         result=result,
-        snapshot=lambda row: (row.financial_status, row.cancelled_at),
+        snapshot=lambda row: (row.financial_status, row.cancelled_at, row.fulfillment_status),
     )
     rows: dict[str, Order] = applied.rows
     written = [r for r in {r.platform_id: r for r in records}.values() if r.platform_id in rows]
@@ -567,7 +569,7 @@ def _order_payload(order: Order) -> dict[str, Any]:
 
 
 def _order_events(
-    *, shop: Shop, order: Order, previous: tuple[str, datetime | None] | None, live: bool
+    *, shop: Shop, order: Order, previous: tuple[str, datetime | None, str] | None, live: bool
 ) -> list[str]:
     events: list[str] = []
     if not _is_news(shop=shop, happened_at=order.platform_updated_at, live=live):
@@ -578,6 +580,12 @@ def _order_events(
         payload = _order_payload(order) | {"is_first_order": order_is_first(order=order)}
         if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_PAID, key=key, payload=payload,
                        occurred_at=order.processed_at):
+            events.append(key)
+    was_fulfilled = previous is not None and previous[2] == FulfillmentStatus.FULFILLED
+    if order.fulfillment_status == FulfillmentStatus.FULFILLED and not was_fulfilled and not order.cancelled_at:
+        key = f"order.fulfilled:{order.platform_id}"
+        if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_FULFILLED, key=key, payload=_order_payload(order),
+                       occurred_at=order.platform_updated_at):
             events.append(key)
     was_cancelled = previous is not None and previous[1] is not None
     if order.cancelled_at and not was_cancelled:

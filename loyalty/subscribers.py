@@ -44,6 +44,15 @@ def on_loyalty_milestone(event: DomainEvent) -> None:
         actions.badges_review(account=account)
 
 
+def on_order_fulfilled(event: DomainEvent) -> None:
+    """Programs that award on fulfilment earn here instead of on payment."""
+    order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).select_related(
+        "shop", "customer"
+    ).first()
+    if order is not None:
+        earning.order_points_award(order=order, trigger="fulfilled")
+
+
 def on_order_refunded(event: DomainEvent) -> None:
     refund = Refund.objects.filter(shop_id=event.shop_id, pk=event.payload.get("refund_id")).select_related(
         "order__shop"
@@ -72,6 +81,7 @@ def register() -> None:
     events.subscribe(DomainEvent.Name.ORDER_PAID, on_order_paid)
     events.subscribe(DomainEvent.Name.ORDER_REFUNDED, on_order_refunded)
     events.subscribe(DomainEvent.Name.ORDER_CANCELLED, on_order_cancelled)
+    events.subscribe(DomainEvent.Name.ORDER_FULFILLED, on_order_fulfilled)
     events.subscribe(DomainEvent.Name.CUSTOMER_CREATED, on_customer_created)
     events.subscribe(DomainEvent.Name.CUSTOMER_ACCOUNT_ENABLED, on_account_enabled)
     events.subscribe("loyalty.tier_reached", on_loyalty_milestone)

@@ -5,6 +5,7 @@ bulk operations carry GraphQL nodes (GIDs, camelCase).  Each ``*_from_*`` functi
 ``PayloadError`` with a readable reason when a payload lacks what the record needs.
 """
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -333,6 +334,15 @@ def refund_from_rest(payload: dict, currency: str = "") -> RefundRecord:
     )
 
 
+def address_key(address: dict | None) -> str:
+    """A fingerprint of a shipping address that ignores case, spacing and punctuation."""
+    if not address:
+        return ""
+    parts = [address.get(k) or "" for k in ("address1", "address2", "city", "zip", "country_code", "countryCodeV2")]
+    text = " ".join("".join(ch for ch in str(part).lower() if ch.isalnum()) for part in parts if part)
+    return hashlib.sha256(text.encode()).hexdigest()[:32] if text.strip() else ""
+
+
 def order_from_rest(payload: dict) -> OrderRecord:
     order_id = _required_id(payload, "id", "admin_graphql_api_id")
     currency = payload.get("currency") or ""
@@ -363,6 +373,7 @@ def order_from_rest(payload: dict) -> OrderRecord:
         processed_at=_datetime(payload.get("processed_at")),
         cancelled_at=_datetime(payload.get("cancelled_at")),
         cancel_reason=str(payload.get("cancel_reason") or "").lower(),
+        shipping_address_key=address_key(payload.get("shipping_address")),
         lines=tuple(
             OrderLineRecord(
                 platform_id=_required_id(line, "id", "admin_graphql_api_id"),

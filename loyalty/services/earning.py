@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from commerce.models import PAID_STATUSES, Order, OrderLine, Refund, RefundLine, Shop
 from loyalty.lock_objects import account_lock
-from loyalty.models import Account, EntryKind, EntrySource, LedgerEntry, NegativePolicy, Program, Rounding
+from loyalty.models import (
+    Account,
+    AwardOn,
+    EntryKind,
+    EntrySource,
+    LedgerEntry,
+    NegativePolicy,
+    Program,
+    Rounding,
+)
 from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
 from loyalty.services.program import program_for, rule_for
 from retention_app.money import ZERO
@@ -35,10 +44,10 @@ def _line_net(line: OrderLine) -> Decimal:
     return line.unit_price * line.quantity - line.total_discount
 
 
-def _product_multiplier(program: Program, line: OrderLine) -> Decimal:
+def _product_multipliers(program: Program) -> dict[str, Decimal]:
     rule = rule_for(shop=program.shop, kind="purchase")
     products = (rule.multipliers.get("products") if rule else None) or {}
-    return Decimal(str(products.get(line.product_platform_id, "1")))
+    return {str(pid): Decimal(str(factor)) for pid, factor in products.items()}
 
 
 def order_account(*, order: Order) -> Account | None:
@@ -66,23 +75,30 @@ def purchase_points(*, program: Program, order: Order, account: Account | None) 
     if program.include_shipping:
         base += order.total_shipping
     weighted = base
-    if merchandise > 0 and lines:
+    multipliers = _product_multipliers(program)
+    if merchandise > 0 and lines and multipliers:
         # Spread the base over the lines by their share of the merchandise, then apply each
         # line's product multiplier.
-        weighted = sum((base * _line_net(line) / merchandise * _product_multiplier(program, line) for line in lines),
-                       ZERO)
+        weighted = sum(
+            (base * _line_net(line) / merchandise * multipliers.get(line.product_platform_id, Decimal("1"))
+             for line in lines),
+            ZERO,
+        )
     tier_multiplier = account.tier.earn_multiplier if account is not None and account.tier else Decimal("1")
     points = _round(weighted * program.points_per_currency_unit * tier_multiplier, program.rounding)
     return PurchasePoints(base=base, points=max(points, 0))
 
 
-def order_points_award(*, order: Order, force: bool = False) -> LedgerEntry | None:
-    """Award purchase points for a paid order (pending for the return window).
+def order_points_award(*, order: Order, force: bool = False, trigger: str = AwardOn.PAID) -> LedgerEntry | None:
+    """Award purchase points for a paid order (pending for the return window), when the
+    program awards on ``trigger`` (paid, or fulfilled).
 
     ``force`` awards even while the program is switched off (the merchant's backfill).
     """
     program = program_for(shop=order.shop)
     if (not program.is_enabled and not force) or rule_for(shop=order.shop, kind="purchase") is None:
+        return None
+    if not force and program.award_on != trigger:
         return None
     if order.cancelled_at or order.financial_status not in PAID_STATUSES or order.is_test:
         return None

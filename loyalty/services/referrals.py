@@ -71,6 +71,11 @@ def fraud_reasons(
     mine = Q(email=friend_email.strip().lower())
     if friend is not None:
         mine |= Q(customer=friend)
+    if completing_order is not None and completing_order.shipping_address_key and referrer_customer is not None:
+        shared = Order.objects.filter(shop=shop, customer=referrer_customer,
+                                      shipping_address_key=completing_order.shipping_address_key)
+        if shared.exists():
+            reasons.append((REVIEW, "same shipping address as the referrer"))
     prior = Order.objects.filter(mine, shop=shop, cancelled_at__isnull=True)
     if completing_order is not None:
         prior = prior.exclude(pk=completing_order.pk).filter(processed_at__lte=completing_order.processed_at)

@@ -66,3 +66,13 @@ def test_customer_and_product_nodes():
                                 "sku": "SER-50", "inventoryItem": {"unitCost": {"amount": "21.5"}}}]}})
     assert product.category.endswith("Hair Serums")
     assert (product.variants[0].price, product.variants[0].unit_cost) == (Decimal("89.90"), Decimal("21.5"))
+
+
+def test_rest_shipping_address_fingerprint_ignores_case_and_punctuation():
+    from integrations.shopify.normalise import address_key
+
+    first = address_key({"address1": "12 Herzl St.", "city": "Tel Aviv", "zip": "6100000", "country_code": "IL"})
+    second = address_key({"address1": "12 herzl st", "city": "TEL-AVIV", "zip": "6100000", "country_code": "il"})
+    other = address_key({"address1": "14 Herzl St.", "city": "Tel Aviv", "zip": "6100000", "country_code": "IL"})
+    assert first == second != other
+    assert address_key(None) == address_key({}) == ""

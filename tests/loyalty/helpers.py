@@ -25,7 +25,8 @@ def refund(pid: str, order: str, lines: list[tuple[str, int, str]], shipping: st
 
 def order(pid: str, lines: list[OrderLineRecord], *, customer: str = "c1", email: str = "dana@example.com",
           at: datetime = T0, version: int = 0, status: str = "paid", refunds: tuple = (),
-          cancelled: bool = False, tax: str = "0", shipping: str = "0", codes: tuple = ()) -> OrderRecord:
+          cancelled: bool = False, tax: str = "0", shipping: str = "0", codes: tuple = (),
+          fulfillment: str = "unfulfilled", address: str = "") -> OrderRecord:
     subtotal = sum((li.unit_price * li.quantity - li.total_discount for li in lines), Decimal("0"))
     stamp = at + timedelta(minutes=version)
     return OrderRecord(
@@ -33,6 +34,7 @@ def order(pid: str, lines: list[OrderLineRecord], *, customer: str = "c1", email
         financial_status=status, subtotal=subtotal, total_tax=Decimal(tax), total_shipping=Decimal(shipping),
         total=subtotal + Decimal(tax) + Decimal(shipping), processed_at=at, created_at=at,
         cancelled_at=stamp if cancelled else None, lines=tuple(lines), refunds=refunds, discount_codes=codes,
+        fulfillment_status=fulfillment, shipping_address_key=address,
         total_refunded=sum((r.amount for r in refunds), Decimal("0")),
     )
 

@@ -161,3 +161,13 @@ def test_backfill_dry_run_matches_the_real_run_and_never_doubles(shop):
     total = sum(LedgerEntry.objects.values_list("points", flat=True))
     assert total == 75
     assert backfill(shop=shop, apply=True).orders == 0
+
+
+def test_a_program_that_awards_on_fulfilment_waits_for_it(shop):
+    Program.objects.filter(shop=shop).update(award_on="fulfilled")
+    lines = [line("1a", 1, "45.00")]
+    deliver(shop, order("1", lines))
+    assert not LedgerEntry.objects.exists()
+    deliver(shop, order("1", lines, version=1, fulfillment="fulfilled"))
+    deliver(shop, order("1", lines, version=2, fulfillment="fulfilled"))
+    assert list(LedgerEntry.objects.values_list("points", flat=True)) == [45]

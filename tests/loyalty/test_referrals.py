@@ -115,3 +115,14 @@ def test_the_same_friend_cannot_be_referred_twice(shop, referrer):
     assert refused.value.status == 409
     assert Referral.objects.count() == 1
     assert Account.objects.filter(shop=shop).count() == 1
+
+
+def test_same_shipping_address_as_the_referrer_goes_to_review(shop, referrer):
+    deliver(shop, order("50", [line("50a", 1, "20.00")], customer="r1", email="dana.levi@gmail.com",
+                        address="home-key"))
+    referral = start(shop, referrer, "neighbour@example.com")
+    customer(shop, "f5", "neighbour@example.com")
+    deliver(shop, order("51", [line("51a", 1, "20.00")], customer="f5", email="neighbour@example.com",
+                        address="home-key", at=T0 + timedelta(days=2)))
+    referral.refresh_from_db()
+    assert (referral.status, referral.reasons) == ("review", ["same shipping address as the referrer"])
