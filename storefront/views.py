@@ -12,7 +12,9 @@ from django.views.decorators.http import require_safe
 from django.views.static import serve
 
 ROOT = Path(__file__).resolve().parent
-ASSETS = frozenset({"comeback-widget.js", "comeback-widget.css"})
+#: Explicit types (with the charset: the script carries Hebrew and Persian strings) rather than
+#: whatever the host's mime.types says.
+ASSETS = {"comeback-widget.js": "text/javascript; charset=utf-8", "comeback-widget.css": "text/css; charset=utf-8"}
 
 
 @require_safe
@@ -20,6 +22,8 @@ def asset(request: HttpRequest, path: str) -> HttpResponseBase:
     if path not in ASSETS:
         raise Http404("no such widget file")
     response = serve(request, path, document_root=str(ROOT))
+    if response.status_code == 200:
+        response["Content-Type"] = ASSETS[path]
     if request.GET.get("v"):
         response["Cache-Control"] = "public, max-age=31536000, immutable"
     else:
