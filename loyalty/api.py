@@ -6,15 +6,17 @@ from rest_framework.response import Response
 
 from loyalty import selectors
 from loyalty.models import Reward
-from loyalty.services import actions, ledger, redemption, referrals
+from loyalty.services import accounts, actions, ledger, redemption, referrals
 from retention_app.api import ShopperApi
 from retention_app.errors import ApplicationError
 
 
 class ProxyLoyaltyApi(ShopperApi):
     def get(self, request: Request) -> Response:
-        account = selectors.shopper_account(shop=self.shop, customer_platform_id=self.customer_platform_id)
-        return Response(selectors.widget_state(shop=self.shop, account=account))
+        account = accounts.shopper_account_open(shop=self.shop, customer_platform_id=self.customer_platform_id)
+        state = selectors.widget_state(shop=self.shop, account=account)
+        state["logged_in"] = bool(self.customer_platform_id)
+        return Response(state)
 
 
 class ProxyRedeemApi(ShopperApi):
@@ -30,14 +32,16 @@ class ProxyRedeemApi(ShopperApi):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = selectors.shopper_account(shop=self.shop, customer_platform_id=self.customer_platform_id)
+        account = accounts.shopper_account_open(shop=self.shop, customer_platform_id=self.customer_platform_id)
         if account is None:
-            raise ApplicationError("log in to redeem points", status=403)
+            raise ApplicationError("log in to redeem points", status=403, code="login_required")
         reward = Reward.objects.filter(shop=self.shop, pk=data.validated_data["reward_id"]).first()
         if reward is None:
-            raise ApplicationError("this reward is not available", status=404)
+            raise ApplicationError("this reward is not available", status=404, code="reward_unavailable")
         made = redemption.reward_redeem(account=account, reward=reward)
-        return Response(self.OutputSerializer(made).data, status=201)
+        balance = ledger.account_balance(account=account)
+        return Response({**self.OutputSerializer(made).data,
+                         "balance": {"available": balance.available, "pending": balance.pending}}, status=201)
 
 
 __all__ = ["ProxyLoyaltyApi", "ProxyRedeemApi", "ledger"]
@@ -51,9 +55,9 @@ class ProxySocialApi(ShopperApi):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = selectors.shopper_account(shop=self.shop, customer_platform_id=self.customer_platform_id)
+        account = accounts.shopper_account_open(shop=self.shop, customer_platform_id=self.customer_platform_id)
         if account is None:
-            raise ApplicationError("log in to earn points", status=403)
+            raise ApplicationError("log in to earn points", status=403, code="login_required")
         entry = actions.social_action(account=account, action=data.validated_data["action"],
                                       network=data.validated_data["network"])
         return Response({"points": entry.points if entry else 0, "already_earned": entry is None})
@@ -78,5 +82,5 @@ class ProxyReferralClaimApi(ShopperApi):
                                             friend_email=data.validated_data["email"], ip=_client_ip(request))
         if referral.status == "rejected":
             # The shopper sees a plain answer; the reasons are for the merchant's eyes.
-            raise ApplicationError("this referral cannot be used", status=422)
+            raise ApplicationError("this referral cannot be used", status=422, code="referral_refused")
         return Response({"status": referral.status, "code": referral.friend_code or None}, status=201)

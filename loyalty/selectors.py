@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncDate
+from django.utils import timezone
 
 from commerce.models import Customer, OrderLine, Product, Shop
 from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from loyalty.services.program import program_for
+from loyalty.services.tiers import tier_metric
 from retention_app.money import money_str
 
 
@@ -52,10 +54,17 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
     balance = account_balance(account=account)
     current = account.tier
     next_tier = next((t for t in tiers if current is None or t.threshold > current.threshold), None)
+    scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
+    progress = tier_metric(account=account, scheme=scheme, at=timezone.now()) if scheme else Decimal("0")
     state.update({
         "balance": {"available": balance.available, "pending": balance.pending},
         "tier": {"name": current.name if current else None,
-                 "next": next_tier.name if next_tier else None},
+                 "perks": current.perks if current else {},
+                 "basis": scheme.basis if scheme else None,
+                 "progress": str(progress),
+                 "next": next_tier.name if next_tier else None,
+                 "next_threshold": str(next_tier.threshold) if next_tier else None,
+                 "remaining": str(max(next_tier.threshold - progress, Decimal("0"))) if next_tier else None},
         "referral": {"code": account.referral_code,
                      "link": f"https://{shop.domain}/?ref={account.referral_code}"},
         "history": [
@@ -65,11 +74,14 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
         ],
         "codes": [
             {"code": r.code, "reward": r.reward.name, "expires_at": r.expires_at.isoformat() if r.expires_at else None}
-            for r in Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED).select_related("reward")
+            for r in Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).select_related("reward")
         ],
     })
     for reward in state["rewards"]:
-        reward["unlocked"] = balance.available >= reward["points_cost"]
+        tier_ok = reward["tier_only"] is None or (current is not None and current.name == reward["tier_only"])
+        reward["unlocked"] = balance.available >= reward["points_cost"] and tier_ok
+        reward["locked_reason"] = None if reward["unlocked"] else ("tier" if not tier_ok else "points")
     return state
 
 

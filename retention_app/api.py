@@ -77,7 +77,15 @@ class BaseApi(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ApplicationError):
-            return Response({"error": exc.message, **exc.extra}, status=exc.status)
+            return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+        if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
+            response = super().handle_exception(exc)
+            response.data = {"error": str(exc.detail), "code": "unauthorized"}
+            return response
+        if isinstance(exc, exceptions.ValidationError):
+            response = super().handle_exception(exc)
+            response.data = {"error": "invalid input", "code": "invalid", "fields": exc.detail}
+            return response
         return super().handle_exception(exc)
 
 

@@ -54,16 +54,15 @@ def _reserve(*, account: Account, reward: Reward) -> Redemption:
         locked = account_lock(account_id=account.pk)
         program = program_for(shop=locked.shop)
         if not program.is_enabled:
-            raise ApplicationError("the loyalty program is not active", status=409)
+            raise ApplicationError("the loyalty program is not active", status=409, code="program_inactive")
         if not reward.is_active or reward.shop_id != locked.shop_id:
-            raise ApplicationError("this reward is not available", status=404)
+            raise ApplicationError("this reward is not available", status=404, code="reward_unavailable")
         if reward.tier_only_id and locked.tier_id != reward.tier_only_id:
-            raise ApplicationError("this reward is for another tier", status=403)
+            raise ApplicationError("this reward is for another tier", status=403, code="tier_required")
         available = account_balance(account=locked).available
         if available < reward.points_cost:
-            raise ApplicationError(
-                "not enough points", status=409, extra={"available": available, "needed": reward.points_cost}
-            )
+            raise ApplicationError("not enough points", status=409, code="not_enough_points",
+                                   extra={"available": available, "needed": reward.points_cost})
         now = timezone.now()
         redemption = Redemption.objects.create(
             shop_id=locked.shop_id, account=locked, reward=reward, points=reward.points_cost, code=_code(),
@@ -78,9 +77,10 @@ def _reserve(*, account: Account, reward: Reward) -> Redemption:
 def _compensate(*, redemption: Redemption, error: str) -> None:
     with transaction.atomic():
         account = account_lock(account_id=redemption.account_id)
+        # The shopper sees this reason in their history: keep the technical error on the redemption.
         entry_write(account=account, kind=EntryKind.ADJUST, source=EntrySource.REDEMPTION,
                     source_id=str(redemption.pk), key=f"redeem-returned:{redemption.pk}", points=redemption.points,
-                    reason=f"code could not be created: {error}"[:500])
+                    reason="points returned: the discount code could not be created", announce=False)
         Redemption.objects.filter(pk=redemption.pk).update(status=RedemptionStatus.FAILED, error=error[:500])
 
 
@@ -115,11 +115,13 @@ def reward_redeem(*, account: Account, reward: Reward) -> Redemption:
             logger.warning("redemption %s: discount code creation failed: %s", redemption.pk, error)
             _compensate(redemption=redemption, error=f"{type(error).__name__}: {error}")
             raise ApplicationError(
-                "We could not create your discount code right now; your points were returned.", status=502
+                "We could not create your discount code right now; your points were returned.", status=502,
+                code="platform_failed",
             ) from error
     else:
         _compensate(redemption=redemption, error="no free discount code")
-        raise ApplicationError("We could not create your discount code; your points were returned.", status=502)
+        raise ApplicationError("We could not create your discount code; your points were returned.", status=502,
+                               code="platform_failed")
     redemption.platform_discount_id = created.platform_id
     redemption.status = RedemptionStatus.ISSUED
     redemption.save(update_fields=["platform_discount_id", "status"])

@@ -91,10 +91,11 @@ def test_not_enough_points_is_refused_and_nothing_changes(app, member):
     assert account_balance(account=account).available == 300
 
 
-def test_platform_failure_returns_the_points(app, member):
+def test_platform_failure_returns_the_points(app, sandbox, member):
     store, shop, _, account = member
     reward = Reward.objects.filter(shop=shop, kind="percentage").first()
     store.uninstall()  # the store revokes our token: the code cannot be created
+    sandbox.webhooks.wait_idle(15)  # (and tells us; let that land before we go on)
     with pytest.raises(ApplicationError) as failed:
         reward_redeem(account=account, reward=reward)
     assert failed.value.status == 502

@@ -78,3 +78,33 @@ def test_self_referral_is_refused_without_revealing_the_rule(client, shop, membe
     assert response.status_code == 422
     assert "self" not in response.json()["error"]
     assert Referral.objects.get().reasons == ["self-referral: same email"]
+
+
+def test_first_visit_opens_the_account_in_the_first_tier_with_progress(client, shop):
+    customer(shop, "c7", "first@example.com")
+    state = client.get(f"/proxy/loyalty?{signed(shop, 'c7')}").json()
+    assert state["logged_in"] is True
+    assert state["tier"]["name"] == "Bronze"
+    assert (state["tier"]["next"], state["tier"]["remaining"]) == ("Silver", "500.000")
+
+
+def test_errors_carry_a_stable_code(client, shop, member):
+    from loyalty.models import Reward
+
+    reward = Reward.objects.filter(shop=shop).order_by("-points_cost").first()  # 250 > 120 points
+    response = client.post(f"/proxy/loyalty/redeem?{signed(shop, 'c1')}", {"reward_id": reward.pk},
+                           content_type="application/json")
+    assert response.status_code == 409
+    assert (response.json()["code"], response.json()["available"]) == ("not_enough_points", 120)
+    unsigned = client.get("/proxy/loyalty")
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "unauthorized")
+
+
+def test_tier_only_rewards_are_locked_for_other_tiers(client, shop, member):
+    from loyalty.models import Reward, Tier
+
+    gold = Tier.objects.get(shop=shop, name="Gold")
+    Reward.objects.create(shop=shop, name="Gold gift", kind="fixed_amount", points_cost=10, value=5, tier_only=gold)
+    state = client.get(f"/proxy/loyalty?{signed(shop, 'c1')}").json()
+    gift = next(r for r in state["rewards"] if r["name"] == "Gold gift")
+    assert (gift["unlocked"], gift["locked_reason"], gift["tier_only"]) == (False, "tier", "Gold")
