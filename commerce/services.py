@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import models, transaction
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import Min
 from django.utils import timezone
 
 from commerce import events
@@ -532,15 +532,24 @@ def _customers_first_order_refresh(*, shop: Shop, customer_ids: set[int | None])
 
 @transaction.atomic
 def customers_first_order_refresh_all(*, shop: Shop) -> int:
-    """Recompute every customer's first (non-cancelled) order date in one statement."""
-    first = (
-        Order.objects.filter(shop=shop, customer=OuterRef("pk"), cancelled_at__isnull=True)
+    """Recompute every customer's first (non-cancelled) order date: one grouped scan of the
+    orders, then updates for the customers whose date changed.  (A correlated subquery per
+    customer can degrade to a scan of all orders per customer on freshly loaded tables.)"""
+    firsts = dict(
+        Order.objects.filter(shop=shop, cancelled_at__isnull=True, customer__isnull=False)
         .order_by()
-        .values("customer")
+        .values("customer_id")
         .annotate(first=Min("processed_at"))
-        .values("first")
+        .values_list("customer_id", "first")
     )
-    return Customer.objects.filter(shop=shop).update(first_order_at=Subquery(first))
+    changed = []
+    for customer in Customer.objects.filter(shop=shop).only("pk", "first_order_at").iterator(chunk_size=2000):
+        first = firsts.get(customer.pk)
+        if customer.first_order_at != first:
+            customer.first_order_at = first
+            changed.append(customer)
+    Customer.objects.bulk_update(changed, ["first_order_at"], batch_size=1000)
+    return len(changed)
 
 
 def order_is_first(*, order: Order) -> bool:
