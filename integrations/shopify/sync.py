@@ -18,11 +18,11 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from commerce import services as commerce
-from commerce.models import Shop
+from commerce.models import Customer, Order, OrderLine, Product, Refund, Shop, Variant
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.shopify import normalise, queries
 from integrations.shopify.client import ShopifyClient, ShopifyError
@@ -238,7 +238,18 @@ def history_sync_run(
         _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}")
         raise
     _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
+    _statistics_refresh()
     return run
+
+
+def _statistics_refresh() -> None:
+    """After a bulk load, give PostgreSQL's planner fresh statistics instead of waiting for
+    autovacuum: plans made on empty-table estimates can be badly wrong."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (Customer, Product, Variant, Order, OrderLine, Refund)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
 
 
 def _started(run: SyncRun, resource: str) -> datetime:
