@@ -174,7 +174,9 @@ def referral_order_paid(*, order: Order) -> Referral | None:
     order tells us: customer, phone, name)."""
     if not order.email and order.customer is None:
         return None
-    candidates = Referral.objects.select_for_update().filter(shop_id=order.shop_id, status=ReferralStatus.PENDING)
+    candidates = Referral.objects.select_for_update(of=("self",)).filter(
+        shop_id=order.shop_id, status=ReferralStatus.PENDING
+    )
     email = (order.customer.email if order.customer else "") or order.email
     referral = candidates.filter(friend_email=email.strip().lower()).select_related("referrer__customer").first()
     if referral is None and order.discount_codes:

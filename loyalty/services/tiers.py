@@ -93,7 +93,7 @@ def tier_evaluate(*, account: Account, at: datetime | None = None, scheme: TierS
     scheme = scheme or TierScheme.objects.filter(shop_id=account.shop_id, is_active=True).first()
     if scheme is None:
         return None
-    account = Account.objects.select_for_update().select_related("tier", "manual_tier").get(pk=account.pk)
+    account = Account.objects.select_for_update(of=("self",)).select_related("tier", "manual_tier").get(pk=account.pk)
     tiers = list(scheme.tiers.all())
     target = _with_manual(account, tier_for_metric(tiers=tiers, metric=tier_metric(account=account, scheme=scheme,
                                                                                    at=at)))
