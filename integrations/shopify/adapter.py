@@ -58,9 +58,12 @@ def discount_mutation(spec: DiscountSpec) -> tuple[str, str, dict[str, Any]]:
         return queries.DISCOUNT_CODE_FREE_SHIPPING_CREATE, "discountCodeFreeShippingCreate", {
             "freeShippingCodeDiscount": payload}
     if spec.kind == DiscountKind.FREE_PRODUCT:
+        # Buy-X-get-Y has no minimumRequirement: the minimum is what the customer must buy.
+        common.pop("minimumRequirement", None)
+        buys = {"amount": str(spec.minimum_subtotal)} if spec.minimum_subtotal else {"quantity": "1"}
         payload = {
             **common,
-            "customerBuys": {"value": {"quantity": "1"}, "items": {"all": True}},
+            "customerBuys": {"value": buys, "items": {"all": True}},
             "customerGets": {"value": {"discountOnQuantity": {"quantity": "1", "effect": {"percentage": 1.0}}},
                              "items": _items(spec)},
         }
