@@ -15,13 +15,15 @@
    * ``ingest_file b=N``: the app's path, ``sync.ingest_file(run=..., url=..., batch_size=N)``:
      the same reading and grouping, then ``normalise.order_from_graphql`` and
      ``commerce.orders_upsert`` per batch of N orders (one transaction each; customer stubs,
-     lines, refunds and refund lines, first-order dates, progress saved on the run).
+     lines, refunds and refund lines, progress saved on the run), then customers' first-order
+     dates once at the end (``--sql-top N`` lists the statements that took longest).
    * ``COPY app tables``: the same reading and grouping, the same rows flattened by hand (ids
      assigned here, amounts and dates passed as text for PostgreSQL to parse) and written with
      psycopg 3 ``cursor.copy()`` into the app's own tables (all their indexes, unique
      constraints and foreign keys), one transaction per ``--copy-chunk`` orders, then one
      set-based UPDATE for customers' first-order dates.  Insert-only: no upsert, no staleness
-     check, no product/variant lookup (none exist in a fresh database anyway).
+     check, no product/variant lookup (none exist in a fresh database anyway).  Model columns
+     this flattening does not know (added to the app later) get the model field's default.
    * ``COPY plain tables``: the same, into plain tables of the same columns without any index or
      constraint: the cost of the indexes and constraints is the difference.
 
@@ -385,6 +387,7 @@ class Bench:
         )
         run = SyncRun.objects.select_related("shop").get(pk=run.pk)
         sql = {"seconds": 0.0, "queries": 0}
+        shapes: dict[str, list[float]] = {}  # statement (first words) -> [seconds, count, worst]
         objects = 0
 
         def timed(execute: Callable[..., Any], sql_text: str, params: Any, many: bool, context: Any) -> Any:
@@ -392,8 +395,14 @@ class Bench:
             try:
                 return execute(sql_text, params, many, context)
             finally:
-                sql["seconds"] += time.perf_counter() - started
+                took = time.perf_counter() - started
+                sql["seconds"] += took
                 sql["queries"] += 1
+                if self.args.sql_top:
+                    shape = shapes.setdefault(" ".join(sql_text.split())[:110], [0.0, 0, 0.0])
+                    shape[0] += took
+                    shape[1] += 1
+                    shape[2] = max(shape[2], took)
 
         def go() -> None:
             nonlocal objects
@@ -411,6 +420,11 @@ class Bench:
             pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
         else:
             seconds, pg, own = self.measure(go)
+        if self.args.sql_top:
+            top = sorted(shapes.items(), key=lambda item: -item[1][0])[: self.args.sql_top]
+            print(f"# ingest_file b={batch_size}: statements by total time (SQL wait, client side included):")
+            for text, (total, count, worst) in top:
+                print(f"#   {total:7.2f}s {int(count):6,}x  worst {1000 * worst:8.1f} ms  {text}")
         counts, totals = self.verify()
         return Result(f"ingest_file b={batch_size}", seconds, objects, counts["commerce_orderline"],
                       sql_seconds=sql["seconds"], queries=int(sql["queries"]), pg_cpu=pg, own_cpu=own,
@@ -436,6 +450,7 @@ class Bench:
             "commerce_orderline": LINE_COLUMNS, "commerce_refund": REFUND_COLUMNS,
             "commerce_refundline": REFUND_LINE_COLUMNS,
         }
+        extras = self.model_defaults(columns)
         queries = 0
 
         def write(conn: psycopg.Connection[Any], rows: Rows) -> None:
@@ -447,11 +462,12 @@ class Bench:
                 for table in TABLES:
                     if not batches[table]:
                         continue
+                    names, extra = [*columns[table], *extras[table]], tuple(extras[table].values())
                     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                        sql.Identifier(targets[table]), sql.SQL(", ").join(map(sql.Identifier, columns[table])))
+                        sql.Identifier(targets[table]), sql.SQL(", ").join(map(sql.Identifier, names)))
                     with cursor.copy(statement) as copy:
                         for row in batches[table]:
-                            copy.write_row(row)
+                            copy.write_row(row + extra)
                     queries += 1
 
         def go() -> None:
@@ -486,6 +502,25 @@ class Bench:
                 else f"all indexes/constraints/FKs; {chunk_size:,} orders per transaction")
         return Result(title, seconds, counts["commerce_order"], counts["commerce_orderline"], queries=queries,
                       pg_cpu=pg, own_cpu=own, counts=counts, totals=totals, note=note)
+
+    @staticmethod
+    def model_defaults(columns: dict[str, tuple[str, ...]]) -> dict[str, dict[str, Any]]:
+        """Per table, the model's columns the flattener does not fill, with the model's default.
+
+        So a field the app adds later (say a NOT NULL ``CharField(blank=True)``) does not break
+        the COPY; stubs get the same value ``bulk_create`` would give them."""
+        from django.apps import apps
+
+        models = {str(model._meta.db_table): model for model in apps.get_models()}
+        extras: dict[str, dict[str, Any]] = {}
+        for name, known in columns.items():
+            extras[name] = {}
+            for model_field in models[name]._meta.concrete_fields:
+                if model_field.column in known:
+                    continue
+                value = model_field.get_default()
+                extras[name][str(model_field.column)] = json.dumps(value) if isinstance(value, dict | list) else value
+        return extras
 
     def verify(self, database: str | None = None, prefix: str = "") -> tuple[dict[str, int], tuple[str, ...]]:
         """Row counts per table and a few totals (to compare the runs with each other)."""
@@ -557,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy-chunk", type=int, default=5000, help="orders per COPY transaction (default 5000)")
     parser.add_argument("--jsonl", default="", help="use this bulk JSONL instead of generating one")
     parser.add_argument("--no-plain", action="store_true", help="skip the COPY into plain tables")
+    parser.add_argument("--sql-top", type=int, default=0, metavar="N",
+                        help="after each ingest_file run, print the N statements that took the most time")
     parser.add_argument("--profile", action="store_true",
                         help="run ingest_file under cProfile and print where its time goes (slows it down)")
     parser.add_argument("--pg-fast", action="store_true",

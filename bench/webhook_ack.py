@@ -15,7 +15,12 @@ tasks just wait in the queue).  Then, for each concurrency, a separate load-clie
 Afterwards the inbox is checked: exactly one row per unique id sent (nothing lost, nothing
 twice), one task message per new row, none for duplicates.
 
-``.venv/bin/python bench/webhook_ack.py [--requests 5000] [--concurrency 16,64]``
+``--broker-outage N`` (off by default) then restarts the server with its broker URL pointing at a
+dead port, then at a socket that accepts but never answers, sends N new deliveries to each, and
+checks they were all acknowledged, stored as ``received`` and listed by the sweep
+(``webhooks.deliveries_due()``) once older than its grace period.
+
+``.venv/bin/python bench/webhook_ack.py [--requests 5000] [--concurrency 16,64] [--broker-outage 200]``
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import http.client
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -186,6 +192,7 @@ class Bench:
         self.db_url = ""
         self.server: subprocess.Popen[bytes] | None = None
         self.phase_number = 0
+        self.server_broker_url = ""  # set: the server publishes there instead (the broker-outage check)
 
     # setup --------------------------------------------------------------------------------------
 
@@ -196,7 +203,7 @@ class Bench:
             "SECRET_KEY": self.secret_key,
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": self.db_url,
-            "CELERY_BROKER_URL": self.services.broker_url,
+            "CELERY_BROKER_URL": self.server_broker_url or self.services.broker_url,
             "REDIS_URL": self.services.redis_url,
             "SHOPIFY_API_SECRET": self.secret,
             "BENCH_CELERY_QUEUE": self.queue,
@@ -205,7 +212,7 @@ class Bench:
 
     def prepare_database(self) -> None:
         self.db_url = svc.create_database(self.services.database_url, self.db_name)
-        os.environ.update(self.app_env())
+        os.environ.update(self.app_env())  # this process always talks to the real broker
         import django
 
         django.setup()
@@ -364,8 +371,62 @@ class Bench:
               flush=True)
         return outcome
 
+    # broker outage --------------------------------------------------------------------------------
 
-def report(bench: Bench, outcomes: list[Outcome]) -> str:
+    def broker_outage(self, kind: str, requests: int, concurrency: int) -> dict[str, Any]:
+        """Serve with the broker unreachable, send ``requests`` new deliveries, check the inbox.
+
+        ``refused``: nothing listens on the broker's port (Redis down: connect fails at once).
+        ``hung``: a socket that accepts connections (the kernel's backlog) but never answers
+        (Redis stuck, or a network that swallows packets: every publish waits for a timeout).
+        Then the rows are backdated past the sweep's grace period and ``deliveries_due()`` (what
+        the beat job ``retry_due_deliveries`` enqueues) must list every one of them."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from integrations import webhooks
+        from integrations.models import DeliveryStatus, WebhookDelivery
+
+        fake: socket.socket | None = None
+        port = svc.free_port()
+        if kind == "hung":
+            fake = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            fake.bind(("127.0.0.1", port))
+            fake.listen(1024)
+        self.stop_server()
+        self.server_broker_url = f"redis://127.0.0.1:{port}/1"
+        queued_before = self.queued()
+        try:
+            self.start_server()
+            result = self.load(Scenario("inbox", "/webhooks/shopify"), concurrency, requests, "", "keepalive")
+        finally:
+            self.stop_server()
+            self.server_broker_url = ""
+            if fake is not None:
+                fake.close()
+        rows = WebhookDelivery.objects.filter(delivery_id__startswith=result["prefix"])
+        stored = rows.count()
+        waiting = rows.filter(status=DeliveryStatus.RECEIVED).count()
+        rows.update(received_at=timezone.now() - timedelta(days=365))  # older than anything else here
+        started = time.perf_counter()
+        due = set(webhooks.deliveries_due())
+        sweep_ms = 1000 * (time.perf_counter() - started)
+        picked = rows.filter(pk__in=due).count()
+        inbox = WebhookDelivery.objects.count()
+        rows.update(status=DeliveryStatus.PROCESSED)  # out of the way of a later outage run
+        enqueued = self.queued() - queued_before
+        passed = (result["ok"] == requests and result["errors"] == 0 and stored == requests
+                  and waiting == requests and picked == min(requests, 500) and enqueued == 0)
+        print(f"#   broker {kind:<7} c={concurrency:<3} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms"
+              f"  max {result['max_ms']:7.1f} ms  errors {result['errors']}  stored {stored}  swept {picked}",
+              flush=True)
+        return {"kind": kind, "concurrency": concurrency, "result": result, "stored": stored,
+                "waiting": waiting, "picked": picked, "enqueued": enqueued, "sweep_ms": sweep_ms, "inbox": inbox,
+                "passed": passed}
+
+
+def report(bench: Bench, outcomes: list[Outcome], outages: list[dict[str, Any]] | None = None) -> str:
     args = bench.args
     head = [
         f"Webhook ack bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs; gunicorn "
@@ -400,6 +461,20 @@ def report(bench: Bench, outcomes: list[Outcome]) -> str:
         lines += ["", "Inbox check (measured requests only; duplicate: rows/tasks for the one repeated id):", table(
             ["endpoint", "conns", "conc", "sent", "200", "said dup", "rows", "distinct ids", "tasks queued", "expected",
              "result"], checks)]
+    if outages:
+        outage_rows = []
+        for down in outages:
+            r = down["result"]
+            outage_rows.append([
+                down["kind"], down["concurrency"], r["requests"], r["ok"], r["errors"], r["rps"], r["p50_ms"],
+                r["p99_ms"], r["max_ms"], down["stored"], down["waiting"], down["enqueued"],
+                f"{down['picked']} ({down['sweep_ms']:.0f} ms, {down['inbox']:,} rows)",
+                "OK" if down["passed"] else "MISMATCH",
+            ])
+        lines += ["", "Broker outage (the server's broker URL points at a dead port / a socket that never answers; "
+                  "new ids; afterwards the rows are backdated and deliveries_due() is called):", table(
+            ["broker", "conc", "sent", "200", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "rows",
+             "still received", "tasks queued", "listed by deliveries_due()", "result"], outage_rows)]
     return "\n".join(lines)
 
 
@@ -419,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-fast", action="store_true",
                         help="start PostgreSQL with CI's settings (fsync/synchronous_commit off)")
     parser.add_argument("--max-seconds", type=float, default=240.0, help="time bound of each load run")
+    parser.add_argument("--broker-outage", type=int, default=0, metavar="N",
+                        help="after the rows above, send N new deliveries (at most 500) with the server's broker "
+                        "refused, then hung, and check they are stored and listed by the sweep (default: skip)")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     modes = [m.strip() for m in args.connections.split(",") if m.strip()]
@@ -430,7 +508,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--scenarios: choose from {', '.join(s.name for s in SCENARIOS)}")
     svc.install_sigterm_handler()
     print(f"# load average before the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    if not 0 <= args.broker_outage <= 500:
+        parser.error("--broker-outage: at most 500 (the sweep lists 500 rows at a time)")
     outcomes: list[Outcome] = []
+    outages: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="comeback-bench-ack.") as tmp, \
             svc.services(durable=not args.pg_fast) as services:
         bench = Bench(args, services, Path(tmp))
@@ -441,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
                 for concurrency in levels:
                     for scenario in chosen:
                         outcomes.append(bench.scenario(scenario, concurrency, mode))
+            if args.broker_outage:
+                for kind in ("refused", "hung"):
+                    outages.append(bench.broker_outage(kind, args.broker_outage, min(levels)))
         finally:
             svc.shield_cleanup()
             bench.stop_server()
@@ -462,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                         client.delete(key)
                 client.close()
         print()
-        print(report(bench, outcomes))
-    ok = all(o.checks.get("passed", True) for o in outcomes)
+        print(report(bench, outcomes, outages))
+    ok = all(o.checks.get("passed", True) for o in outcomes) and all(o["passed"] for o in outages)
     return 0 if ok else 1
 
 
