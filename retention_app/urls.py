@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from campaigns import views as campaigns
 from integrations import views as integrations
 from loyalty import api as loyalty
 from loyalty import merchant_api as loyalty_admin
@@ -37,4 +38,5 @@ urlpatterns = [
     path("proxy/loyalty/social", loyalty.ProxySocialApi.as_view(), name="proxy-loyalty-social"),
     path("proxy/referrals", loyalty.ProxyReferralClaimApi.as_view(), name="proxy-referrals"),
     path("storefront/<path:path>", storefront.asset, name="storefront-asset"),
+    path("u/<str:token>", campaigns.unsubscribe_link, name="unsubscribe"),
 ]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "commerce",
     "integrations",
     "loyalty",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,14 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-birthdays": {
         "task": "loyalty.tasks.birthdays_award_all",
         "schedule": timedelta(hours=1),  # hourly: each shop's midnight comes at its own hour
+    },
+    "campaigns-due-steps": {
+        "task": "campaigns.tasks.run_due_steps",
+        "schedule": timedelta(minutes=1),
+    },
+    "campaigns-daily-scans": {
+        "task": "campaigns.tasks.daily_scans",
+        "schedule": timedelta(hours=24),
     },
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",

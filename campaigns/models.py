@@ -1,0 +1,157 @@
+"""Campaign flows: a trigger, steps (delay, conditions, action), enrolments and their scheduled
+steps, and every message sent, skipped or deferred, with the reason.
+
+A step runs at most once per enrolment: ``ScheduledStep`` is unique per (enrolment, step) and
+moves from ``pending`` to a final state inside one locked transaction, and the ``Message`` it
+writes is unique per scheduled step.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from commerce.models import Customer, Shop
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class Flow(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=50)  # the preset it came from: "order_thank_you", "winback", ...
+    name = models.CharField(max_length=200)
+    trigger = models.CharField(max_length=60)  # a domain event ("order.paid") or "schedule:daily"
+    is_enabled = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    settings = models.JSONField(default=dict, blank=True)  # e.g. {"inactive_days": 180}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "key"], name="flow_unique_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StepAction(models.TextChoices):
+    SEND_EMAIL = "send_email", _("Send an email")
+    SEND_SMS = "send_sms", _("Send an SMS")
+
+
+class FlowStep(models.Model):
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    delay_minutes = models.PositiveIntegerField(default=0)
+    action = models.CharField(max_length=20, choices=StepAction.choices, default=StepAction.SEND_EMAIL)
+    template = models.CharField(max_length=60)
+    is_marketing = models.BooleanField(default=True)
+    # Conditions checked when the step runs, e.g. {"no_order_since_enrolment": true}.
+    conditions = models.JSONField(default=dict, blank=True)
+    # Action settings, e.g. {"discount_percent": 15, "discount_hours": 72}.
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["flow", "position"], name="flowstep_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id}#{self.position} {self.template}"
+
+
+class EnrolmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    EXITED = "exited", _("Exited")
+
+
+class Enrolment(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="enrolments")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    trigger_key = models.CharField(max_length=200)  # what enrolled them: the event key, or a date
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
+    enrolled_at = models.DateTimeField()  # when the trigger happened: delays count from here
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "flow", "trigger_key"], name="enrolment_unique_trigger"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id}:{self.trigger_key}"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class ScheduledStep(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="scheduled")
+    step = models.ForeignKey(FlowStep, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
+    deferrals = models.PositiveIntegerField(default=0)
+    result = models.CharField(max_length=300, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["enrolment", "step"], name="scheduledstep_unique")]
+        indexes = [models.Index(fields=["due_at"], name="scheduledstep_due_idx", condition=Q(status="pending"))]
+
+    def __str__(self) -> str:
+        return f"{self.step_id} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class MessageStatus(models.TextChoices):
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class Message(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    scheduled_step = models.OneToOneField(ScheduledStep, null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="message")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    template = models.CharField(max_length=60)
+    language = models.CharField(max_length=8)
+    is_marketing = models.BooleanField(default=True)
+    subject = models.CharField(max_length=300, blank=True)
+    discount_code = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()  # when it was sent or skipped, by the scheduler's clock
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "customer", "channel", "at"]),
+            models.Index(fields=["shop", "discount_code"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} to {self.customer_id} ({self.status})"
+
+
+class Unsubscribe(models.Model):
+    """A shopper's opt-out on a channel, taken at once and kept (the platform consent may lag)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    source = models.CharField(max_length=30)  # "email_link", "list_unsubscribe", "sms_stop"
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "channel"], name="unsubscribe_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} off {self.channel}"

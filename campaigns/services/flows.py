@@ -1,0 +1,65 @@
+"""Flow presets (created switched off) and enrolment from domain events."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from campaigns.models import Flow, FlowStep
+from campaigns.services.engine import enrol
+from commerce.models import DomainEvent, Order, Shop
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "order_thank_you": {
+        "name": "Order follow-up: thank you",
+        "trigger": DomainEvent.Name.ORDER_PAID,
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "order_thank_you", "is_marketing": False}],
+    },
+    "winback": {
+        "name": "Win-back: we miss you",
+        "trigger": "schedule:daily",
+        "settings": {"inactive_days": 180},
+        "steps": [{"delay_minutes": 0, "template": "winback", "is_marketing": True,
+                   "conditions": {"no_order_since_enrolment": True},
+                   "config": {"discount_percent": 15, "discount_hours": 72}}],
+    },
+}
+
+
+def flows_for(*, shop: Shop) -> list[Flow]:
+    """The shop's flows; a new shop gets the presets, switched off until the merchant turns them on."""
+    existing = {flow.key for flow in Flow.objects.filter(shop=shop)}
+    for key, preset in PRESETS.items():
+        if key in existing:
+            continue
+        try:
+            with transaction.atomic():
+                flow = Flow.objects.create(shop=shop, key=key, name=preset["name"], trigger=preset["trigger"],
+                                           settings=preset["settings"])
+                for position, step in enumerate(preset["steps"]):
+                    FlowStep.objects.create(flow=flow, position=position, **step)
+        except IntegrityError:
+            continue
+    return list(Flow.objects.filter(shop=shop).order_by("key"))
+
+
+def flow_enable(*, shop: Shop, key: str, enabled: bool = True) -> Flow:
+    flows_for(shop=shop)
+    Flow.objects.filter(shop=shop, key=key).update(is_enabled=enabled)
+    return Flow.objects.get(shop=shop, key=key)
+
+
+def enrol_from_event(*, event: DomainEvent) -> int:
+    flows = Flow.objects.filter(shop_id=event.shop_id, trigger=event.name, is_enabled=True).prefetch_related("steps")
+    if not flows:
+        return 0
+    order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).select_related(
+        "customer").first()
+    if order is None or order.customer is None:
+        return 0
+    enrolled = 0
+    for flow in flows:
+        if enrol(flow=flow, customer=order.customer, trigger_key=event.key, at=event.occurred_at,
+                 context={"order_id": order.pk}):
+            enrolled += 1
+    return enrolled

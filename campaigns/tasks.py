@@ -1,0 +1,20 @@
+"""Campaign background work: the scheduler and the daily scans."""
+
+from celery import shared_task
+
+from campaigns.models import Flow
+from campaigns.services import engine
+
+
+@shared_task
+def run_due_steps() -> int:
+    return len(engine.run_due())
+
+
+@shared_task
+def daily_scans() -> int:
+    enrolled = 0
+    for flow in Flow.objects.filter(trigger="schedule:daily", is_enabled=True, key="winback").prefetch_related(
+            "steps"):
+        enrolled += engine.winback_scan(flow=flow)
+    return enrolled
