@@ -155,3 +155,21 @@ class Unsubscribe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} off {self.channel}"
+
+
+class Attribution(models.Model):
+    """An order credited to one flow, once: it used the flow's code, or came within the
+    attribution window after the flow's message reached the customer."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    order = models.OneToOneField("commerce.Order", on_delete=models.CASCADE, related_name="+")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, null=True, on_delete=models.SET_NULL, related_name="+")
+    via = models.CharField(max_length=10)  # "code" or "window"
+    revenue = models.DecimalField(max_digits=20, decimal_places=3)
+    discount = models.DecimalField(max_digits=20, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} -> flow {self.flow_id} ({self.via})"

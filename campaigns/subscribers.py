@@ -1,8 +1,8 @@
 """Domain events -> flow enrolments."""
 
-from campaigns.services import flows
+from campaigns.services import attribution, flows
 from commerce import events
-from commerce.models import DomainEvent
+from commerce.models import DomainEvent, Order
 
 EVENT_TRIGGERS = (DomainEvent.Name.ORDER_PAID,)
 
@@ -11,6 +11,13 @@ def on_event(event: DomainEvent) -> None:
     flows.enrol_from_event(event=event)
 
 
+def on_order_paid(event: DomainEvent) -> None:
+    order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).first()
+    if order is not None:
+        attribution.order_attribute(order=order)
+
+
 def register() -> None:
+    events.subscribe(DomainEvent.Name.ORDER_PAID, on_order_paid)  # before enrolling: credit the last flow
     for name in EVENT_TRIGGERS:
         events.subscribe(name, on_event)

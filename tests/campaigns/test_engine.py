@@ -163,3 +163,30 @@ def test_a_failed_send_is_retried_later_not_lost(shop, settings):
     assert "sending failed" in outcome[0].reason
     assert ScheduledStep.objects.get().due_at == NOON + timedelta(minutes=15)
     assert mail.outbox == []
+
+
+def test_attribution_counts_an_order_once_by_code_or_window(shop):
+    from campaigns.models import Attribution
+    from campaigns.services.attribution import flow_stats
+
+    flow = winback(shop)
+    customer = lapsed(shop)
+    winback_scan(flow=flow, now=NOON)
+    run_due(now=NOON)
+    Message.objects.filter(status="sent").update(discount_code="BACK-CODE1")
+    # an order with the flow's code, delivered twice (two webhooks, same order)
+    record = order("came-back", [line("cb", 1, "80.00")], customer="c1", email=customer.email,
+                   at=NOON + timedelta(days=10), codes=("back-code1",))
+    deliver(shop, record, record)
+    credit = Attribution.objects.get()
+    assert (credit.via, credit.flow, credit.revenue) == ("code", flow, record.total)
+    # a later order inside the window after the message would count too — but only once per order
+    deliver(shop, order("window", [line("w", 1, "20.00")], customer="c1", email=customer.email,
+                        at=NOON + timedelta(days=2)))
+    assert Attribution.objects.filter(via="window").count() == 1
+    # an order long after the window is not credited
+    deliver(shop, order("late", [line("late", 1, "20.00")], customer="c1", email=customer.email,
+                        at=NOON + timedelta(days=60)))
+    assert Attribution.objects.count() == 2
+    stats = {row["flow"]: row for row in flow_stats(shop=shop)}
+    assert (stats["winback"]["sent"], stats["winback"]["orders"]) == (1, 2)
