@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from campaigns.models import Channel, Message, MessageStatus, ScheduledStep
-from commerce.models import Customer, Order, OrderLine
+from commerce.models import Customer, Order, OrderLine, Product, Variant
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
 
 LANGUAGES = {"en", "he", "fa"}
@@ -21,8 +22,11 @@ UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
 
 
 def language_for(customer: Customer) -> str:
-    """The shopper's language from the platform, else the shop's, else English."""
-    for candidate in (customer.locale, customer.shop.locale):
+    """The shopper's language from the platform (the customer's locale, else the locale of their
+    latest order: Shopify's ``customer_locale``), else the shop's, else English."""
+    latest_order_locale = (Order.objects.filter(shop_id=customer.shop_id, customer=customer).exclude(locale="")
+                           .order_by("-processed_at").values_list("locale", flat=True).first())
+    for candidate in (customer.locale, latest_order_locale, customer.shop.locale):
         code = (candidate or "").split("-")[0].lower()
         if code in LANGUAGES:
             return code
@@ -55,6 +59,21 @@ def _discount(scheduled: ScheduledStep, now: datetime) -> tuple[str, datetime | 
     return code, ends
 
 
+def recommendations(*, customer: Customer, limit: int) -> list[Variant]:
+    """Products to suggest: in the categories the customer bought from, not bought yet, the
+    merchant's highest-margin first (price minus unit cost); the shop's best margins otherwise."""
+    bought = set(OrderLine.objects.filter(shop_id=customer.shop_id, order__customer=customer)
+                 .values_list("product_id", flat=True))
+    categories = set(Product.objects.filter(pk__in=bought).values_list("category", flat=True)) - {""}
+    variants = (Variant.objects.filter(shop_id=customer.shop_id, unit_cost__isnull=False, product__status="active")
+                .exclude(product_id__in=bought).select_related("product")
+                .annotate(margin=F("price") - F("unit_cost")).order_by("-margin", "pk"))
+    picked = list(variants.filter(product__category__in=categories)[:limit]) if categories else []
+    if len(picked) < limit:
+        picked += [v for v in variants[: limit * 3] if v not in picked][: limit - len(picked)]
+    return picked
+
+
 def _context(scheduled: ScheduledStep, code: str, ends: datetime | None) -> dict:
     customer = scheduled.enrolment.customer
     order = None
@@ -71,6 +90,8 @@ def _context(scheduled: ScheduledStep, code: str, ends: datetime | None) -> dict
         "order": order,
         "lines": list(order.lines.all()) if order else [],
         "bought_before": history,
+        "recommendations": recommendations(customer=customer, limit=int((scheduled.step.config or {}).get(
+            "recommend", 0))) if (scheduled.step.config or {}).get("recommend") else [],
         "discount_code": code,
         "discount_percent": (scheduled.step.config or {}).get("discount_percent"),
         "discount_ends": ends,

@@ -15,6 +15,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "settings": {},
         "steps": [{"delay_minutes": 0, "template": "order_thank_you", "is_marketing": False}],
     },
+    "bounce_back": {
+        "name": "Bounce-back after the first order",
+        "trigger": DomainEvent.Name.ORDER_PAID,
+        "settings": {"first_order_only": True},
+        "steps": [{"delay_minutes": 0, "template": "bounce_back", "is_marketing": True,
+                   "config": {"discount_percent": 10, "discount_hours": 12, "recommend": 3}}],
+    },
     "winback": {
         "name": "Win-back: we miss you",
         "trigger": "schedule:daily",
@@ -59,6 +66,8 @@ def enrol_from_event(*, event: DomainEvent) -> int:
         return 0
     enrolled = 0
     for flow in flows:
+        if flow.settings.get("first_order_only") and not event.payload.get("is_first_order"):
+            continue
         if enrol(flow=flow, customer=order.customer, trigger_key=event.key, at=event.occurred_at,
                  context={"order_id": order.pk}):
             enrolled += 1

@@ -32,7 +32,7 @@ def buyer(shop, pid="c1", *, consent="subscribed", locale="en", email="dana@exam
 
 def test_presets_start_switched_off(shop):
     flows = flows_for(shop=shop)
-    assert {f.key for f in flows} == {"order_thank_you", "winback"}
+    assert {f.key for f in flows} == {"bounce_back", "order_thank_you", "winback"}
     assert not any(f.is_enabled for f in flows)
 
 
