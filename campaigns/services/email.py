@@ -3,6 +3,7 @@ development): HTML with a plain-text alternative, in the shopper's language, rig
 Hebrew and Persian, with a one-click unsubscribe link and List-Unsubscribe headers."""
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -59,7 +60,7 @@ def _discount(scheduled: ScheduledStep, now: datetime) -> tuple[str, datetime | 
     return code, ends
 
 
-def recommendations(*, customer: Customer, limit: int) -> list[Variant]:
+def recommendations(*, customer: Customer, limit: int) -> Sequence[Variant]:
     """Products to suggest: in the categories the customer bought from, not bought yet, the
     merchant's highest-margin first (price minus unit cost); the shop's best margins otherwise."""
     bought = set(OrderLine.objects.filter(shop_id=customer.shop_id, order__customer=customer)
