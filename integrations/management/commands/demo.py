@@ -72,16 +72,22 @@ class Command(BaseCommand):
             self._install(app_url)
             shop = Shop.objects.get(platform=Platform.SHOPIFY, domain=DEMO_SHOP)
             self._loyalty(shop)
+            self._campaigns(shop)
             self._summary(shop, app_url, sandbox_url, password)
             if options["exit_after_install"]:
                 return
             sandbox.start_live(interval_seconds=options["live_interval"])
             self._say(f"the store is live: a new order about every {options['live_interval']:g}s. Ctrl-C stops.")
+            from campaigns.models import Message
+            from campaigns.services.engine import run_due
+
             while server.poll() is None:
                 time.sleep(30)
+                run_due()  # the beat job's work, in the demo's own loop (no Celery beat here)
                 self._say(
                     f"orders {Order.objects.filter(shop=shop).count()} · "
-                    f"webhooks received {WebhookDelivery.objects.filter(shop=shop).count()}"
+                    f"webhooks received {WebhookDelivery.objects.filter(shop=shop).count()} · "
+                    f"emails sent {Message.objects.filter(shop=shop, status='sent').count()}"
                 )
         except KeyboardInterrupt:
             self._say("stopping")
@@ -160,6 +166,21 @@ class Command(BaseCommand):
         for account in Account.objects.filter(shop=shop).iterator():
             tier_evaluate(account=account)
         self._say("loyalty program on: points awarded for past orders, tiers assigned")
+
+    def _campaigns(self, shop: Shop) -> None:
+        """The demo store has its flows on, so a person watching sees messages appear."""
+        from campaigns.models import Flow
+        from campaigns.services.engine import run_due, winback_scan
+        from campaigns.services.flows import flow_enable, flows_for
+
+        for flow in flows_for(shop=shop):
+            flow_enable(shop=shop, key=flow.key)
+        for flow in Flow.objects.filter(shop=shop, key="winback"):
+            winback_scan(flow=flow)
+        outcomes = run_due()
+        sent = sum(1 for outcome in outcomes if outcome.status == "sent")
+        where = getattr(settings, "EMAIL_FILE_PATH", "the email provider")
+        self._say(f"campaign flows on: {sent} emails sent now, more as orders arrive (written to {where})")
 
     def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str) -> None:
         run = selectors.sync_latest(shop=shop)
