@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from campaigns import api as campaigns_api
 from campaigns import views as campaigns
 from integrations import views as integrations
 from loyalty import api as loyalty
@@ -39,4 +40,6 @@ urlpatterns = [
     path("proxy/referrals", loyalty.ProxyReferralClaimApi.as_view(), name="proxy-referrals"),
     path("storefront/<path:path>", storefront.asset, name="storefront-asset"),
     path("u/<str:token>", campaigns.unsubscribe_link, name="unsubscribe"),
+    path("api/campaigns/flows", campaigns_api.FlowListApi.as_view()),
+    path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
 ]

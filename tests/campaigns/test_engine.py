@@ -190,3 +190,19 @@ def test_attribution_counts_an_order_once_by_code_or_window(shop):
     assert Attribution.objects.count() == 2
     stats = {row["flow"]: row for row in flow_stats(shop=shop)}
     assert (stats["winback"]["sent"], stats["winback"]["orders"]) == (1, 2)
+
+
+def test_merchant_sees_and_switches_flows_only_for_their_shop(shop, client):
+    from tests.integrations.test_oauth import session_token
+
+    other = ShopFactory(domain="other-flows.myshopify.com")
+    headers = {"Authorization": f"Bearer {session_token(shop.domain)}"}
+    listed = client.get("/api/campaigns/flows", headers=headers).json()
+    assert {row["flow"] for row in listed} == {"bounce_back", "order_thank_you", "winback"}
+    switched = client.post("/api/campaigns/flows/winback/enable", {"enabled": True},
+                           content_type="application/json", headers=headers)
+    assert switched.json() == {"flow": "winback", "enabled": True}
+    from campaigns.models import Flow
+
+    assert Flow.objects.get(shop=shop, key="winback").is_enabled
+    assert not Flow.objects.filter(shop=other, is_enabled=True).exists()
