@@ -3,10 +3,13 @@
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 
+from campaigns.channels.sms import twilio_signature_valid
 from campaigns.services.consent import unsubscribe
 from campaigns.services.email import unsubscribe_read
+from campaigns.services.sms import inbound_reply
 from commerce.models import Customer
 
 
@@ -23,3 +26,16 @@ def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
         unsubscribe(customer=customer, channel=channel, source="email_link")
         return render(request, "campaigns/unsubscribe.html", {"done": True, "shop": customer.shop})
     return render(request, "campaigns/unsubscribe.html", {"shop": customer.shop})
+
+
+@csrf_exempt  # the provider POSTs here; its signature (X-Twilio-Signature) authenticates
+def sms_inbound_twilio(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    params = {key: request.POST.get(key, "") for key in request.POST}
+    url = request.build_absolute_uri()
+    if not twilio_signature_valid(url=url, params=params, signature=request.headers.get("X-Twilio-Signature", "")):
+        return HttpResponse("invalid signature", status=401)
+    reply = inbound_reply(sender=params.get("From", ""), body=params.get("Body", ""))
+    twiml = "<Response>" + (f"<Message>{escape(reply)}</Message>" if reply else "") + "</Response>"
+    return HttpResponse(twiml, content_type="text/xml")

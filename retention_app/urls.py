@@ -40,6 +40,7 @@ urlpatterns = [
     path("proxy/referrals", loyalty.ProxyReferralClaimApi.as_view(), name="proxy-referrals"),
     path("storefront/<path:path>", storefront.asset, name="storefront-asset"),
     path("u/<str:token>", campaigns.unsubscribe_link, name="unsubscribe"),
+    path("webhooks/sms/twilio", campaigns.sms_inbound_twilio, name="sms-inbound-twilio"),
     path("api/campaigns/flows", campaigns_api.FlowListApi.as_view()),
     path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
 ]

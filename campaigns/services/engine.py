@@ -32,7 +32,7 @@ from campaigns.models import (
     StepStatus,
     Unsubscribe,
 )
-from campaigns.services import email
+from campaigns.services import email, sms
 from commerce.models import PAID_STATUSES, Customer, Order
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ def _skip(scheduled: ScheduledStep, reason: str, now: datetime, channel: str) ->
 
 def _defer(scheduled: ScheduledStep, until: datetime, reason: str, now: datetime, original: datetime) -> Outcome:
     if until - original > STALE_AFTER:
-        return _skip(scheduled, f"stale: {reason} until {until:%Y-%m-%d %H:%M}", now, Channel.EMAIL)
+        channel = Channel.EMAIL if scheduled.step.action == "send_email" else Channel.SMS
+        return _skip(scheduled, f"stale: {reason} until {until:%Y-%m-%d %H:%M}", now, channel)
     scheduled.due_at = until
     scheduled.deferrals += 1
     scheduled.result = f"deferred: {reason} until {until.isoformat()}"[:300]
@@ -177,6 +178,8 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
         return Outcome("exited", exit_reason)
     if channel == Channel.EMAIL and not customer.email:
         return _skip(scheduled, "no email address", now, channel)
+    if channel == Channel.SMS and not customer.phone:
+        return _skip(scheduled, "no phone number", now, channel)
     if step.is_marketing:
         if not _consented(customer, channel):
             return _skip(scheduled, f"no marketing consent for {channel}", now, channel)
@@ -192,7 +195,7 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
         if quiet is not None:
             return _defer(scheduled, quiet, "quiet hours", now, original)
     try:
-        sent = email.send(scheduled=scheduled, now=now)
+        sent = (email if channel == Channel.EMAIL else sms).send(scheduled=scheduled, now=now)
     except Exception as error:  # the platform (discount code) or the mail provider is away: try again later
         logger.warning("step %s could not be sent: %s", scheduled.pk, error)
         return _defer(scheduled, now + RETRY_AFTER, f"sending failed ({type(error).__name__})", now,

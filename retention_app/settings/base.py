@@ -206,6 +206,12 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Comeback <no-reply@localhost>")
 
+# --- SMS (a provider adapter; "sandbox" writes under var/sms/) -----------------------------
+SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "sandbox")
+SMS_SENDER = os.environ.get("SMS_SENDER", "+15550000000")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+
 # --- Secrets at rest ------------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first; older keys still decrypt (key rotation).
 _derived_key = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
