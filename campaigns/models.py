@@ -126,6 +126,8 @@ class Message(models.Model):
     is_marketing = models.BooleanField(default=True)
     subject = models.CharField(max_length=300, blank=True)
     discount_code = models.CharField(max_length=64, blank=True)
+    tracking_id = models.CharField(max_length=32, blank=True, db_index=True)  # sent as ESP metadata
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
     status = models.CharField(max_length=10, choices=MessageStatus.choices)
     reason = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField()  # when it was sent or skipped, by the scheduler's clock
@@ -173,3 +175,19 @@ class Attribution(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id} -> flow {self.flow_id} ({self.via})"
+
+
+class MessageEvent(models.Model):
+    """What the provider reported about a sent message (delivered, opened, clicked, bounced...)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=20)
+    at = models.DateTimeField()
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "event_type"], name="messageevent_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.event_type}"

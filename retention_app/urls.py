@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from campaigns import api as campaigns_api
 from campaigns import views as campaigns
@@ -10,6 +10,7 @@ from storefront import views as storefront
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("anymail/", include("anymail.urls")),  # the email provider's tracking webhooks
     path("shopify/install", integrations.shopify_install, name="shopify-install"),
     path("shopify/callback", integrations.shopify_callback, name="shopify-callback"),
     path("shopify/installed", integrations.shopify_installed, name="shopify-installed"),

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 
-from campaigns.models import Attribution, Flow, Message, MessageStatus
+from campaigns.models import Attribution, Flow, Message, MessageEvent, MessageStatus
 from commerce.models import Order, Shop
 
 ATTRIBUTION_WINDOW = timedelta(days=5)
@@ -49,6 +49,11 @@ def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:
                   skipped=Count("pk", filter=Q(status=MessageStatus.SKIPPED)))
     )
     messages: dict[int, Any] = {row["flow"]: row for row in sent_counts}
+    tracked: dict[tuple[int, str], int] = {
+        (row["message__flow"], row["event_type"]): row["n"]
+        for row in MessageEvent.objects.filter(shop=shop, message__flow__isnull=False)
+        .values("message__flow", "event_type").annotate(n=Count("pk"))
+    }
     credited_rows = (
         Attribution.objects.filter(shop=shop).values("flow")
         .annotate(orders=Count("pk"), revenue=Sum("revenue"), discount=Sum("discount"))
@@ -57,6 +62,8 @@ def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:
     return [
         {"flow": flow.key, "name": flow.name, "enabled": flow.is_enabled,
          "sent": messages.get(flow.pk, {}).get("sent", 0), "skipped": messages.get(flow.pk, {}).get("skipped", 0),
+         "delivered": tracked.get((flow.pk, "delivered"), 0), "opened": tracked.get((flow.pk, "opened"), 0),
+         "clicked": tracked.get((flow.pk, "clicked"), 0), "bounced": tracked.get((flow.pk, "bounced"), 0),
          "orders": credited.get(flow.pk, {}).get("orders", 0),
          "revenue": str(credited.get(flow.pk, {}).get("revenue") or 0),
          "discount_cost": str(credited.get(flow.pk, {}).get("discount") or 0), "currency": shop.currency}

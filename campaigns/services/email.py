@@ -3,6 +3,7 @@ development): HTML with a plain-text alternative, in the shopper's language, rig
 Hebrew and Persian, with a one-click unsubscribe link and List-Unsubscribe headers."""
 
 import secrets
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -119,8 +120,14 @@ def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     mail = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email], headers=headers)
     mail.attach_alternative(html, "text/html")
+    tracking_id = uuid.uuid4().hex
+    # django-anymail passes metadata to the provider, which echoes it in tracking webhooks.
+    mail.metadata = {"comeback_message": tracking_id}  # type: ignore[attr-defined]
     mail.send()
+    status = getattr(mail, "anymail_status", None)
     return Message.objects.create(
+        tracking_id=tracking_id,
+        provider_message_id=str(status.message_id) if status and status.message_id is not None else "",
         shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled, channel=Channel.EMAIL,
         template=step.template, language=language, is_marketing=step.is_marketing, subject=subject,
         discount_code=code, status=MessageStatus.SENT, at=now,

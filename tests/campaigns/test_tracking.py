@@ -1,0 +1,52 @@
+"""Provider tracking (django-anymail): delivered/opened/clicked counted per flow, a bounce or a
+complaint stops marketing email at once."""
+
+from datetime import UTC, datetime
+
+import pytest
+from anymail.signals import AnymailTrackingEvent, tracking
+
+from campaigns.models import Message, MessageEvent, Unsubscribe
+from campaigns.services.attribution import flow_stats
+from campaigns.services.engine import enrol, run_due
+from campaigns.services.flows import flow_enable
+from commerce.models import Customer
+from tests.factories import ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sent(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"  # sets anymail_status like a real ESP
+    shop = ShopFactory(timezone="Asia/Jerusalem")
+    flow = flow_enable(shop=shop, key="winback")
+    flow.steps.update(config={})
+    customer = Customer.objects.create(shop=shop, platform_id="c1", email="noa@example.com",
+                                       email_consent="subscribed")
+    enrol(flow=flow, customer=customer, trigger_key="t", at=NOON)
+    run_due(now=NOON)
+    return Message.objects.get(status="sent")
+
+
+def report(message: Message, event_type: str, **extra) -> None:
+    event = AnymailTrackingEvent(event_type=event_type, message_id=message.provider_message_id,
+                                 metadata={"comeback_message": message.tracking_id}, timestamp=NOON, **extra)
+    tracking.send(sender=object, event=event, esp_name="Test")
+
+
+def test_opens_and_clicks_are_counted_once_per_message(sent):
+    assert sent.tracking_id and sent.provider_message_id
+    for event_type in ("delivered", "opened", "opened", "clicked"):
+        report(sent, event_type, click_url="https://shop.example/p")
+    assert MessageEvent.objects.filter(message=sent).count() == 3
+    stats = {row["flow"]: row for row in flow_stats(shop=sent.shop)}["winback"]
+    assert (stats["delivered"], stats["opened"], stats["clicked"]) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("event_type", ["bounced", "complained"])
+def test_bounce_or_complaint_stops_marketing_email(sent, event_type):
+    report(sent, event_type)
+    assert Unsubscribe.objects.filter(customer=sent.customer, channel="email").exists()
