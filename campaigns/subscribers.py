@@ -4,7 +4,13 @@ from campaigns.services import attribution, flows
 from commerce import events
 from commerce.models import DomainEvent, Order
 
-EVENT_TRIGGERS = (DomainEvent.Name.ORDER_PAID,)
+EVENT_TRIGGERS = (
+    DomainEvent.Name.ORDER_PAID,
+    DomainEvent.Name.ORDER_FULFILLED,
+    "loyalty.points_earned",
+    "loyalty.tier_reached",
+    "loyalty.points_expiring",
+)
 
 
 def on_event(event: DomainEvent) -> None:

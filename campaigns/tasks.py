@@ -14,7 +14,9 @@ def run_due_steps() -> int:
 @shared_task
 def daily_scans() -> int:
     enrolled = 0
-    for flow in Flow.objects.filter(trigger="schedule:daily", is_enabled=True, key="winback").prefetch_related(
-            "steps"):
-        enrolled += engine.winback_scan(flow=flow)
+    for flow in Flow.objects.filter(trigger="schedule:daily", is_enabled=True).select_related("shop"):
+        if flow.key == "winback":
+            enrolled += engine.winback_scan(flow=flow)
+        else:
+            enrolled += engine.dates_scan(flow=flow)
     return enrolled

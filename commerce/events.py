@@ -44,7 +44,19 @@ def dispatch_soon() -> None:
     transaction.on_commit(dispatch_pending_events.delay)
 
 
-def dispatch_pending(*, limit: int = 500) -> int:
+def dispatch_pending(*, limit: int = 500, rounds: int = 5) -> int:
+    """Dispatch waiting events; events that subscribers emit along the way (a tier reached
+    because of an order) are dispatched in the following rounds of the same call."""
+    done = 0
+    for _ in range(rounds):
+        batch = _dispatch_round(limit=limit)
+        done += batch
+        if batch == 0:
+            break
+    return done
+
+
+def _dispatch_round(*, limit: int) -> int:
     done = 0
     pending = DomainEvent.objects.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", flat=True)
     for pk in list(pending[:limit]):

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from campaigns.models import Channel, Message, MessageStatus, ScheduledStep
+from campaigns.services.copy import COPY
 from commerce.models import Customer, Order, OrderLine, Product, Variant
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
 
@@ -111,9 +112,19 @@ def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
     with translation.override(language):
         context["rtl"] = translation.get_language_bidi()
         context["language"] = language
-        subject = render_to_string(f"campaigns/email/{step.template}.subject.txt", context).strip()
-        text = render_to_string(f"campaigns/email/{step.template}.txt", context)
-        html = render_to_string(f"campaigns/email/{step.template}.html", context)
+        if step.template in COPY:
+            values = {"first_name": customer.first_name or "", "shop": customer.shop.name or customer.shop.domain,
+                      "code": code, "percent": context["discount_percent"] or "",
+                      **(scheduled.enrolment.context or {})}
+            copy = COPY[step.template]
+            subject = str(copy["subject"]) % values
+            context["paragraphs"] = [str(p) % values for p in copy["paragraphs"] if code or "%(code)s" not in str(p)]
+            text = render_to_string("campaigns/email/simple.txt", context)
+            html = render_to_string("campaigns/email/simple.html", context)
+        else:
+            subject = render_to_string(f"campaigns/email/{step.template}.subject.txt", context).strip()
+            text = render_to_string(f"campaigns/email/{step.template}.txt", context)
+            html = render_to_string(f"campaigns/email/{step.template}.html", context)
     headers = {}
     if step.is_marketing:
         headers = {"List-Unsubscribe": f"<{context['unsubscribe_url']}>",

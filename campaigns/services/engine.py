@@ -231,3 +231,19 @@ def winback_scan(*, flow: Flow, now: datetime | None = None) -> int:
         if enrol(flow=flow, customer=customer, trigger_key=key, at=now, context=context):
             enrolled += 1
     return enrolled
+
+
+def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
+    """Daily: birthdays, or first-order anniversaries, falling today in the shop's zone."""
+    now = now or timezone.now()
+    today = now.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
+    customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True)
+    if flow.key == "birthday":
+        due = customers.filter(birthday__month=today.month, birthday__day=today.day)
+    elif flow.key == "anniversary":
+        due = customers.filter(first_order_at__month=today.month, first_order_at__day=today.day,
+                               first_order_at__year__lt=today.year)
+    else:
+        return 0
+    return sum(1 for customer in due
+               if enrol(flow=flow, customer=customer, trigger_key=f"{flow.key}:{customer.pk}:{today.year}", at=now))

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from campaigns.models import Flow, FlowStep
 from campaigns.services.engine import enrol
-from commerce.models import DomainEvent, Order, Shop
+from commerce.models import Customer, DomainEvent, Order, Shop
 
 PRESETS: dict[str, dict[str, Any]] = {
     "order_thank_you": {
@@ -21,6 +21,44 @@ PRESETS: dict[str, dict[str, Any]] = {
         "settings": {"first_order_only": True},
         "steps": [{"delay_minutes": 0, "template": "bounce_back", "is_marketing": True,
                    "config": {"discount_percent": 10, "discount_hours": 12, "recommend": 3}}],
+    },
+    "review_request": {
+        "name": "Order follow-up: how was it? (review request)",
+        "trigger": DomainEvent.Name.ORDER_FULFILLED,
+        "settings": {},
+        "steps": [{"delay_minutes": 7 * 24 * 60, "template": "review_request", "is_marketing": True}],
+    },
+    "birthday": {
+        "name": "Birthday greeting with a gift",
+        "trigger": "schedule:daily",
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "birthday", "is_marketing": True,
+                   "config": {"discount_percent": 15, "discount_hours": 7 * 24}}],
+    },
+    "anniversary": {
+        "name": "First-order anniversary",
+        "trigger": "schedule:daily",
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "anniversary", "is_marketing": True,
+                   "config": {"discount_percent": 10, "discount_hours": 7 * 24}}],
+    },
+    "loyalty_points_earned": {
+        "name": "Loyalty notice: points earned",
+        "trigger": "loyalty.points_earned",
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "loyalty_points_earned", "is_marketing": True}],
+    },
+    "loyalty_tier_reached": {
+        "name": "Loyalty notice: tier reached",
+        "trigger": "loyalty.tier_reached",
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "loyalty_tier_reached", "is_marketing": True}],
+    },
+    "loyalty_points_expiring": {
+        "name": "Loyalty notice: points expiring",
+        "trigger": "loyalty.points_expiring",
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "loyalty_points_expiring", "is_marketing": True}],
     },
     "winback": {
         "name": "Win-back: we miss you",
@@ -60,15 +98,31 @@ def enrol_from_event(*, event: DomainEvent) -> int:
     flows = Flow.objects.filter(shop_id=event.shop_id, trigger=event.name, is_enabled=True).prefetch_related("steps")
     if not flows:
         return 0
-    order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).select_related(
-        "customer").first()
-    if order is None or order.customer is None:
+    customer, context = _event_customer(event)
+    if customer is None:
         return 0
     enrolled = 0
     for flow in flows:
         if flow.settings.get("first_order_only") and not event.payload.get("is_first_order"):
             continue
-        if enrol(flow=flow, customer=order.customer, trigger_key=event.key, at=event.occurred_at,
-                 context={"order_id": order.pk}):
+        if enrol(flow=flow, customer=customer, trigger_key=event.key, at=event.occurred_at, context=context):
             enrolled += 1
     return enrolled
+
+
+def _event_customer(event: DomainEvent) -> tuple[Customer | None, dict]:
+    """Who an event is about, and what its messages may mention."""
+    payload = event.payload or {}
+    if payload.get("order_id"):
+        order = Order.objects.filter(shop_id=event.shop_id, pk=payload["order_id"]).select_related("customer").first()
+        return (order.customer if order else None), {"order_id": payload["order_id"]}
+    if payload.get("account_id"):
+        from loyalty.models import Account
+
+        account = Account.objects.filter(shop_id=event.shop_id, pk=payload["account_id"]).select_related(
+            "customer").first()
+        context = {key: payload[key] for key in ("points", "tier") if key in payload}
+        return (account.customer if account else None), context
+    if payload.get("customer_id"):
+        return Customer.objects.filter(shop_id=event.shop_id, pk=payload["customer_id"]).first(), {}
+    return None, {}

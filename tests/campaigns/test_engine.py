@@ -32,7 +32,9 @@ def buyer(shop, pid="c1", *, consent="subscribed", locale="en", email="dana@exam
 
 def test_presets_start_switched_off(shop):
     flows = flows_for(shop=shop)
-    assert {f.key for f in flows} == {"bounce_back", "order_thank_you", "winback"}
+    assert {f.key for f in flows} == {"anniversary", "birthday", "bounce_back", "loyalty_points_earned",
+                                      "loyalty_points_expiring", "loyalty_tier_reached", "order_thank_you",
+                                      "review_request", "winback"}
     assert not any(f.is_enabled for f in flows)
 
 
@@ -198,7 +200,7 @@ def test_merchant_sees_and_switches_flows_only_for_their_shop(shop, client):
     other = ShopFactory(domain="other-flows.myshopify.com")
     headers = {"Authorization": f"Bearer {session_token(shop.domain)}"}
     listed = client.get("/api/campaigns/flows", headers=headers).json()
-    assert {row["flow"] for row in listed} == {"bounce_back", "order_thank_you", "winback"}
+    assert {"bounce_back", "order_thank_you", "winback", "birthday"} <= {row["flow"] for row in listed}
     switched = client.post("/api/campaigns/flows/winback/enable", {"enabled": True},
                            content_type="application/json", headers=headers)
     assert switched.json() == {"flow": "winback", "enabled": True}

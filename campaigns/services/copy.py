@@ -1,0 +1,39 @@
+"""The words of the shorter messages, translatable in one place (en, he, fa via gettext).
+
+Each entry: subject and paragraphs, formatted with the message context (``first_name``, ``shop``,
+``points``, ``tier``, ``code``, ``percent``...).  Longer messages have their own templates.
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+COPY: dict[str, dict[str, Any]] = {
+    "birthday": {
+        "subject": _("Happy birthday, %(first_name)s!"),
+        "paragraphs": [_("Everyone at %(shop)s wishes you a happy birthday."),
+                       _("Your gift: %(percent)s%% off with the code %(code)s.")],
+    },
+    "anniversary": {
+        "subject": _("A year together, %(first_name)s"),
+        "paragraphs": [_("It is a year since your first order at %(shop)s. Thank you!"),
+                       _("Your gift: %(percent)s%% off with the code %(code)s.")],
+    },
+    "review_request": {
+        "subject": _("How was your order, %(first_name)s?"),
+        "paragraphs": [_("Did it meet your expectations? Did it arrive on time and well packed?"),
+                       _("Tell us in a short review: it helps other shoppers and earns you points.")],
+    },
+    "loyalty_points_earned": {
+        "subject": _("You earned %(points)s points"),
+        "paragraphs": [_("%(points)s points were added to your account at %(shop)s.")],
+    },
+    "loyalty_tier_reached": {
+        "subject": _("Welcome to %(tier)s!"),
+        "paragraphs": [_("You reached the %(tier)s tier at %(shop)s. Enjoy your new perks.")],
+    },
+    "loyalty_points_expiring": {
+        "subject": _("Your points expire soon"),
+        "paragraphs": [_("%(points)s of your points at %(shop)s expire soon. Use them before they go.")],
+    },
+}

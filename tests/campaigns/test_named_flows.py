@@ -1,0 +1,101 @@
+"""Birthday, anniversary, review request after delivery, loyalty notices — at the right time,
+in the right language.  (Flows that create codes are run against the sandbox in tests/e2e.)"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from campaigns.models import Enrolment, Message
+from commerce import events
+from campaigns.services.engine import dates_scan, run_due
+from campaigns.services.flows import flow_enable
+from commerce.models import Customer
+from loyalty.services.ledger import account_for_customer, entry_write
+from loyalty.services.program import program_enable
+from tests.factories import ShopFactory
+from tests.loyalty.helpers import deliver, line, order
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def shop(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return ShopFactory(timezone="Asia/Jerusalem", locale="en", installed_at=NOON - timedelta(days=800),
+                       name="Shira Cosmetics")
+
+
+def customer(shop, locale="en", **fields) -> Customer:
+    return Customer.objects.create(shop=shop, platform_id="c1", email="noa@example.com", first_name="Noa",
+                                   email_consent="subscribed", locale=locale, **fields)
+
+
+def daytime() -> datetime:
+    """Loyalty events happen on the real clock: run the scheduler tomorrow at 14:00 in Jerusalem."""
+    return (timezone.now() + timedelta(days=1)).replace(hour=11, minute=0, second=0, microsecond=0)
+
+
+def without_codes(flow):
+    flow.steps.update(config={})
+    return flow
+
+
+def test_birthday_greeting_on_the_day_in_the_shop_zone_once_a_year(shop):
+    flow = without_codes(flow_enable(shop=shop, key="birthday"))
+    customer(shop, locale="fa", birthday=date(1992, 6, 11))
+    # 22:30 UTC on the 10th is already the 11th in Jerusalem
+    late = datetime(2026, 6, 10, 22, 30, tzinfo=UTC)
+    assert dates_scan(flow=flow, now=late) == 1
+    assert dates_scan(flow=flow, now=late + timedelta(hours=2)) == 0
+    run_due(now=datetime(2026, 6, 11, 8, 0, tzinfo=UTC))
+    [sent] = mail.outbox
+    assert sent.subject == "تولدتان مبارک، Noa!"
+    assert 'dir="rtl"' in sent.alternatives[0][0]
+
+
+def test_first_order_anniversary(shop):
+    flow = without_codes(flow_enable(shop=shop, key="anniversary"))
+    customer(shop, first_order_at=datetime(2025, 6, 10, 9, 0, tzinfo=UTC))
+    assert dates_scan(flow=flow, now=NOON) == 1
+    run_due(now=NOON)
+    assert mail.outbox[0].subject == "A year together, Noa"
+
+
+def test_review_request_goes_a_week_after_delivery(shop):
+    flow_enable(shop=shop, key="review_request")
+    customer(shop, locale="he")
+    lines = [line("1a", 1, "30.00")]
+    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON))
+    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON, version=1,
+                        fulfillment="fulfilled"))
+    assert Enrolment.objects.filter(flow__key="review_request").count() == 1
+    assert run_due(now=NOON + timedelta(days=6)) == []
+    outcomes = run_due(now=NOON + timedelta(days=7, hours=1))
+    assert [o.status for o in outcomes] == ["sent"]
+    assert mail.outbox[0].subject.startswith("איך הייתה ההזמנה")
+
+
+def test_loyalty_tier_reached_notice(shop):
+    program_enable(shop=shop)
+    flow_enable(shop=shop, key="loyalty_tier_reached")
+    member = customer(shop)
+    deliver(shop, order("1", [line("1a", 1, "600.00")], customer="c1", email="noa@example.com", at=NOON))
+    run_due(now=daytime())
+    subjects = [m.subject for m in mail.outbox]
+    assert "Welcome to Silver!" in subjects
+    assert Message.objects.filter(customer=member, template="loyalty_tier_reached", status="sent").count() == 1
+
+
+def test_points_earned_notice_mentions_the_points(shop):
+    program_enable(shop=shop)
+    flow_enable(shop=shop, key="loyalty_points_earned")
+    member = customer(shop)
+    entry_write(account=account_for_customer(shop=shop, customer=member), kind="adjust", source="admin",
+                key="gift", points=75, reason="gift")
+    events.dispatch_pending()
+    run_due(now=daytime())
+    assert mail.outbox[0].subject == "You earned 75 points"
