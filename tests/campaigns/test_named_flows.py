@@ -8,9 +8,9 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import Enrolment, Message
-from commerce import events
 from campaigns.services.engine import dates_scan, run_due
 from campaigns.services.flows import flow_enable
+from commerce import events
 from commerce.models import Customer
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_enable
