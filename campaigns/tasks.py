@@ -17,6 +17,8 @@ def daily_scans() -> int:
     for flow in Flow.objects.filter(trigger="schedule:daily", is_enabled=True).select_related("shop"):
         if flow.key == "winback":
             enrolled += engine.winback_scan(flow=flow)
+        elif flow.key == "holiday_greetings":
+            enrolled += engine.holiday_scan(flow=flow)
         else:
             enrolled += engine.dates_scan(flow=flow)
     return enrolled

@@ -24,6 +24,10 @@ COPY: dict[str, dict[str, Any]] = {
         "paragraphs": [_("Did it meet your expectations? Did it arrive on time and well packed?"),
                        _("Tell us in a short review: it helps other shoppers and earns you points.")],
     },
+    "holiday": {
+        "subject": _("Happy %(holiday)s from %(shop)s"),
+        "paragraphs": [_("Warm wishes for %(holiday)s from all of us at %(shop)s.")],
+    },
     "loyalty_points_earned": {
         "subject": _("You earned %(points)s points"),
         "paragraphs": [_("%(points)s points were added to your account at %(shop)s.")],

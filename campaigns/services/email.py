@@ -5,7 +5,7 @@ Hebrew and Persian, with a one-click unsubscribe link and List-Unsubscribe heade
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -116,6 +116,12 @@ def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
             values = {"first_name": customer.first_name or "", "shop": customer.shop.name or customer.shop.domain,
                       "code": code, "percent": context["discount_percent"] or "",
                       **(scheduled.enrolment.context or {})}
+            if values.get("holiday_country"):
+                from campaigns.services.engine import holiday_name
+
+                localised = holiday_name(values["holiday_country"], date.fromisoformat(values["holiday_date"]),
+                                         {"he": "he", "fa": "fa"}.get(language, "en_US"))
+                values["holiday"] = localised or values["holiday"]
             copy = COPY[step.template]
             subject = str(copy["subject"]) % values
             context["paragraphs"] = [str(p) % values for p in copy["paragraphs"] if code or "%(code)s" not in str(p)]

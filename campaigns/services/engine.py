@@ -13,7 +13,7 @@ Transactional messages (an order's details) skip 2–4.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -247,3 +247,48 @@ def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
         return 0
     return sum(1 for customer in due
                if enrol(flow=flow, customer=customer, trigger_key=f"{flow.key}:{customer.pk}:{today.year}", at=now))
+
+
+def holidays_today(*, flow: Flow, day: date) -> list[str]:
+    """Holiday names falling on ``day`` in the flow's calendars and the merchant's own dates."""
+    import holidays
+
+    names: list[str] = []
+    for country in flow.settings.get("calendars", []):
+        try:
+            calendar = holidays.country_holidays(country, years=day.year, language="en_US")
+        except (NotImplementedError, KeyError):
+            continue
+        names += [name.strip() for name in str(calendar.get(day, "")).split(";") if name.strip()]
+    names += [str(item.get("name", "")) for item in flow.settings.get("custom", [])
+              if item.get("date") == day.strftime("%m-%d") and item.get("name")]
+    return list(dict.fromkeys(names))
+
+
+def holiday_scan(*, flow: Flow, now: datetime | None = None) -> int:
+    """Daily: on a holiday of the shop's calendar, greet every customer who may receive marketing
+    (consent, caps and quiet hours still apply when the step runs)."""
+    now = now or timezone.now()
+    day = now.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
+    names = holidays_today(flow=flow, day=day)
+    if not names:
+        return 0
+    holiday = names[0]
+    country = next((c for c in flow.settings.get("calendars", []) if holiday_name(c, day, "en_US")), "")
+    customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True,
+                                        email_consent="subscribed").exclude(email="")
+    return sum(1 for customer in customers.iterator()
+               if enrol(flow=flow, customer=customer, trigger_key=f"holiday:{holiday}:{day.year}:{customer.pk}",
+                        at=now, context={"holiday": holiday, "holiday_date": day.isoformat(),
+                                         "holiday_country": country}))
+
+
+def holiday_name(country: str, day: date, language: str) -> str:
+    """The holiday's name in a language the library has for that calendar ("" when none)."""
+    import holidays
+
+    try:
+        calendar = holidays.country_holidays(country, years=day.year, language=language)
+    except (NotImplementedError, KeyError):
+        return ""
+    return str(calendar.get(day, "")).split(";")[0].strip()

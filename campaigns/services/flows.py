@@ -60,6 +60,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "settings": {},
         "steps": [{"delay_minutes": 0, "template": "loyalty_points_expiring", "is_marketing": True}],
     },
+    "holiday_greetings": {
+        "name": "Holiday greetings",
+        "trigger": "schedule:daily",
+        # Calendars from the maintained `holidays` library (ISO country codes: IL for Israel and the
+        # Jewish holidays, IR for Iran with Nowruz, ...) plus the merchant's own dates ("MM-DD").
+        "settings": {"calendars": ["IL"], "custom": []},
+        "steps": [{"delay_minutes": 0, "template": "holiday", "is_marketing": True}],
+    },
     "winback": {
         "name": "Win-back: we miss you",
         "trigger": "schedule:daily",

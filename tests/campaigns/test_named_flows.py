@@ -99,3 +99,22 @@ def test_points_earned_notice_mentions_the_points(shop):
     events.dispatch_pending()
     run_due(now=daytime())
     assert mail.outbox[0].subject == "You earned 75 points"
+
+
+def test_holiday_greetings_from_the_merchants_calendar_in_the_shoppers_language(shop):
+    flow = flow_enable(shop=shop, key="holiday_greetings")
+    flow.settings = {"calendars": ["IL", "IR"], "custom": [{"date": "06-10", "name": "Our anniversary sale"}]}
+    flow.save()
+    customer(shop, locale="he")
+    rosh_hashanah = datetime(2026, 9, 12, 9, 0, tzinfo=UTC)  # 12:00 in Jerusalem
+    assert dates_scan(flow=flow, now=rosh_hashanah) == 0  # (dates_scan is for birthdays/anniversaries)
+    from campaigns.services.engine import holiday_scan, holidays_today
+
+    assert holiday_scan(flow=flow, now=rosh_hashanah) == 1
+    assert holiday_scan(flow=flow, now=rosh_hashanah + timedelta(hours=1)) == 0
+    run_due(now=rosh_hashanah)
+    [sent] = mail.outbox
+    assert "ראש השנה" in sent.subject
+    assert holidays_today(flow=flow, day=date(2026, 3, 21))[:2] == ["Eid al-Fitr", "Nowruz"]
+    assert holidays_today(flow=flow, day=date(2026, 6, 10)) == ["Our anniversary sale"]
+    assert holidays_today(flow=flow, day=date(2026, 6, 9)) == []
