@@ -4,8 +4,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from campaigns import selectors
 from campaigns.services import attribution, flows
-from retention_app.api import ShopScopedApi
+from commerce.models import Order
+from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
 
 
@@ -28,3 +30,18 @@ class FlowEnableApi(ShopScopedApi):
             raise ApplicationError("unknown flow", status=404)
         flow = flows.flow_enable(shop=self.shop, key=key, enabled=data.validated_data["enabled"])
         return Response({"flow": flow.key, "enabled": flow.is_enabled})
+
+
+class ProxyUpsellApi(ShopperApi):
+    """The thank-you page asks, through the app proxy, what to offer the shopper who just paid."""
+
+    def get(self, request: Request) -> Response:
+        order = Order.objects.filter(shop=self.shop, platform_id=request.query_params.get("order", "")).select_related(
+            "customer").first()
+        if order is None or order.customer is None or order.customer.platform_id != self.customer_platform_id:
+            raise ApplicationError("order not found", status=404, code="not_found")
+        return Response({"order": order.platform_id, "offers": [
+            {"product_platform_id": v.product.platform_id, "variant_platform_id": v.platform_id,
+             "title": v.product.title, "price": str(v.price), "currency": v.currency}
+            for v in selectors.co_purchased(order=order)
+        ]})

@@ -43,5 +43,6 @@ urlpatterns = [
     path("u/<str:token>", campaigns.unsubscribe_link, name="unsubscribe"),
     path("webhooks/sms/twilio", campaigns.sms_inbound_twilio, name="sms-inbound-twilio"),
     path("api/campaigns/flows", campaigns_api.FlowListApi.as_view()),
+    path("proxy/upsell", campaigns_api.ProxyUpsellApi.as_view(), name="proxy-upsell"),
     path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
 ]

@@ -1,0 +1,28 @@
+"""Campaign reads: what to offer."""
+
+from collections.abc import Sequence
+
+from django.db.models import Count, F
+
+from commerce.models import Order, OrderLine, Variant
+
+
+def co_purchased(*, order: Order, limit: int = 3) -> Sequence[Variant]:
+    """Post-purchase upsell: what the shop's other customers bought together with this order's
+    products (most orders together first, then the merchant's margin), not already in the order."""
+    bought = [pid for pid in order.lines.values_list("product_id", flat=True) if pid]
+    together = (
+        OrderLine.objects.filter(shop_id=order.shop_id, order__lines__product_id__in=bought,
+                                 order__cancelled_at__isnull=True, product__isnull=False)
+        .exclude(product_id__in=bought)
+        .values("product_id")
+        .annotate(orders=Count("order", distinct=True))
+        .order_by("-orders", "product_id")[: limit * 3]
+    )
+    ranked = [row["product_id"] for row in together]
+    variants = {
+        v.product_id: v
+        for v in Variant.objects.filter(shop_id=order.shop_id, product_id__in=ranked, product__status="active")
+        .select_related("product").annotate(margin=F("price") - F("unit_cost")).order_by("product_id", "-margin")
+    }
+    return [variants[pid] for pid in ranked if pid in variants][:limit]
