@@ -19,6 +19,8 @@ def daily_scans() -> int:
             enrolled += engine.winback_scan(flow=flow)
         elif flow.key == "holiday_greetings":
             enrolled += engine.holiday_scan(flow=flow)
+        elif flow.key == "replenishment":
+            enrolled += engine.replenishment_scan(flow=flow)
         else:
             enrolled += engine.dates_scan(flow=flow)
     return enrolled

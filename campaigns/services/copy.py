@@ -28,6 +28,11 @@ COPY: dict[str, dict[str, Any]] = {
         "subject": _("Happy %(holiday)s from %(shop)s"),
         "paragraphs": [_("Warm wishes for %(holiday)s from all of us at %(shop)s.")],
     },
+    "replenishment": {
+        "subject": _("Running low on %(product)s?"),
+        "paragraphs": [_("Your %(product)s from %(shop)s should be running out about now."),
+                       _("Your gift: %(percent)s%% off with the code %(code)s.")],
+    },
     "loyalty_points_earned": {
         "subject": _("You earned %(points)s points"),
         "paragraphs": [_("%(points)s points were added to your account at %(shop)s.")],

@@ -12,6 +12,7 @@ Transactional messages (an order's details) skip 2–4.
 """
 
 import logging
+import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from campaigns.models import (
     Unsubscribe,
 )
 from campaigns.services import email, sms
-from commerce.models import PAID_STATUSES, Customer, Order
+from commerce.models import PAID_STATUSES, Customer, Order, OrderLine, Product
 
 logger = logging.getLogger(__name__)
 
@@ -292,3 +293,48 @@ def holiday_name(country: str, day: date, language: str) -> str:
     except (NotImplementedError, KeyError):
         return ""
     return str(calendar.get(day, "")).split(";")[0].strip()
+
+
+def repurchase_medians(*, shop_id: int, min_repurchases: int) -> dict[int, int]:
+    """Per product: the median days between a customer's consecutive purchases of it, from the
+    shop's own history (only products with at least ``min_repurchases`` such intervals)."""
+    purchases = (OrderLine.objects.filter(shop_id=shop_id, product__isnull=False, order__customer__isnull=False,
+                                          order__cancelled_at__isnull=True)
+                 .values_list("product_id", "order__customer_id", "order__processed_at")
+                 .order_by("product_id", "order__customer_id", "order__processed_at"))
+    intervals: dict[int, list[float]] = {}
+    previous: tuple[int, int, datetime | None] | None = None
+    for product_id, customer_id, at in purchases.iterator():
+        if previous and previous[0] == product_id and previous[1] == customer_id and at and previous[2]:
+            days = (at - previous[2]).total_seconds() / 86400
+            if days >= 1:
+                intervals.setdefault(product_id, []).append(days)
+        previous = (product_id, customer_id, at)
+    return {pid: round(statistics.median(values)) for pid, values in intervals.items()
+            if len(values) >= min_repurchases}
+
+
+def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
+    """Daily: remind customers whose last purchase of a consumable is one use cycle old."""
+    now = now or timezone.now()
+    cycles = repurchase_medians(shop_id=flow.shop_id, min_repurchases=int(flow.settings.get("min_repurchases", 5)))
+    set_by_merchant = {str(k): int(v) for k, v in (flow.settings.get("cycles") or {}).items()}
+    products = dict(Product.objects.filter(shop_id=flow.shop_id).values_list("pk", "platform_id"))
+    for pk, platform_id in products.items():
+        if platform_id in set_by_merchant:
+            cycles[pk] = set_by_merchant[platform_id]
+    enrolled = 0
+    for product_id, days in cycles.items():
+        due_from, due_to = now - timedelta(days=days + 1), now - timedelta(days=days)
+        last = (OrderLine.objects.filter(shop_id=flow.shop_id, product_id=product_id, order__customer__isnull=False,
+                                         order__cancelled_at__isnull=True)
+                .values("order__customer_id").annotate(last=Max("order__processed_at"))
+                .filter(last__gt=due_from, last__lte=due_to))
+        for row in last:
+            customer = Customer.objects.filter(pk=row["order__customer_id"]).first()
+            title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first() or ""
+            key = f"replenish:{customer.pk if customer else 0}:{product_id}:{row['last'].date().isoformat()}"
+            if customer and enrol(flow=flow, customer=customer, trigger_key=key, at=now,
+                                  context={"product": title}):
+                enrolled += 1
+    return enrolled

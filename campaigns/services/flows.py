@@ -68,6 +68,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "settings": {"calendars": ["IL"], "custom": []},
         "steps": [{"delay_minutes": 0, "template": "holiday", "is_marketing": True}],
     },
+    "replenishment": {
+        "name": "Replenishment reminder",
+        "trigger": "schedule:daily",
+        # Per-product use cycles in days set by the merchant ({"<product id>": 60}); products
+        # without one use the shop's own median repurchase interval when there is enough history.
+        "settings": {"cycles": {}, "min_repurchases": 5},
+        "steps": [{"delay_minutes": 0, "template": "replenishment", "is_marketing": True,
+                   "config": {"discount_percent": 10, "discount_hours": 7 * 24}}],
+    },
     "winback": {
         "name": "Win-back: we miss you",
         "trigger": "schedule:daily",
