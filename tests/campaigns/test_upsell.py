@@ -49,7 +49,7 @@ def test_another_shopper_cannot_see_the_offer(client, shop):
 def test_replenishment_uses_the_merchants_cycle_or_the_learned_median(shop, settings):
     from django.core import mail
 
-    from campaigns.services.engine import repurchase_medians, replenishment_scan, run_due
+    from campaigns.services.engine import replenishment_scan, repurchase_medians, run_due
     from campaigns.services.flows import flow_enable
     from commerce.models import Customer
 
