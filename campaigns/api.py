@@ -45,3 +45,16 @@ class ProxyUpsellApi(ShopperApi):
              "title": v.product.title, "price": str(v.price), "currency": v.currency}
             for v in selectors.co_purchased(order=order)
         ]})
+
+
+class VipEarlyAccessApi(ShopScopedApi):
+    class InputSerializer(serializers.Serializer):
+        tiers = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1)
+        launch = serializers.CharField(max_length=120)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrolled = flows.vip_early_access_launch(shop=self.shop, tiers=data.validated_data["tiers"],
+                                                 launch=data.validated_data["launch"])
+        return Response({"enrolled": enrolled}, status=201)

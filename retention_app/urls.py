@@ -44,5 +44,6 @@ urlpatterns = [
     path("webhooks/sms/twilio", campaigns.sms_inbound_twilio, name="sms-inbound-twilio"),
     path("api/campaigns/flows", campaigns_api.FlowListApi.as_view()),
     path("proxy/upsell", campaigns_api.ProxyUpsellApi.as_view(), name="proxy-upsell"),
+    path("api/campaigns/vip-early-access", campaigns_api.VipEarlyAccessApi.as_view()),
     path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
 ]

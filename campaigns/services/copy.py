@@ -33,6 +33,11 @@ COPY: dict[str, dict[str, Any]] = {
         "paragraphs": [_("Your %(product)s from %(shop)s should be running out about now."),
                        _("Your gift: %(percent)s%% off with the code %(code)s.")],
     },
+    "vip_early_access": {
+        "subject": _("Early access for you: %(launch)s"),
+        "paragraphs": [_("As one of our best customers you get %(launch)s before everyone else."),
+                       _("Your gift: %(percent)s%% off with the code %(code)s.")],
+    },
     "loyalty_points_earned": {
         "subject": _("You earned %(points)s points"),
         "paragraphs": [_("%(points)s points were added to your account at %(shop)s.")],

@@ -1,8 +1,10 @@
 """Flow presets (created switched off) and enrolment from domain events."""
 
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from campaigns.models import Flow, FlowStep
 from campaigns.services.engine import enrol
@@ -77,6 +79,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "steps": [{"delay_minutes": 0, "template": "replenishment", "is_marketing": True,
                    "config": {"discount_percent": 10, "discount_hours": 7 * 24}}],
     },
+    "vip_early_access": {
+        "name": "VIP early access",
+        "trigger": "manual",  # the merchant launches it for chosen tiers
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "vip_early_access", "is_marketing": True,
+                   "config": {"discount_percent": 15, "discount_hours": 48}}],
+    },
     "winback": {
         "name": "Win-back: we miss you",
         "trigger": "schedule:daily",
@@ -143,3 +152,21 @@ def _event_customer(event: DomainEvent) -> tuple[Customer | None, dict]:
     if payload.get("customer_id"):
         return Customer.objects.filter(shop_id=event.shop_id, pk=payload["customer_id"]).first(), {}
     return None, {}
+
+
+def vip_early_access_launch(*, shop: Shop, tiers: list[str], launch: str, at: datetime | None = None) -> int:
+    """Enrol the members of the chosen tiers into the early-access flow for one launch."""
+    from loyalty.models import Account
+
+    flow = flow_enable(shop=shop, key="vip_early_access")
+    at = at or timezone.now()
+    members = Account.objects.filter(shop=shop, tier__name__in=tiers, tier__scheme__is_active=True,
+                                     customer__isnull=False).select_related("customer")
+    enrolled = 0
+    for account in members:
+        if account.customer is not None and enrol(
+            flow=flow, customer=account.customer, trigger_key=f"vip:{launch}:{account.customer_id}", at=at,
+            context={"launch": launch},
+        ):
+            enrolled += 1
+    return enrolled

@@ -118,3 +118,23 @@ def test_holiday_greetings_from_the_merchants_calendar_in_the_shoppers_language(
     assert holidays_today(flow=flow, day=date(2026, 3, 21))[:2] == ["Eid al-Fitr", "Nowruz"]
     assert holidays_today(flow=flow, day=date(2026, 6, 10)) == ["Our anniversary sale"]
     assert holidays_today(flow=flow, day=date(2026, 6, 9)) == []
+
+
+def test_vip_early_access_reaches_only_the_chosen_tiers(shop, client):
+    from loyalty.models import Tier
+    from tests.integrations.test_oauth import session_token
+
+    program_enable(shop=shop)
+    gold_member = customer(shop)
+    bronze_member = Customer.objects.create(shop=shop, platform_id="c2", email="b@example.com",
+                                            email_consent="subscribed")
+    for member, tier in ((gold_member, "Gold"), (bronze_member, "Bronze")):
+        account = account_for_customer(shop=shop, customer=member)
+        account.tier = Tier.objects.get(shop=shop, name=tier, scheme__is_active=True)
+        account.save()
+    response = client.post("/api/campaigns/vip-early-access", {"tiers": ["Gold"], "launch": "Winter collection"},
+                           content_type="application/json",
+                           headers={"Authorization": f"Bearer {session_token(shop.domain)}"})
+    assert response.json() == {"enrolled": 1}
+    assert list(Enrolment.objects.filter(flow__key="vip_early_access").values_list("customer_id", flat=True)) == [
+        gold_member.pk]
