@@ -10,6 +10,7 @@ EVENT_TRIGGERS = (
     "loyalty.points_earned",
     "loyalty.tier_reached",
     "loyalty.points_expiring",
+    "loyalty.review_recorded",
 )
 
 

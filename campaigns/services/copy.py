@@ -38,6 +38,11 @@ COPY: dict[str, dict[str, Any]] = {
         "paragraphs": [_("As one of our best customers you get %(launch)s before everyone else."),
                        _("Your gift: %(percent)s%% off with the code %(code)s.")],
     },
+    "review_reward": {
+        "subject": _("Thank you for your review, %(first_name)s"),
+        "paragraphs": [_("Your review helps other shoppers at %(shop)s."),
+                       _("Your gift: %(percent)s%% off with the code %(code)s.")],
+    },
     "loyalty_points_earned": {
         "subject": _("You earned %(points)s points"),
         "paragraphs": [_("%(points)s points were added to your account at %(shop)s.")],

@@ -86,6 +86,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "steps": [{"delay_minutes": 0, "template": "vip_early_access", "is_marketing": True,
                    "config": {"discount_percent": 15, "discount_hours": 48}}],
     },
+    "review_reward": {
+        "name": "Thank you for your review (discount on the next order)",
+        "trigger": "loyalty.review_recorded",
+        "settings": {},
+        "steps": [{"delay_minutes": 0, "template": "review_reward", "is_marketing": True,
+                   "config": {"discount_percent": 10, "discount_hours": 7 * 24}}],
+    },
     "winback": {
         "name": "Win-back: we miss you",
         "trigger": "schedule:daily",

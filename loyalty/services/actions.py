@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from commerce import events
 from commerce.models import PAID_STATUSES, Customer, Order, Shop
 from loyalty.models import (
     Account,
@@ -86,6 +87,9 @@ def review_record(*, account: Account, external_id: str, product_platform_id: st
     except IntegrityError:
         return Review.objects.get(shop_id=account.shop_id, external_id=external_id)
     rule_points_award(account=account, kind=RuleKind.REVIEW, key_suffix=external_id, reason="product review")
+    events.emit(shop=account.shop, name="loyalty.review_recorded", key=f"review-recorded:{review.pk}",
+                payload={"account_id": account.pk, "review_id": review.pk})
+    events.dispatch_soon()
     badges_review(account=account)
     challenges_review(account=account)
     return review

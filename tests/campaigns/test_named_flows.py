@@ -138,3 +138,16 @@ def test_vip_early_access_reaches_only_the_chosen_tiers(shop, client):
     assert response.json() == {"enrolled": 1}
     assert list(Enrolment.objects.filter(flow__key="vip_early_access").values_list("customer_id", flat=True)) == [
         gold_member.pk]
+
+
+def test_a_review_is_thanked_with_a_message(shop):
+    from loyalty.services.actions import review_record
+
+    program_enable(shop=shop)
+    flow = without_codes(flow_enable(shop=shop, key="review_reward"))
+    member = customer(shop)
+    review_record(account=account_for_customer(shop=shop, customer=member), external_id="rv-9", rating=5)
+    events.dispatch_pending()
+    assert Enrolment.objects.filter(flow=flow, customer=member).count() == 1
+    run_due(now=daytime())
+    assert "Thank you for your review, Noa" in [m.subject for m in mail.outbox]
