@@ -18,6 +18,7 @@ import os
 import resource
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -38,6 +39,17 @@ SHOP_DOMAIN = "bench-store.myshopify.com"
 def cpu_self() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def revision() -> str:
+    """The commit the app code comes from (``+`` when tracked files differ from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+" if dirty.returncode == 1 else "")
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:

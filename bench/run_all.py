@@ -1,8 +1,10 @@
 """Run the benches one after the other (``make bench``), each in its own process.
 
-``.venv/bin/python bench/run_all.py``                       both, default sizes (a few minutes)
+``.venv/bin/python bench/run_all.py``                       all four, default sizes (the loyalty two: ~10 min)
 ``.venv/bin/python bench/run_all.py --only webhook --requests 2000 --concurrency 16``
 ``.venv/bin/python bench/run_all.py --only history --orders 20000 --batch-sizes 500``
+``.venv/bin/python bench/run_all.py --only award``         loyalty points for paid orders (bench/loyalty_award.py)
+``.venv/bin/python bench/run_all.py --only widget``        widget API latency (bench/loyalty_widget.py)
 
 Each bench starts its own PostgreSQL and Redis on 127.0.0.1 (or uses ``DATABASE_URL`` /
 ``CELERY_BROKER_URL``) and stops them when it ends, also on Ctrl-C.  Exit status: non-zero if a
@@ -43,7 +45,7 @@ def run(name: str, command: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("webhook", "history"), help="run just one bench")
+    parser.add_argument("--only", choices=("webhook", "history", "award", "widget"), help="run just one bench")
     parser.add_argument("--requests", type=int, help="webhook: measured requests per row (default 5000)")
     parser.add_argument("--concurrency", help="webhook: comma-separated connection counts (default 16,64)")
     parser.add_argument("--orders", type=int, help="history: orders in the JSONL (default 100000)")
@@ -74,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             command += ["--batch-sizes", args.batch_sizes]
         if run("history ingest", command):
             failures.append("history ingest")
+    if args.only in (None, "award"):
+        if run("loyalty award", [python, str(BENCH / "loyalty_award.py"), *common]):
+            failures.append("loyalty award")
+    if args.only in (None, "widget"):
+        if run("loyalty widget", [python, str(BENCH / "loyalty_widget.py"), *common]):
+            failures.append("loyalty widget")
     if failures:
         print(f"\nFAILED: {', '.join(failures)}", file=sys.stderr)
     return 1 if failures else 0
