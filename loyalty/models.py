@@ -229,6 +229,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["account", "available_at"]),
             models.Index(fields=["shop", "created_at"]),
+            # reversals and the backfill look entries up by their source (an order's id)
+            models.Index(fields=["shop", "source_id"]),
         ]
 
     def __str__(self) -> str:
