@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from commerce.models import Platform, Shop
+from commerce.models import Shop
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.shopify.normalise import PayloadError
 
@@ -210,18 +210,3 @@ def header(headers: Mapping[str, str], name: str) -> str:
         if key.lower() == lowered:
             return value
     return ""
-
-
-__all__ = [
-    "InboundWebhook",
-    "WebhookUnauthorized",
-    "WebhookRejected",
-    "DeliveryIgnored",
-    "webhook_receive",
-    "delivery_process",
-    "deliveries_retry",
-    "deliveries_due",
-    "register_handler",
-    "header",
-    "Platform",
-]

@@ -44,9 +44,6 @@ class ProxyRedeemApi(ShopperApi):
                          "balance": {"available": balance.available, "pending": balance.pending}}, status=201)
 
 
-__all__ = ["ProxyLoyaltyApi", "ProxyRedeemApi", "ledger"]
-
-
 class ProxySocialApi(ShopperApi):
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=["follow", "share"])

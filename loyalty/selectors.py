@@ -6,12 +6,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
-from commerce.models import Customer, OrderLine, Product, Shop
+from commerce.models import OrderLine, Product, Shop
 from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from loyalty.services.program import program_for
@@ -22,15 +21,6 @@ from retention_app.money import money_str
 def active_tiers(*, shop: Shop) -> list[Tier]:
     scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
     return list(scheme.tiers.order_by("threshold")) if scheme else []
-
-
-def shopper_account(*, shop: Shop, customer_platform_id: str) -> Account | None:
-    if not customer_platform_id:
-        return None
-    customer = Customer.objects.filter(shop=shop, platform_id=customer_platform_id).first()
-    if customer is None:
-        return None
-    return Account.objects.filter(shop=shop, customer=customer).select_related("tier", "customer").first()
 
 
 def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
@@ -83,9 +73,6 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
         reward["unlocked"] = balance.available >= reward["points_cost"] and tier_ok
         reward["locked_reason"] = None if reward["unlocked"] else ("tier" if not tier_ok else "points")
     return state
-
-
-__all__ = ["widget_state", "shopper_account", "active_tiers", "settings"]
 
 
 def points_accounting(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
