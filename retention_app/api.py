@@ -1,12 +1,16 @@
-"""Shared API pieces: the shop-scoped base view and error handling.
+"""Shared API pieces: the shop-scoped base views, their principals and error handling.
 
-Every merchant-facing API view derives from ``ShopScopedApi``: the shop comes from the verified
-request (a Shopify session token today; other platforms add their own authenticator) and never
-from a parameter, and ``self.shop`` is the only way views reach tenant data.
+Every merchant-facing API view derives from ``ShopScopedApi`` and every storefront (widget) view
+from ``ShopperApi``: the shop comes from the verified request and never from a parameter, and
+``self.shop`` is the only way views reach tenant data.  How a request is verified is platform
+business: the authenticators live in ``integrations/`` and are listed in the settings
+(``MERCHANT_API_AUTHENTICATION``, ``SHOPPER_API_AUTHENTICATION``).
 """
 
 from typing import Any
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -18,30 +22,13 @@ from retention_app.errors import ApplicationError
 
 
 class ShopPrincipal:
-    """The authenticated party of a merchant API request: a shop (and its staff user id)."""
+    """A merchant API request: the shop, and who acted (recorded on audited changes)."""
 
     is_authenticated = True
 
-    def __init__(self, shop: Shop, user_id: str = "") -> None:
+    def __init__(self, shop: Shop, actor: str = "") -> None:
         self.shop = shop
-        self.user_id = user_id
-
-
-class ShopifySessionTokenAuthentication(BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[ShopPrincipal, None] | None:
-        from integrations.shopify.oauth import session_token_shop
-
-        authorization = request.headers.get("Authorization", "")
-        if not authorization:
-            return None
-        try:
-            shop, user_id = session_token_shop(authorization)
-        except ApplicationError as error:
-            raise exceptions.AuthenticationFailed(error.message) from error
-        return ShopPrincipal(shop, user_id), None
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="shopify-session-token"'
+        self.actor = actor
 
 
 class ShopperPrincipal:
@@ -54,26 +41,13 @@ class ShopperPrincipal:
         self.customer_platform_id = customer_platform_id
 
 
-class ShopifyAppProxyAuthentication(BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[ShopperPrincipal, None]:
-        from commerce.models import Platform
-        from integrations.shopify.app_proxy import proxy_verify
-
-        try:
-            verified = proxy_verify(dict(request.query_params.lists()))
-        except ApplicationError as error:
-            raise exceptions.AuthenticationFailed(error.message) from error
-        shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=verified.shop_domain, status="installed").first()
-        if shop is None:
-            raise exceptions.AuthenticationFailed("the shop has not installed the app")
-        return ShopperPrincipal(shop, verified.customer_platform_id), None
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Signature realm="shopify-app-proxy"'
-
-
 class BaseApi(APIView):
     """Turns the services' ``ApplicationError`` into a JSON error with its status."""
+
+    authentication_setting = ""
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [import_string(path)() for path in getattr(settings, self.authentication_setting)]
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ApplicationError):
@@ -90,9 +64,9 @@ class BaseApi(APIView):
 
 
 class ShopperApi(BaseApi):
-    """Base of the storefront (widget) API: shop and shopper come from the verified proxy request."""
+    """Base of the storefront (widget) API: shop and shopper come from the verified request."""
 
-    authentication_classes = [ShopifyAppProxyAuthentication]
+    authentication_setting = "SHOPPER_API_AUTHENTICATION"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -102,13 +76,14 @@ class ShopperApi(BaseApi):
         self.customer_platform_id: str = request.user.customer_platform_id
 
 
-
 class ShopScopedApi(BaseApi):
-    authentication_classes = [ShopifySessionTokenAuthentication]
+    """Base of the merchant API: the shop comes from the verified token."""
+
+    authentication_setting = "MERCHANT_API_AUTHENTICATION"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if not isinstance(request.user, ShopPrincipal):
             raise exceptions.NotAuthenticated("a session token is required")
         self.shop: Shop = request.user.shop
-        self.actor: str = f"shopify-user:{request.user.user_id}"
+        self.actor: str = request.user.actor

@@ -137,6 +137,11 @@ LOGGING = {
     },
 }
 
+# How merchant (embedded admin) and shopper (storefront widget) API requests are verified; each
+# platform adds its authenticator here.
+MERCHANT_API_AUTHENTICATION = ["integrations.shopify.auth.SessionTokenAuthentication"]
+SHOPPER_API_AUTHENTICATION = ["integrations.shopify.auth.AppProxyAuthentication"]
+
 REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
