@@ -510,46 +510,34 @@ def _refunds_upsert(*, shop: Shop, records: Sequence[RefundRecord], orders: dict
     return list(created.values())
 
 
-def _customers_first_order_refresh(*, shop: Shop, customer_ids: set[int | None]) -> None:
-    ids = [pk for pk in customer_ids if pk]
-    if not ids:
-        return
+def _customers_first_order_refresh(*, shop: Shop, customer_ids: set[int | None] | None = None) -> int:
+    """Recompute customers' first (non-cancelled) order date: one grouped scan of the orders,
+    then updates for the customers whose date changed.  ``None`` means every customer of the shop
+    (after a bulk load; a correlated subquery per customer can degrade to a scan of all orders
+    per customer on freshly loaded tables)."""
+    orders = Order.objects.filter(shop=shop, cancelled_at__isnull=True, customer__isnull=False)
+    customers = Customer.objects.filter(shop=shop)
+    if customer_ids is not None:
+        ids = [pk for pk in customer_ids if pk]
+        if not ids:
+            return 0
+        orders, customers = orders.filter(customer_id__in=ids), customers.filter(pk__in=ids)
     firsts = dict(
-        Order.objects.filter(shop=shop, customer_id__in=ids, cancelled_at__isnull=True)
-        .values("customer_id")
-        .annotate(first=Min("processed_at"))
-        .values_list("customer_id", "first")
-    )
-    to_update = []
-    for customer in Customer.objects.filter(shop=shop, pk__in=ids):
-        first = firsts.get(customer.pk)
-        if customer.first_order_at != first:
-            customer.first_order_at = first
-            to_update.append(customer)
-    if to_update:
-        Customer.objects.bulk_update(to_update, ["first_order_at"])
-
-
-@transaction.atomic
-def customers_first_order_refresh_all(*, shop: Shop) -> int:
-    """Recompute every customer's first (non-cancelled) order date: one grouped scan of the
-    orders, then updates for the customers whose date changed.  (A correlated subquery per
-    customer can degrade to a scan of all orders per customer on freshly loaded tables.)"""
-    firsts = dict(
-        Order.objects.filter(shop=shop, cancelled_at__isnull=True, customer__isnull=False)
-        .order_by()
-        .values("customer_id")
-        .annotate(first=Min("processed_at"))
-        .values_list("customer_id", "first")
+        orders.order_by().values("customer_id").annotate(first=Min("processed_at")).values_list("customer_id", "first")
     )
     changed = []
-    for customer in Customer.objects.filter(shop=shop).only("pk", "first_order_at").iterator(chunk_size=2000):
+    for customer in customers.only("pk", "first_order_at").iterator(chunk_size=2000):
         first = firsts.get(customer.pk)
         if customer.first_order_at != first:
             customer.first_order_at = first
             changed.append(customer)
     Customer.objects.bulk_update(changed, ["first_order_at"], batch_size=1000)
     return len(changed)
+
+
+@transaction.atomic
+def customers_first_order_refresh_all(*, shop: Shop) -> int:
+    return _customers_first_order_refresh(shop=shop)
 
 
 def order_is_first(*, order: Order) -> bool:

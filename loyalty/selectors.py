@@ -6,16 +6,25 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q, Sum, Value
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
-from commerce.models import OrderLine, Product, Shop
+from commerce.models import PAID_STATUSES, Order, OrderLine, Product, Shop
 from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from loyalty.services.program import program_for
-from loyalty.services.tiers import tier_metric
 from retention_app.money import money_str
+
+
+def account_orders(*, account: Account) -> QuerySet[Order]:
+    """The shopper's paid, non-cancelled, non-test orders: the customer's, or a guest's by email.
+    Tiers, badges, challenges and inactivity expiry all count these."""
+    orders = Order.objects.filter(shop_id=account.shop_id, cancelled_at__isnull=True,
+                                  financial_status__in=PAID_STATUSES, is_test=False)
+    if account.customer_id:
+        return orders.filter(customer_id=account.customer_id)
+    return orders.filter(email=account.email)
 
 
 def active_tiers(*, shop: Shop) -> list[Tier]:
@@ -44,6 +53,8 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
     balance = account_balance(account=account)
     current = account.tier
     next_tier = next((t for t in tiers if current is None or t.threshold > current.threshold), None)
+    from loyalty.services.tiers import tier_metric  # (tiers reads account_orders from here)
+
     scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
     progress = tier_metric(account=account, scheme=scheme, at=timezone.now()) if scheme else Decimal("0")
     state.update({

@@ -14,7 +14,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from commerce import events
-from commerce.models import PAID_STATUSES, Customer, Order, Shop
+from commerce.models import Customer, Shop
 from loyalty.models import (
     Account,
     AccountBadge,
@@ -31,6 +31,7 @@ from loyalty.models import (
     Review,
     RuleKind,
 )
+from loyalty.selectors import account_orders
 from loyalty.services.earning import rule_points_award
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_for
@@ -111,13 +112,6 @@ def social_action(*, account: Account, action: str, network: str) -> LedgerEntry
 
 # --- badges ----------------------------------------------------------------------------------
 
-def _orders(account: Account):  # type: ignore[no-untyped-def]
-    orders = Order.objects.filter(shop_id=account.shop_id, cancelled_at__isnull=True,
-                                  financial_status__in=PAID_STATUSES)
-    return orders.filter(customer_id=account.customer_id) if account.customer_id else orders.filter(
-        email=account.email)
-
-
 def _earned(badge: Badge, account: Account) -> bool:
     if badge.kind == BadgeKind.MEMBER:
         return True
@@ -126,7 +120,7 @@ def _earned(badge: Badge, account: Account) -> bool:
     if badge.kind == BadgeKind.FIRST_REVIEW:
         return Review.objects.filter(account=account).exists()
     if badge.kind == BadgeKind.ORDERS:
-        return _orders(account).count() >= badge.threshold
+        return account_orders(account=account).count() >= badge.threshold
     if badge.kind == BadgeKind.TIER:
         return account.tier is not None and account.tier.name == badge.tier_name
     return False
@@ -159,7 +153,7 @@ def challenge_progress(*, challenge: Challenge, account: Account, at: datetime |
     if challenge.goal == ChallengeGoal.REVIEWS:
         return Decimal(Review.objects.filter(account=account, created_at__gte=challenge.starts_at,
                                              created_at__lte=until).count())
-    orders = _orders(account).filter(processed_at__gte=challenge.starts_at, processed_at__lte=until)
+    orders = account_orders(account=account).filter(processed_at__gte=challenge.starts_at, processed_at__lte=until)
     if challenge.goal == ChallengeGoal.ORDERS:
         return Decimal(orders.count())
     return orders.aggregate(spend=Sum(F("total") - F("total_refunded")))["spend"] or Decimal("0")

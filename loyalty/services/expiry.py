@@ -15,9 +15,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from commerce import events
-from commerce.models import PAID_STATUSES, Order, Shop
+from commerce.models import Shop
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, EntryKind, EntrySource, ExpiryMode, LedgerEntry, Program
+from loyalty.selectors import account_orders
 from loyalty.services.ledger import account_balance, entry_write
 from loyalty.services.program import program_for
 
@@ -57,12 +58,7 @@ def open_batches(*, account: Account, at: datetime) -> list[Batch]:
 
 
 def last_activity(*, account: Account) -> datetime:
-    orders = Order.objects.filter(
-        shop_id=account.shop_id, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES
-    )
-    orders = orders.filter(customer_id=account.customer_id) if account.customer_id else orders.filter(
-        email=account.email)
-    return orders.aggregate(last=Max("processed_at"))["last"] or account.created_at
+    return account_orders(account=account).aggregate(last=Max("processed_at"))["last"] or account.created_at
 
 
 def _warn(*, account: Account, key: str, points: int, expires_at: datetime) -> None:

@@ -15,7 +15,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from commerce import events
-from commerce.models import PAID_STATUSES, Order, Shop
+from commerce.models import Shop
 from loyalty.models import (
     Account,
     EntryKind,
@@ -27,6 +27,7 @@ from loyalty.models import (
     TierPeriod,
     TierScheme,
 )
+from loyalty.selectors import account_orders
 from loyalty.services.ledger import entry_write
 from retention_app.money import ZERO
 
@@ -47,10 +48,7 @@ def tier_metric(*, account: Account, scheme: TierScheme, at: datetime) -> Decima
         if since:
             entries = entries.filter(created_at__gte=since)
         return Decimal(entries.aggregate(points=Sum("points"))["points"] or 0)
-    orders = Order.objects.filter(shop_id=account.shop_id, cancelled_at__isnull=True,
-                                  financial_status__in=PAID_STATUSES, processed_at__lte=at)
-    orders = orders.filter(customer_id=account.customer_id) if account.customer_id else orders.filter(
-        email=account.email)
+    orders = account_orders(account=account).filter(processed_at__lte=at)
     if since:
         orders = orders.filter(processed_at__gte=since)
     return orders.aggregate(spend=Sum(F("total") - F("total_refunded")))["spend"] or ZERO

@@ -115,3 +115,12 @@ def test_new_rules_show_a_dry_run_then_apply(shop):
     tier_scheme_activate(scheme=scheme)
     assert (tier_name(low), tier_name(high)) == ("Silver", "Gold")
     assert TierScheme.objects.get(shop=shop, is_active=True).version == 2
+
+
+def test_test_orders_do_not_qualify_for_tiers(shop):
+    from dataclasses import replace
+
+    record = replace(order("t1", [line("t1a", 1, "900.00")], at=datetime(2026, 3, 1, tzinfo=UTC)), is_test=True)
+    deliver(shop, record)
+    account = spend(shop, "2", "10.00", datetime(2026, 3, 2, tzinfo=UTC))
+    assert tier_name(account) == "Bronze"
