@@ -6,7 +6,6 @@ from rest_framework.response import Response
 
 from campaigns import selectors
 from campaigns.services import attribution, flows
-from commerce.models import Order
 from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
 
@@ -26,8 +25,6 @@ class FlowEnableApi(ShopScopedApi):
     def post(self, request: Request, key: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if key not in flows.PRESETS:
-            raise ApplicationError("unknown flow", status=404)
         flow = flows.flow_enable(shop=self.shop, key=key, enabled=data.validated_data["enabled"])
         return Response({"flow": flow.key, "enabled": flow.is_enabled})
 
@@ -36,9 +33,9 @@ class ProxyUpsellApi(ShopperApi):
     """The thank-you page asks, through the app proxy, what to offer the shopper who just paid."""
 
     def get(self, request: Request) -> Response:
-        order = Order.objects.filter(shop=self.shop, platform_id=request.query_params.get("order", "")).select_related(
-            "customer").first()
-        if order is None or order.customer is None or order.customer.platform_id != self.customer_platform_id:
+        order = selectors.shopper_order(shop=self.shop, platform_id=request.query_params.get("order", ""),
+                                        customer_platform_id=self.customer_platform_id)
+        if order is None:
             raise ApplicationError("order not found", status=404, code="not_found")
         return Response({"order": order.platform_id, "offers": [
             {"product_platform_id": v.product.platform_id, "variant_platform_id": v.platform_id,

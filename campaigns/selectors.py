@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from django.db.models import Count, F
 
-from commerce.models import Order, OrderLine, Variant
+from commerce.models import Order, OrderLine, Shop, Variant
 
 
 def co_purchased(*, order: Order, limit: int = 3) -> Sequence[Variant]:
@@ -26,3 +26,11 @@ def co_purchased(*, order: Order, limit: int = 3) -> Sequence[Variant]:
         .select_related("product").annotate(margin=F("price") - F("unit_cost")).order_by("product_id", "-margin")
     }
     return [variants[pid] for pid in ranked if pid in variants][:limit]
+
+
+def shopper_order(*, shop: Shop, platform_id: str, customer_platform_id: str) -> Order | None:
+    """The order, if it belongs to the logged-in shopper (nobody else may see its offers)."""
+    if not platform_id or not customer_platform_id:
+        return None
+    return Order.objects.filter(shop=shop, platform_id=platform_id,
+                                customer__platform_id=customer_platform_id).first()

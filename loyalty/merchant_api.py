@@ -14,10 +14,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from commerce.models import Customer
 from loyalty import selectors
 from loyalty.models import Account, EarningRule, Program, Referral, Reward, TierScheme
 from loyalty.services import actions, earning, referrals, tiers
-from loyalty.services.ledger import account_balance
+from loyalty.services.ledger import account_balance, account_for_customer
 from loyalty.services.program import program_for
 from retention_app.api import ShopScopedApi
 from retention_app.errors import ApplicationError
@@ -275,9 +276,6 @@ class ReviewRecordApi(ShopScopedApi):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        from commerce.models import Customer
-        from loyalty.services.ledger import account_for_customer
-
         customer = _get(Customer.objects, shop=self.shop, platform_id=data.validated_data["customer_platform_id"])
         review = actions.review_record(account=account_for_customer(shop=self.shop, customer=customer),
                                        external_id=data.validated_data["external_id"],

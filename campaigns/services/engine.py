@@ -338,3 +338,9 @@ def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
                                   context={"product": title}):
                 enrolled += 1
     return enrolled
+
+
+def daily_scan(*, flow: Flow, now: datetime | None = None) -> int:
+    """The daily enrolment of a date- or history-triggered flow."""
+    scans = {"winback": winback_scan, "holiday_greetings": holiday_scan, "replenishment": replenishment_scan}
+    return scans.get(flow.key, dates_scan)(flow=flow, now=now)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from campaigns.models import Flow, FlowStep
 from campaigns.services.engine import enrol
 from commerce.models import Customer, DomainEvent, Order, Shop
+from retention_app.errors import ApplicationError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "order_thank_you": {
@@ -122,6 +123,8 @@ def flows_for(*, shop: Shop) -> list[Flow]:
 
 
 def flow_enable(*, shop: Shop, key: str, enabled: bool = True) -> Flow:
+    if key not in PRESETS:
+        raise ApplicationError("unknown flow", status=404, code="not_found")
     flows_for(shop=shop)
     Flow.objects.filter(shop=shop, key=key).update(is_enabled=enabled)
     return Flow.objects.get(shop=shop, key=key)
