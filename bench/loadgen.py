@@ -29,6 +29,26 @@ from pathlib import Path
 from typing import Any
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """One HTTP/1.1 response: (status, body, whether the server closes the connection).
+    Shared with bench/loyalty_loadgen.py."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length = -1
+    close = False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value.strip())
+        elif name == "connection" and value.strip().lower() == "close":
+            close = True
+    if length < 0:
+        raise ValueError("response without Content-Length")
+    return status, await reader.readexactly(length), close
+
+
 @dataclass
 class Phase:
     """One bounded batch of requests and what came back."""
@@ -85,24 +105,6 @@ class Client:
             f"X-Shopify-Event-Id: {phase.prefix}{index:012x}\r\n\r\n"
         ).encode() + self.body
 
-    async def _response(self, reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        length = -1
-        close = False
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value.strip())
-            elif name == "connection" and value.strip().lower() == "close":
-                close = True
-        if length < 0:
-            raise ValueError("response without Content-Length")
-        body = await reader.readexactly(length)
-        return status, body, close
-
     async def connection(self, phase: Phase) -> None:
         stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
@@ -114,7 +116,7 @@ class Client:
                         stream = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
                     reader, writer = stream
                     writer.write(payload)
-                    status, body, close = await asyncio.wait_for(self._response(reader), self.timeout)
+                    status, body, close = await asyncio.wait_for(read_response(reader), self.timeout)
                 except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                         ValueError, IndexError) as error:
                     phase.errors += 1

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadgen import read_response  # bench/ is on sys.path when run as a script
+
 
 @dataclass
 class Phase:
@@ -56,23 +58,6 @@ class Client:
         return (f"GET {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 f"User-Agent: Shopify-Proxy\r\nAccept: application/json\r\n{close}\r\n").encode()
 
-    async def _response(self, reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        length = -1
-        close = False
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value.strip())
-            elif name == "connection" and value.strip().lower() == "close":
-                close = True
-        if length < 0:
-            raise ValueError("response without Content-Length")
-        return status, await reader.readexactly(length), close
-
     def looks_right(self, body: bytes) -> bool:
         if self.expect == "logged_in":
             return b'"balance"' in body and b'"logged_in":true' in body
@@ -90,7 +75,7 @@ class Client:
                         stream = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
                     reader, writer = stream
                     writer.write(self.request(target))
-                    status, body, close = await asyncio.wait_for(self._response(reader), self.timeout)
+                    status, body, close = await asyncio.wait_for(read_response(reader), self.timeout)
                 except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                         ValueError, IndexError) as error:
                     phase.errors += 1
