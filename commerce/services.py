@@ -60,7 +60,6 @@ def _is_news(*, shop: Shop, happened_at: datetime | None, live: bool) -> bool:
     return bool(happened_at and shop.installed_at and happened_at >= shop.installed_at)
 
 
-_event_emit = events.emit
 
 
 def _announce(result: UpsertResult) -> UpsertResult:
@@ -225,7 +224,7 @@ def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: boo
         was_enabled = applied.before.get(record.platform_id) == "enabled"
         if row is None or record.account_state != "enabled" or was_enabled:
             continue
-        if _is_news(shop=shop, happened_at=record.updated_at, live=live) and _event_emit(
+        if _is_news(shop=shop, happened_at=record.updated_at, live=live) and events.emit(
             shop=shop,
             name=DomainEvent.Name.CUSTOMER_ACCOUNT_ENABLED,
             key=f"customer.account_enabled:{record.platform_id}",
@@ -236,7 +235,7 @@ def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: boo
     for record in records:
         if record.platform_id not in applied.created:
             continue
-        if _is_news(shop=shop, happened_at=record.created_at, live=live) and _event_emit(
+        if _is_news(shop=shop, happened_at=record.created_at, live=live) and events.emit(
             shop=shop,
             name=DomainEvent.Name.CUSTOMER_CREATED,
             key=f"customer.created:{record.platform_id}",
@@ -568,29 +567,29 @@ def _order_payload(order: Order) -> dict[str, Any]:
 def _order_events(
     *, shop: Shop, order: Order, previous: tuple[str, datetime | None, str] | None, live: bool
 ) -> list[str]:
-    events: list[str] = []
+    emitted: list[str] = []
     if not _is_news(shop=shop, happened_at=order.platform_updated_at, live=live):
-        return events
+        return emitted
     was_paid = previous is not None and previous[0] in PAID_STATUSES
     if order.financial_status in PAID_STATUSES and not was_paid and not order.cancelled_at:
         key = f"order.paid:{order.platform_id}"
         payload = _order_payload(order) | {"is_first_order": order_is_first(order=order)}
-        if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_PAID, key=key, payload=payload,
+        if events.emit(shop=shop, name=DomainEvent.Name.ORDER_PAID, key=key, payload=payload,
                        occurred_at=order.processed_at):
-            events.append(key)
+            emitted.append(key)
     was_fulfilled = previous is not None and previous[2] == FulfillmentStatus.FULFILLED
     if order.fulfillment_status == FulfillmentStatus.FULFILLED and not was_fulfilled and not order.cancelled_at:
         key = f"order.fulfilled:{order.platform_id}"
-        if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_FULFILLED, key=key, payload=_order_payload(order),
+        if events.emit(shop=shop, name=DomainEvent.Name.ORDER_FULFILLED, key=key, payload=_order_payload(order),
                        occurred_at=order.platform_updated_at):
-            events.append(key)
+            emitted.append(key)
     was_cancelled = previous is not None and previous[1] is not None
     if order.cancelled_at and not was_cancelled:
         key = f"order.cancelled:{order.platform_id}"
-        if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_CANCELLED, key=key,
+        if events.emit(shop=shop, name=DomainEvent.Name.ORDER_CANCELLED, key=key,
                        payload=_order_payload(order), occurred_at=order.cancelled_at):
-            events.append(key)
-    return events
+            emitted.append(key)
+    return emitted
 
 
 def _refund_events(*, shop: Shop, refund: Refund, live: bool) -> list[str]:
@@ -603,7 +602,7 @@ def _refund_events(*, shop: Shop, refund: Refund, live: bool) -> list[str]:
         "amount": money_str(refund.amount),
         "shipping_amount": money_str(refund.shipping_amount),
     }
-    if _event_emit(shop=shop, name=DomainEvent.Name.ORDER_REFUNDED, key=key, payload=payload,
+    if events.emit(shop=shop, name=DomainEvent.Name.ORDER_REFUNDED, key=key, payload=payload,
                    occurred_at=refund.processed_at):
         return [key]
     return []
