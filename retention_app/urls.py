@@ -46,4 +46,6 @@ urlpatterns = [
     path("proxy/upsell", campaigns_api.ProxyUpsellApi.as_view(), name="proxy-upsell"),
     path("api/campaigns/vip-early-access", campaigns_api.VipEarlyAccessApi.as_view()),
     path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
+    path("surveys/", include("surveys.urls")),
+    path("dashboard/", include("dashboard.urls")),
 ]

@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "integrations",
     "loyalty",
     "campaigns",
+    "analytics",
+    "surveys",
+    "segments",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
