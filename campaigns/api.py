@@ -5,17 +5,104 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns import selectors
+from campaigns.models import Flow, FlowStep, StepAction
 from campaigns.services import attribution, flows
 from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
 
 
+class StepOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FlowStep
+        fields = ["position", "delay_minutes", "action", "template", "is_marketing", "conditions", "config"]
+
+
+def _flow_out(flow: Flow) -> dict:
+    return {"flow": flow.key, "name": flow.name, "trigger": flow.trigger, "enabled": flow.is_enabled,
+            "version": flow.version, "settings": flow.settings,
+            "steps": StepOutputSerializer(getattr(flow, "current_steps", []), many=True).data}
+
+
 class FlowListApi(ShopScopedApi):
-    """Every flow with what it returned: sent, skipped, orders, revenue, discount cost."""
+    """Every flow with its current version and steps, and what it returned: sent, skipped,
+    orders, revenue, discount cost."""
 
     def get(self, request: Request) -> Response:
         flows.flows_for(shop=self.shop)
-        return Response(attribution.flow_stats(shop=self.shop))
+        current = {flow.key: flow for flow in selectors.flow_list(shop=self.shop)}
+        rows = attribution.flow_stats(shop=self.shop)
+        for row in rows:
+            row.update({name: value for name, value in _flow_out(current[row["flow"]]).items() if name not in row})
+        return Response(rows)
+
+
+class StepInputSerializer(serializers.Serializer):
+    delay_minutes = serializers.IntegerField(min_value=0, default=0)
+    action = serializers.ChoiceField(choices=StepAction.choices, default=StepAction.SEND_EMAIL)
+    template = serializers.CharField(max_length=60)
+    is_marketing = serializers.BooleanField(default=True)
+    conditions = serializers.DictField(default=dict)
+    config = serializers.DictField(default=dict)
+
+
+class FlowDetailApi(ShopScopedApi):
+    """One flow; PUT edits it as a new version (enrolments made before keep their steps)."""
+
+    class InputSerializer(serializers.Serializer):
+        settings = serializers.DictField(required=False)
+        steps = StepInputSerializer(many=True, required=False, allow_empty=False)
+
+        def validate(self, attrs: dict) -> dict:
+            if "settings" not in attrs and "steps" not in attrs:
+                raise serializers.ValidationError("give settings or steps")
+            return attrs
+
+    def get(self, request: Request, key: str) -> Response:
+        flows.flows_for(shop=self.shop)
+        found = selectors.flow_list(shop=self.shop, key=key)
+        if not found:
+            raise ApplicationError("unknown flow", status=404, code="not_found")
+        return Response(_flow_out(found[0]))
+
+    def put(self, request: Request, key: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        steps = data.validated_data.get("steps")
+        flow = flows.flow_edit(shop=self.shop, key=key, settings=data.validated_data.get("settings"),
+                               steps=[dict(step) for step in steps] if steps is not None else None)
+        return Response(_flow_out(selectors.flow_list(shop=self.shop, key=flow.key)[0]))
+
+
+class FlowPreviewApi(ShopScopedApi):
+    """Each step as one customer would get it now, and what the engine would decide; sends nothing."""
+
+    class InputSerializer(serializers.Serializer):
+        customer_id = serializers.IntegerField(min_value=1)
+
+    def get(self, request: Request, key: str) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        customer = selectors.shop_customer(shop=self.shop, customer_id=data.validated_data["customer_id"])
+        if customer is None:
+            raise ApplicationError("customer not found", status=404, code="not_found")
+        steps = flows.flow_preview(shop=self.shop, key=key, customer=customer)
+        flow = selectors.flow_list(shop=self.shop, key=key)[0]
+        return Response({"flow": flow.key, "version": flow.version, "enabled": flow.is_enabled,
+                         "customer_id": customer.pk, "steps": steps})
+
+
+class FlowApplyHistoryApi(ShopScopedApi):
+    """Replay the last days' store events into the flow (at most 90 days); returns how many enrolled."""
+
+    class InputSerializer(serializers.Serializer):
+        days = serializers.IntegerField(min_value=1)
+
+    def post(self, request: Request, key: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        days = data.validated_data["days"]
+        enrolled = flows.flow_apply_history(shop=self.shop, key=key, days=days)
+        return Response({"flow": key, "days": min(days, flows.HISTORY_MAX_DAYS), "enrolled": enrolled})
 
 
 class FlowEnableApi(ShopScopedApi):

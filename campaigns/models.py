@@ -41,7 +41,11 @@ class StepAction(models.TextChoices):
 
 
 class FlowStep(models.Model):
+    """One step of one version of a flow.  Editing a flow writes a new version's steps and keeps
+    the old ones: enrolments made before the edit still have steps scheduled against them."""
+
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="steps")
+    version = models.PositiveIntegerField(default=1)
     position = models.PositiveIntegerField()
     delay_minutes = models.PositiveIntegerField(default=0)
     action = models.CharField(max_length=20, choices=StepAction.choices, default=StepAction.SEND_EMAIL)
@@ -53,11 +57,13 @@ class FlowStep(models.Model):
     config = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["position"]
-        constraints = [models.UniqueConstraint(fields=["flow", "position"], name="flowstep_unique_position")]
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "version", "position"], name="flowstep_unique_position"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.flow_id}#{self.position} {self.template}"
+        return f"{self.flow_id} v{self.version}#{self.position} {self.template}"
 
 
 class EnrolmentStatus(models.TextChoices):
@@ -71,6 +77,7 @@ class Enrolment(models.Model):
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="enrolments")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     trigger_key = models.CharField(max_length=200)  # what enrolled them: the event key, or a date
+    flow_version = models.PositiveIntegerField(default=1)  # the version whose steps were scheduled
     context = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
     enrolled_at = models.DateTimeField()  # when the trigger happened: delays count from here

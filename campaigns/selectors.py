@@ -1,10 +1,25 @@
-"""Campaign reads: what to offer."""
+"""Campaign reads: the shop's flows, what to offer, and where to send the shopper for it."""
 
 from collections.abc import Sequence
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Prefetch
 
-from commerce.models import Order, OrderLine, Shop, Variant
+from campaigns.models import Flow, FlowStep
+from commerce.models import Customer, Order, OrderLine, Platform, Shop, Variant
+
+
+def flow_list(*, shop: Shop, key: str | None = None) -> list[Flow]:
+    """The shop's flows, each with the steps of its current version in ``current_steps``."""
+    current = FlowStep.objects.filter(version=F("flow__version")).order_by("position")
+    flows = Flow.objects.filter(shop=shop).order_by("key").prefetch_related(
+        Prefetch("steps", queryset=current, to_attr="current_steps"))
+    if key is not None:
+        flows = flows.filter(key=key)
+    return list(flows)
+
+
+def shop_customer(*, shop: Shop, customer_id: int) -> Customer | None:
+    return Customer.objects.filter(shop=shop, pk=customer_id).select_related("shop").first()
 
 
 def co_purchased(*, order: Order, limit: int = 3) -> Sequence[Variant]:
@@ -34,3 +49,16 @@ def shopper_order(*, shop: Shop, platform_id: str, customer_platform_id: str) ->
         return None
     return Order.objects.filter(shop=shop, platform_id=platform_id,
                                 customer__platform_id=customer_platform_id).first()
+
+
+def storefront_link(*, shop: Shop, variants: Sequence[Variant]) -> str:
+    """Where the shopper finds the products in the store.  The mirror keeps no product URLs
+    (handles), so Shopify gets a cart permalink (``/cart/<variant id>:<quantity>,...``, made for
+    links in messages) and WooCommerce the product page by id (``/?p=<id>``)."""
+    domain = shop.domain.rstrip("/")
+    base = domain if domain.startswith(("https://", "http://")) else f"https://{domain}"
+    if variants and shop.platform == Platform.SHOPIFY:
+        return f"{base}/cart/" + ",".join(f"{variant.platform_id}:1" for variant in variants)
+    if variants and shop.platform == Platform.WOOCOMMERCE:
+        return f"{base}/?p={variants[0].product.platform_id}"
+    return f"{base}/"

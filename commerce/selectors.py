@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from commerce import privacy_hooks
 from commerce.models import Customer, Order, Shop
 
 
@@ -56,4 +57,5 @@ def customer_data_export(
             }
             for order in orders.distinct().order_by("processed_at").prefetch_related("lines")
         ],
+        **({} if customer is None else privacy_hooks.export_sections(shop=shop, customer=customer)),
     }

@@ -1,4 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dashboard import views
 
 app_name = "dashboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("overview/", views.overview, name="overview"),
+    path("cohorts/", views.cohorts, name="cohorts"),
+    path("segments/", views.segments, name="segments"),
+    path("segments/<str:key>/", views.segment, name="segment"),
+    path("loyalty/", views.loyalty, name="loyalty"),
+    path("flows/", views.flows, name="flows"),
+    path("surveys/", views.surveys, name="surveys"),
+    path("auth/bounce/", views.bounce, name="bounce"),
+    path("shops/", views.shops, name="shops"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+]

@@ -7,6 +7,8 @@ entries whose ``available_at`` lies in the future (the return window); they beco
 when that time passes, without a second write.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -55,7 +57,7 @@ class Program(models.Model):
     expiry_days = models.PositiveIntegerField(default=365)
     expiry_warning_days = models.PositiveIntegerField(default=14)
     # What a point is worth to the shop, for the liability report (e.g. 100 points = 5.00).
-    point_value = money_field(default="0.05")
+    point_value = money_field(default=Decimal("0.05"))
     referral_friend_discount_percent = models.PositiveIntegerField(default=10)
     referral_monthly_cap = models.PositiveIntegerField(default=10)
     referral_ip_weekly_limit = models.PositiveIntegerField(default=3)

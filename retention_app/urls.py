@@ -6,7 +6,9 @@ from campaigns import views as campaigns
 from integrations import views as integrations
 from loyalty import api as loyalty
 from loyalty import merchant_api as loyalty_admin
+from segments import api as segments_api
 from storefront import views as storefront
+from surveys import api as surveys_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -46,6 +48,17 @@ urlpatterns = [
     path("proxy/upsell", campaigns_api.ProxyUpsellApi.as_view(), name="proxy-upsell"),
     path("api/campaigns/vip-early-access", campaigns_api.VipEarlyAccessApi.as_view()),
     path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
+    path("api/campaigns/flows/<str:key>", campaigns_api.FlowDetailApi.as_view()),
+    path("api/campaigns/flows/<str:key>/preview", campaigns_api.FlowPreviewApi.as_view()),
+    path("api/campaigns/flows/<str:key>/apply-history", campaigns_api.FlowApplyHistoryApi.as_view()),
+    path("proxy/surveys", surveys_api.ProxySurveyListApi.as_view(), name="proxy-surveys"),
+    path("proxy/surveys/<int:survey_id>", surveys_api.ProxySurveyAnswerApi.as_view(), name="proxy-survey-answer"),
+    path("api/surveys", surveys_api.SurveyListApi.as_view()),
+    path("api/surveys/<int:survey_id>/activate", surveys_api.SurveyActivateApi.as_view()),
+    path("api/segments", segments_api.SegmentListApi.as_view()),
+    path("api/segments/settings", segments_api.SegmentSettingsApi.as_view()),
+    path("api/segments/<slug:key>/customers", segments_api.SegmentCustomersApi.as_view()),
     path("surveys/", include("surveys.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the dashboard's language switcher
 ]

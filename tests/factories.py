@@ -45,3 +45,15 @@ class OrderFactory(factory.django.DjangoModelFactory):
     financial_status = "paid"
     processed_at = datetime(2026, 1, 2, tzinfo=UTC)
     platform_updated_at = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A Django login (the dashboard's standalone sign-in); the password is ``password``."""
+
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"merchant{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("password")

@@ -5,8 +5,10 @@ Hebrew and Persian, with a one-click unsubscribe link and List-Unsubscribe heade
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
@@ -15,13 +17,15 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from campaigns.models import Channel, Message, MessageStatus, ScheduledStep
+from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep
+from campaigns.selectors import co_purchased
 from campaigns.services.copy import COPY
 from commerce.models import Customer, Order, OrderLine, Product, Variant
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
 
 LANGUAGES = {"en", "he", "fa"}
 UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "campaigns" / "email"
 
 
 def language_for(customer: Customer) -> str:
@@ -45,19 +49,46 @@ def unsubscribe_read(token: str) -> tuple[int, str]:
     return int(data["c"]), str(data["ch"])
 
 
+class NothingToSend(Exception):
+    """The step has nothing worth sending (an upsell without a complementary product): the engine
+    skips it with the reason instead of sending an empty message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready to send, or to show in the merchant's preview."""
+
+    language: str
+    subject: str
+    text: str
+    html: str = ""  # email only
+    products: Sequence[Variant] = ()
+
+
+def discount_planned(step: FlowStep) -> bool:
+    return bool((step.config or {}).get("discount_percent"))
+
+
+def discount_ends(step: FlowStep, now: datetime) -> datetime:
+    return now + timedelta(hours=int((step.config or {}).get("discount_hours", 72)))
+
+
 def _discount(scheduled: ScheduledStep, now: datetime) -> tuple[str, datetime | None]:
-    config = scheduled.step.config or {}
-    percent = config.get("discount_percent")
-    if not percent:
+    step = scheduled.step
+    if not discount_planned(step):
         return "", None
     customer = scheduled.enrolment.customer
-    ends = now + timedelta(hours=int(config.get("discount_hours", 72)))
+    ends = discount_ends(step, now)
     code = "BACK-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
     adapter_for(customer.shop.platform).discount_code_create(
         shop=customer.shop,
-        spec=DiscountSpec(code=code, title=f"Comeback: {scheduled.step.flow.name}", kind=DiscountKind.PERCENTAGE,
-                          value=Decimal(str(percent)), usage_limit=1, ends_at=ends,
-                          customer_platform_ids=(customer.platform_id,)),
+        spec=DiscountSpec(code=code, title=f"Comeback: {step.flow.name}", kind=DiscountKind.PERCENTAGE,
+                          value=Decimal(str(step.config["discount_percent"])), usage_limit=1,
+                          ends_at=ends, customer_platform_ids=(customer.platform_id,)),
     )
     return code, ends
 
@@ -77,12 +108,35 @@ def recommendations(*, customer: Customer, limit: int) -> Sequence[Variant]:
     return picked
 
 
-def _context(scheduled: ScheduledStep, code: str, ends: datetime | None) -> dict:
-    customer = scheduled.enrolment.customer
-    order = None
-    order_id = (scheduled.enrolment.context or {}).get("order_id")
-    if order_id:
-        order = Order.objects.filter(shop_id=customer.shop_id, pk=order_id).prefetch_related("lines").first()
+def enrolment_order(*, customer: Customer, values: dict) -> Order | None:
+    """The order the enrolment is about (order-triggered flows), if any."""
+    order_id = values.get("order_id")
+    if not order_id:
+        return None
+    return Order.objects.filter(shop_id=customer.shop_id, pk=order_id).prefetch_related("lines").first()
+
+
+def step_products(*, step: FlowStep, customer: Customer, order: Order | None) -> Sequence[Variant]:
+    """What the message offers: ``co_purchased`` products bought with the order by the shop's
+    other customers (required: without one there is nothing to send), or ``recommend`` products
+    for the customer's history."""
+    config = step.config or {}
+    if config.get("co_purchased"):
+        products = co_purchased(order=order, limit=int(config["co_purchased"])) if order else []
+        if not products:
+            raise NothingToSend("no complementary product to offer for this order")
+        return products
+    if config.get("recommend"):
+        return recommendations(customer=customer, limit=int(config["recommend"]))
+    return []
+
+
+def unsubscribe_url(customer: Customer, channel: str = Channel.EMAIL) -> str:
+    return f"{settings.APP_URL}/u/{unsubscribe_token(customer, channel)}"
+
+
+def _context(*, step: FlowStep, customer: Customer, order: Order | None, products: Sequence[Variant], code: str,
+             ends: datetime | None) -> dict:
     history = list(
         OrderLine.objects.filter(shop_id=customer.shop_id, order__customer=customer, order__cancelled_at__isnull=True)
         .order_by("-order__processed_at").values_list("title", flat=True)[:3]
@@ -93,29 +147,45 @@ def _context(scheduled: ScheduledStep, code: str, ends: datetime | None) -> dict
         "order": order,
         "lines": list(order.lines.all()) if order else [],
         "bought_before": history,
-        "recommendations": recommendations(customer=customer, limit=int((scheduled.step.config or {}).get(
-            "recommend", 0))) if (scheduled.step.config or {}).get("recommend") else [],
+        "recommendations": products,
         "discount_code": code,
-        "discount_percent": (scheduled.step.config or {}).get("discount_percent"),
+        "discount_percent": (step.config or {}).get("discount_percent"),
         "discount_ends": ends,
-        "unsubscribe_url": f"{settings.APP_URL}/u/{unsubscribe_token(customer)}",
-        "is_marketing": scheduled.step.is_marketing,
+        "unsubscribe_url": unsubscribe_url(customer),
+        "is_marketing": step.is_marketing,
+        "survey_url": _survey_url(step=step, customer=customer, order=order),
     }
 
 
-def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
-    customer = scheduled.enrolment.customer
-    step = scheduled.step
+# Steps whose email carries the link to one of the shop's surveys, when the merchant switched it on.
+SURVEY_FOR_TEMPLATE = {"review_request": "satisfaction"}
+
+
+def _survey_url(*, step: FlowStep, customer: Customer, order: Order | None) -> str:
+    """The signed link to the post-delivery survey (met expectations, on time, well packed)."""
+    from surveys.models import Survey
+    from surveys.services import survey_link
+
+    kind = SURVEY_FOR_TEMPLATE.get(step.template)
+    survey = Survey.objects.filter(shop_id=customer.shop_id, kind=kind, is_active=True).first() if kind else None
+    return survey_link(shop=customer.shop, customer=customer, survey=survey, order=order) if survey else ""
+
+
+def render(*, step: FlowStep, customer: Customer, values: dict, code: str, ends: datetime | None,
+           products: Sequence[Variant] | None = None) -> Rendered:
+    """Subject, plain text and HTML in the shopper's language; ``values`` is the enrolment's
+    context (order id, points, holiday...).  Writes nothing: the preview renders through here."""
     language = language_for(customer)
-    code, ends = _discount(scheduled, now)
-    context = _context(scheduled, code, ends)
+    order = enrolment_order(customer=customer, values=values)
+    if products is None:
+        products = step_products(step=step, customer=customer, order=order)
+    context = _context(step=step, customer=customer, order=order, products=products, code=code, ends=ends)
     with translation.override(language):
         context["rtl"] = translation.get_language_bidi()
         context["language"] = language
         if step.template in COPY:
             values = {"first_name": customer.first_name or "", "shop": customer.shop.name or customer.shop.domain,
-                      "code": code, "percent": context["discount_percent"] or "",
-                      **(scheduled.enrolment.context or {})}
+                      "code": code, "percent": context["discount_percent"] or "", **values}
             if values.get("holiday_country"):
                 from campaigns.services.engine import holiday_name
 
@@ -131,12 +201,28 @@ def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
             subject = render_to_string(f"campaigns/email/{step.template}.subject.txt", context).strip()
             text = render_to_string(f"campaigns/email/{step.template}.txt", context)
             html = render_to_string(f"campaigns/email/{step.template}.html", context)
+    return Rendered(language=language, subject=subject, text=text, html=html, products=products)
+
+
+def templates() -> set[str]:
+    """The email templates a step may use: the short ones in ``copy.py`` and those with files."""
+    return set(COPY) | {path.name.removesuffix(".subject.txt") for path in TEMPLATE_DIR.glob("*.subject.txt")}
+
+
+def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
+    customer = scheduled.enrolment.customer
+    step = scheduled.step
+    values = dict(scheduled.enrolment.context or {})
+    # the products first: a step with nothing to offer must not create a discount code in the store
+    products = step_products(step=step, customer=customer, order=enrolment_order(customer=customer, values=values))
+    code, ends = _discount(scheduled, now)
+    rendered = render(step=step, customer=customer, values=values, code=code, ends=ends, products=products)
     headers = {}
     if step.is_marketing:
-        headers = {"List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+        headers = {"List-Unsubscribe": f"<{unsubscribe_url(customer)}>",
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    mail = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email], headers=headers)
-    mail.attach_alternative(html, "text/html")
+    mail = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, to=[customer.email], headers=headers)
+    mail.attach_alternative(rendered.html, "text/html")
     tracking_id = uuid.uuid4().hex
     # django-anymail passes metadata to the provider, which echoes it in tracking webhooks.
     mail.metadata = {"comeback_message": tracking_id}  # type: ignore[attr-defined]
@@ -146,6 +232,6 @@ def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
         tracking_id=tracking_id,
         provider_message_id=str(status.message_id) if status and status.message_id is not None else "",
         shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled, channel=Channel.EMAIL,
-        template=step.template, language=language, is_marketing=step.is_marketing, subject=subject,
+        template=step.template, language=rendered.language, is_marketing=step.is_marketing, subject=rendered.subject,
         discount_code=code, status=MessageStatus.SENT, at=now,
     )

@@ -1,14 +1,17 @@
-"""Flow presets (created switched off) and enrolment from domain events."""
+"""Flow presets (created switched off), editing (versions), preview for one customer, enrolment
+from domain events and replaying recent events into a flow."""
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.models import Flow, FlowStep
-from campaigns.services.engine import enrol
-from commerce.models import Customer, DomainEvent, Order, Shop
+from campaigns.models import Channel, Flow, FlowStep, StepAction
+from campaigns.services import email, sms
+from campaigns.services.engine import Decision, channel_for, decide, enrol, steps_for_new_enrolment
+from commerce.models import Customer, DomainEvent, Order, Shop, Variant
 from retention_app.errors import ApplicationError
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -94,6 +97,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "steps": [{"delay_minutes": 0, "template": "review_reward", "is_marketing": True,
                    "config": {"discount_percent": 10, "discount_hours": 7 * 24}}],
     },
+    "post_purchase_upsell": {
+        "name": "Post-purchase upsell by SMS",
+        "trigger": DomainEvent.Name.ORDER_PAID,
+        "settings": {},
+        # Right after payment: what the shop's other customers bought with these products
+        # (``co_purchased``: how many to offer); skipped when there is none.
+        "steps": [{"delay_minutes": 0, "action": StepAction.SEND_SMS, "template": "upsell_sms", "is_marketing": True,
+                   "config": {"co_purchased": 1}}],
+    },
     "winback": {
         "name": "Win-back: we miss you",
         "trigger": "schedule:daily",
@@ -130,8 +142,13 @@ def flow_enable(*, shop: Shop, key: str, enabled: bool = True) -> Flow:
     return Flow.objects.get(shop=shop, key=key)
 
 
-def enrol_from_event(*, event: DomainEvent) -> int:
-    flows = Flow.objects.filter(shop_id=event.shop_id, trigger=event.name, is_enabled=True).prefetch_related("steps")
+def enrol_from_event(*, event: DomainEvent, flows: Sequence[Flow] | None = None) -> int:
+    """Enrol the event's customer in every enabled flow it triggers (or only in ``flows``)."""
+    if flows is None:
+        flows = list(Flow.objects.filter(shop_id=event.shop_id, trigger=event.name, is_enabled=True)
+                     .prefetch_related("steps"))
+    else:
+        flows = [flow for flow in flows if flow.is_enabled and flow.trigger == event.name]
     if not flows:
         return 0
     customer, context = _event_customer(event)
@@ -180,3 +197,270 @@ def vip_early_access_launch(*, shop: Shop, tiers: list[str], launch: str, at: da
         ):
             enrolled += 1
     return enrolled
+
+
+def _flow(*, shop: Shop, key: str) -> Flow:
+    if key not in PRESETS:
+        raise ApplicationError("unknown flow", status=404, code="not_found")
+    flows_for(shop=shop)
+    return Flow.objects.get(shop=shop, key=key)
+
+
+# --- editing: every change is a new version -------------------------------------------------
+
+MAX_STEPS = 10
+MAX_DELAY_MINUTES = 365 * 24 * 60
+STEP_FIELDS = ("delay_minutes", "action", "template", "is_marketing", "conditions", "config")
+# The engine's exit conditions and the type of their value (segments: a segment key).
+CONDITIONS: dict[str, type] = {"no_order_since_enrolment": bool, "segment": str, "not_segment": str}
+# Action settings: (lowest, highest) whole numbers.  SMS carries no discount code.
+CONFIG_RANGES = {
+    StepAction.SEND_EMAIL: {"discount_percent": (1, 100), "discount_hours": (1, 90 * 24), "recommend": (1, 12),
+                            "co_purchased": (1, 12)},
+    StepAction.SEND_SMS: {"co_purchased": (1, 5)},
+}
+TRANSACTIONAL_TEMPLATES = {"order_thank_you"}  # the only ones that may go without marketing consent
+NEEDS_PRODUCTS = {"upsell_sms"}  # templates that list the step's ``co_purchased`` products
+
+
+def _invalid(message: str, field: str) -> ApplicationError:
+    return ApplicationError(message, code="invalid", extra={"field": field})
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _settings_valid(flow: Flow, changes: dict) -> dict:
+    """Only the settings the flow's preset has, of the same type (whole numbers above zero)."""
+    if not isinstance(changes, dict):
+        raise _invalid("settings must be an object", "settings")
+    defaults = dict(PRESETS[flow.key]["settings"])
+    if flow.trigger == DomainEvent.Name.ORDER_PAID:
+        defaults.setdefault("first_order_only", False)
+    for name, value in changes.items():
+        if name not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            raise _invalid(f"unknown setting {name!r} for {flow.key} (known: {known})", f"settings.{name}")
+        expected = type(defaults[name])
+        if expected is int and not (_whole(value) and value > 0):
+            raise _invalid(f"{name} must be a whole number above zero", f"settings.{name}")
+        if expected is not int and not isinstance(value, expected):
+            raise _invalid(f"{name} must be a {expected.__name__}", f"settings.{name}")
+    return {**flow.settings, **changes}
+
+
+def _steps_valid(flow: Flow, steps: Any) -> list[dict]:
+    if not isinstance(steps, list) or not steps:
+        raise _invalid("a flow needs at least one step", "steps")
+    if len(steps) > MAX_STEPS:
+        raise _invalid(f"a flow has at most {MAX_STEPS} steps", "steps")
+    return [_step_valid(flow, position, step) for position, step in enumerate(steps)]
+
+
+def _step_valid(flow: Flow, position: int, step: Any) -> dict:
+    where = f"steps[{position}]"
+    if not isinstance(step, dict):
+        raise _invalid(f"step {position + 1} must be an object", where)
+    unknown = set(step) - set(STEP_FIELDS)
+    if unknown:
+        raise _invalid(f"step {position + 1}: unknown field {sorted(unknown)[0]!r}", where)
+    fields = {"delay_minutes": step.get("delay_minutes", 0), "action": step.get("action", StepAction.SEND_EMAIL),
+              "template": step.get("template", ""), "is_marketing": step.get("is_marketing", True),
+              "conditions": step.get("conditions") or {}, "config": step.get("config") or {}}
+    delay = fields["delay_minutes"]
+    if not _whole(delay) or not 0 <= delay <= MAX_DELAY_MINUTES:
+        raise _invalid(f"step {position + 1}: the delay must be 0 to {MAX_DELAY_MINUTES} minutes",
+                       f"{where}.delay_minutes")
+    action = fields["action"]
+    if action not in StepAction.values:
+        raise _invalid(f"step {position + 1}: unknown action {action!r} (known: {', '.join(StepAction.values)})",
+                       f"{where}.action")
+    known = email.templates() if action == StepAction.SEND_EMAIL else sms.templates()
+    if fields["template"] not in known:
+        raise _invalid(f"step {position + 1}: unknown template {fields['template']!r} for {action} "
+                       f"(known: {', '.join(sorted(known))})", f"{where}.template")
+    if not isinstance(fields["is_marketing"], bool):
+        raise _invalid(f"step {position + 1}: is_marketing must be true or false", f"{where}.is_marketing")
+    if not fields["is_marketing"] and fields["template"] not in TRANSACTIONAL_TEMPLATES:
+        raise _invalid(f"step {position + 1}: {fields['template']} is marketing and needs the shopper's consent",
+                       f"{where}.is_marketing")
+    conditions, config = fields["conditions"], fields["config"]
+    if not isinstance(conditions, dict) or any(name not in CONDITIONS or not isinstance(value, CONDITIONS[name])
+                                                or value == "" for name, value in conditions.items()):
+        allowed = ", ".join(f"{name} ({'true or false' if kind is bool else 'a segment key'})"
+                            for name, kind in CONDITIONS.items())
+        raise _invalid(f"step {position + 1}: conditions may be {allowed}", f"{where}.conditions")
+    ranges = CONFIG_RANGES[StepAction(action)]
+    if not isinstance(config, dict):
+        raise _invalid(f"step {position + 1}: config must be an object", f"{where}.config")
+    for name, value in config.items():
+        if name not in ranges:
+            raise _invalid(f"step {position + 1}: unknown setting {name!r} for {action} "
+                           f"(known: {', '.join(sorted(ranges))})", f"{where}.config.{name}")
+        low, high = ranges[name]
+        if not _whole(value) or not low <= value <= high:
+            raise _invalid(f"step {position + 1}: {name} must be a whole number from {low} to {high}",
+                           f"{where}.config.{name}")
+    if "discount_hours" in config and "discount_percent" not in config:
+        raise _invalid(f"step {position + 1}: discount_hours needs discount_percent", f"{where}.config")
+    if fields["template"] in NEEDS_PRODUCTS and not config.get("co_purchased"):
+        raise _invalid(f"step {position + 1}: {fields['template']} needs co_purchased (how many products to offer)",
+                       f"{where}.config.co_purchased")
+    if config.get("co_purchased") and not flow.trigger.startswith("order."):
+        raise _invalid(f"step {position + 1}: co_purchased needs a flow started by an order",
+                       f"{where}.config.co_purchased")
+    return fields
+
+
+def _fields(step: FlowStep) -> dict:
+    return {name: getattr(step, name) for name in STEP_FIELDS}
+
+
+def flow_edit(*, shop: Shop, key: str, settings: dict | None = None, steps: list[dict] | None = None) -> Flow:
+    """Change a flow's settings and/or steps as a new version: new enrolments get the new steps,
+    enrolments made before keep the steps (rows) they were scheduled with.  Unchanged input
+    makes no version."""
+    if settings is None and steps is None:
+        raise _invalid("nothing to change: give settings or steps", "")
+    flow = _flow(shop=shop, key=key)
+    new_settings = _settings_valid(flow, settings) if settings is not None else None
+    new_steps = _steps_valid(flow, steps) if steps is not None else None
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().get(pk=flow.pk)
+        current = [_fields(step) for step in FlowStep.objects.filter(flow=flow, version=flow.version)]
+        new_settings = flow.settings if new_settings is None else new_settings
+        new_steps = current if new_steps is None else new_steps
+        if new_settings == flow.settings and new_steps == current:
+            return flow
+        flow.version += 1
+        flow.settings = new_settings
+        flow.save(update_fields=["version", "settings"])
+        FlowStep.objects.bulk_create([FlowStep(flow=flow, version=flow.version, position=position, **fields)
+                                      for position, fields in enumerate(new_steps)])
+    return flow
+
+
+# --- preview for one customer: render and decide, write nothing ------------------------------
+
+PREVIEW_CODE = "PREVIEW-CODE"  # shown where a real single-use code would be: the preview creates none
+# Shown where the message names something only the trigger knows (no such event for this customer).
+PREVIEW_SAMPLES = {"points": 100, "tier": "Gold", "launch": "New collection", "product": "your favourite product",
+                   "holiday": "the holidays"}
+
+
+def flow_preview(*, shop: Shop, key: str, customer: Customer, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each step of the current version as this customer would get it if it ran now: channel,
+    language, subject, text (and HTML), products, the discount (a placeholder code), and the
+    engine's decision.  Sends nothing, creates no code, writes no Message or Enrolment."""
+    if customer.shop_id != shop.pk:
+        raise ApplicationError("customer not found", status=404, code="not_found")
+    flow = _flow(shop=shop, key=key)
+    now = now or timezone.now()
+    values = {**PREVIEW_SAMPLES, **_preview_values(flow=flow, customer=customer, now=now)}
+    rows = []
+    for step in steps_for_new_enrolment(flow):
+        channel = channel_for(step)
+        decision = decide(step=step, customer=customer, now=now, original_due=now)
+        if customer.is_deleted or customer.redacted_at:
+            decision = Decision("skip", "the customer is gone")
+        with_discount = channel == Channel.EMAIL and email.discount_planned(step)
+        ends = email.discount_ends(step, now) if with_discount else None
+        try:
+            if channel == Channel.EMAIL:
+                rendered = email.render(step=step, customer=customer, values=dict(values),
+                                        code=PREVIEW_CODE if with_discount else "", ends=ends)
+            else:
+                rendered = sms.render(step=step, customer=customer, values=dict(values))
+        except email.NothingToSend as nothing:
+            rendered = email.Rendered(language=email.language_for(customer), subject="", text="")
+            if decision.action == "send":
+                decision = Decision("skip", nothing.reason)
+        rows.append({
+            "position": step.position, "delay_minutes": step.delay_minutes, "channel": channel,
+            "template": step.template, "is_marketing": step.is_marketing, "language": rendered.language,
+            "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
+            "products": [_product(variant) for variant in rendered.products],
+            "discount": {"would_create": with_discount, "code": PREVIEW_CODE if with_discount else "",
+                         "percent": (step.config or {}).get("discount_percent") if with_discount else None,
+                         "ends_at": ends.isoformat() if ends else None},
+            "decision": {"action": decision.action, "reason": decision.reason,
+                         "until": decision.until.astimezone(UTC).isoformat() if decision.until else None},
+        })
+    return rows
+
+
+def _product(variant: Variant) -> dict[str, str]:
+    return {"product_platform_id": variant.product.platform_id, "variant_platform_id": variant.platform_id,
+            "title": variant.product.title, "price": str(variant.price), "currency": variant.currency}
+
+
+def _preview_values(*, flow: Flow, customer: Customer, now: datetime) -> dict[str, Any]:
+    """What an enrolment of this customer would carry: their latest order for order flows, their
+    latest event for loyalty flows, the next holiday, the product they last bought."""
+    orders = Order.objects.filter(shop_id=customer.shop_id, customer=customer, cancelled_at__isnull=True)
+    if flow.trigger.startswith("order."):
+        order_id = orders.order_by("-processed_at").values_list("pk", flat=True).first()
+        return {"order_id": order_id} if order_id else {}
+    if flow.trigger.startswith("loyalty."):
+        from loyalty.models import Account
+
+        account_id = Account.objects.filter(shop_id=customer.shop_id, customer=customer).values_list(
+            "pk", flat=True).first()
+        event = (DomainEvent.objects.filter(shop_id=customer.shop_id, name=flow.trigger,
+                                            payload__account_id=account_id).order_by("-occurred_at").first()
+                 if account_id else None)
+        return _event_customer(event)[1] if event else {}
+    if flow.key == "holiday_greetings":
+        return _next_holiday(flow=flow, day=now.date())
+    if flow.key == "replenishment":
+        from commerce.models import OrderLine
+
+        title = (OrderLine.objects.filter(shop_id=customer.shop_id, order__customer=customer)
+                 .order_by("-order__processed_at").values_list("title", flat=True).first())
+        return {"product": title} if title else {}
+    return {}
+
+
+def _next_holiday(*, flow: Flow, day: date) -> dict[str, str]:
+    import holidays
+
+    upcoming: list[tuple[date, str, str]] = []
+    for country in flow.settings.get("calendars", []):
+        try:
+            calendar = holidays.country_holidays(country, years=[day.year, day.year + 1], language="en_US")
+        except (NotImplementedError, KeyError):
+            continue
+        upcoming += [(when, str(name).split(";")[0].strip(), country) for when, name in calendar.items()
+                     if day <= when <= day + timedelta(days=366)]
+    if not upcoming:
+        return {}
+    when, name, country = min(upcoming)
+    return {"holiday": name, "holiday_date": when.isoformat(), "holiday_country": country}
+
+
+# --- apply a flow to recent history -------------------------------------------------------------
+
+HISTORY_MAX_DAYS = 90
+
+
+def flow_apply_history(*, shop: Shop, key: str, days: int, now: datetime | None = None) -> int:
+    """Replay the shop's events of the flow's trigger from the last ``days`` days (at most 90)
+    through the normal enrolment, into this flow only.  Delays count from each event; steps
+    already due run at the next scheduler tick under the usual rules (consent, caps, quiet hours,
+    stale).  Idempotent: an event enrols once per flow (its key is the trigger key)."""
+    flow = _flow(shop=shop, key=key)
+    if flow.trigger.startswith("schedule:") or flow.trigger == "manual":
+        raise ApplicationError(f"{key} is not started by store events: there is no history to apply",
+                               code="not_event_triggered")
+    if not flow.is_enabled:
+        raise ApplicationError("the flow is paused: switch it on before applying it to recent history",
+                               status=409, code="flow_paused")
+    if days < 1:
+        raise _invalid("days must be at least 1", "days")
+    now = now or timezone.now()
+    since = now - timedelta(days=min(days, HISTORY_MAX_DAYS))
+    flow = Flow.objects.prefetch_related("steps").get(pk=flow.pk)
+    events = DomainEvent.objects.filter(shop=shop, name=flow.trigger, occurred_at__gt=since,
+                                        occurred_at__lte=now).order_by("occurred_at", "pk")
+    return sum(enrol_from_event(event=event, flows=[flow]) for event in events.iterator())

@@ -1,6 +1,7 @@
 """Sending a flow step by SMS, and the shopper's replies."""
 
 from datetime import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q
@@ -8,27 +9,46 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from campaigns.channels.sms import keyword, phone_key, provider
-from campaigns.models import Channel, Message, MessageStatus, ScheduledStep, Unsubscribe
+from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep, Unsubscribe
+from campaigns.selectors import storefront_link
 from campaigns.services.consent import unsubscribe
-from campaigns.services.email import language_for
-from commerce.models import Customer, Order
+from campaigns.services.email import Rendered, enrolment_order, language_for, step_products
+from commerce.models import Customer
+
+TITLE_SEPARATOR = {"fa": "، "}
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "campaigns" / "sms"
+
+
+def render(*, step: FlowStep, customer: Customer, values: dict) -> Rendered:
+    """The SMS body in the shopper's language; ``values`` is the enrolment's context.  Writes
+    nothing: the preview renders through here.  Raises ``NothingToSend`` when an upsell step has
+    no complementary product for the order."""
+    language = language_for(customer)
+    order = enrolment_order(customer=customer, values=values)
+    products = step_products(step=step, customer=customer, order=order)
+    with translation.override(language):
+        body = render_to_string(f"campaigns/sms/{step.template}.txt", {
+            "customer": customer, "shop": customer.shop, "order": order, "is_marketing": step.is_marketing,
+            "products": products, "product_titles": TITLE_SEPARATOR.get(language, ", ").join(
+                variant.product.title for variant in products),
+            "link": storefront_link(shop=customer.shop, variants=products) if products else "",
+        }).strip()
+    return Rendered(language=language, subject="", text=body, products=products)
+
+
+def templates() -> set[str]:
+    return {path.stem for path in TEMPLATE_DIR.glob("*.txt")}
 
 
 def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
     customer = scheduled.enrolment.customer
     step = scheduled.step
-    language = language_for(customer)
-    order_id = (scheduled.enrolment.context or {}).get("order_id")
-    order = Order.objects.filter(shop_id=customer.shop_id, pk=order_id).first() if order_id else None
-    with translation.override(language):
-        body = render_to_string(f"campaigns/sms/{step.template}.txt", {
-            "customer": customer, "shop": customer.shop, "order": order, "is_marketing": step.is_marketing,
-        }).strip()
-    provider().send(to=customer.phone, body=body, sender=settings.SMS_SENDER)
+    rendered = render(step=step, customer=customer, values=dict(scheduled.enrolment.context or {}))
+    provider().send(to=customer.phone, body=rendered.text, sender=settings.SMS_SENDER)
     return Message.objects.create(
         shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled, channel=Channel.SMS,
-        template=step.template, language=language, is_marketing=step.is_marketing, subject=body[:300],
-        status=MessageStatus.SENT, at=now,
+        template=step.template, language=rendered.language, is_marketing=step.is_marketing,
+        subject=rendered.text[:300], status=MessageStatus.SENT, at=now,
     )
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn too (no web server needed)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +129,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves the apps' static files straight from their folders in every mode (runserver,
+# gunicorn, tests), so no collectstatic step is needed; `collectstatic` into STATIC_ROOT still works.
+WHITENOISE_USE_FINDERS = True
+
+# The dashboard's own login (WooCommerce / standalone stores and the demo); the admin keeps its own.
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:index"
 
 LOGGING = {
     "version": 1,
@@ -203,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",
         "schedule": timedelta(minutes=1),
+    },
+    "segments-daily-recompute": {
+        "task": "segments.tasks.recompute_all_shops",
+        "schedule": timedelta(hours=24),
     },
 }
 

@@ -34,7 +34,7 @@ def test_presets_start_switched_off(shop):
     flows = flows_for(shop=shop)
     assert {f.key for f in flows} == {"anniversary", "birthday", "bounce_back", "holiday_greetings",
                                       "loyalty_points_earned", "replenishment", "review_reward",
-                                      "vip_early_access",
+                                      "vip_early_access", "post_purchase_upsell",
                                       "loyalty_points_expiring", "loyalty_tier_reached", "order_thank_you",
                                       "review_request", "winback"}
     assert not any(f.is_enabled for f in flows)

@@ -151,3 +151,36 @@ def test_a_review_is_thanked_with_a_message(shop):
     assert Enrolment.objects.filter(flow=flow, customer=member).count() == 1
     run_due(now=daytime())
     assert "Thank you for your review, Noa" in [m.subject for m in mail.outbox]
+
+
+def test_review_request_links_the_post_delivery_survey_when_switched_on(shop, client):
+    from surveys.models import Response
+    from surveys.services import survey_activate, surveys_for
+
+    satisfaction = next(s for s in surveys_for(shop=shop) if s.kind == "satisfaction")
+    survey_activate(shop=shop, survey_id=satisfaction.pk)
+    flow_enable(shop=shop, key="review_request")
+    customer(shop)
+    lines = [line("1a", 1, "30.00")]
+    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON))
+    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON, version=1,
+                        fulfillment="fulfilled"))
+    run_due(now=NOON + timedelta(days=7, hours=1))
+    text = mail.outbox[0].body
+    assert "Answer three quick questions" in text
+    link = next(word for word in text.split() if "/surveys/r/" in word)
+    page = client.get(link[link.index("/surveys/r/"):])
+    assert page.status_code == 200
+    assert b"on time" in page.content.lower() or b"expectations" in page.content.lower()
+    assert Response.objects.count() == 0
+
+
+def test_review_request_has_no_survey_link_while_the_survey_is_off(shop):
+    flow_enable(shop=shop, key="review_request")
+    customer(shop)
+    lines = [line("1a", 1, "30.00")]
+    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON))
+    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON, version=1,
+                        fulfillment="fulfilled"))
+    run_due(now=NOON + timedelta(days=7, hours=1))
+    assert "/surveys/r/" not in mail.outbox[0].body

@@ -84,3 +84,15 @@ def test_points_accounting_per_day_and_liability(shop):
     assert report["days"]["2026-03-01"] == {"earned": 100, "redeemed": -40, "reversed": 0, "expired": 0,
                                             "adjusted": 0}
     assert (report["outstanding_points"], report["liability"], report["currency"]) == (60, "3.000", "USD")
+
+
+def test_points_report_works_on_a_shop_whose_program_was_just_created(db):
+    from datetime import date
+    from decimal import Decimal
+
+    from loyalty.selectors import points_accounting
+    from tests.factories import ShopFactory
+
+    fresh = ShopFactory(domain="fresh-report.myshopify.com")
+    report = points_accounting(shop=fresh, start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert Decimal(report["liability"]) == 0

@@ -73,7 +73,8 @@ class Command(BaseCommand):
             shop = Shop.objects.get(platform=Platform.SHOPIFY, domain=DEMO_SHOP)
             self._loyalty(shop)
             self._campaigns(shop)
-            self._summary(shop, app_url, sandbox_url, password)
+            dashboard_password = self._dashboard_login(shop)
+            self._summary(shop, app_url, sandbox_url, password, dashboard_password)
             if options["exit_after_install"]:
                 return
             sandbox.start_live(interval_seconds=options["live_interval"])
@@ -182,7 +183,19 @@ class Command(BaseCommand):
         where = getattr(settings, "EMAIL_FILE_PATH", "the email provider")
         self._say(f"campaign flows on: {sent} emails sent now, more as orders arrive (written to {where})")
 
-    def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str) -> None:
+    def _dashboard_login(self, shop: Shop) -> str:
+        """The merchant's view: a ``demo`` login that is a member of the demo shop only."""
+        from dashboard.models import MembershipRole
+        from dashboard.services import membership_grant
+
+        password = os.environ.get("DEMO_DASHBOARD_PASSWORD") or secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(username="demo", defaults={"email": "demo@localhost"})
+        user.set_password(password)
+        user.save()
+        membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+        return password
+
+    def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str, dashboard_password: str) -> None:
         run = selectors.sync_latest(shop=shop)
         lines = [
             "",
@@ -191,6 +204,8 @@ class Command(BaseCommand):
             f"{Product.objects.filter(shop=shop).count()} products, {Order.objects.filter(shop=shop).count()} orders"
             f" (sync {run.status if run else '-'})",
             f"  Install page    {app_url}/shopify/installed?shop={shop.domain}",
+            f"  Dashboard       {app_url}/dashboard/   login: demo / {dashboard_password}"
+            "   (en, he, fa: the language switch is at the top)",
             f"  Django admin    {app_url}/admin/   login: admin / {password}",
             f"  Webhook inbox   {app_url}/admin/integrations/webhookdelivery/",
             f"  Storefront      {sandbox_url}/shops/{shop.domain}/?customer={self._top_customer(shop)}"

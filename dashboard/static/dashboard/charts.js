@@ -1,0 +1,104 @@
+/* Draws the dashboard's charts with Chart.js from the JSON the page carries (#dashboard-charts).
+ * Values arrive as decimal strings; numbers are formatted with Intl in the page's language (fa gets
+ * Persian digits), and in right-to-left pages the axes, legends and tooltips are mirrored. */
+(function () {
+  "use strict";
+  var source = document.getElementById("dashboard-charts");
+  if (!source || typeof Chart === "undefined") { return; }
+  var specs = JSON.parse(source.textContent);
+  var root = document.documentElement;
+  var lang = root.lang || "en";
+  var rtl = root.dir === "rtl";
+  var palette = ["#0f766e", "#d97706", "#2563eb", "#be185d", "#65a30d", "#7c3aed", "#0891b2", "#b91c1c",
+                 "#4d7c0f", "#a16207", "#1d4ed8", "#9d174d"];
+
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.color = "#3d4550";
+
+  function number(value) { return value === null || value === undefined ? null : Number(value); }
+
+  function formatter(spec) {
+    var options;
+    if (spec.unit === "money" && spec.currency) {
+      options = { style: "currency", currency: spec.currency, maximumFractionDigits: 0 };
+    } else if (spec.unit === "percent") {
+      options = { style: "percent", maximumFractionDigits: 1 };
+    } else if (spec.unit === "decimal") {
+      options = { maximumFractionDigits: 1 };
+    } else {
+      options = { maximumFractionDigits: 0 };
+    }
+    var format = new Intl.NumberFormat(lang, options);
+    return function (value) { return format.format(spec.unit === "percent" ? value / 100 : value); };
+  }
+
+  function datasets(spec) {
+    return spec.series.map(function (series, index) {
+      var colour = palette[index % palette.length];
+      var data = series.data.map(function (value) {
+        return Array.isArray(value) ? value.map(number) : number(value);
+      });
+      var dataset = { label: series.label, data: data, borderColor: colour, backgroundColor: colour };
+      if (spec.kind === "line") {
+        dataset.backgroundColor = colour + "33";
+        dataset.tension = 0;
+        dataset.spanGaps = false;
+        dataset.pointRadius = 2;
+      }
+      if (series.floating) {  // a range bar and a value bar, told apart by colour
+        dataset.backgroundColor = data.map(function (_, i) { return i === 0 ? "#c7d2dc" : palette[0]; });
+        dataset.borderColor = dataset.backgroundColor;
+      }
+      return dataset;
+    });
+  }
+
+  function draw(canvas) {
+    var spec = specs.filter(function (item) { return item.id === canvas.dataset.chart; })[0];
+    if (!spec) { return null; }
+    var format = formatter(spec);
+    var horizontal = Boolean(spec.horizontal);
+    var valueAxis = horizontal ? "x" : "y";
+    var categoryAxis = horizontal ? "y" : "x";
+    var scales = {};
+    scales[valueAxis] = {
+      beginAtZero: true, stacked: spec.stacked, ticks: { callback: function (value) { return format(value); } },
+      // mirrored in right-to-left pages: values grow leftwards / the axis stands on the right
+      reverse: rtl && horizontal, position: horizontal ? "bottom" : (rtl ? "right" : "left"),
+    };
+    scales[categoryAxis] = {
+      stacked: spec.stacked, reverse: rtl && !horizontal, position: horizontal ? (rtl ? "right" : "left") : "bottom",
+      ticks: { autoSkip: true, maxRotation: 0 },
+    };
+    var multiple = spec.series.length > 1;
+    return new Chart(canvas, {
+      type: spec.kind === "line" ? "line" : "bar",
+      data: { labels: spec.labels, datasets: datasets(spec) },
+      options: {
+        locale: lang,
+        indexAxis: horizontal ? "y" : "x",
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: scales,
+        plugins: {
+          title: { display: false, text: spec.title },
+          legend: { display: multiple, rtl: rtl, textDirection: rtl ? "rtl" : "ltr",
+                    align: "start", labels: { boxWidth: 12 } },
+          tooltip: {
+            rtl: rtl, textDirection: rtl ? "rtl" : "ltr",
+            callbacks: {
+              label: function (item) {
+                var raw = item.raw;
+                var text = Array.isArray(raw) ? format(raw[0]) + " – " + format(raw[1]) : format(item.parsed[valueAxis]);
+                return (item.dataset.label ? item.dataset.label + ": " : "") + text;
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), draw);
+})();

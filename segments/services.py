@@ -1,0 +1,324 @@
+"""Segment writes: the scores and memberships, recomputed for a shop or for one customer.
+
+The daily full recompute (time passing moves customers into at-risk and churned) is set-based:
+one ``INSERT … SELECT … ON CONFLICT`` writes every customer's figures, one ``UPDATE … FROM``
+sets the RFM quintiles with ``NTILE`` window functions, and each segment costs one ``DELETE``
+and one ``INSERT … SELECT``.  An order event refreshes only its customer: the same statement
+restricted to them, their quintiles placed among the other customers' stored figures with the
+same ``NTILE`` arithmetic, and one membership check per segment.  Other customers' quintiles
+and spend ranks shift slightly with each order; the next daily recompute settles them.
+
+Counted orders: paid (``PAID_STATUSES``), not cancelled, not test, and not fully refunded (a
+purchase that was wholly returned is no repurchase); spend is net of refunds.
+"""
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from commerce.models import PAID_STATUSES, Customer, Order, Shop
+from retention_app.errors import ApplicationError
+from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembership, SegmentSettings
+from segments.rules import (
+    AT_RISK_FACTOR,
+    PREDEFINED,
+    RuleContext,
+    conditions_validate,
+    segment_q,
+    top_count,
+)
+
+QUINTILES = 5
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
+
+
+def settings_for(*, shop: Shop) -> SegmentSettings:
+    found = SegmentSettings.objects.filter(shop=shop).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return SegmentSettings.objects.create(shop=shop)
+    except IntegrityError:  # created concurrently
+        return SegmentSettings.objects.get(shop=shop)
+
+
+def settings_update(*, shop: Shop, churn_days: int) -> SegmentSettings:
+    """Change the churn period; the shop's memberships are recomputed after the commit."""
+    from segments.tasks import recompute_shop
+
+    if not 30 <= churn_days <= 3650:
+        raise ApplicationError("churn_days is between 30 and 3650", status=400)
+    current = settings_for(shop=shop)
+    current.churn_days = churn_days
+    current.save(update_fields=["churn_days", "updated_at"])
+    transaction.on_commit(lambda: recompute_shop.delay(shop.pk))
+    return current
+
+
+def segments_for(*, shop: Shop) -> list[Segment]:
+    """The shop's segments in recompute order: predefined ones (created on first use) first, then
+    the merchant's by age, so a segment is computed after those its conditions refer to."""
+    existing = set(Segment.objects.filter(shop=shop, kind=SegmentKind.PREDEFINED).values_list("key", flat=True))
+    missing = [Segment(shop=shop, key=item.key, name=str(item.name), kind=SegmentKind.PREDEFINED)
+               for item in PREDEFINED if item.key not in existing]
+    if missing:
+        Segment.objects.bulk_create(missing, ignore_conflicts=True)
+    order = {item.key: position for position, item in enumerate(PREDEFINED)}
+    segments = list(Segment.objects.filter(shop=shop))
+    return sorted(segments, key=lambda s: (s.kind != SegmentKind.PREDEFINED, order.get(s.key, 0), s.pk))
+
+
+def segment_create(*, shop: Shop, key: str, name: str, conditions: Any) -> Segment:
+    """A merchant segment; its members are computed at once."""
+    if not KEY_PATTERN.fullmatch(key):
+        raise ApplicationError("a segment key is lowercase letters, digits, '-' and '_' (at most 50)", status=400,
+                               code="invalid_key")
+    if not name.strip():
+        raise ApplicationError("a segment needs a name", status=400)
+    segments_for(shop=shop)
+    if Segment.objects.filter(shop=shop, key=key).exists():
+        raise ApplicationError(f"a segment with the key {key!r} exists", status=409, code="conflict")
+    validated = conditions_validate(conditions, shop=shop, own_key=key)
+    try:
+        with transaction.atomic():
+            segment = Segment.objects.create(shop=shop, key=key, name=name.strip(), kind=SegmentKind.MERCHANT,
+                                             conditions=validated)
+    except IntegrityError:
+        raise ApplicationError(f"a segment with the key {key!r} exists", status=409, code="conflict") from None
+    with transaction.atomic():
+        _members_sync(segment=segment, context=_context(shop=shop, now=timezone.now()))
+    return segment
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+def _sql_days(column: str) -> str:
+    """A timestamp as a number of days (for intervals between orders)."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM {column}) / 86400.0)"
+    return f"julianday({column})"
+
+
+def _sql_plus_days(column: str, days: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} + ({days}) * INTERVAL '1 day')"
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', julianday({column}) + ({days}))"
+
+
+def _counted_orders_sql(customer_filter: str) -> str:
+    order = Order._meta.db_table
+    statuses = ", ".join(["%s"] * len(PAID_STATUSES))
+    return f"""
+        SELECT o.id, o.customer_id, o.processed_at, (o.total - o.total_refunded) AS net
+        FROM {order} o
+        WHERE o.shop_id = %s AND o.customer_id IS NOT NULL {customer_filter}
+          AND o.financial_status IN ({statuses}) AND o.cancelled_at IS NULL AND o.is_test = %s
+          AND o.processed_at IS NOT NULL AND NOT (o.total > 0 AND o.total_refunded >= o.total)"""
+
+
+def _counted_params(shop: Shop, customer: Customer | None) -> list[Any]:
+    return [shop.pk, *([customer.pk] if customer is not None else []), *[str(s) for s in PAID_STATUSES], False]
+
+
+def _gaps_sql(counted: str) -> str:
+    """Each counted order's distance in days from the same customer's previous one (NULL for the
+    first), read from the relation ``counted``."""
+    days = _sql_days("processed_at")
+    return f"""
+        SELECT customer_id,
+               {days} - LAG({days}) OVER (PARTITION BY customer_id ORDER BY processed_at, id) AS gap
+        FROM {counted}"""
+
+
+def shop_median_interval(*, shop: Shop) -> Decimal | None:
+    """The median number of days between a customer's consecutive orders, over the whole shop."""
+    sql = f"""
+        WITH counted AS ({_counted_orders_sql("")}),
+        gaps AS ({_gaps_sql("counted")}),
+        ranked AS (SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS position, COUNT(*) OVER () AS total
+                   FROM gaps WHERE gap IS NOT NULL)
+        SELECT AVG(gap) FROM ranked WHERE position IN ((total + 1) / 2, (total + 2) / 2)"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _counted_params(shop, None))
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else Decimal(str(row[0])).quantize(Decimal("0.01"))
+
+
+def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None, customer: Customer | None) -> None:
+    """Write the figures of every live customer of the shop (or of ``customer``) in one statement:
+    counted orders, net spend, first and last order, own median interval, expected next order.
+    R, F, M and the spend rank are reset here and set by ``_quintiles_*``."""
+    score, customers = CustomerScore._meta.db_table, Customer._meta.db_table
+    one = "AND o.customer_id = %s" if customer is not None else ""
+    interval = "COALESCE(medians.median_gap, CAST(%s AS DOUBLE PRECISION))"
+    expected = _sql_plus_days("totals.last_order_at", f"{AT_RISK_FACTOR} * {interval}")
+    sql = f"""
+        WITH counted AS ({_counted_orders_sql(one)}),
+        gaps AS ({_gaps_sql("counted")}),
+        ranked AS (SELECT customer_id, gap,
+                          ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY gap) AS position,
+                          COUNT(*) OVER (PARTITION BY customer_id) AS total
+                   FROM gaps WHERE gap IS NOT NULL),
+        medians AS (SELECT customer_id, AVG(gap) AS median_gap FROM ranked
+                    WHERE position IN ((total + 1) / 2, (total + 2) / 2) GROUP BY customer_id),
+        totals AS (SELECT customer_id, COUNT(*) AS orders_count, SUM(net) AS total_spent,
+                          MIN(processed_at) AS first_order_at, MAX(processed_at) AS last_order_at
+                   FROM counted GROUP BY customer_id)
+        INSERT INTO {score} (shop_id, customer_id, created_at, updated_at, computed_at, currency, orders_count,
+                             total_spent, first_order_at, last_order_at, median_interval_days,
+                             expected_next_order_at, r, f, m, spend_rank)
+        SELECT c.shop_id, c.id, %s, %s, %s, %s, COALESCE(totals.orders_count, 0),
+               COALESCE(totals.total_spent, 0), totals.first_order_at, totals.last_order_at, medians.median_gap,
+               CASE WHEN totals.last_order_at IS NULL OR {interval} IS NULL THEN NULL ELSE {expected} END,
+               NULL, NULL, NULL, NULL
+        FROM {customers} c
+        LEFT JOIN totals ON totals.customer_id = c.id
+        LEFT JOIN medians ON medians.customer_id = c.id
+        WHERE c.shop_id = %s AND c.is_deleted = %s AND c.redacted_at IS NULL {"AND c.id = %s" if customer else ""}
+        ON CONFLICT (shop_id, customer_id) DO UPDATE SET
+            updated_at = excluded.updated_at, computed_at = excluded.computed_at, currency = excluded.currency,
+            orders_count = excluded.orders_count, total_spent = excluded.total_spent,
+            first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at,
+            median_interval_days = excluded.median_interval_days,
+            expected_next_order_at = excluded.expected_next_order_at,
+            r = excluded.r, f = excluded.f, m = excluded.m, spend_rank = excluded.spend_rank"""
+    counted = _counted_params(shop, customer)
+    moment = connection.ops.adapt_datetimefield_value(now)
+    median = float(shop_median) if shop_median is not None else None
+    params = [*counted, moment, moment, moment, shop.currency, median, median,
+              shop.pk, False, *([customer.pk] if customer else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _quintiles_all(*, shop: Shop) -> None:
+    """R, F, M: ``NTILE(5)`` over the shop's buyers (oldest last order, fewest orders, least spend
+    first); customers with equal figures share the lowest quintile among them, so one-time buyers
+    all get the same F.  The spend rank is ``RANK()`` by net spend, biggest first."""
+    score = CustomerScore._meta.db_table
+    sql = f"""
+        UPDATE {score} SET r = tiles.r, f = tiles.f, m = tiles.m, spend_rank = tiles.spend_rank
+        FROM (SELECT id,
+                     MIN(r_tile) OVER (PARTITION BY last_order_at) AS r,
+                     MIN(f_tile) OVER (PARTITION BY orders_count) AS f,
+                     MIN(m_tile) OVER (PARTITION BY total_spent) AS m,
+                     spend_rank
+              FROM (SELECT id, last_order_at, orders_count, total_spent,
+                           NTILE({QUINTILES}) OVER (ORDER BY last_order_at, customer_id) AS r_tile,
+                           NTILE({QUINTILES}) OVER (ORDER BY orders_count, customer_id) AS f_tile,
+                           NTILE({QUINTILES}) OVER (ORDER BY total_spent, customer_id) AS m_tile,
+                           RANK() OVER (ORDER BY total_spent DESC) AS spend_rank
+                    FROM {score} WHERE shop_id = %s AND orders_count > 0) ranked) tiles
+        WHERE {score}.id = tiles.id"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [shop.pk])
+
+
+def ntile(position: int, total: int, buckets: int = QUINTILES) -> int:
+    """The bucket SQL's ``NTILE(buckets)`` gives the row at ``position`` (1-based) of ``total``:
+    the first ``total % buckets`` buckets hold one row more than the others."""
+    size, bigger = divmod(total, buckets)
+    if size == 0:
+        return position
+    if position <= bigger * (size + 1):
+        return (position - 1) // (size + 1) + 1
+    return bigger + (position - bigger * (size + 1) - 1) // size + 1
+
+
+def _quintiles_one(*, score: CustomerScore) -> None:
+    """One customer's R, F, M and spend rank among the stored figures of the shop's buyers; a
+    customer ties with equal figures as in ``_quintiles_all`` (the first position of the tie)."""
+    if score.orders_count == 0:
+        return
+    buyers = CustomerScore.objects.filter(shop_id=score.shop_id, orders_count__gt=0).exclude(pk=score.pk)
+    counts = buyers.aggregate(
+        total=Count("pk"),
+        before_r=Count("pk", filter=Q(last_order_at__lt=score.last_order_at)),
+        before_f=Count("pk", filter=Q(orders_count__lt=score.orders_count)),
+        before_m=Count("pk", filter=Q(total_spent__lt=score.total_spent)),
+        above_m=Count("pk", filter=Q(total_spent__gt=score.total_spent)),
+    )
+    total = counts["total"] + 1
+    CustomerScore.objects.filter(pk=score.pk).update(
+        r=ntile(counts["before_r"] + 1, total), f=ntile(counts["before_f"] + 1, total),
+        m=ntile(counts["before_m"] + 1, total), spend_rank=counts["above_m"] + 1)
+
+
+# --- memberships -----------------------------------------------------------------------------
+
+def _context(*, shop: Shop, now: datetime) -> RuleContext:
+    buyers = CustomerScore.objects.filter(shop=shop, orders_count__gt=0, total_spent__gt=0).count()
+    return RuleContext(shop=shop, now=now, churn_days=settings_for(shop=shop).churn_days,
+                       top_count=top_count(buyers))
+
+
+def _members_sync(*, segment: Segment, context: RuleContext) -> None:
+    """Make the stored members of ``segment`` exactly the customers its rule selects, in two
+    statements (members who left, then members who joined)."""
+    matching = CustomerScore.objects.filter(shop_id=segment.shop_id).filter(segment_q(segment, context=context))
+    SegmentMembership.objects.filter(shop_id=segment.shop_id, segment=segment).exclude(
+        customer_id__in=matching.values("customer_id")).delete()
+    joined = matching.exclude(customer_id__in=SegmentMembership.objects.filter(
+        shop_id=segment.shop_id, segment=segment).values("customer_id")).values("customer_id")
+    select_sql, select_params = joined.query.sql_with_params()
+    moment = connection.ops.adapt_datetimefield_value(context.now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SegmentMembership._meta.db_table} "
+            f"(shop_id, segment_id, customer_id, created_at, updated_at) "
+            # WHERE keeps SQLite from reading ON CONFLICT as a join; a concurrent refresh may have added a row.
+            f"SELECT %s, %s, joined.customer_id, %s, %s FROM ({select_sql}) joined WHERE 1 = 1 ON CONFLICT DO NOTHING",
+            [segment.shop_id, segment.pk, moment, moment, *select_params])
+
+
+def shop_recompute(*, shop: Shop, now: datetime | None = None) -> int:
+    """Every score and membership of the shop; returns the number of scored customers."""
+    now = now or timezone.now()
+    segments = segments_for(shop=shop)
+    median = shop_median_interval(shop=shop)
+    with transaction.atomic():
+        SegmentSettings.objects.filter(pk=settings_for(shop=shop).pk).update(median_interval_days=median,
+                                                                              recomputed_at=now)
+        CustomerScore.objects.filter(shop=shop).filter(Q(customer__is_deleted=True)
+                                                       | Q(customer__redacted_at__isnull=False)).delete()
+        _scores_upsert(shop=shop, now=now, shop_median=median, customer=None)
+        _quintiles_all(shop=shop)
+        context = _context(shop=shop, now=now)
+        for segment in segments:
+            _members_sync(segment=segment, context=context)
+    return CustomerScore.objects.filter(shop=shop).count()
+
+
+def customer_refresh(*, customer: Customer, now: datetime | None = None) -> list[str]:
+    """After an order of ``customer`` was paid, refunded or cancelled: their score and memberships
+    only.  Returns the keys of the segments they are in."""
+    now = now or timezone.now()
+    shop = customer.shop
+    segments = segments_for(shop=shop)
+    with transaction.atomic():
+        if customer.is_deleted or customer.redacted_at:
+            CustomerScore.objects.filter(shop=shop, customer=customer).delete()
+            SegmentMembership.objects.filter(shop=shop, customer=customer).delete()
+            return []
+        median = settings_for(shop=shop).median_interval_days
+        if median is None:  # no full recompute yet: measure the shop now
+            median = shop_median_interval(shop=shop)
+        _scores_upsert(shop=shop, now=now, shop_median=median, customer=customer)
+        score = CustomerScore.objects.get(shop=shop, customer=customer)
+        _quintiles_one(score=score)
+        context = _context(shop=shop, now=now)
+        keys = []
+        for segment in segments:
+            mine = CustomerScore.objects.filter(pk=score.pk).filter(segment_q(segment, context=context)).exists()
+            if mine:
+                SegmentMembership.objects.get_or_create(shop=shop, segment=segment, customer=customer)
+                keys.append(segment.key)
+            else:
+                SegmentMembership.objects.filter(shop=shop, segment=segment, customer=customer).delete()
+    return keys

@@ -1,0 +1,225 @@
+"""The dashboard in headless Chromium on a demo-like store: the Shopify sandbox seeds 14 months of
+history, the app installs through OAuth and syncs it, the loyalty program, flows, surveys and
+segments run on it; a merchant logs in and opens every page in English, Hebrew and Persian.
+
+Screenshots land in ``var/screenshots/dashboard-<page>-<lang>.png``.
+"""
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from commerce.models import Customer, Shop
+from dashboard.services import membership_grant
+from tests.e2e.conftest import install
+from tests.e2e.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.factories import UserFactory
+from tests.integrations.test_oauth import session_token
+
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
+
+DOMAIN = "dashboard-demo.myshopify.com"
+VIEWPORT = {"width": 1366, "height": 900}
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+PAGES = ["overview", "cohorts", "segments", "loyalty", "flows", "surveys"]
+# the charts each page must draw (canvas data-chart ids)
+CHARTS = {
+    "overview": ["active", "customers", "industry"],
+    "cohorts": ["cohort-sizes", "cohort-curves"],
+    "segments": ["segments"],
+    "loyalty": ["members", "points"],
+    "flows": ["flow-revenue"],
+    "surveys": ["nps"],
+}
+HEADINGS = {
+    "en": {"overview": "Retention overview", "cohorts": "Cohorts", "flows": "Flows"},
+    "he": {"overview": "סקירת שימור לקוחות", "cohorts": "קבוצות", "flows": "תהליכים"},
+    "fa": {"overview": "نمای کلی حفظ مشتری", "cohorts": "گروه‌ها", "flows": "جریان‌ها"},
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop on this thread; the ORM calls here are plain sync code.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _surveys_answered(shop: Shop) -> None:
+    """NPS answers spread over the last months, so "NPS over time" has a line."""
+    from surveys.models import Channel, Response, SurveyKind
+    from surveys.services import response_submit, survey_activate, surveys_for
+
+    survey = next(s for s in surveys_for(shop=shop) if s.kind == SurveyKind.NPS)
+    survey = survey_activate(shop=shop, survey_id=survey.pk, active=True)
+    rng = random.Random(5)
+    now = datetime.now(UTC)
+    for index, customer in enumerate(Customer.objects.filter(shop=shop).order_by("pk")[:60]):
+        submitted = response_submit(survey=survey, customer=customer, channel=Channel.EMAIL,
+                                    answers={"recommend": rng.choice([3, 6, 7, 8, 9, 9, 10, 10]),
+                                             "reason": "Fast delivery" if index % 3 else "משלוח מהיר"})
+        Response.objects.filter(pk=submitted.response.pk).update(submitted_at=now - timedelta(days=5 + index * 5))
+
+
+def _history(shop: Shop, store: Any, sandbox: Any) -> None:
+    from campaigns.models import Flow, Message
+    from campaigns.services.engine import run_due, winback_scan
+    from campaigns.services.flows import flow_enable, flows_for
+    from loyalty.services.earning import backfill
+    from loyalty.services.program import program_enable
+    from segments.services import shop_recompute
+
+    program_enable(shop=shop)
+    backfill(shop=shop, apply=True)
+    for flow in flows_for(shop=shop):
+        flow_enable(shop=shop, key=flow.key)
+    for flow in Flow.objects.filter(shop=shop, key="winback"):
+        winback_scan(flow=flow)
+    run_due()
+    # some of the customers who got an email come back and buy (with the code when they have one)
+    emailed = (Message.objects.filter(shop=shop, status="sent", is_marketing=True)
+               .values_list("customer__platform_id", flat=True).distinct().order_by("customer__platform_id")[:12])
+    for platform_id in emailed:
+        store.place_order(customer_id=platform_id, use_app_codes=1.0)
+    sandbox.webhooks.wait_idle(30)
+    shop_recompute(shop=shop)
+    _surveys_answered(shop)
+
+
+@pytest.fixture
+def demo_shop(app: Any, sandbox: Any) -> Shop:
+    store = sandbox.add_shop(DOMAIN, seed=42, customers=160, orders=700, months=14, now=datetime.now(UTC),
+                             name="Demo Store")
+    install(app, DOMAIN)
+    shop = Shop.objects.get(domain=DOMAIN)
+    _history(shop, store, sandbox)
+    return shop
+
+
+@pytest.fixture
+def merchant(demo_shop: Shop) -> Any:
+    user = UserFactory(username="demo")
+    membership_grant(user=user, shop=demo_shop, role="owner")
+    return user
+
+
+class Console:
+    """What the page logged as errors, and the scripts that threw."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+
+def _log_in(page: Page, base_url: str, language: str = "") -> None:
+    page.goto(f"{base_url}/dashboard/")
+    if language:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"dashboard-login-{language}.png"))
+    page.locator("#id_username").fill("demo")
+    page.locator("#id_password").fill("password")
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url("**/dashboard/overview/**")
+
+
+def _chart_drawn(page: Page, chart_id: str) -> dict[str, Any]:
+    """Whether Chart.js owns the canvas and painted something on it."""
+    return page.evaluate("""(id) => {
+        const canvas = document.querySelector(`canvas[data-chart="${id}"]`);
+        if (!canvas) return {exists: false};
+        const chart = window.Chart && Chart.getChart(canvas);
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) painted++;
+        return {exists: true, chart: Boolean(chart), points: chart ? chart.data.datasets.reduce(
+            (n, d) => n + d.data.filter(v => v !== null).length, 0) : 0, painted, width: canvas.width};
+    }""", chart_id)
+
+
+def _check_page(page: Page, console: Console, base_url: str, name: str, language: str) -> None:
+    response = page.goto(f"{base_url}/dashboard/{name}/")
+    assert response is not None and response.status == 200, (name, language)
+    page.wait_for_load_state("networkidle")
+    html = page.locator("html")
+    direction = "ltr" if language == "en" else "rtl"
+    assert html.get_attribute("dir") == direction, (name, language)
+    assert html.get_attribute("lang") == language
+    if name in HEADINGS[language]:
+        expect(page.get_by_role("heading", level=1)).to_have_text(HEADINGS[language][name])
+    for chart_id in CHARTS[name]:
+        drawn = _chart_drawn(page, chart_id)
+        assert drawn["exists"] and drawn["chart"], (name, language, chart_id, drawn)
+        assert drawn["points"] > 0, (name, language, chart_id, drawn)
+        assert drawn["painted"] > 500, (name, language, chart_id, drawn)  # not a blank canvas
+    # mirrored layout: the navigation stands at the start side (left in ltr, right in rtl)
+    nav = page.locator("nav.sidebar").bounding_box()
+    main = page.locator("main").bounding_box()
+    assert nav is not None and main is not None
+    assert (nav["x"] < main["x"]) == (direction == "ltr"), (name, language, nav, main)
+    wide = page.evaluate("""() => document.documentElement.scrollWidth > document.documentElement.clientWidth
+        ? [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right
+            > document.documentElement.clientWidth).slice(0, 8).map(e => e.tagName + "." + e.className) : []""")
+    assert not wide, (name, language, "wider than the window", wide)
+    if name == "cohorts":
+        assert page.locator("#heatmap td.heat:not(.empty)").count() >= 20
+        assert page.locator("#heatmap tbody tr").count() >= 10
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}-{language}.png"), full_page=True)
+    assert not console.errors, (name, language, console.errors)
+
+
+@pytest.mark.parametrize("language", ["en", "he", "fa"])
+def test_every_page_loads_draws_its_charts_and_mirrors_in_rtl(browser: Browser, app: Any, merchant: Any,
+                                                             language: str) -> None:
+    context = browser.new_context(viewport=VIEWPORT, locale=language, reduced_motion="reduce")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        console = Console(page)
+        _log_in(page, app.url, language)
+        for name in PAGES:
+            _check_page(page, console, app.url, name, language)
+        # the drill-down from a segment to its customers
+        page.goto(f"{app.url}/dashboard/segments/")
+        page.locator("#table-segments tbody th a").first.click()
+        expect(page.locator("#table-customers tbody tr").first).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / f"dashboard-segment-{language}.png"), full_page=True)
+        assert not console.errors, console.errors
+    finally:
+        context.close()
+
+
+def test_language_switcher_and_embedded_load(browser: Browser, app: Any, merchant: Any, demo_shop: Shop) -> None:
+    context = browser.new_context(viewport=VIEWPORT, locale="en", reduced_motion="reduce")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        _log_in(page, app.url)
+        page.locator("#language-switch").select_option("fa")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        assert page.locator("html").get_attribute("lang") == "fa"
+        # the Shopify admin's load: a session token in the URL, the language from Shopify's locale
+        embedded = context.new_page()
+        embedded.route("https://cdn.shopify.com/**", lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body="window.shopify = {};"))
+        response = embedded.goto(f"{app.url}/dashboard/overview/?shop={DOMAIN}&host=YWRtaW4&locale=he"
+                                 f"&id_token={session_token(DOMAIN)}")
+        assert response is not None and response.status == 200
+        assert response.headers["content-security-policy"].startswith(f"frame-ancestors https://{DOMAIN}")
+        assert embedded.locator("html").get_attribute("dir") == "rtl"
+        assert _chart_drawn(embedded, "customers")["chart"]
+    finally:
+        context.close()

@@ -1,0 +1,29 @@
+import pytest
+
+from commerce.models import Customer
+from loyalty.services.program import program_enable
+from surveys.models import Survey
+from surveys.services import surveys_for
+from tests.factories import CustomerFactory, ShopFactory
+
+
+@pytest.fixture
+def shop(db):
+    shop = ShopFactory(domain="survey-shop.myshopify.com", timezone="Asia/Jerusalem", name="Survey Shop")
+    program_enable(shop=shop)
+    return shop
+
+
+@pytest.fixture
+def surveys(shop) -> dict[str, Survey]:
+    """The presets, switched on."""
+    found = {survey.key: survey for survey in surveys_for(shop=shop)}
+    Survey.objects.filter(shop=shop).update(is_active=True)
+    for survey in found.values():
+        survey.refresh_from_db()
+    return found
+
+
+@pytest.fixture
+def customer(shop) -> Customer:
+    return CustomerFactory(shop=shop, platform_id="c1", email="dana@example.com", locale="en")
