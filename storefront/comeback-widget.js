@@ -1,4 +1,4 @@
-/*! Comeback loyalty widget: launcher + panel for the shopper's points, rewards and codes.
+/*! Comeback loyalty widget: launcher + panel for the shopper's points, rewards, codes and surveys.
  * No dependencies, no build step. See storefront/README.md.
  *   <script src=".../comeback-widget.js" data-endpoint="/apps/comeback" defer></script> */
 (() => {
@@ -28,6 +28,10 @@
       failed: "We couldn't create your code. Your points are safe; please try again.",
       network: "Connection problem. Please try again.", off: "{amount} off", freeShip: "Free shipping",
       until: "pending until {date}", returned: "Points returned",
+      surveys: "Surveys", earnBy: "Answer to earn {points}", required: "required", yes: "Yes", no: "No",
+      low: "not at all likely", high: "extremely likely", send: "Send answers", sending: "Sending…",
+      thanks: "Thank you for your answers!", thanksPts: "Thank you! You earned {points}.",
+      surveyGone: "This survey is no longer available.", sendFailed: "We couldn't send your answers. Please try again.",
       kinds: { earn: "Earned", redeem: "Redeemed", reverse: "Reversed", expire: "Expired", adjust: "Adjustment" },
     },
     he: {
@@ -47,6 +51,10 @@
       failed: "לא הצלחנו ליצור את הקוד. הנקודות שלך שמורות; נסו שוב.",
       network: "בעיית חיבור. נסו שוב.", off: "{amount} הנחה", freeShip: "משלוח חינם",
       until: "ממתין עד {date}", returned: "הנקודות הוחזרו",
+      surveys: "סקרים", earnBy: "ענו וצברו {points}", required: "חובה", yes: "כן", no: "לא",
+      low: "בכלל לא סביר", high: "סביר מאוד", send: "שליחת התשובות", sending: "שולחים…",
+      thanks: "תודה על התשובות!", thanksPts: "תודה! צברתם {points}.",
+      surveyGone: "הסקר הזה כבר לא זמין.", sendFailed: "לא הצלחנו לשלוח את התשובות. נסו שוב.",
       kinds: { earn: "נצברו", redeem: "מומשו", reverse: "בוטלו", expire: "פגו", adjust: "עדכון" },
     },
     fa: {
@@ -66,6 +74,10 @@
       failed: "ساخت کد ممکن نشد. امتیازهایتان محفوظ است؛ دوباره تلاش کنید.",
       network: "مشکل اتصال. دوباره تلاش کنید.", off: "{amount} تخفیف", freeShip: "ارسال رایگان",
       until: "در انتظار تا {date}", returned: "امتیازها برگشت داده شد",
+      surveys: "نظرسنجی‌ها", earnBy: "با پاسخ دادن {points} بگیرید", required: "الزامی", yes: "بله", no: "خیر",
+      low: "اصلاً محتمل نیست", high: "کاملاً محتمل", send: "ارسال پاسخ‌ها", sending: "در حال ارسال…",
+      thanks: "از پاسخ‌های شما سپاسگزاریم!", thanksPts: "سپاس! {points} گرفتید.",
+      surveyGone: "این نظرسنجی دیگر در دسترس نیست.", sendFailed: "ارسال پاسخ‌ها ممکن نشد. دوباره تلاش کنید.",
       kinds: { earn: "کسب شده", redeem: "استفاده شده", reverse: "برگشت خورده", expire: "منقضی شده", adjust: "اصلاح" },
     },
   };
@@ -122,7 +134,7 @@
   };
 
   // --- state and API ---------------------------------------------------------------------------
-  let state = null, issued = null, busy = null, loadError = false;
+  let state = null, issued = null, busy = null, loadError = false, surveys = [], thanks = null;
   let root, launcher, panel, body, alertBox, statusBox;
   const uid = "comeback-" + Math.random().toString(36).slice(2, 8);
 
@@ -200,6 +212,102 @@
     alertBox.hidden = !text;
   }
 
+  // --- surveys: each form is built once and kept across re-renders, so a draft survives them ---
+  const forms = new Map();
+
+  async function loadSurveys() {
+    try {
+      const res = await call("/surveys?locale=" + lang, { headers: { Accept: "application/json" } });
+      return res.ok ? res.data.surveys || [] : surveys;
+    } catch (e) { return surveys; }
+  }
+
+  function question(q, id, key) {
+    const err = h("p.cbw-error", { id: id + "e", hidden: true });
+    const text = [bdi(q.text), q.required ? h("span.cbw-req", null, " (" + t("required") + ")") : null];
+    const input = (type, value, attrs) => h("input", Object.assign({ type, name: q.key, value, "data-key": key + value,
+      "aria-describedby": err.id }, attrs));
+    const opt = (value, label) => h("label.cbw-opt", null, input("radio", value), h("span", null, label));
+    let control;
+    if (q.kind === "score") {
+      control = [h("div.cbw-scale", null, [...Array(11).keys()].map((i) => opt(i, [num.format(i),
+        i === 0 ? sr(" – " + t("low")) : i === 10 ? sr(" – " + t("high")) : null]))),
+      h("div.cbw-ends", { "aria-hidden": "true" }, h("span", null, t("low")), h("span", null, t("high")))];
+    } else if (q.kind === "yes_no") {
+      control = h("div.cbw-yn", null, opt("yes", t("yes")), opt("no", t("no")));
+    } else if (q.kind === "choice") {
+      control = q.choices.map((c) => h("label.cbw-check", null, input(q.multiple ? "checkbox" : "radio", c.value),
+        bdi(c.label)));
+    } else {
+      const attrs = { id, name: q.key, class: "cbw-input", "data-key": key, "aria-describedby": err.id };
+      const field = q.kind === "date" ? h("input", Object.assign({ type: "date" }, attrs))
+        : h("textarea", Object.assign({ rows: 3, maxlength: 2000 }, attrs));
+      return h("div.cbw-q", { "data-q": q.key }, h("label", { for: id }, text), err, field);
+    }
+    return h("fieldset.cbw-q", { "data-q": q.key }, h("legend", null, text), err, control);
+  }
+
+  function surveyForm(s) {
+    const id = uid + "s" + s.id;
+    const form = h("form.cbw-survey", { "aria-labelledby": id, novalidate: true,
+      onsubmit: (ev) => { ev.preventDefault(); answer(s, form); } },
+    h("p.cbw-survey-title", { id }, bdi(s.title)), s.points ? meta(t("earnBy", { points: pts(s.points) })) : null,
+    s.questions.map((q, i) => question(q, id + "q" + i, "sv" + s.id + "-" + q.key + "-")),
+    h("button.cbw-btn", { type: "submit", "data-key": "send" + s.id }, t("send"), sr(" – " + s.title)));
+    forms.set(s.id, form);
+    return form;
+  }
+
+  // Marks the questions named in `fields` (from the 400 body) and returns the first marked control.
+  function showErrors(form, fields) {
+    let first = null;
+    for (const box of form.querySelectorAll(".cbw-q")) {
+      const message = String(fields[box.dataset.q] || "");
+      const err = box.querySelector(".cbw-error");
+      err.textContent = message;
+      err.hidden = !message;
+      box.querySelectorAll("input, textarea").forEach((el) => el.setAttribute("aria-invalid", String(!!message)));
+      if (message && !first) first = box.querySelector("input, textarea");
+    }
+    return first;
+  }
+
+  async function answer(s, form) {
+    const button = form.querySelector("[type=submit]");
+    if (button.getAttribute("aria-disabled")) return;
+    const data = new FormData(form), answers = {};
+    for (const q of s.questions) {
+      const values = data.getAll(q.key);
+      answers[q.key] = q.kind === "choice" && q.multiple ? values : values.length ? values[0] : null;
+    }
+    button.setAttribute("aria-disabled", "true");
+    button.firstChild.textContent = t("sending");
+    setAlert("");
+    let res = null;
+    try {
+      res = await call("/surveys/" + s.id + "?locale=" + lang, { method: "POST", body: JSON.stringify({ answers }),
+        headers: { Accept: "application/json", "Content-Type": "application/json" } });
+    } catch (e) { /* res stays null: a network problem */ }
+    button.removeAttribute("aria-disabled");
+    button.firstChild.textContent = t("send");
+    const done = res && (res.status === 201 || res.status === 200), gone = res && [404, 409].includes(res.status);
+    if (done || gone) {
+      surveys = surveys.filter((x) => x.id !== s.id);
+      forms.delete(s.id);
+      if (done) {
+        const points = Number(res.data.points) || 0;
+        thanks = points > 0 ? t("thanksPts", { points: pts(points) }) : t("thanks");
+        await load().catch(() => {}); // the new balance
+      }
+      render(done ? "thanks" : null);
+      setAlert(done ? "" : t("surveyGone"));
+      return;
+    }
+    const first = showErrors(form, (res && res.status === 400 && res.data.fields) || {});
+    if (first) first.focus();
+    else setAlert(t(res ? "sendFailed" : "network"));
+  }
+
   // --- rendering -------------------------------------------------------------------------------
   function describe(r, currency) {
     const v = Number(r.value);
@@ -253,6 +361,10 @@
       h("div.cbw-tier", null, tier.name ? h("span.cbw-pill", null, t("tier"), bdi(tier.name))
         : h("span.cbw-pill.cbw-pill-quiet", null, t("noTier")),
       meta(tier.next ? tn("next", { name: bdi(tier.next) }) : t("top")))));
+    if (surveys.length || thanks) {
+      out.push(section("surveys", t("surveys"), thanks ? h("p.cbw-thanks", { tabindex: "-1", "data-key": "thanks" },
+        thanks) : null, surveys.map((s) => forms.get(s.id) || surveyForm(s))));
+    }
     out.push(section("rewards", t("rewards"), h("ul.cbw-list", null,
       (state.rewards || []).map((r) => rewardItem(r, currency, bal.available)))));
     if (state.codes && state.codes.length) {
@@ -342,7 +454,7 @@
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
     setAlert("");
-    issued = null;
+    issued = thanks = null;
     render();
     if (hadFocus || document.activeElement === document.body) launcher.focus();
   }
@@ -350,6 +462,7 @@
   async function refresh() {
     if (panel) panel.setAttribute("aria-busy", "true");
     await load().catch(() => {});
+    surveys = state && state.logged_in ? await loadSurveys() : [];
     render();
     panel.removeAttribute("aria-busy");
   }

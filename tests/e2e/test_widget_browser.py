@@ -229,4 +229,4 @@ def test_widget_files_are_served_cacheable_and_nothing_else(client: Any) -> None
         assert client.get(f"/storefront/{other}").status_code == 404, other
     sizes = sum((Path(__file__).resolve().parents[2] / "storefront" / name).stat().st_size
                 for name in ("comeback-widget.js", "comeback-widget.css"))
-    assert sizes < 32_000  # no framework, no build step: small enough to read
+    assert sizes < 40_000  # no framework, no build step: small enough to read (loyalty, referrals, surveys)
