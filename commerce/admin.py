@@ -47,8 +47,9 @@ class ShopAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "email", "shop", "first_order_at", "email_consent", "sms_consent", "is_deleted")
-    list_filter = ("shop", "email_consent", "sms_consent", "is_deleted")
+    list_display = ("__str__", "email", "shop", "first_order_at", "country_code", "timezone", "email_consent",
+                    "sms_consent", "is_deleted")
+    list_filter = ("shop", "email_consent", "sms_consent", "is_deleted", "country_code")
     search_fields = ("email", "first_name", "last_name", "phone", "platform_id")
     list_select_related = ("shop",)
 

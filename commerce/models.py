@@ -98,6 +98,11 @@ class Customer(PlatformRecord):
     )
     # Whether the customer has a store account (Shopify: enabled) or only checked out as a guest.
     account_state = models.CharField(max_length=10, blank=True)
+    # From the default address (ISO 3166 country, the platform's province code); ``timezone`` is
+    # the IANA zone derived from it (``commerce.geo``), "" when unknown: the shop's zone applies.
+    country_code = models.CharField(max_length=2, blank=True)
+    province_code = models.CharField(max_length=16, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
     first_order_at = models.DateTimeField(null=True, blank=True)
     platform_created_at = models.DateTimeField(null=True, blank=True)
     is_deleted = models.BooleanField(default=False)

@@ -26,6 +26,12 @@ class CustomerRecord:
     # None means "the payload does not carry a birthday" (keep what is stored).
     birthday: date | None = None
     has_birthday: bool = False
+    # From the default address; ``timezone`` is its IANA zone ("" unknown).  Applied only when
+    # ``has_address`` (the payload carries the address, possibly empty); otherwise kept as stored.
+    country_code: str = ""
+    province_code: str = ""
+    timezone: str = ""
+    has_address: bool = False
 
 
 @dataclass(frozen=True)

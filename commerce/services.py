@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from commerce import events
+from commerce import events, privacy_hooks
 from commerce.models import (
     PAID_STATUSES,
     Customer,
@@ -192,6 +192,10 @@ CUSTOMER_FIELDS = (
 )
 
 
+# Written only when the record carries the address (``CustomerRecord.has_address``).
+ADDRESS_FIELDS = ("country_code", "province_code", "timezone")
+
+
 def _customer_values(record: CustomerRecord) -> dict[str, Any]:
     values: dict[str, Any] = {
         "first_name": record.first_name,
@@ -209,6 +213,10 @@ def _customer_values(record: CustomerRecord) -> dict[str, Any]:
     }
     if record.has_birthday:
         values["birthday"] = record.birthday
+    if record.has_address:
+        values["country_code"] = record.country_code
+        values["province_code"] = record.province_code
+        values["timezone"] = record.timezone
     return values
 
 
@@ -217,7 +225,8 @@ def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: boo
     result = UpsertResult()
     applied = _records_apply(
         model=Customer, shop=shop, records=records, values=_customer_values,
-        fields=[*CUSTOMER_FIELDS, "birthday"], result=result, snapshot=lambda row: row.account_state,
+        fields=[*CUSTOMER_FIELDS, *ADDRESS_FIELDS, "birthday"], result=result,
+        snapshot=lambda row: row.account_state,
     )
     for record in {r.platform_id: r for r in records}.values():
         row = applied.rows.get(record.platform_id)
@@ -627,10 +636,13 @@ def refund_record(*, shop: Shop, record: RefundRecord, live: bool = True) -> Ups
 def customer_redact(*, shop: Shop, platform_id: str, order_platform_ids: Sequence[str]) -> int:
     """Erase a customer's personal data; orders and their amounts stay for the aggregates."""
     now = timezone.now()
+    customer_ids = list(Customer.objects.filter(shop=shop, platform_id=platform_id).values_list("pk", flat=True))
     count = Customer.objects.filter(shop=shop, platform_id=platform_id).update(
         first_name="", last_name="", email="", phone="", birthday=None, tags=[], locale="",
-        redacted_at=now, updated_at=now,
+        country_code="", province_code="", timezone="", redacted_at=now, updated_at=now,
     )
+    if customer_ids:
+        privacy_hooks.customer_redacted.send(sender=Shop, shop=shop, customer_ids=customer_ids)
     orders = Order.objects.filter(shop=shop)
     customer_orders = orders.filter(customer__platform_id=platform_id)
     listed_orders = orders.filter(platform_id__in=list(order_platform_ids))

@@ -11,14 +11,18 @@ run skips it instead of waiting):
 Transactional messages (an order's details) skip 2–4.
 """
 
+import itertools
 import logging
 import statistics
+from calendar import isleap
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Window
+from django.db.models.functions import Lag
 from django.utils import timezone
 
 from campaigns.models import (
@@ -30,6 +34,7 @@ from campaigns.models import (
     Message,
     MessageStatus,
     ScheduledStep,
+    StepAction,
     StepStatus,
     Unsubscribe,
 )
@@ -47,18 +52,33 @@ STALE_AFTER = timedelta(days=7)
 RETRY_AFTER = timedelta(minutes=15)
 
 
+def steps_for_new_enrolment(flow: Flow) -> list[FlowStep]:
+    """The steps a new enrolment gets: those of the version ``flow`` holds (older versions' steps
+    stay for the enrolments made before an edit).  Uses ``prefetch_related("steps")`` when the
+    caller did it, so a scan over many customers asks once per flow."""
+    prefetched = getattr(flow, "_prefetched_objects_cache", {}).get("steps")
+    if prefetched is not None:
+        return sorted((step for step in prefetched if step.version == flow.version), key=lambda step: step.position)
+    return list(FlowStep.objects.filter(flow=flow, version=flow.version).order_by("position"))
+
+
 def enrol(*, flow: Flow, customer: Customer, trigger_key: str, at: datetime, context: dict | None = None
           ) -> Enrolment | None:
-    """Enrol once per trigger (the key is unique per flow) and schedule every step."""
+    """Enrol once per trigger (the key is unique per flow) and schedule every step of the flow's
+    current version.  A paused flow enrols nobody."""
+    if not flow.is_enabled:
+        return None
+    steps = steps_for_new_enrolment(flow)
     with transaction.atomic():
         enrolment, created = Enrolment.objects.get_or_create(
             shop_id=flow.shop_id, flow=flow, trigger_key=trigger_key,
-            defaults={"customer": customer, "context": context or {}, "enrolled_at": at},
+            defaults={"customer": customer, "context": context or {}, "enrolled_at": at,
+                      "flow_version": flow.version},
         )
         if not created:
             return None
         due = at
-        for step in flow.steps.all():
+        for step in steps:
             due = due + timedelta(minutes=step.delay_minutes)
             ScheduledStep.objects.create(shop_id=flow.shop_id, enrolment=enrolment, step=step, due_at=due)
     return enrolment
@@ -71,16 +91,19 @@ class Outcome:
 
 
 def run_due(*, now: datetime | None = None, limit: int = 500) -> list[Outcome]:
-    """The scheduler's job: run every step that is due, each at most once."""
+    """The scheduler's job: run every step that is due, each at most once.  Steps of a paused
+    flow are held (left pending) until the merchant resumes it."""
     now = now or timezone.now()
-    due_ids = list(ScheduledStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now)
+    due_ids = list(ScheduledStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now,
+                                                step__flow__is_enabled=True)
                    .order_by("due_at").values_list("pk", flat=True)[:limit])
     outcomes = []
     for pk in due_ids:
         with transaction.atomic():
             scheduled = (ScheduledStep.objects.select_for_update(skip_locked=True, of=("self",))
                          .select_related("step__flow", "enrolment__customer__shop")
-                         .filter(pk=pk, status=StepStatus.PENDING, due_at__lte=now).first())
+                         .filter(pk=pk, status=StepStatus.PENDING, due_at__lte=now,
+                                 step__flow__is_enabled=True).first())
             if scheduled is None:
                 continue  # another run has it, or it is done
             outcomes.append(_execute(scheduled, now))
@@ -88,7 +111,15 @@ def run_due(*, now: datetime | None = None, limit: int = 500) -> list[Outcome]:
 
 
 def _local(customer: Customer, moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo(customer.shop.timezone or "UTC"))
+    """``moment`` on the shopper's clock: their zone (from their address), else the shop's, else
+    UTC; a zone name this machine does not know is skipped, never fatal to a send."""
+    for name in (customer.timezone, customer.shop.timezone):
+        if name:
+            try:
+                return moment.astimezone(ZoneInfo(name))
+            except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+                continue
+    return moment.astimezone(ZoneInfo("UTC"))
 
 
 def _quiet_until(customer: Customer, now: datetime) -> datetime | None:
@@ -130,6 +161,13 @@ def _exit_reason(scheduled: ScheduledStep) -> str:
             return "the customer ordered again"
     if enrolment.customer.is_deleted or enrolment.customer.redacted_at:
         return "the customer is gone"
+    # {"segment": "<key>"} / {"not_segment": "<key>"}: stored memberships (segments app).
+    from segments.selectors import in_segment
+
+    if conditions.get("segment") and not in_segment(customer=enrolment.customer, key=conditions["segment"]):
+        return f"the customer is not in the segment {conditions['segment']}"
+    if conditions.get("not_segment") and in_segment(customer=enrolment.customer, key=conditions["not_segment"]):
+        return f"the customer is in the segment {conditions['not_segment']}"
     return ""
 
 
@@ -155,9 +193,8 @@ def _skip(scheduled: ScheduledStep, reason: str, now: datetime, channel: str) ->
 
 
 def _defer(scheduled: ScheduledStep, until: datetime, reason: str, now: datetime, original: datetime) -> Outcome:
-    if until - original > STALE_AFTER:
-        channel = Channel.EMAIL if scheduled.step.action == "send_email" else Channel.SMS
-        return _skip(scheduled, f"stale: {reason} until {until:%Y-%m-%d %H:%M}", now, channel)
+    if _stale(original, until):
+        return _skip(scheduled, f"stale: {reason} until {until:%Y-%m-%d %H:%M}", now, channel_for(scheduled.step))
     scheduled.due_at = until
     scheduled.deferrals += 1
     scheduled.result = f"deferred: {reason} until {until.isoformat()}"[:300]
@@ -165,11 +202,63 @@ def _defer(scheduled: ScheduledStep, until: datetime, reason: str, now: datetime
     return Outcome("deferred", reason)
 
 
+def channel_for(step: FlowStep) -> str:
+    return Channel.EMAIL if step.action == StepAction.SEND_EMAIL else Channel.SMS
+
+
+def _stale(original: datetime, moment: datetime) -> bool:
+    """A marketing message sent more than ``STALE_AFTER`` after it was first due is no longer timely."""
+    return moment - original > STALE_AFTER
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the engine would do with a step for a customer at a moment, short of sending."""
+
+    action: str  # "send", "skip", "defer"
+    reason: str = ""
+    until: datetime | None = None
+
+
+def _deferral(until: datetime, reason: str, original: datetime) -> Decision:
+    if _stale(original, until):
+        return Decision("skip", f"stale: {reason} until {until:%Y-%m-%d %H:%M}")
+    return Decision("defer", reason, until)
+
+
+def decide(*, step: FlowStep, customer: Customer, now: datetime, original_due: datetime) -> Decision:
+    """Address, then for marketing: consent, the duplicate window, staleness, frequency caps and
+    quiet hours.  Reads only: the scheduler and the merchant's preview ask the same question."""
+    channel = channel_for(step)
+    if channel == Channel.EMAIL and not customer.email:
+        return Decision("skip", "no email address")
+    if channel == Channel.SMS and not customer.phone:
+        return Decision("skip", "no phone number")
+    if not step.is_marketing:
+        return Decision("send")
+    if not _consented(customer, channel):
+        return Decision("skip", f"no marketing consent for {channel}")
+    duplicate = Message.objects.filter(customer=customer, template=step.template, status=MessageStatus.SENT,
+                                       at__gt=now - DUPLICATE_WINDOW).exists()
+    if duplicate:
+        return Decision("skip", f"{step.template} was sent within {DUPLICATE_WINDOW.days} days")
+    if _stale(original_due, now):
+        return Decision("skip", f"stale: due since {original_due:%Y-%m-%d %H:%M}, more than "
+                                f"{STALE_AFTER.days} days ago")
+    cap = _cap_until(customer, channel, now)
+    if cap is not None:
+        return _deferral(cap, "frequency cap", original_due)
+    quiet = _quiet_until(customer, now)
+    if quiet is not None:
+        return _deferral(quiet, "quiet hours", original_due)
+    return Decision("send")
+
+
 def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
     step: FlowStep = scheduled.step
     enrolment = scheduled.enrolment
     customer = enrolment.customer
-    channel = Channel.EMAIL if step.action == "send_email" else Channel.SMS
+    channel = channel_for(step)
     exit_reason = _exit_reason(scheduled)
     if exit_reason:
         ScheduledStep.objects.filter(enrolment=enrolment, status=StepStatus.PENDING).exclude(pk=scheduled.pk).update(
@@ -177,26 +266,16 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
         Enrolment.objects.filter(pk=enrolment.pk).update(status=EnrolmentStatus.EXITED)
         _finish(scheduled, StepStatus.SKIPPED, f"exited: {exit_reason}", now)
         return Outcome("exited", exit_reason)
-    if channel == Channel.EMAIL and not customer.email:
-        return _skip(scheduled, "no email address", now, channel)
-    if channel == Channel.SMS and not customer.phone:
-        return _skip(scheduled, "no phone number", now, channel)
-    if step.is_marketing:
-        if not _consented(customer, channel):
-            return _skip(scheduled, f"no marketing consent for {channel}", now, channel)
-        duplicate = Message.objects.filter(customer=customer, template=step.template, status=MessageStatus.SENT,
-                                           at__gt=now - DUPLICATE_WINDOW).exists()
-        if duplicate:
-            return _skip(scheduled, f"{step.template} was sent within {DUPLICATE_WINDOW.days} days", now, channel)
-        original = _original_due(scheduled)
-        cap = _cap_until(customer, channel, now)
-        if cap is not None:
-            return _defer(scheduled, cap, "frequency cap", now, original)
-        quiet = _quiet_until(customer, now)
-        if quiet is not None:
-            return _defer(scheduled, quiet, "quiet hours", now, original)
+    original = _original_due(scheduled) if step.is_marketing else scheduled.due_at
+    decision = decide(step=step, customer=customer, now=now, original_due=original)
+    if decision.action == "skip":
+        return _skip(scheduled, decision.reason, now, channel)
+    if decision.action == "defer" and decision.until is not None:
+        return _defer(scheduled, decision.until, decision.reason, now, original)
     try:
         sent = (email if channel == Channel.EMAIL else sms).send(scheduled=scheduled, now=now)
+    except email.NothingToSend as nothing:  # e.g. an upsell with no complementary product
+        return _skip(scheduled, nothing.reason, now, channel)
     except Exception as error:  # the platform (discount code) or the mail provider is away: try again later
         logger.warning("step %s could not be sent: %s", scheduled.pk, error)
         return _defer(scheduled, now + RETRY_AFTER, f"sending failed ({type(error).__name__})", now,
@@ -206,10 +285,68 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
 
 
 def _original_due(scheduled: ScheduledStep) -> datetime:
-    """When the step was first due (before any deferral)."""
-    enrolled = scheduled.enrolment.enrolled_at
-    delay = sum(step.delay_minutes for step in scheduled.step.flow.steps.filter(position__lte=scheduled.step.position))
-    return enrolled + timedelta(minutes=delay)
+    """When the step was first due (before any deferral), from the steps of its own version."""
+    step = scheduled.step
+    delays = FlowStep.objects.filter(flow_id=step.flow_id, version=step.version, position__lte=step.position)
+    return scheduled.enrolment.enrolled_at + timedelta(minutes=sum(delays.values_list("delay_minutes", flat=True)))
+
+
+# --- daily scans: one query picks who is due, then enrolment in bulk -----------------------------
+
+ENROL_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone a scan found due: who, the key that enrols them once, and what the message may mention."""
+
+    customer_id: int
+    trigger_key: str
+    context: dict
+
+
+def enrol_many(*, flow: Flow, candidates: Iterable[Candidate], at: datetime, batch_size: int | None = None) -> int:
+    """``enrol`` for many customers, ``batch_size`` per transaction: a trigger key enrols once
+    (the unique (shop, flow, trigger_key) decides, also against a concurrent ``enrol``), and only
+    the enrolments created here get the steps of the flow's current version scheduled.  Returns
+    how many were created.  A paused flow enrols nobody."""
+    if not flow.is_enabled:
+        return 0
+    steps = steps_for_new_enrolment(flow)
+    iterator = iter(candidates)
+    created = 0
+    while chunk := list(itertools.islice(iterator, batch_size or ENROL_BATCH)):
+        created += _enrol_chunk(flow, chunk, steps, at)
+    return created
+
+
+def _enrol_chunk(flow: Flow, chunk: list[Candidate], steps: list[FlowStep], at: datetime) -> int:
+    wanted: dict[str, Candidate] = {}
+    for candidate in chunk:
+        wanted.setdefault(candidate.trigger_key, candidate)
+    enrolments = Enrolment.objects.filter(shop_id=flow.shop_id, flow=flow)
+    with transaction.atomic():
+        known = set(enrolments.filter(trigger_key__in=list(wanted)).values_list("trigger_key", flat=True))
+        fresh = [key for key in wanted if key not in known]
+        if not fresh:
+            return 0
+        Enrolment.objects.bulk_create([
+            Enrolment(shop_id=flow.shop_id, flow=flow, customer_id=wanted[key].customer_id, trigger_key=key,
+                      context=wanted[key].context, enrolled_at=at, flow_version=flow.version)
+            for key in fresh
+        ], ignore_conflicts=True)
+        # ignore_conflicts hands back no primary keys: read back the rows written here (an
+        # ``enrol`` of the same key that got in first has its own ``enrolled_at``)
+        created = list(enrolments.filter(trigger_key__in=fresh, enrolled_at=at).values_list("pk", flat=True))
+        due, schedule = at, []
+        for step in steps:
+            due += timedelta(minutes=step.delay_minutes)
+            schedule.append((step, due))
+        ScheduledStep.objects.bulk_create([
+            ScheduledStep(shop_id=flow.shop_id, enrolment_id=pk, step=step, due_at=step_due)
+            for pk in created for step, step_due in schedule
+        ], ignore_conflicts=True)
+    return len(created)
 
 
 def winback_scan(*, flow: Flow, now: datetime | None = None) -> int:
@@ -220,18 +357,21 @@ def winback_scan(*, flow: Flow, now: datetime | None = None) -> int:
     lapsed = (Order.objects.filter(shop_id=flow.shop_id, cancelled_at__isnull=True, customer__isnull=False,
                                    financial_status__in=PAID_STATUSES)
               .values("customer_id").annotate(last=Max("processed_at"))
-              .filter(last__lte=now - timedelta(days=days), last__gt=now - timedelta(days=days + 30)))
-    enrolled = 0
-    customers = {c.pk: c for c in Customer.objects.filter(pk__in=[row["customer_id"] for row in lapsed])}
-    for row in lapsed:
-        customer = customers.get(row["customer_id"])
-        if customer is None:
-            continue
-        key = f"winback:{customer.pk}:{row['last'].date().isoformat()}"
-        context = {"last_order_at": row["last"].isoformat()}
-        if enrol(flow=flow, customer=customer, trigger_key=key, at=now, context=context):
-            enrolled += 1
-    return enrolled
+              .filter(last__lte=now - timedelta(days=days), last__gt=now - timedelta(days=days + 30))
+              .values_list("customer_id", "last"))
+    return enrol_many(flow=flow, at=now, candidates=(
+        Candidate(customer_id, f"winback:{customer_id}:{last.date().isoformat()}", {"last_order_at": last.isoformat()})
+        for customer_id, last in lapsed.iterator(chunk_size=ENROL_BATCH)
+    ))
+
+
+def _on_the_day(field: str, day: date) -> Q:
+    """``field``'s month and day are ``day``'s; 29 February falls on 1 March in other years (as
+    loyalty's birthday points do)."""
+    same_day = Q(**{f"{field}__month": day.month, f"{field}__day": day.day})
+    if (day.month, day.day) == (3, 1) and not isleap(day.year):
+        same_day |= Q(**{f"{field}__month": 2, f"{field}__day": 29})
+    return same_day
 
 
 def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
@@ -240,14 +380,15 @@ def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
     today = now.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
     customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True)
     if flow.key == "birthday":
-        due = customers.filter(birthday__month=today.month, birthday__day=today.day)
+        due = customers.filter(_on_the_day("birthday", today))
     elif flow.key == "anniversary":
-        due = customers.filter(first_order_at__month=today.month, first_order_at__day=today.day,
-                               first_order_at__year__lt=today.year)
+        due = customers.filter(_on_the_day("first_order_at", today), first_order_at__year__lt=today.year)
     else:
         return 0
-    return sum(1 for customer in due
-               if enrol(flow=flow, customer=customer, trigger_key=f"{flow.key}:{customer.pk}:{today.year}", at=now))
+    return enrol_many(flow=flow, at=now, candidates=(
+        Candidate(pk, f"{flow.key}:{pk}:{today.year}", {})
+        for pk in due.values_list("pk", flat=True).iterator(chunk_size=ENROL_BATCH)
+    ))
 
 
 def holidays_today(*, flow: Flow, day: date) -> list[str]:
@@ -276,12 +417,13 @@ def holiday_scan(*, flow: Flow, now: datetime | None = None) -> int:
         return 0
     holiday = names[0]
     country = next((c for c in flow.settings.get("calendars", []) if holiday_name(c, day, "en_US")), "")
+    context = {"holiday": holiday, "holiday_date": day.isoformat(), "holiday_country": country}
     customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True,
                                         email_consent="subscribed").exclude(email="")
-    return sum(1 for customer in customers.iterator()
-               if enrol(flow=flow, customer=customer, trigger_key=f"holiday:{holiday}:{day.year}:{customer.pk}",
-                        at=now, context={"holiday": holiday, "holiday_date": day.isoformat(),
-                                         "holiday_country": country}))
+    return enrol_many(flow=flow, at=now, candidates=(
+        Candidate(pk, f"holiday:{holiday}:{day.year}:{pk}", context)
+        for pk in customers.values_list("pk", flat=True).iterator(chunk_size=ENROL_BATCH)
+    ))
 
 
 def holiday_name(country: str, day: date, language: str) -> str:
@@ -297,47 +439,53 @@ def holiday_name(country: str, day: date, language: str) -> str:
 
 def repurchase_medians(*, shop_id: int, min_repurchases: int) -> dict[int, int]:
     """Per product: the median days between a customer's consecutive purchases of it, from the
-    shop's own history (only products with at least ``min_repurchases`` such intervals)."""
-    purchases = (OrderLine.objects.filter(shop_id=shop_id, product__isnull=False, order__customer__isnull=False,
-                                          order__cancelled_at__isnull=True)
-                 .values_list("product_id", "order__customer_id", "order__processed_at")
-                 .order_by("product_id", "order__customer_id", "order__processed_at"))
+    shop's own history (only products with at least ``min_repurchases`` such intervals, and
+    only intervals of at least a day).  One query: each purchase next to the previous one."""
+    previous = Window(Lag("order__processed_at"), partition_by=[F("product_id"), F("order__customer_id")],
+                      order_by=F("order__processed_at").asc())
+    gaps = (OrderLine.objects.filter(shop_id=shop_id, product__isnull=False, order__customer__isnull=False,
+                                     order__cancelled_at__isnull=True)
+            .annotate(gap=ExpressionWrapper(F("order__processed_at") - previous, output_field=DurationField()))
+            .filter(gap__gte=timedelta(days=1))
+            .values_list("product_id", "gap"))
     intervals: dict[int, list[float]] = {}
-    previous: tuple[int, int, datetime | None] | None = None
-    for product_id, customer_id, at in purchases.iterator():
-        if previous and previous[0] == product_id and previous[1] == customer_id and at and previous[2]:
-            days = (at - previous[2]).total_seconds() / 86400
-            if days >= 1:
-                intervals.setdefault(product_id, []).append(days)
-        previous = (product_id, customer_id, at)
+    for product_id, gap in gaps.iterator(chunk_size=10_000):
+        intervals.setdefault(product_id, []).append(gap.total_seconds() / 86400)
     return {pid: round(statistics.median(values)) for pid, values in intervals.items()
             if len(values) >= min_repurchases}
 
 
 def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
-    """Daily: remind customers whose last purchase of a consumable is one use cycle old."""
+    """Daily: remind customers whose last purchase of a consumable is one use cycle old.  One
+    query for all products: lines older than a product's window cannot be a last purchase in it."""
     now = now or timezone.now()
     cycles = repurchase_medians(shop_id=flow.shop_id, min_repurchases=int(flow.settings.get("min_repurchases", 5)))
     set_by_merchant = {str(k): int(v) for k, v in (flow.settings.get("cycles") or {}).items()}
-    products = dict(Product.objects.filter(shop_id=flow.shop_id).values_list("pk", "platform_id"))
-    for pk, platform_id in products.items():
+    titles = {}
+    products = Product.objects.filter(shop_id=flow.shop_id).values_list("pk", "platform_id", "title")
+    for pk, platform_id, title in products:
+        titles[pk] = title or ""
         if platform_id in set_by_merchant:
             cycles[pk] = set_by_merchant[platform_id]
-    enrolled = 0
+    by_cycle: dict[int, list[int]] = {}
     for product_id, days in cycles.items():
-        due_from, due_to = now - timedelta(days=days + 1), now - timedelta(days=days)
-        last = (OrderLine.objects.filter(shop_id=flow.shop_id, product_id=product_id, order__customer__isnull=False,
-                                         order__cancelled_at__isnull=True)
-                .values("order__customer_id").annotate(last=Max("order__processed_at"))
-                .filter(last__gt=due_from, last__lte=due_to))
-        for row in last:
-            customer = Customer.objects.filter(pk=row["order__customer_id"]).first()
-            title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first() or ""
-            key = f"replenish:{customer.pk if customer else 0}:{product_id}:{row['last'].date().isoformat()}"
-            if customer and enrol(flow=flow, customer=customer, trigger_key=key, at=now,
-                                  context={"product": title}):
-                enrolled += 1
-    return enrolled
+        by_cycle.setdefault(days, []).append(product_id)
+    if not by_cycle:
+        return 0
+    recent, due = Q(), Q()
+    for days, product_ids in by_cycle.items():
+        since, until = now - timedelta(days=days + 1), now - timedelta(days=days)
+        recent |= Q(product_id__in=product_ids, order__processed_at__gt=since)
+        due |= Q(product_id__in=product_ids, last__gt=since, last__lte=until)
+    last_purchases = (OrderLine.objects.filter(recent, shop_id=flow.shop_id, order__customer__isnull=False,
+                                               order__cancelled_at__isnull=True)
+                      .values("product_id", "order__customer_id").annotate(last=Max("order__processed_at"))
+                      .filter(due).values_list("order__customer_id", "product_id", "last"))
+    return enrol_many(flow=flow, at=now, candidates=(
+        Candidate(customer_id, f"replenish:{customer_id}:{product_id}:{last.date().isoformat()}",
+                  {"product": titles.get(product_id, "")})
+        for customer_id, product_id, last in last_purchases.iterator(chunk_size=ENROL_BATCH)
+    ))
 
 
 def daily_scan(*, flow: Flow, now: datetime | None = None) -> int:

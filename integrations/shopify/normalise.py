@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+from commerce import geo
 from commerce.records import (
     CustomerRecord,
     OrderLineRecord,
@@ -115,6 +116,35 @@ def _consent(value: Any) -> str:
 
 # --- customers -------------------------------------------------------------------------------
 
+def _coordinate(value: Any) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _address_fields(payload: dict, key: str) -> dict[str, Any]:
+    """Country, province and time zone of the default address, when the payload carries it
+    (``{}`` otherwise: what is stored stays).  Both shapes: GraphQL ``MailingAddress``
+    (``countryCodeV2``, ``provinceCode``) and REST (``country_code``, ``province_code``)."""
+    if key not in payload:
+        return {}
+    address = payload.get(key) or {}
+    if not isinstance(address, dict):
+        raise PayloadError(f"{key} is not an object")
+    country = str(address.get("countryCodeV2") or address.get("country_code") or "").strip().upper()
+    province = str(address.get("provinceCode") or address.get("province_code") or "").strip().upper()
+    return {
+        "has_address": True,
+        "country_code": country[:2],
+        "province_code": province[:16],
+        "timezone": geo.timezone_for(
+            country_code=country, province_code=province,
+            latitude=_coordinate(address.get("latitude")), longitude=_coordinate(address.get("longitude")),
+        ),
+    }
+
+
 def customer_from_graphql(node: dict) -> CustomerRecord:
     birth = node.get("birthDate")
     return CustomerRecord(
@@ -132,6 +162,7 @@ def customer_from_graphql(node: dict) -> CustomerRecord:
         sms_consent=_consent(node.get("smsMarketingConsent")),
         birthday=_date(birth.get("value")) if isinstance(birth, dict) else None,
         has_birthday="birthDate" in node,
+        **_address_fields(node, "defaultAddress"),
     )
 
 
@@ -149,6 +180,7 @@ def customer_from_rest(payload: dict) -> CustomerRecord:
         account_state=str(payload.get("state") or "").lower(),
         email_consent=_consent(payload.get("email_marketing_consent")),
         sms_consent=_consent(payload.get("sms_marketing_consent")),
+        **_address_fields(payload, "default_address"),
     )
 
 
@@ -283,6 +315,7 @@ def order_from_graphql(node: dict) -> OrderRecord:
         processed_at=_datetime(node.get("processedAt")),
         cancelled_at=_datetime(node.get("cancelledAt")),
         cancel_reason=str(node.get("cancelReason") or "").lower(),
+        shipping_address_key=address_key(node.get("shippingAddress")),
         lines=tuple(
             OrderLineRecord(
                 platform_id=_required_id(line, "id"),

@@ -25,6 +25,7 @@ updatedAt
 emailMarketingConsent { marketingState consentUpdatedAt }
 smsMarketingConsent { marketingState consentUpdatedAt }
 birthDate: metafield(namespace: "facts", key: "birth_date") { value }
+defaultAddress { countryCodeV2 provinceCode latitude longitude }
 """
 
 VARIANT_FIELDS = """
@@ -90,6 +91,7 @@ displayFinancialStatus
 displayFulfillmentStatus
 discountCodes
 customer {{ id }}
+shippingAddress {{ address1 address2 city zip countryCodeV2 }}
 subtotalPriceSet {{ {MONEY} }}
 totalDiscountsSet {{ {MONEY} }}
 totalTaxSet {{ {MONEY} }}
@@ -122,8 +124,9 @@ query ShopDetails {
 # --- paginated queries (reconciliation) ------------------------------------------------------
 # A single query may cost at most 1,000 points, and a connection costs about
 # ``first × (cost of its node)``: nested connections are kept small and the page size per
-# resource (``PAGE_SIZES``) keeps each request under the cap.  Orders with more line items than
-# a page shows still arrive whole through webhooks and the bulk history sync.
+# resource (``PAGE_SIZES``) keeps each request under the cap (customers: 2 + 150 × (1 + 4
+# objects: two consents, the birthday metafield, the default address) = 752).  Orders with more
+# line items than a page shows still arrive whole through webhooks and the bulk history sync.
 PAGE_SIZES = {"customers": 150, "products": 10, "orders": 3}
 
 CUSTOMERS_PAGE_QUERY = f"""

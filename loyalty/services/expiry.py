@@ -4,18 +4,37 @@
 - ``batch``: each earned batch expires N days after it became spendable; spending and expiry
   consume the oldest batches first, and a reversal takes from the batch it reverses.
 Expiry entries are keyed on what expires, so running the job twice expires nothing twice.
+The daily job picks, in one query, the accounts that can have something to expire or to warn
+about, and runs the per-account rules (under the account's lock) for those only.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from commerce import events
-from commerce.models import Shop
+from commerce.models import PAID_STATUSES, DomainEvent, Order, Shop
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, EntryKind, EntrySource, ExpiryMode, LedgerEntry, Program
 from loyalty.selectors import account_orders
@@ -68,7 +87,12 @@ def _warn(*, account: Account, key: str, points: int, expires_at: datetime) -> N
 
 def account_expire(*, account: Account, program: Program, at: datetime | None = None) -> int:
     """Expire (and warn about) one account's points; returns the points expired now."""
-    at = at or timezone.now()
+    expired = _account_expire(account=account, program=program, at=at or timezone.now())
+    events.dispatch_soon()
+    return expired
+
+
+def _account_expire(*, account: Account, program: Program, at: datetime) -> int:
     if program.expiry_mode == ExpiryMode.NONE:
         return 0
     warn_before = timedelta(days=program.expiry_warning_days)
@@ -99,13 +123,69 @@ def account_expire(*, account: Account, program: Program, at: datetime | None = 
                 elif at >= expires_at - warn_before:
                     _warn(account=account, key=f"expiring:batch:{batch.entry_id}", points=batch.points,
                           expires_at=expires_at)
-        events.dispatch_soon()
     return expired
 
 
 def shop_expire(*, shop: Shop, at: datetime | None = None) -> int:
+    """Daily: expire and warn in every account that may need it; returns the points expired."""
     program = program_for(shop=shop)
     if not program.is_enabled or program.expiry_mode == ExpiryMode.NONE:
         return 0
-    return sum(account_expire(account=account, program=program, at=at)
-               for account in Account.objects.filter(shop=shop).iterator())
+    at = at or timezone.now()
+    accounts = accounts_to_review(shop=shop, program=program, at=at).order_by("pk")
+    expired = sum(_account_expire(account=account, program=program, at=at) for account in accounts.iterator())
+    events.dispatch_soon()
+    return expired
+
+
+def accounts_to_review(*, shop: Shop, program: Program, at: datetime) -> QuerySet[Account]:
+    """The accounts ``account_expire`` may act on at ``at`` (a superset: the per-account rules
+    decide), found in one query instead of reading every account.
+
+    * batch: an account with a batch old enough to warn about or expire, not expired already by
+      its key, not warned already unless due now, and not used up.  "Used up" is judged from the
+      spending alone: every negative but a reversal takes the oldest points first, so a batch
+      still holds points only if the points earned up to it exceed everything spent (reversals
+      take from their own batch, so leaving them out keeps the superset).
+    * inactivity: an account with spendable points and no order since the warning could start
+      (with three days' slack for month ends).
+    """
+    if program.expiry_mode == ExpiryMode.BATCH:
+        return Account.objects.filter(shop=shop, pk__in=_batch_account_ids(shop=shop, program=program, at=at))
+    return _inactive_accounts(shop=shop, program=program, at=at)
+
+
+def _batch_account_ids(*, shop: Shop, program: Program, at: datetime) -> QuerySet[Any, Any]:
+    expire_before = at - timedelta(days=program.expiry_days)
+    warn_before = expire_before + timedelta(days=program.expiry_warning_days)
+    earned_up_to = Window(Sum(Case(When(points__gt=0, then=F("points")), default=0)), partition_by=F("account_id"),
+                          order_by=[F("available_at").asc(), F("pk").asc()])
+    spent = Window(Sum(Case(When(Q(points__lt=0) & ~Q(kind=EntryKind.REVERSE), then=F("points")), default=0)),
+                   partition_by=F("account_id"))
+    # (the batch conditions sit inside the windowed expression so that they filter after the window)
+    left = Case(When(points__gt=0, available_at__lte=warn_before, then=earned_up_to + spent), default=0,
+                output_field=IntegerField())
+    open_old = (LedgerEntry.objects.filter(shop_id=shop.pk, available_at__lte=at)
+                .annotate(left=left).filter(left__gt=0).values("pk"))
+    entry_id = Cast(OuterRef("pk"), output_field=CharField())
+    expired = LedgerEntry.objects.filter(shop_id=shop.pk, idempotency_key=Concat(Value("expire:batch:"), entry_id))
+    warned = DomainEvent.objects.filter(shop_id=shop.pk, key=Concat(Value("expiring:batch:"), entry_id))
+    batches = (LedgerEntry.objects.filter(pk__in=Subquery(open_old))
+               .alias(expired=Exists(expired), warned=Exists(warned))
+               .filter(Q(available_at__lte=expire_before) | Q(warned=False), expired=False))
+    return batches.values("account_id").distinct()
+
+
+def _inactive_accounts(*, shop: Shop, program: Program, at: datetime) -> QuerySet[Account]:
+    quiet_since = at + timedelta(days=program.expiry_warning_days + 3) - relativedelta(months=program.expiry_months)
+    orders = Order.objects.filter(shop_id=shop.pk, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES,
+                                  is_test=False)
+    by_customer = orders.filter(customer_id=OuterRef("customer_id")).order_by().values("customer_id")
+    by_email = orders.filter(email=OuterRef("email")).order_by().values("email")
+    balance = (LedgerEntry.objects.filter(account_id=OuterRef("pk"), available_at__lte=at).order_by()
+               .values("account_id").annotate(total=Sum("points")).values("total"))
+    last = Case(When(customer_id__isnull=False, then=Subquery(by_customer.annotate(last=Max("processed_at"))
+                                                              .values("last"))),
+                default=Subquery(by_email.annotate(last=Max("processed_at")).values("last")))
+    return (Account.objects.filter(shop=shop).alias(available=Subquery(balance), last=Coalesce(last, "created_at"))
+            .filter(available__gt=0, last__lte=quiet_since))

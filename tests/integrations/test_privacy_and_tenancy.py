@@ -70,10 +70,12 @@ def test_customer_data_request_produces_an_export_only_its_shop_can_fetch(client
 def test_customer_redact_erases_personal_data_and_keeps_aggregates(client, alpha, beta):
     seed_order(client, alpha)
     seed_order(client, beta)
+    Customer.objects.filter(shop=alpha).update(country_code="IL", province_code="TA", timezone="Asia/Jerusalem")
     payload = privacy_payload(alpha, orders_to_redact=[820982911946154508])
     post_webhook(client, "customers/redact", payload, shop_domain=alpha.domain)
     customer = Customer.objects.get(shop=alpha)
     assert (customer.email, customer.first_name, customer.last_name) == ("", "", "")
+    assert (customer.country_code, customer.province_code, customer.timezone) == ("", "", "")
     assert customer.redacted_at is not None
     order = Order.objects.get(shop=alpha)
     assert order.email == ""

@@ -102,6 +102,22 @@ class _FieldPlan:
     is_connection: bool = False
     node_type: GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType | None = None
     node_selection: list[SelectionSetNode] = field(default_factory=list)
+    #: ``resolve`` bound to its arguments: ``get(obj)``; a plain attribute resolver (the
+    #: schema's ``_field``: ``getter``) is called directly, one that needs only the context
+    #: (``_money_field``: ``bound(info)``) is bound to it once.
+    get: Callable[[Any], Any] = field(init=False)
+
+    def bind(self, info: _Info) -> _FieldPlan:
+        getter = getattr(self.resolve, "getter", None)
+        bound = getattr(self.resolve, "bound", None)
+        if getter is not None and not self.args:
+            self.get = getter
+        elif bound is not None and not self.args and info.context.lookup is not None:
+            self.get = bound(info)
+        else:
+            resolve, args = self.resolve, self.args
+            self.get = lambda obj: resolve(obj, info, **args)
+        return self
 
 
 class Compiler:
@@ -175,6 +191,8 @@ class Compiler:
                                         node_sel))
                 continue
             plans.append(_FieldPlan(key, resolve, args, self.completer(field_def.type, subs)))
+        for p in plans:
+            p.bind(self.info)
         self._plans[cache_key] = plans
         return plans
 
@@ -206,10 +224,12 @@ class Compiler:
             return lambda v: v
         if isinstance(type_, GraphQLScalarType):
             serialize = type_.coerce_output_value
+            if type_.name in ("String", "ID"):  # their serialisers return a str unchanged
+                return lambda v: v if v.__class__ is str else (
+                    None if v is None else serialize(v))
             return lambda v: None if v is None else serialize(v)
         if isinstance(type_, GraphQLObjectType):
             object_type = type_
-            info = self.info
             plans: list[_FieldPlan] = []
 
             def complete_object(v: Any) -> Any:
@@ -217,7 +237,7 @@ class Compiler:
                     return None
                 if not plans:
                     plans.extend(self.plan(object_type, subs))
-                return {p.key: p.complete(p.resolve(v, info, **p.args)) for p in plans}
+                return {p.key: p.complete(p.get(v)) for p in plans}
 
             return complete_object
 
@@ -231,9 +251,7 @@ class Compiler:
         return complete_abstract
 
     def execute(self, type_: GraphQLObjectType, subs: list[SelectionSetNode], obj: Any) -> JSON:
-        info = self.info
-        return {p.key: p.complete(p.resolve(obj, info, **p.args))
-                for p in self.plan(type_, subs)}
+        return {p.key: p.complete(p.get(obj)) for p in self.plan(type_, subs)}
 
 
 @dataclass
@@ -337,7 +355,6 @@ class BulkQuery:
         assert root_type is not None
         root = compiler.plan(root_type, [_selection_of(self.root_field)],
                              split_connections=True)[0]
-        info = compiler.info
         plan_cache: dict[tuple[str, int], list[_FieldPlan]] = {}
 
         def emit(node_type: Any, selections: list[SelectionSetNode], obj: Any,
@@ -353,7 +370,7 @@ class BulkQuery:
             line: JSON = {}
             children = []
             for p in plans:
-                value = p.resolve(obj, info, **p.args)
+                value = p.get(obj)
                 if p.is_connection:
                     children.append((p, value))
                 else:

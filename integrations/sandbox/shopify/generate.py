@@ -6,7 +6,7 @@ The lines are byte-identical to what the sandbox's bulk operation returns for th
 shop made with the same parameters (``add_shop(seed=.., customers=.., orders=.., now=..)``):
 the same compiled executor runs over the same records.  Orders are generated one at a time and
 never held together: 1,000,000 orders take about 3 minutes and 220 MB of memory (the purchase
-plan), writing about 1.7 GB.
+plan), writing about 1.8 GB.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ on its own; that is what lets :meth:`StoreGenerator.iter_orders` stream millions
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -42,6 +43,7 @@ from .accounting import (
 from .common import DEFAULT_ANCHOR, ZERO, derived_rng, q2
 from .model import (
     ID_BASE,
+    Address,
     AppliedDiscount,
     Consent,
     Customer,
@@ -102,6 +104,67 @@ def _in_window(day: date, window: tuple[tuple[int, int], tuple[int, int]] | None
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+_PLACE_TABLES: dict[str, tuple[list[sd.Place], list[float]]] = {
+    locale: ([p for p, _ in table], list(accumulate(w for _, w in table)))
+    for locale, table in sd.PLACES.items()
+}
+_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+@functools.cache
+def _zip_parts(pattern: str) -> tuple[tuple[str, int], ...]:
+    """``"M5V #@#"`` -> ``(("M5V ", 0), ("#", 1), ("@", 1), ("#", 1))``: runs of digits or
+    letters to draw, literal text kept."""
+    return tuple((text if kind == "=" else kind, len(text)) for kind, text in (
+        (m.lastgroup or "=", m.group()) for m in re.finditer(r"(?P<d>#+)|(?P<a>@)|[^#@]+", pattern)))
+
+
+def _postcode(rng: random.Random, pattern: str) -> str:
+    out = []
+    for part, size in _zip_parts(pattern):
+        if part == "d":
+            out.append(f"{rng.randrange(10 ** size):0{size}d}")
+        elif part == "a":
+            out.append(rng.choice(_LETTERS))
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def address_id(customer_id: int) -> int:
+    """The default address's id follows the customer's (unique per shop, stable per seed)."""
+    return ID_BASE["MailingAddress"] + customer_id - ID_BASE["Customer"]
+
+
+def make_address(rng: random.Random, locale: str, ident: int, first_name: str | None,
+                 last_name: str | None) -> Address:
+    """A plausible address for a customer of ``locale`` (see ``seeddata.PLACES``)."""
+    places, cum = _PLACE_TABLES.get(locale) or _PLACE_TABLES["en"]
+    place = rng.choices(places, cum_weights=cum)[0]
+    country = place.country_code
+    street = rng.choice(sd.STREETS[country])
+    number = rng.randint(1, 480)
+    if country == "DE":
+        line1 = f"{street} {number}"
+    elif country == "IR":
+        line1 = f"No. {number}, {street}"
+    else:
+        line1 = f"{number} {street}"
+    line2 = None
+    if country != "DE" and rng.random() < 0.3:
+        line2 = f"{'Flat' if country == 'GB' else 'Apt'} {rng.randint(1, 60)}"
+    postcode = _postcode(rng, place.zip_format)
+    province = place.province_code
+    return Address(
+        id=ident, first_name=first_name, last_name=last_name, address1=line1, address2=line2,
+        city=place.city, province=sd.PROVINCE_NAMES.get((country, province)) if province else None,
+        province_code=province, country=sd.COUNTRY_NAMES[country], country_code=country,
+        zip=postcode,
+        latitude=round(place.latitude + rng.uniform(-0.02, 0.02), 6),
+        longitude=round(place.longitude + rng.uniform(-0.02, 0.02), 6),
+    )
 
 
 def _price(value: float, rate: Decimal, ending: Decimal) -> Decimal:
@@ -383,14 +446,18 @@ class StoreGenerator:
         if k:
             updated = max(updated, self._at(self._last[i] + r.randint(1, 120)))
         updated = min(updated, self.now)
+        first_name = first_native if native else first_latin
+        last_name = last_native if native else last_latin
+        address = None
+        if k or r.random() < 0.6:  # buyers gave one at checkout; some sign-ups never did
+            address = make_address(r, locale, address_id(self._cust_id[i]), first_name,
+                                   last_name)
         return Customer(
-            id=self._cust_id[i],
-            first_name=first_native if native else first_latin,
-            last_name=last_native if native else last_latin,
+            id=self._cust_id[i], first_name=first_name, last_name=last_name,
             email=email, phone=phone, locale=locale, tags=tags, note=note,
             created_at=created, updated_at=max(updated, created),
             email_consent=email_consent, sms_consent=sms_consent, metafields=metafields,
-            state=state,
+            state=state, address=address,
         )
 
     def customers(self) -> list[Customer]:
@@ -526,6 +593,12 @@ class StoreGenerator:
             tags=["wholesale"] if customer is not None and "wholesale" in customer.tags else [],
         )
         self._lifecycle(order, r, ids)
+        if customer is not None:
+            order.shipping_address = customer.address
+        if order.shipping_address is None:  # a guest gives one at checkout
+            order.shipping_address = make_address(
+                r, locale or "en", ID_BASE["MailingAddress"] + 10**12 + j,
+                customer.first_name if customer else None, customer.last_name if customer else None)
         return order
 
     def _lifecycle(self, order: Order, rng: random.Random, ids: IdAllocator) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .common import ZERO, gid, money, rest_time
-from .model import Consent, Customer, LineItem, Order, Product, Refund, RefundLineItem
+from .model import Address, Consent, Customer, LineItem, Order, Product, Refund, RefundLineItem
 
 JSON = dict[str, Any]
 
@@ -40,8 +40,57 @@ def _consent(consent: Consent | None, tz: ZoneInfo | None, sms: bool) -> JSON | 
     return out
 
 
+def customer_address_json(address: Address | None, customer_id: int) -> JSON | None:
+    """A customer's address as the REST Customer resource has it (no coordinates there)."""
+    if address is None:
+        return None
+    return {
+        "id": address.id,
+        "customer_id": customer_id,
+        "first_name": address.first_name,
+        "last_name": address.last_name,
+        "company": None,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "province": address.province,
+        "country": address.country,
+        "zip": address.zip,
+        "phone": None,
+        "name": address.name,
+        "province_code": address.province_code,
+        "country_code": address.country_code,
+        "country_name": address.country,
+        "default": True,
+    }
+
+
+def order_address_json(address: Address | None) -> JSON | None:
+    """An order's shipping/billing address (REST orders carry the coordinates)."""
+    if address is None:
+        return None
+    return {
+        "first_name": address.first_name,
+        "address1": address.address1,
+        "phone": None,
+        "city": address.city,
+        "zip": address.zip,
+        "province": address.province,
+        "country": address.country,
+        "last_name": address.last_name,
+        "address2": address.address2,
+        "company": None,
+        "latitude": address.latitude,
+        "longitude": address.longitude,
+        "name": address.name,
+        "country_code": address.country_code,
+        "province_code": address.province_code,
+    }
+
+
 def customer_json(customer: Customer, currency: str, tz: ZoneInfo | None,
                   last_order: Order | None = None) -> JSON:
+    address = customer_address_json(customer.address, customer.id)
     return {
         "id": customer.id,
         "email": customer.email,
@@ -59,12 +108,12 @@ def customer_json(customer: Customer, currency: str, tz: ZoneInfo | None,
         "tags": ", ".join(customer.tags),
         "last_order_id": last_order.id if last_order else None,
         "last_order_name": last_order.name if last_order else None,
-        "addresses": [],
+        "addresses": [address] if address else [],
         "tax_exemptions": [],
         "email_marketing_consent": _consent(customer.email_consent, tz, sms=False),
         "sms_marketing_consent": _consent(customer.sms_consent, tz, sms=True),
         "admin_graphql_api_id": customer.gid,
-        "default_address": None,
+        "default_address": address,
     }
 
 
@@ -298,6 +347,8 @@ def order_json(order: Order, customer: Customer | None, tz: ZoneInfo | None,
         "line_items": [_line_item_json(li, order, fulfilled) for li in order.line_items],
         "payment_terms": None,
         "refunds": [refund_json(r, order, tz) for r in order.refunds],
+        "billing_address": order_address_json(order.shipping_address),
+        "shipping_address": order_address_json(order.shipping_address),
         "shipping_lines": [{
             "id": order.shipping_line_id,
             "code": order.shipping_title,

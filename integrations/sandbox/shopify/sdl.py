@@ -212,6 +212,27 @@ type Metafield implements Node {{
   updatedAt: DateTime!
 }}
 
+type MailingAddress implements Node {{
+  id: ID!
+  address1: String
+  address2: String
+  city: String
+  company: String
+  coordinatesValidated: Boolean!
+  country: String
+  countryCodeV2: CountryCode
+  firstName: String
+  formattedArea: String
+  lastName: String
+  latitude: Float
+  longitude: Float
+  name: String
+  phone: String
+  province: String
+  provinceCode: String
+  zip: String
+}}
+
 type Customer implements Node {{
   id: ID!
   legacyResourceId: UnsignedInt64!
@@ -235,6 +256,8 @@ type Customer implements Node {{
   smsMarketingConsent: CustomerSmsMarketingConsentState
   defaultEmailAddress: CustomerEmailAddress
   defaultPhoneNumber: CustomerPhoneNumber
+  defaultAddress: MailingAddress
+  addresses(first: Int): [MailingAddress!]!
   metafield(namespace: String, key: String!): Metafield
   orders({_PAGE_ARGS}, query: String, sortKey: OrderSortKeys = ID): OrderConnection!
 }}
@@ -327,6 +350,8 @@ type Order implements Node {{
   sourceName: String
   customerAcceptsMarketing: Boolean!
   customer: Customer
+  shippingAddress: MailingAddress
+  billingAddress: MailingAddress
   subtotalLineItemsQuantity: Int!
   subtotalPriceSet: MoneyBag
   totalDiscountsSet: MoneyBag

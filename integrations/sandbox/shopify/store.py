@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import rest
+from . import seeddata as sd
 from .accounting import (
     TIMEZONE,
     IdAllocator,
@@ -28,6 +29,7 @@ from .accounting import (
 )
 from .common import (
     ZERO,
+    derived_rng,
     gid,
     iso,
     parse_gid,
@@ -37,9 +39,10 @@ from .common import (
     zone,
 )
 from .cost import LeakyBucket
-from .generator import StoreGenerator, StoreSpec
+from .generator import StoreGenerator, StoreSpec, address_id, make_address
 from .model import (
     ID_BASE,
+    Address,
     AppliedDiscount,
     BulkOperation,
     Consent,
@@ -360,6 +363,13 @@ class Shop:
             else:
                 customer = self._random_customer()
             now = self.now()
+            if customer is not None and customer.address is None:  # checkout saves the address
+                customer.address = make_address(
+                    derived_rng(self.spec.seed, "checkout-address", customer.id), customer.locale,
+                    address_id(customer.id), customer.first_name, customer.last_name)
+            shipping_address = customer.address if customer else make_address(
+                derived_rng(self.spec.seed, "guest-address", self.next_order_number), "en",
+                ID_BASE["MailingAddress"] + 10**12 + self.next_order_number, None, None)
             lines = self._build_lines(line_items)
             applied: list[AppliedDiscount] = []
             code = self._pick_code(discount_code, customer, lines, rng, use_app_codes)
@@ -396,6 +406,7 @@ class Shop:
                 buyer_accepts_marketing=bool(
                     customer and customer.email_consent
                     and customer.email_consent.state == "SUBSCRIBED"),
+                shipping_address=shipping_address,
             )
             self.next_order_number += 1
             self._add_order(order)
@@ -426,11 +437,14 @@ class Shop:
         if template.email:
             local, _, domain = template.email.partition("@")
             email = f"{local.rstrip('0123456789')}{index % 10**7}@{domain}"
+        address = make_address(derived_rng(self.spec.seed, "new-address", index),
+                               template.locale, address_id(index), template.first_name,
+                               template.last_name)
         return self.create_customer(
             first_name=template.first_name, last_name=template.last_name, email=email,
             phone=None, locale=template.locale,
             email_marketing="SUBSCRIBED" if rng.random() < 0.5 else "NOT_SUBSCRIBED",
-            birth_date=template.birth_date,
+            birth_date=template.birth_date, address=address,
         )
 
     def _build_lines(self, wanted: Sequence[tuple[int | str, int]] | None) -> list[LineItem]:
@@ -635,8 +649,12 @@ class Shop:
         sms_marketing: str | None = None,
         birth_date: date | str | None = None,
         state: str = "DISABLED",
+        address: Address | dict[str, Any] | None = None,
     ) -> Customer:
-        """Create a customer; emits ``customers/create``; returns the record."""
+        """Create a customer; emits ``customers/create``; returns the record.
+
+        ``address``: the default address, an :class:`Address` or a dict of its fields
+        (``address1``, ``city``, ``country_code``, ``province_code``, ``zip``, ``latitude``...)."""
         with self.lock:
             if email and any(c.email and c.email.lower() == email.lower()
                              for c in self._customers.values()):
@@ -651,6 +669,7 @@ class Shop:
                                      sms=True) if phone else None,
                 state=state.upper(),
             )
+            customer.address = self._address(customer, address)
             if birth_date:
                 customer.metafields[("facts", "birth_date")] = str(birth_date)
             self._customers[customer.id] = customer
@@ -660,14 +679,16 @@ class Shop:
 
     def update_customer(self, customer_id: int | str, **fields: Any) -> Customer:
         """Change fields (first_name, last_name, email, phone, locale, tags, note, state,
-        email_marketing, sms_marketing, birth_date); emits ``customers/update``."""
+        email_marketing, sms_marketing, birth_date, address); emits ``customers/update``."""
         allowed = {"first_name", "last_name", "email", "phone", "locale", "tags", "note",
-                   "state", "email_marketing", "sms_marketing", "birth_date"}
+                   "state", "email_marketing", "sms_marketing", "birth_date", "address"}
         unknown = set(fields) - allowed
         if unknown:
             raise SandboxError(f"unknown customer fields: {', '.join(sorted(unknown))}")
         with self.lock:
             customer = self._customer_or_raise(customer_id)
+            if "address" in fields:  # checked before anything changes
+                fields["address"] = self._address(customer, fields["address"])
             now = self._touch(customer)
             consent_changed = False
             for key, value in fields.items():
@@ -685,6 +706,8 @@ class Shop:
                     customer.tags = sorted(value)
                 elif key == "state":
                     customer.state = str(value).upper()
+                elif key == "address":
+                    customer.address = value
                 else:
                     setattr(customer, key, value)
             body = self._customer_rest(customer)
@@ -696,6 +719,30 @@ class Shop:
                     "email_marketing_consent": body["email_marketing_consent"],
                 })
             return customer
+
+    def _address(self, customer: Customer, value: Address | dict[str, Any] | None
+                 ) -> Address | None:
+        if value is None or isinstance(value, Address):
+            return value
+        fields = dict(value)
+        unknown = set(fields) - (set(Address.__dataclass_fields__) - {"id"})
+        if unknown:
+            raise SandboxError(f"unknown address fields: {', '.join(sorted(unknown))}")
+        country = str(fields.get("country_code") or "").upper()
+        if not country:
+            raise SandboxError("an address needs a country_code")
+        province = fields.get("province_code")
+        return Address(
+            id=address_id(customer.id),
+            first_name=fields.get("first_name", customer.first_name),
+            last_name=fields.get("last_name", customer.last_name),
+            address1=str(fields.get("address1") or ""), address2=fields.get("address2"),
+            city=str(fields.get("city") or ""),
+            province=fields.get("province") or sd.PROVINCE_NAMES.get((country, province or "")),
+            province_code=province, country=fields.get("country") or sd.COUNTRY_NAMES.get(
+                country, country), country_code=country, zip=fields.get("zip"),
+            latitude=fields.get("latitude"), longitude=fields.get("longitude"),
+        )
 
     def delete_customer(self, customer_id: int | str) -> Customer:
         """Delete; their orders stay (``Order.customer`` becomes null); ``customers/delete``."""
