@@ -5,6 +5,8 @@ from django.conf import settings
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+pytest_plugins = ["tests.browser"]  # the headless Chromium fixture for the browser tests
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if REQUIRE_SERVICES:

@@ -65,13 +65,17 @@ def test_first_order_anniversary(shop):
     assert mail.outbox[0].subject == "A year together, Noa"
 
 
-def test_review_request_goes_a_week_after_delivery(shop):
-    flow_enable(shop=shop, key="review_request")
-    customer(shop, locale="he")
+def paid_then_fulfilled(shop):
     lines = [line("1a", 1, "30.00")]
     deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON))
     deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON, version=1,
                         fulfillment="fulfilled"))
+
+
+def test_review_request_goes_a_week_after_delivery(shop):
+    flow_enable(shop=shop, key="review_request")
+    customer(shop, locale="he")
+    paid_then_fulfilled(shop)
     assert Enrolment.objects.filter(flow__key="review_request").count() == 1
     assert run_due(now=NOON + timedelta(days=6)) == []
     outcomes = run_due(now=NOON + timedelta(days=7, hours=1))
@@ -161,10 +165,7 @@ def test_review_request_links_the_post_delivery_survey_when_switched_on(shop, cl
     survey_activate(shop=shop, survey_id=satisfaction.pk)
     flow_enable(shop=shop, key="review_request")
     customer(shop)
-    lines = [line("1a", 1, "30.00")]
-    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON))
-    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON, version=1,
-                        fulfillment="fulfilled"))
+    paid_then_fulfilled(shop)
     run_due(now=NOON + timedelta(days=7, hours=1))
     text = mail.outbox[0].body
     assert "Answer three quick questions" in text
@@ -178,9 +179,6 @@ def test_review_request_links_the_post_delivery_survey_when_switched_on(shop, cl
 def test_review_request_has_no_survey_link_while_the_survey_is_off(shop):
     flow_enable(shop=shop, key="review_request")
     customer(shop)
-    lines = [line("1a", 1, "30.00")]
-    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON))
-    deliver(shop, order("1", lines, customer="c1", email="noa@example.com", at=NOON, version=1,
-                        fulfillment="fulfilled"))
+    paid_then_fulfilled(shop)
     run_due(now=NOON + timedelta(days=7, hours=1))
     assert "/surveys/r/" not in mail.outbox[0].body

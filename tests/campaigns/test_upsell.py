@@ -1,11 +1,11 @@
 """Post-purchase upsell on the thank-you page: bought-together products, only for the buyer."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
-from commerce.models import Product, Variant
+from commerce.models import Product
+from tests.campaigns.helpers import co_purchase_store
 from tests.factories import ShopFactory
 from tests.loyalty.helpers import deliver, line, order
 from tests.loyalty.test_widget_api import signed
@@ -17,19 +17,7 @@ T = datetime(2026, 5, 1, 10, tzinfo=UTC)
 
 @pytest.fixture
 def shop():
-    shop = ShopFactory()
-    for pid, title, price, cost in [("serum", "Hair serum", "90", "20"), ("comb", "Wide comb", "15", "3"),
-                                    ("mask", "Hair mask", "60", "15"), ("soap", "Soap", "8", "2")]:
-        product = Product.objects.create(shop=shop, platform_id=pid, title=title, status="active")
-        Variant.objects.create(shop=shop, product=product, platform_id=f"v-{pid}", currency="USD",
-                               price=Decimal(price), unit_cost=Decimal(cost))
-    # serum is bought with the mask three times, with the comb once
-    for n in range(3):
-        lines = [line(f"m{n}a", 1, "90", product="serum"), line(f"m{n}b", 1, "60", product="mask")]
-        deliver(shop, order(f"m{n}", lines, customer=f"x{n}", email=f"x{n}@example.com", at=T - timedelta(days=n + 1)))
-    deliver(shop, order("c1", [line("c1a", 1, "90", product="serum"), line("c1b", 1, "15", product="comb")],
-                        customer="y", email="y@example.com", at=T - timedelta(days=9)))
-    return shop
+    return co_purchase_store(ShopFactory(), at=T)
 
 
 def test_offers_what_others_bought_with_it(client, shop):

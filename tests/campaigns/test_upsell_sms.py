@@ -2,7 +2,6 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ import pytest
 from campaigns.models import Enrolment, Message
 from campaigns.services.engine import run_due
 from campaigns.services.flows import flow_enable, flows_for
-from commerce.models import Customer, Product, Variant
+from commerce.models import Customer
+from tests.campaigns.helpers import co_purchase_store
 from tests.factories import ShopFactory
 from tests.loyalty.helpers import deliver, line, order
 
@@ -23,19 +23,8 @@ T = datetime(2026, 5, 1, 10, tzinfo=UTC)  # 13:00 in Jerusalem
 def shop(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     settings.SMS_PROVIDER = "sandbox"
-    shop = ShopFactory(domain="hair.myshopify.com", name="Hair & Co", timezone="Asia/Jerusalem", locale="en")
-    for pid, title, price, cost in [("serum", "Hair serum", "90", "20"), ("comb", "Wide comb", "15", "3"),
-                                    ("mask", "Hair mask", "60", "15"), ("soap", "Soap", "8", "2")]:
-        product = Product.objects.create(shop=shop, platform_id=pid, title=title, status="active")
-        Variant.objects.create(shop=shop, product=product, platform_id=f"v-{pid}", currency="USD",
-                               price=Decimal(price), unit_cost=Decimal(cost))
-    # the serum is bought with the mask three times, with the comb once
-    for n in range(3):
-        lines = [line(f"m{n}a", 1, "90", product="serum"), line(f"m{n}b", 1, "60", product="mask")]
-        deliver(shop, order(f"m{n}", lines, customer=f"x{n}", email=f"x{n}@example.com", at=T - timedelta(days=n + 1)))
-    deliver(shop, order("c1", [line("c1a", 1, "90", product="serum"), line("c1b", 1, "15", product="comb")],
-                        customer="y", email="y@example.com", at=T - timedelta(days=9)))
-    return shop
+    return co_purchase_store(
+        ShopFactory(domain="hair.myshopify.com", name="Hair & Co", timezone="Asia/Jerusalem", locale="en"), at=T)
 
 
 def sent_sms(tmp_path: Path) -> list[dict]:

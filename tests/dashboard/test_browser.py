@@ -6,19 +6,18 @@ Screenshots land in ``var/screenshots/dashboard-<page>-<lang>.png``.
 """
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from commerce.models import Customer, Shop
 from dashboard.services import membership_grant
+from tests.browser import needs_chromium
 from tests.e2e.conftest import install
-from tests.e2e.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.factories import UserFactory
 from tests.integrations.test_oauth import session_token
 
@@ -42,18 +41,6 @@ HEADINGS = {
     "he": {"overview": "סקירת שימור לקוחות", "cohorts": "קבוצות", "flows": "תהליכים"},
     "fa": {"overview": "نمای کلی حفظ مشتری", "cohorts": "گروه‌ها", "flows": "جریان‌ها"},
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop on this thread; the ORM calls here are plain sync code.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _surveys_answered(shop: Shop) -> None:

@@ -18,12 +18,11 @@ from commerce.models import Customer
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import account_balance
 from surveys.models import Answer, CustomerProfile, Response
+from tests.browser import needs_chromium
 from tests.e2e.test_widget_browser import (  # noqa: F401
     DOMAIN,
-    browser,
     focused_class,
     member,
-    needs_chromium,
     page,
     screenshot,
     store,
