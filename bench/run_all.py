@@ -1,10 +1,15 @@
 """Run the benches one after the other (``make bench``), each in its own process.
 
-``.venv/bin/python bench/run_all.py``                       all four, default sizes (the loyalty two: ~10 min)
+``.venv/bin/python bench/run_all.py``                       all of them, default sizes (about 45 min here)
 ``.venv/bin/python bench/run_all.py --only webhook --requests 2000 --concurrency 16``
 ``.venv/bin/python bench/run_all.py --only history --orders 20000 --batch-sizes 500``
 ``.venv/bin/python bench/run_all.py --only award``         loyalty points for paid orders (bench/loyalty_award.py)
 ``.venv/bin/python bench/run_all.py --only widget``        widget API latency (bench/loyalty_widget.py)
+``.venv/bin/python bench/run_all.py --only retention``     retention report on 1M orders, PostgreSQL beside DuckDB
+                                                            (bench/retention_report.py, ~6-9 min)
+``.venv/bin/python bench/run_all.py --only scans``         campaign daily scans over 1M customers
+                                                            (bench/campaign_scans.py, ~8 min; 100,000: ~1.5 min)
+``.venv/bin/python bench/run_all.py --only send``          campaign send pipeline, messages/s (bench/campaign_send.py)
 
 Each bench starts its own PostgreSQL and Redis on 127.0.0.1 (or uses ``DATABASE_URL`` /
 ``CELERY_BROKER_URL``) and stops them when it ends, also on Ctrl-C.  Exit status: non-zero if a
@@ -45,7 +50,10 @@ def run(name: str, command: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("webhook", "history", "award", "widget"), help="run just one bench")
+    parser.add_argument("--only", choices=("webhook", "history", "award", "widget", "retention", "scans", "send"),
+                        help="run just one bench")
+    parser.add_argument("--customers", type=int, help="scans: customers in the shop (default 1000000)")
+    parser.add_argument("--steps", type=int, help="send: due steps per email/SMS run (default 20000)")
     parser.add_argument("--requests", type=int, help="webhook: measured requests per row (default 5000)")
     parser.add_argument("--concurrency", help="webhook: comma-separated connection counts (default 16,64)")
     parser.add_argument("--orders", type=int, help="history: orders in the JSONL (default 100000)")
@@ -82,6 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "widget"):
         if run("loyalty widget", [python, str(BENCH / "loyalty_widget.py"), *common]):
             failures.append("loyalty widget")
+    if args.only in (None, "retention"):
+        if run("retention report", [python, str(BENCH / "retention_report.py"), *common]):
+            failures.append("retention report")
+    if args.only in (None, "scans"):
+        command = [python, str(BENCH / "campaign_scans.py"), *common]
+        if args.customers:
+            command += ["--customers", str(args.customers)]
+        if run("campaign scans", command):
+            failures.append("campaign scans")
+    if args.only in (None, "send"):
+        command = [python, str(BENCH / "campaign_send.py"), *common]
+        if args.steps:
+            command += ["--steps", str(args.steps)]
+        if run("campaign send", command):
+            failures.append("campaign send")
     if failures:
         print(f"\nFAILED: {', '.join(failures)}", file=sys.stderr)
     return 1 if failures else 0

@@ -5,10 +5,13 @@ from celery import shared_task
 from campaigns.models import Flow
 from campaigns.services import engine
 
+# Beat starts the scheduler every minute; a run stops taking new batches after this long.
+SCHEDULER_RUN_SECONDS = 50
+
 
 @shared_task
 def run_due_steps() -> int:
-    return len(engine.run_due())
+    return engine.run_due_for(seconds=SCHEDULER_RUN_SECONDS)
 
 
 @shared_task

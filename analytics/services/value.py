@@ -197,10 +197,13 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
     ``reason`` says why."""
     summary = clv_customer_summary(shop=shop, end=end)
     customers = int(summary.frequency.size)
+    # The spend model is fitted on repeat customers whose repeat purchases are worth something
+    # (a customer whose repeat orders were all free has no spend to model).
     repeat = (summary.frequency > 0) & (summary.monetary > 0)
     result: dict[str, Any] = {
         "customers": customers,
-        "repeat_customers": int(repeat.sum()),
+        "repeat_customers": int((summary.frequency > 0).sum()),
+        "spend_model_customers": int(repeat.sum()),
         "horizon_weeks": horizon_weeks,
         "predicted_mean": None,
         "probability_alive": None,
@@ -210,8 +213,8 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
     if customers < CLV_MIN_CUSTOMERS:
         result["reason"] = f"too few customers to fit the model ({customers}, at least {CLV_MIN_CUSTOMERS} needed)"
         return result
-    if result["repeat_customers"] < CLV_MIN_REPEAT_CUSTOMERS:
-        result["reason"] = (f"too few repeat customers to fit the model ({result['repeat_customers']}, "
+    if result["spend_model_customers"] < CLV_MIN_REPEAT_CUSTOMERS:
+        result["reason"] = (f"too few repeat customers to fit the model ({result['spend_model_customers']}, "
                             f"at least {CLV_MIN_REPEAT_CUSTOMERS} needed)")
         return result
     try:

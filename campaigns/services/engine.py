@@ -18,9 +18,10 @@ from calendar import isleap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Window
 from django.db.models.functions import Lag
 from django.utils import timezone
@@ -108,6 +109,19 @@ def run_due(*, now: datetime | None = None, limit: int = 500) -> list[Outcome]:
                 continue  # another run has it, or it is done
             outcomes.append(_execute(scheduled, now))
     return outcomes
+
+
+def run_due_for(*, seconds: float, limit: int = 500) -> int:
+    """Run due steps in batches of ``limit`` until none is left or ``seconds`` have passed (the
+    beat job runs every minute: one batch a minute would cap sending at ``limit``/60 per second).
+    Returns how many steps were run."""
+    started = time_monotonic()
+    done = 0
+    while True:
+        outcomes = run_due(limit=limit)
+        done += len(outcomes)
+        if len(outcomes) < limit or time_monotonic() - started >= seconds:
+            return done
 
 
 def _local(customer: Customer, moment: datetime) -> datetime:
@@ -294,6 +308,9 @@ def _original_due(scheduled: ScheduledStep) -> datetime:
 # --- daily scans: one query picks who is due, then enrolment in bulk -----------------------------
 
 ENROL_BATCH = 2000
+# The scans read their candidates in one plain fetch, not ``.iterator()``: on PostgreSQL that is
+# a server-side cursor, planned for its first rows, and the scans' aggregates ran 5-6x slower so
+# (bench/campaign_scans.py at 1,000,000 customers).  The largest list is one id per customer.
 
 
 @dataclass(frozen=True)
@@ -306,10 +323,10 @@ class Candidate:
 
 
 def enrol_many(*, flow: Flow, candidates: Iterable[Candidate], at: datetime, batch_size: int | None = None) -> int:
-    """``enrol`` for many customers, ``batch_size`` per transaction: a trigger key enrols once
-    (the unique (shop, flow, trigger_key) decides, also against a concurrent ``enrol``), and only
-    the enrolments created here get the steps of the flow's current version scheduled.  Returns
-    how many were created.  A paused flow enrols nobody."""
+    """``enrol`` for many customers, ``batch_size`` (default ``ENROL_BATCH``) per transaction: a
+    trigger key enrols once (the unique (shop, flow, trigger_key) decides, also against a
+    concurrent ``enrol``), and only the enrolments created here get the steps of the flow's
+    current version scheduled.  Returns how many were created.  A paused flow enrols nobody."""
     if not flow.is_enabled:
         return 0
     steps = steps_for_new_enrolment(flow)
@@ -324,20 +341,12 @@ def _enrol_chunk(flow: Flow, chunk: list[Candidate], steps: list[FlowStep], at: 
     wanted: dict[str, Candidate] = {}
     for candidate in chunk:
         wanted.setdefault(candidate.trigger_key, candidate)
-    enrolments = Enrolment.objects.filter(shop_id=flow.shop_id, flow=flow)
     with transaction.atomic():
-        known = set(enrolments.filter(trigger_key__in=list(wanted)).values_list("trigger_key", flat=True))
-        fresh = [key for key in wanted if key not in known]
-        if not fresh:
-            return 0
-        Enrolment.objects.bulk_create([
-            Enrolment(shop_id=flow.shop_id, flow=flow, customer_id=wanted[key].customer_id, trigger_key=key,
-                      context=wanted[key].context, enrolled_at=at, flow_version=flow.version)
-            for key in fresh
-        ], ignore_conflicts=True)
-        # ignore_conflicts hands back no primary keys: read back the rows written here (an
-        # ``enrol`` of the same key that got in first has its own ``enrolled_at``)
-        created = list(enrolments.filter(trigger_key__in=fresh, enrolled_at=at).values_list("pk", flat=True))
+        created = _insert_new([
+            Enrolment(shop_id=flow.shop_id, flow=flow, customer_id=candidate.customer_id, trigger_key=key,
+                      context=candidate.context, enrolled_at=at, flow_version=flow.version)
+            for key, candidate in wanted.items()
+        ])
         due, schedule = at, []
         for step in steps:
             due += timedelta(minutes=step.delay_minutes)
@@ -349,19 +358,41 @@ def _enrol_chunk(flow: Flow, chunk: list[Candidate], steps: list[FlowStep], at: 
     return len(created)
 
 
+def _insert_new(enrolments: list[Enrolment]) -> list[int]:
+    """``INSERT ... ON CONFLICT (shop, flow, trigger_key) DO NOTHING RETURNING id``: the ids of the
+    rows written here; keys enrolled already (an earlier run, a concurrent ``enrol``) are left
+    alone.  (``bulk_create(ignore_conflicts=True)`` returns no ids, and reading the new rows back
+    by key had PostgreSQL read all of the flow's enrolments for every batch: quadratic over a
+    large scan such as a holiday greeting to every customer; see bench/campaign_scans.py.)"""
+    meta = Enrolment._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
+    params = [field.get_db_prep_save(field.pre_save(enrolment, True), connection)
+              for enrolment in enrolments for field in fields]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(field.column)) for field in fields)}) "
+           f"VALUES {', '.join([row] * len(enrolments))} "
+           f"ON CONFLICT ({quote('shop_id')}, {quote('flow_id')}, {quote('trigger_key')}) DO NOTHING "
+           f"RETURNING {quote(str(meta.pk.column))}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def winback_scan(*, flow: Flow, now: datetime | None = None) -> int:
     """Daily: enrol customers whose last order is more than ``inactive_days`` ago (once per
     last order, so a customer who comes back and lapses again is welcomed back again)."""
     now = now or timezone.now()
     days = int(flow.settings.get("inactive_days", 180))
     lapsed = (Order.objects.filter(shop_id=flow.shop_id, cancelled_at__isnull=True, customer__isnull=False,
-                                   financial_status__in=PAID_STATUSES)
+                                   financial_status__in=PAID_STATUSES, customer__is_deleted=False,
+                                   customer__redacted_at__isnull=True)
               .values("customer_id").annotate(last=Max("processed_at"))
               .filter(last__lte=now - timedelta(days=days), last__gt=now - timedelta(days=days + 30))
               .values_list("customer_id", "last"))
     return enrol_many(flow=flow, at=now, candidates=(
         Candidate(customer_id, f"winback:{customer_id}:{last.date().isoformat()}", {"last_order_at": last.isoformat()})
-        for customer_id, last in lapsed.iterator(chunk_size=ENROL_BATCH)
+        for customer_id, last in lapsed
     ))
 
 
@@ -386,8 +417,7 @@ def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
     else:
         return 0
     return enrol_many(flow=flow, at=now, candidates=(
-        Candidate(pk, f"{flow.key}:{pk}:{today.year}", {})
-        for pk in due.values_list("pk", flat=True).iterator(chunk_size=ENROL_BATCH)
+        Candidate(pk, f"{flow.key}:{pk}:{today.year}", {}) for pk in due.values_list("pk", flat=True)
     ))
 
 
@@ -421,8 +451,7 @@ def holiday_scan(*, flow: Flow, now: datetime | None = None) -> int:
     customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True,
                                         email_consent="subscribed").exclude(email="")
     return enrol_many(flow=flow, at=now, candidates=(
-        Candidate(pk, f"holiday:{holiday}:{day.year}:{pk}", context)
-        for pk in customers.values_list("pk", flat=True).iterator(chunk_size=ENROL_BATCH)
+        Candidate(pk, f"holiday:{holiday}:{day.year}:{pk}", context) for pk in customers.values_list("pk", flat=True)
     ))
 
 
@@ -437,6 +466,9 @@ def holiday_name(country: str, day: date, language: str) -> str:
     return str(calendar.get(day, "")).split(";")[0].strip()
 
 
+DEFAULT_MAX_CYCLE_DAYS = 120
+
+
 def repurchase_medians(*, shop_id: int, min_repurchases: int) -> dict[int, int]:
     """Per product: the median days between a customer's consecutive purchases of it, from the
     shop's own history (only products with at least ``min_repurchases`` such intervals, and
@@ -449,7 +481,7 @@ def repurchase_medians(*, shop_id: int, min_repurchases: int) -> dict[int, int]:
             .filter(gap__gte=timedelta(days=1))
             .values_list("product_id", "gap"))
     intervals: dict[int, list[float]] = {}
-    for product_id, gap in gaps.iterator(chunk_size=10_000):
+    for product_id, gap in gaps:
         intervals.setdefault(product_id, []).append(gap.total_seconds() / 86400)
     return {pid: round(statistics.median(values)) for pid, values in intervals.items()
             if len(values) >= min_repurchases}
@@ -459,7 +491,11 @@ def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
     """Daily: remind customers whose last purchase of a consumable is one use cycle old.  One
     query for all products: lines older than a product's window cannot be a last purchase in it."""
     now = now or timezone.now()
-    cycles = repurchase_medians(shop_id=flow.shop_id, min_repurchases=int(flow.settings.get("min_repurchases", 5)))
+    learned = repurchase_medians(shop_id=flow.shop_id, min_repurchases=int(flow.settings.get("min_repurchases", 5)))
+    # A learned cycle longer than ``max_cycle_days`` is a durable good bought again, not a
+    # consumable running out; a cycle the merchant set always counts.
+    longest = int(flow.settings.get("max_cycle_days", DEFAULT_MAX_CYCLE_DAYS))
+    cycles = {pid: days for pid, days in learned.items() if days <= longest}
     set_by_merchant = {str(k): int(v) for k, v in (flow.settings.get("cycles") or {}).items()}
     titles = {}
     products = Product.objects.filter(shop_id=flow.shop_id).values_list("pk", "platform_id", "title")
@@ -477,14 +513,17 @@ def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
         since, until = now - timedelta(days=days + 1), now - timedelta(days=days)
         recent |= Q(product_id__in=product_ids, order__processed_at__gt=since)
         due |= Q(product_id__in=product_ids, last__gt=since, last__lte=until)
+    since = now - timedelta(days=max(by_cycle) + 1)  # implied by ``recent``; lets the order date index help
     last_purchases = (OrderLine.objects.filter(recent, shop_id=flow.shop_id, order__customer__isnull=False,
-                                               order__cancelled_at__isnull=True)
+                                               order__cancelled_at__isnull=True, order__processed_at__gt=since,
+                                               order__customer__is_deleted=False,
+                                               order__customer__redacted_at__isnull=True)
                       .values("product_id", "order__customer_id").annotate(last=Max("order__processed_at"))
                       .filter(due).values_list("order__customer_id", "product_id", "last"))
     return enrol_many(flow=flow, at=now, candidates=(
         Candidate(customer_id, f"replenish:{customer_id}:{product_id}:{last.date().isoformat()}",
                   {"product": titles.get(product_id, "")})
-        for customer_id, product_id, last in last_purchases.iterator(chunk_size=ENROL_BATCH)
+        for customer_id, product_id, last in last_purchases
     ))
 
 

@@ -79,7 +79,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "trigger": "schedule:daily",
         # Per-product use cycles in days set by the merchant ({"<product id>": 60}); products
         # without one use the shop's own median repurchase interval when there is enough history.
-        "settings": {"cycles": {}, "min_repurchases": 5},
+        "settings": {"cycles": {}, "min_repurchases": 5, "max_cycle_days": 120},
         "steps": [{"delay_minutes": 0, "template": "replenishment", "is_marketing": True,
                    "config": {"discount_percent": 10, "discount_hours": 7 * 24}}],
     },

@@ -132,8 +132,8 @@ def shop_expire(*, shop: Shop, at: datetime | None = None) -> int:
     if not program.is_enabled or program.expiry_mode == ExpiryMode.NONE:
         return 0
     at = at or timezone.now()
-    accounts = accounts_to_review(shop=shop, program=program, at=at).order_by("pk")
-    expired = sum(_account_expire(account=account, program=program, at=at) for account in accounts.iterator())
+    accounts = list(accounts_to_review(shop=shop, program=program, at=at).order_by("pk"))  # (few: not a cursor)
+    expired = sum(_account_expire(account=account, program=program, at=at) for account in accounts)
     events.dispatch_soon()
     return expired
 

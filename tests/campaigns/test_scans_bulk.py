@@ -373,3 +373,34 @@ def test_inactivity_expiry_reviews_fewer_accounts_and_does_what_the_account_loop
     assert (after[0] - before[0], after[1] - before[1]) == (entries, warnings)
     shop_expire(shop=shop, at=NOW)
     assert expiry_effects() == after
+
+
+def test_replenishment_ignores_durable_goods_unless_the_merchant_sets_a_cycle(shop):
+    kettle = Product.objects.create(shop=shop, platform_id="kettle", title="Kettle")
+    people = [customer(shop, n) for n in range(6)]
+    for person in people:  # bought again every ~400 days: a durable good, not a consumable
+        for k in range(2):
+            purchase(shop, person, NOW - timedelta(days=400 * (k + 1), hours=1), products=[kettle])
+    assert engine.repurchase_medians(shop_id=shop.pk, min_repurchases=5)[kettle.pk] == 400
+    flow = flow_enable(shop=shop, key="replenishment")
+    assert engine.replenishment_scan(flow=flow, now=NOW) == 0
+    flow.settings = {**flow.settings, "cycles": {"kettle": 400}}
+    flow.save()
+    assert engine.replenishment_scan(flow=flow, now=NOW) == len(people)
+
+
+def test_winback_and_replenishment_skip_deleted_and_redacted_customers(shop):
+    soap = Product.objects.create(shop=shop, platform_id="soap", title="Soap")
+    people = [customer(shop, n) for n in range(5)]
+    for person in people:
+        purchase(shop, person, NOW - timedelta(days=200), products=[soap])
+        purchase(shop, person, NOW - timedelta(days=190, hours=1), products=[soap])
+    Customer.objects.filter(pk=people[0].pk).update(is_deleted=True)
+    Customer.objects.filter(pk=people[1].pk).update(redacted_at=NOW)
+    winback = flow_enable(shop=shop, key="winback")
+    assert engine.winback_scan(flow=winback, now=NOW) == 3
+    replenishment = flow_enable(shop=shop, key="replenishment")
+    replenishment.settings = {**replenishment.settings, "cycles": {"soap": 190}}
+    replenishment.save()
+    assert engine.replenishment_scan(flow=replenishment, now=NOW) == 3
+    assert not Enrolment.objects.filter(customer__in=people[:2]).exists()
