@@ -603,8 +603,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # the services are stopped by then (see the finally blocks)
-        print("\ninterrupted; services stopped", file=sys.stderr)
-        sys.exit(130)
+    svc.run(main)

@@ -13,10 +13,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,3 +272,13 @@ def connections_per_child(parent: int, port: int) -> list[int]:
             continue
         counts.append(held)
     return sorted(counts, reverse=True)
+
+
+def run(main: Callable[[], int]) -> None:
+    """A bench script's entry point: exit with ``main()``'s status; on Ctrl-C (the services are
+    stopped by then: see the ``finally`` blocks) say so and exit 130."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted; services stopped", file=sys.stderr)
+        sys.exit(130)
