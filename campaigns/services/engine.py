@@ -173,14 +173,21 @@ def _exit_reason(scheduled: ScheduledStep) -> str:
                                        processed_at__gt=enrolment.enrolled_at).exists()
         if ordered:
             return "the customer ordered again"
-    if enrolment.customer.is_deleted or enrolment.customer.redacted_at:
-        return "the customer is gone"
-    # {"segment": "<key>"} / {"not_segment": "<key>"}: stored memberships (segments app).
+    return customer_exit_reason(step=scheduled.step, customer=enrolment.customer)
+
+
+def customer_exit_reason(*, step: FlowStep, customer: Customer) -> str:
+    """Why this customer may not get this step whatever the enrolment: gone, or outside the
+    step's segment (``{"segment": "<key>"}`` / ``{"not_segment": "<key>"}``).  "" when none;
+    the merchant's preview asks the same."""
     from segments.selectors import in_segment
 
-    if conditions.get("segment") and not in_segment(customer=enrolment.customer, key=conditions["segment"]):
+    conditions = step.conditions or {}
+    if customer.is_deleted or customer.redacted_at:
+        return "the customer is gone"
+    if conditions.get("segment") and not in_segment(customer=customer, key=conditions["segment"]):
         return f"the customer is not in the segment {conditions['segment']}"
-    if conditions.get("not_segment") and in_segment(customer=enrolment.customer, key=conditions["not_segment"]):
+    if conditions.get("not_segment") and in_segment(customer=customer, key=conditions["not_segment"]):
         return f"the customer is in the segment {conditions['not_segment']}"
     return ""
 
@@ -229,7 +236,7 @@ def _stale(original: datetime, moment: datetime) -> bool:
 class Decision:
     """What the engine would do with a step for a customer at a moment, short of sending."""
 
-    action: str  # "send", "skip", "defer"
+    action: str  # "send", "skip", "defer"; the preview adds "exit" (the enrolment would end)
     reason: str = ""
     until: datetime | None = None
 

@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from campaigns.models import Channel, Flow, FlowStep, StepAction
 from campaigns.services import email, sms
-from campaigns.services.engine import Decision, channel_for, decide, enrol, steps_for_new_enrolment
+from campaigns.services.engine import (
+    Decision,
+    channel_for,
+    customer_exit_reason,
+    decide,
+    enrol,
+    steps_for_new_enrolment,
+)
 from commerce.models import Customer, DomainEvent, Order, Shop, Variant
 from retention_app.errors import ApplicationError
 
@@ -362,8 +369,9 @@ def flow_preview(*, shop: Shop, key: str, customer: Customer, now: datetime | No
     for step in steps_for_new_enrolment(flow):
         channel = channel_for(step)
         decision = decide(step=step, customer=customer, now=now, original_due=now)
-        if customer.is_deleted or customer.redacted_at:
-            decision = Decision("skip", "the customer is gone")
+        exit_reason = customer_exit_reason(step=step, customer=customer)
+        if exit_reason:
+            decision = Decision("exit", exit_reason)
         with_discount = channel == Channel.EMAIL and email.discount_planned(step)
         ends = email.discount_ends(step, now) if with_discount else None
         try:

@@ -154,3 +154,21 @@ def test_every_preset_can_be_previewed_without_side_effects(shop, key):
     assert all(step["text"] or step["decision"]["action"] == "skip" for step in steps)
     assert "%(" not in "".join(step["subject"] + step["text"] for step in steps)  # every placeholder filled
     assert rows_written() == before and mail.outbox == []
+
+
+def test_the_preview_says_when_the_customer_is_outside_the_steps_segment(shop):
+    from campaigns.services.flows import flow_edit
+    from segments.services import shop_recompute
+
+    customer = noa(shop)  # one order: a one-time buyer, not a loyal one
+    shop_recompute(shop=shop, now=NOON)
+    step = PRESETS["winback"]["steps"][0]
+    flow_edit(shop=shop, key="winback", steps=[{**step, "conditions": {"segment": "loyal"}}])
+    [row] = flow_preview(shop=shop, key="winback", customer=customer, now=NOON)
+    assert row["decision"] == {"action": "exit", "reason": "the customer is not in the segment loyal", "until": None}
+    flow_edit(shop=shop, key="winback", steps=[{**step, "conditions": {"segment": "one_time"}}])
+    [row] = flow_preview(shop=shop, key="winback", customer=customer, now=NOON)
+    assert row["decision"]["action"] == "send"
+    flow_edit(shop=shop, key="winback", steps=[{**step, "conditions": {"not_segment": "one_time"}}])
+    [row] = flow_preview(shop=shop, key="winback", customer=customer, now=NOON)
+    assert row["decision"] == {"action": "exit", "reason": "the customer is in the segment one_time", "until": None}
