@@ -573,6 +573,20 @@ def _order_payload(order: Order) -> dict[str, Any]:
     }
 
 
+def order_event_for_history(*, order: Order, name: str) -> DomainEvent:
+    """The ``order.paid`` / ``order.fulfilled`` event a live change would have emitted for an
+    order that came with the synced history (history is not news, so it has none), unsaved and
+    with the same key: a flow applied to recent history enrols such orders once, like live ones."""
+    if name == DomainEvent.Name.ORDER_PAID:
+        payload = _order_payload(order) | {"is_first_order": order_is_first(order=order)}
+        return DomainEvent(shop_id=order.shop_id, name=name, key=f"order.paid:{order.platform_id}",
+                           payload=payload, occurred_at=order.processed_at or order.created_at)
+    if name == DomainEvent.Name.ORDER_FULFILLED:
+        return DomainEvent(shop_id=order.shop_id, name=name, key=f"order.fulfilled:{order.platform_id}",
+                           payload=_order_payload(order), occurred_at=order.platform_updated_at or order.updated_at)
+    raise ValueError(f"no history event for {name}")
+
+
 def _order_events(
     *, shop: Shop, order: Order, previous: tuple[str, datetime | None, str] | None, live: bool
 ) -> list[str]:

@@ -18,7 +18,8 @@ from campaigns.services.engine import (
     enrol,
     steps_for_new_enrolment,
 )
-from commerce.models import Customer, DomainEvent, Order, Shop, Variant
+from commerce.models import PAID_STATUSES, Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
+from commerce.services import order_event_for_history
 from retention_app.errors import ApplicationError
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -471,4 +472,18 @@ def flow_apply_history(*, shop: Shop, key: str, days: int, now: datetime | None 
     flow = Flow.objects.prefetch_related("steps").get(pk=flow.pk)
     events = DomainEvent.objects.filter(shop=shop, name=flow.trigger, occurred_at__gt=since,
                                         occurred_at__lte=now).order_by("occurred_at", "pk")
-    return sum(enrol_from_event(event=event, flows=[flow]) for event in events.iterator())
+    enrolled = sum(enrol_from_event(event=event, flows=[flow]) for event in events.iterator())
+    # Orders that came with the synced history have no events (history is not news): their
+    # would-be events carry the same keys, so an order enrols once however it is found.
+    orders = Order.objects.filter(shop=shop, customer__isnull=False, cancelled_at__isnull=True, is_test=False)
+    if flow.trigger == DomainEvent.Name.ORDER_PAID:
+        orders = orders.filter(financial_status__in=PAID_STATUSES, processed_at__gt=since, processed_at__lte=now)
+    elif flow.trigger == DomainEvent.Name.ORDER_FULFILLED:
+        orders = orders.filter(fulfillment_status=FulfillmentStatus.FULFILLED, platform_updated_at__gt=since,
+                               platform_updated_at__lte=now)
+    else:
+        return enrolled
+    for found in orders.order_by("processed_at", "pk").iterator():
+        event = order_event_for_history(order=found, name=flow.trigger)
+        enrolled += enrol_from_event(event=event, flows=[flow])
+    return enrolled

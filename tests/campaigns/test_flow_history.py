@@ -103,3 +103,22 @@ def test_apply_history_api(shop, client):
     bad = client.post("/api/campaigns/flows/order_thank_you/apply-history", {"days": 0},
                       content_type="application/json", headers=headers)
     assert bad.status_code == 400
+
+
+def test_orders_from_the_synced_history_are_applied_once_too(shop):
+    """Right after install the recent orders came by the history sync, which emits no events."""
+    from commerce import services as commerce
+    from commerce.models import DomainEvent
+
+    shop.installed_at = NOW - timedelta(hours=1)  # just installed: older orders are history, not news
+    shop.save()
+    Customer.objects.create(shop=shop, platform_id="synced", email="synced@example.com", email_consent="subscribed")
+    commerce.orders_upsert(shop=shop, live=False, records=[
+        order("o-synced", [line("l-synced", 1, "30.00")], customer="synced", email="synced@example.com",
+              at=NOW - timedelta(days=3))])
+    assert not DomainEvent.objects.filter(key="order.paid:o-synced").exists()
+    flow_enable(shop=shop, key="order_thank_you")
+    assert flow_apply_history(shop=shop, key="order_thank_you", days=7, now=NOW) == 3
+    assert set(enrolled("order_thank_you")) == {"two", "five", "synced"}
+    assert Enrolment.objects.get(customer__platform_id="synced").trigger_key == "order.paid:o-synced"
+    assert flow_apply_history(shop=shop, key="order_thank_you", days=7, now=NOW) == 0
