@@ -228,7 +228,7 @@ def channel_for(step: FlowStep) -> str:
 
 
 def _stale(original: datetime, moment: datetime) -> bool:
-    """A marketing message sent more than ``STALE_AFTER`` after it was first due is no longer timely."""
+    """A message sent more than ``STALE_AFTER`` after it was first due is no longer timely."""
     return moment - original > STALE_AFTER
 
 
@@ -255,6 +255,9 @@ def decide(*, step: FlowStep, customer: Customer, now: datetime, original_due: d
         return Decision("skip", "no email address")
     if channel == Channel.SMS and not customer.phone:
         return Decision("skip", "no phone number")
+    if _stale(original_due, now):  # also an order's details: a week late they are no use (a paused flow)
+        return Decision("skip", f"stale: due since {original_due:%Y-%m-%d %H:%M}, more than "
+                                f"{STALE_AFTER.days} days ago")
     if not step.is_marketing:
         return Decision("send")
     if not _consented(customer, channel):
@@ -263,9 +266,6 @@ def decide(*, step: FlowStep, customer: Customer, now: datetime, original_due: d
                                        at__gt=now - DUPLICATE_WINDOW).exists()
     if duplicate:
         return Decision("skip", f"{step.template} was sent within {DUPLICATE_WINDOW.days} days")
-    if _stale(original_due, now):
-        return Decision("skip", f"stale: due since {original_due:%Y-%m-%d %H:%M}, more than "
-                                f"{STALE_AFTER.days} days ago")
     cap = _cap_until(customer, channel, now)
     if cap is not None:
         return _deferral(cap, "frequency cap", original_due)
@@ -287,7 +287,7 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
         Enrolment.objects.filter(pk=enrolment.pk).update(status=EnrolmentStatus.EXITED)
         _finish(scheduled, StepStatus.SKIPPED, f"exited: {exit_reason}", now)
         return Outcome("exited", exit_reason)
-    original = _original_due(scheduled) if step.is_marketing else scheduled.due_at
+    original = _original_due(scheduled)
     decision = decide(step=step, customer=customer, now=now, original_due=original)
     if decision.action == "skip":
         return _skip(scheduled, decision.reason, now, channel)
@@ -415,7 +415,8 @@ def _on_the_day(field: str, day: date) -> Q:
 def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
     """Daily: birthdays, or first-order anniversaries, falling today in the shop's zone."""
     now = now or timezone.now()
-    today = now.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
+    zone = ZoneInfo(flow.shop.timezone or "UTC")
+    today = now.astimezone(zone).date()
     customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True)
     if flow.key == "birthday":
         due = customers.filter(_on_the_day("birthday", today))
@@ -423,9 +424,9 @@ def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
         due = customers.filter(_on_the_day("first_order_at", today), first_order_at__year__lt=today.year)
     else:
         return 0
-    return enrol_many(flow=flow, at=now, candidates=(
-        Candidate(pk, f"{flow.key}:{pk}:{today.year}", {}) for pk in due.values_list("pk", flat=True)
-    ))
+    with timezone.override(zone):  # the first order's month and day on the shop's calendar, not UTC's
+        keys = list(due.values_list("pk", flat=True))
+    return enrol_many(flow=flow, at=now, candidates=(Candidate(pk, f"{flow.key}:{pk}:{today.year}", {}) for pk in keys))
 
 
 def holidays_today(*, flow: Flow, day: date) -> list[str]:

@@ -189,3 +189,18 @@ def test_a_marketing_step_held_longer_than_the_stale_limit_is_skipped_with_the_r
     assert outcome.reason == "stale: due since 2026-06-10 12:00, more than 7 days ago"
     assert Message.objects.get().reason == outcome.reason
     assert mail.outbox == []
+
+
+def test_an_order_thank_you_held_past_the_stale_limit_is_skipped_too(shop):
+    flow_enable(shop=shop, key="order_thank_you")
+    member(shop)
+    flow_enable(shop=shop, key="order_thank_you", enabled=False)
+    deliver(shop, order("1", [line("1a", 1, "10.00")], customer="c1", email="c1@example.com", at=NOON))
+    assert Enrolment.objects.count() == 0  # paused: nobody enrolled
+    flow_enable(shop=shop, key="order_thank_you")
+    deliver(shop, order("2", [line("2a", 1, "10.00")], customer="c1", email="c1@example.com", at=NOON))
+    flow_enable(shop=shop, key="order_thank_you", enabled=False)
+    flow_enable(shop=shop, key="order_thank_you")
+    [outcome] = run_due(now=NOON + STALE_AFTER + timedelta(hours=1))
+    assert (outcome.status, outcome.reason) == ("skipped", "stale: due since 2026-06-10 12:00, more than 7 days ago")
+    assert mail.outbox == []

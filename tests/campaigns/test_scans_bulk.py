@@ -404,3 +404,12 @@ def test_winback_and_replenishment_skip_deleted_and_redacted_customers(shop):
     replenishment.save()
     assert engine.replenishment_scan(flow=replenishment, now=NOW) == 3
     assert not Enrolment.objects.filter(customer__in=people[:2]).exists()
+
+
+def test_anniversaries_fall_on_the_shops_calendar_day(shop):
+    """Jerusalem is UTC+3 in June: a first order at 22:30 UTC on 9 June was placed on 10 June there."""
+    flow = flow_enable(shop=shop, key="anniversary")
+    late_evening_utc = customer(shop, 1, first_order_at=datetime(2025, 6, 9, 22, 30, tzinfo=UTC))
+    customer(shop, 2, first_order_at=datetime(2025, 6, 10, 21, 30, tzinfo=UTC))  # 11 June in Jerusalem
+    assert engine.dates_scan(flow=flow, now=NOW) == 1
+    assert set(enrolled(flow)) == {f"anniversary:{late_evening_utc.pk}:2026"}
