@@ -60,6 +60,9 @@ class Command(BaseCommand):
                          now=datetime.now(UTC))
         sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify", app_url=app_url)
 
+        # This process runs the scheduler's work too (the demo has no Celery beat): it reaches the
+        # store (discount codes) through the sandbox, like the web server it starts.
+        settings.SHOPIFY_SANDBOX_URL, settings.APP_URL = sandbox_url, app_url
         env = {**os.environ, "SHOPIFY_SANDBOX_URL": sandbox_url, "APP_URL": app_url,
                "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "retention_app.settings.base")}
         server = subprocess.Popen(
