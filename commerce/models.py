@@ -308,6 +308,7 @@ class DomainEvent(ShopOwned):
         ORDER_REFUNDED = "order.refunded"
         ORDER_CANCELLED = "order.cancelled"
         ORDER_FULFILLED = "order.fulfilled"
+        HISTORY_SYNCED = "shop.history_synced"  # the store's history is in: whole-shop work may start
 
     name = models.CharField(max_length=64, choices=Name.choices)
     key = models.CharField(max_length=200)

@@ -644,6 +644,15 @@ def refund_record(*, shop: Shop, record: RefundRecord, live: bool = True) -> Ups
     return _announce(result)
 
 
+def history_synced(*, shop: Shop, sync_id: int) -> None:
+    """Announce that a history sync finished, so apps that work on the whole shop (segments)
+    start from the full history instead of waiting for their daily job."""
+    with transaction.atomic():
+        if events.emit(shop=shop, name=DomainEvent.Name.HISTORY_SYNCED, key=f"shop.history_synced:{sync_id}",
+                       payload={"sync_id": sync_id}):
+            events.dispatch_soon()
+
+
 # --- privacy ---------------------------------------------------------------------------------
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from commerce import events
 from commerce.models import Customer, DomainEvent
-from segments.services import customer_refresh
+from segments.services import customer_refresh, shop_recompute
 
 
 def on_order_changed(event: DomainEvent) -> None:
@@ -16,7 +16,13 @@ def on_order_changed(event: DomainEvent) -> None:
         customer_refresh(customer=customer)
 
 
+def on_history_synced(event: DomainEvent) -> None:
+    """The shop's history is in: score and segment every customer now, not at the daily job."""
+    shop_recompute(shop=event.shop)
+
+
 def register() -> None:
     events.subscribe(DomainEvent.Name.ORDER_PAID, on_order_changed)
     events.subscribe(DomainEvent.Name.ORDER_REFUNDED, on_order_changed)
     events.subscribe(DomainEvent.Name.ORDER_CANCELLED, on_order_changed)
+    events.subscribe(DomainEvent.Name.HISTORY_SYNCED, on_history_synced)

@@ -239,6 +239,7 @@ def history_sync_run(
         raise
     _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
     _statistics_refresh()
+    commerce.history_synced(shop=shop, sync_id=run.pk)
     return run
 
 

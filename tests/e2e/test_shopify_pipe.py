@@ -67,6 +67,11 @@ def test_install_sync_and_live_webhooks(app, sandbox):
     assert Customer.objects.filter(shop=shop, first_order_at__isnull=False).count() == len(buyers)
     # history is not news: nothing from before the install was announced
     assert not DomainEvent.objects.filter(shop=shop, name="order.paid").exists()
+    # but the sync's end is: every live customer has RFM scores from the full history
+    from segments.models import CustomerScore
+
+    assert CustomerScore.objects.filter(shop=shop).count() == Customer.objects.filter(
+        shop=shop, is_deleted=False, redacted_at__isnull=True).count()
 
     # when a shopper places an order, its webhooks arrive and are processed
     order = store.place_order()

@@ -93,3 +93,21 @@ def test_campaign_step_for_a_customer_outside_the_segment_ends_the_enrolment(
     assert reason == ("the customer is not in the segment loyal" if "segment" in condition
                       else "the customer is in the segment loyal")
     assert {outcome.status for outcome in outcomes} == {member_outcome, other_outcome}
+
+
+def test_a_finished_history_sync_segments_the_whole_shop(shop, now):
+    """History is not news (no order events): the sync's end is what starts the segments."""
+    from commerce import events
+    from commerce.models import DomainEvent
+    from commerce.services import history_synced
+
+    loyal = buyer(shop, 10, 50, 90, now=now)
+    once = buyer(shop, 30, now=now)
+    assert not CustomerScore.objects.exists()
+    history_synced(shop=shop, sync_id=1)
+    events.dispatch_pending()
+    assert "loyal" in keys(loyal) and "one_time" not in keys(loyal)
+    assert "one_time" in keys(once)
+    assert CustomerScore.objects.filter(customer__in=[loyal, once]).count() == 2
+    history_synced(shop=shop, sync_id=1)  # the same sync announced twice: one event
+    assert DomainEvent.objects.filter(name="shop.history_synced").count() == 1
