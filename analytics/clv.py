@@ -62,6 +62,8 @@ _EDGE_TOLERANCE = 1e-3
 
 _BGNBD_STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 2.0, 5.0))
 _GAMMA_GAMMA_STARTS = ((1.0, 2.0, 1.0), (5.0, 3.0, 5.0), (0.5, 5.0, 10.0))
+_LIMIT_STARTS = ((1.0, 1.0, 0.1), (0.5, 0.5, 0.02), (2.0, 2.0, 0.5))  # (r, alpha, p / (1 - p))
+_HOMOGENEOUS_AB = 1e3
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -91,6 +93,25 @@ class GammaGammaFit:
     converged: bool
     n_customers: int
     standard_errors: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class ConstantDropoutFit:
+    """BG/NBD's limit as a, b -> infinity with a / (a + b) -> p: after each purchase every customer
+    drops out with the same probability ``p`` (no heterogeneity in dropout).  A store's BG/NBD fit
+    runs off to that boundary (``a`` and ``b`` unbounded, ``converged`` False) when its customers'
+    dropout hardly differs; this limit is then the maximum-likelihood model, with three parameters."""
+
+    r: float
+    alpha: float
+    p: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+    standard_errors: tuple[float, float, float] | None = None
+
+
+PurchaseFit = BgNbdFit | ConstantDropoutFit
 
 
 def _as_float_array(values: ArrayLike, name: str) -> FloatArray:
@@ -195,6 +216,76 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BgNbdFi
     )
 
 
+def dropout_is_homogeneous(fit: BgNbdFit) -> bool:
+    """The BG/NBD fit ran off with a and b together (their ratio, the dropout probability, is
+    what the data pins down): fit ``fit_constant_dropout`` instead."""
+    return not fit.converged and fit.a > _HOMOGENEOUS_AB and fit.b > _HOMOGENEOUS_AB
+
+
+def _limit_terms(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+    """eq. (6) as a, b -> infinity: B(a, b+x)/B(a, b) -> (1-p)^x and B(a+1, b+x-1)/B(a, b) -> p (1-p)^(x-1)."""
+    r, alpha, p = params
+    repeat = x > 0
+    x_repeat = np.where(repeat, x, 1.0)
+    log_a1 = special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha)
+    log_a2 = x * math.log1p(-p) - (r + x) * np.log(alpha + big_t)
+    log_a3 = math.log(p) + (x_repeat - 1.0) * math.log1p(-p) - (r + x) * np.log(alpha + t_x)
+    return log_a1, log_a2, np.where(repeat, log_a3, -np.inf), repeat
+
+
+def _limit_log_likelihoods(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    log_a1, log_a2, log_a3, _ = _limit_terms(params, x, t_x, big_t)
+    return log_a1 + np.logaddexp(log_a2, log_a3)
+
+
+def _limit_gradient(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    """Gradient of the summed log-likelihood with respect to (r, alpha, p)."""
+    r, alpha, p = params
+    log_a1, log_a2, log_a3, repeat = _limit_terms(params, x, t_x, big_t)
+    weight_a3 = np.exp(log_a3 - np.logaddexp(log_a2, log_a3))
+    weight_a2 = 1.0 - weight_a3
+    x_repeat = np.where(repeat, x, 1.0)
+    psi = special.digamma
+    d_r = psi(r + x) - psi(r) + math.log(alpha) - weight_a2 * np.log(alpha + big_t) - weight_a3 * np.log(alpha + t_x)
+    d_alpha = r / alpha - weight_a2 * (r + x) / (alpha + big_t) - weight_a3 * (r + x) / (alpha + t_x)
+    d_p = weight_a2 * (-x / (1.0 - p)) + weight_a3 * (1.0 / p - (x_repeat - 1.0) / (1.0 - p))
+    return np.array([d_r.sum(), d_alpha.sum(), d_p.sum()])
+
+
+def fit_constant_dropout(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> ConstantDropoutFit:
+    """Maximum-likelihood fit of BG/NBD's constant-dropout limit (see ``ConstantDropoutFit``)."""
+    x, t_x, big_t = _validate_bgnbd_data(frequency, recency, T)
+    x, t_x, big_t = x.ravel(), t_x.ravel(), big_t.ravel()
+    if x.size == 0 or not np.any(x > 0) or np.all(big_t == 0):
+        raise ValueError("no repeat purchases or no observation time to fit")
+    scale = float(np.mean(big_t))
+    scaled_t_x, scaled_t = t_x / scale, big_t / scale
+    n = x.size
+
+    def natural(log_params: FloatArray) -> FloatArray:  # (log r, log alpha, logit p) -> (r, alpha, p)
+        r, alpha, odds = np.exp(log_params)
+        return np.array([r, alpha, odds / (1.0 + odds)])
+
+    def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
+        params = natural(log_params)
+        value = -float(_limit_log_likelihoods(params, x, scaled_t_x, scaled_t).sum()) / n
+        chain = np.array([params[0], params[1], params[2] * (1.0 - params[2])])
+        return value, -_limit_gradient(params, x, scaled_t_x, scaled_t) * chain / n
+
+    result = _minimise(objective, _LIMIT_STARTS)
+    r, scaled_alpha, p = natural(result.x)
+    params = np.array([r, scaled_alpha * scale, p])
+    standard_errors = _standard_errors(lambda values: _limit_gradient(values, x, t_x, big_t), params)
+    return ConstantDropoutFit(
+        r=float(params[0]), alpha=float(params[1]), p=float(params[2]),
+        log_likelihood=float(_limit_log_likelihoods(params, x, t_x, big_t).sum()),
+        converged=_converged(result, standard_errors), n_customers=n,
+        standard_errors=None if standard_errors is None else _three(standard_errors),
+    )
+
+
 def _four(values: FloatArray) -> tuple[float, float, float, float]:
     return float(values[0]), float(values[1]), float(values[2]), float(values[3])
 
@@ -203,25 +294,30 @@ def _three(values: FloatArray) -> tuple[float, float, float]:
     return float(values[0]), float(values[1]), float(values[2])
 
 
-def probability_alive(fit: BgNbdFit, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
+def probability_alive(fit: PurchaseFit, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
     """P(alive at T | x, t_x, T); 1 for customers without repeat purchases."""
     x, t_x, big_t = _validate_bgnbd_data(frequency, recency, T)
     return _probability_alive(fit, x, t_x, big_t)
 
 
-def _probability_alive(fit: BgNbdFit, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+def _probability_alive(fit: PurchaseFit, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
     repeat = x > 0
     x_repeat = np.where(repeat, x, 1.0)
-    log_odds_dead = (
-        math.log(fit.a)
-        - np.log(fit.b + x_repeat - 1.0)
-        + (fit.r + x) * (np.log(fit.alpha + big_t) - np.log(fit.alpha + t_x))
-    )
+    # a / (b + x - 1) -> p / (1 - p) in the constant-dropout limit
+    log_odds = (math.log(fit.p) - math.log1p(-fit.p) if isinstance(fit, ConstantDropoutFit)
+                else math.log(fit.a) - np.log(fit.b + x_repeat - 1.0))
+    log_odds_dead = log_odds + (fit.r + x) * (np.log(fit.alpha + big_t) - np.log(fit.alpha + t_x))
     return np.where(repeat, special.expit(-log_odds_dead), 1.0)
 
 
-def _expected_purchases_factor(fit: BgNbdFit, x: FloatArray, origin: FloatArray, t: FloatArray) -> FloatArray:
-    """(a+b+x-1)/(a-1) [1 - ((alpha+origin)/(alpha+origin+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)], Euler-transformed."""
+def _expected_purchases_factor(fit: PurchaseFit, x: FloatArray, origin: FloatArray, t: FloatArray) -> FloatArray:
+    """(a+b+x-1)/(a-1) [1 - ((alpha+origin)/(alpha+origin+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)], Euler-transformed.
+
+    In the constant-dropout limit 2F1 -> (1 - (1-p) z)^-(r+x), which leaves
+    (1/p) [1 - ((alpha+origin)/(alpha+origin+p t))^(r+x)]."""
+    if isinstance(fit, ConstantDropoutFit):
+        ratio = (fit.alpha + origin) / (fit.alpha + origin + fit.p * t)
+        return -np.expm1((fit.r + x) * np.log(ratio)) / fit.p
     a = fit.a if abs(fit.a - 1.0) > 1e-9 else 1.0 + 1e-9  # removable singularity at a = 1
     z = t / (fit.alpha + origin + t)
     c = a + fit.b + x - 1.0
@@ -230,7 +326,7 @@ def _expected_purchases_factor(fit: BgNbdFit, x: FloatArray, origin: FloatArray,
 
 
 def expected_purchases(
-    fit: BgNbdFit, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    fit: PurchaseFit, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> FloatArray:
     """E[purchases in (T, T+t] | x, t_x, T], eq. (10) of Fader, Hardie & Lee (2005)."""
     x, t_x, big_t = _validate_bgnbd_data(frequency, recency, T)
@@ -240,7 +336,7 @@ def expected_purchases(
     return _expected_purchases_factor(fit, x, big_t, horizon) * _probability_alive(fit, x, t_x, big_t)
 
 
-def expected_purchases_new(fit: BgNbdFit, t: ArrayLike) -> FloatArray:
+def expected_purchases_new(fit: PurchaseFit, t: ArrayLike) -> FloatArray:
     """E[X(t)]: expected repeat purchases in (0, t] for a customer just acquired, eq. (9)."""
     horizon = _as_float_array(t, "t")
     if np.any(horizon < 0):
@@ -338,7 +434,7 @@ def expected_average_value(fit: GammaGammaFit, frequency: ArrayLike, monetary: A
 
 
 def predicted_clv(
-    bg: BgNbdFit,
+    bg: PurchaseFit,
     gg: GammaGammaFit,
     frequency: ArrayLike,
     recency: ArrayLike,

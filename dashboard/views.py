@@ -219,6 +219,7 @@ def _clv_model(clv: dict[str, Any]) -> dict[str, Any]:
         **base, "fitted": True, "name": model.get("name", ""), "time_unit": model.get("time_unit", ""),
         "params": [(name, formatting.number(value, 3)) for name, value in (model.get("params") or {}).items()],
         "log_likelihood": formatting.number(model.get("log_likelihood"), 1),
+        "note": model.get("note") or "",
         "alive": formatting.percent(Decimal(str(alive["mean"])) * 100, 1) if alive.get("mean") is not None else "",
     }
 

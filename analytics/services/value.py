@@ -31,6 +31,7 @@ from retention_app.money import ZERO
 CLV_MIN_CUSTOMERS = 100
 CLV_MIN_REPEAT_CUSTOMERS = 30
 CLV_MODEL_NAME = "BG/NBD + Gamma-Gamma"
+CLV_LIMIT_MODEL_NAME = "BG/NBD (constant-dropout limit) + Gamma-Gamma"
 CLV_TIME_UNIT = "weeks"
 DAYS_PER_WEEK = 7.0
 
@@ -218,11 +219,17 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
                             f"at least {CLV_MIN_REPEAT_CUSTOMERS} needed)")
         return result
     try:
-        purchases = clv.fit_bgnbd(summary.frequency, summary.recency, summary.T)
+        purchases: clv.PurchaseFit = clv.fit_bgnbd(summary.frequency, summary.recency, summary.T)
         spend = clv.fit_gamma_gamma(summary.frequency[repeat], summary.monetary[repeat])
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
         result["reason"] = f"the model could not be fitted: {error}"
         return result
+    note = None
+    if isinstance(purchases, clv.BgNbdFit) and clv.dropout_is_homogeneous(purchases):
+        # a and b ran off together: the data pins down only the dropout probability a / (a + b)
+        purchases = clv.fit_constant_dropout(summary.frequency, summary.recency, summary.T)
+        note = ("dropout hardly differs between customers: the BG/NBD fit runs to its limit a, b -> infinity, "
+                "so the model is that limit, one dropout probability for everyone")
     if not purchases.converged:
         result["reason"] = "the BG/NBD fit did not converge"
         return result
@@ -238,17 +245,21 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
     if not (np.all(np.isfinite(alive)) and np.all(np.isfinite(values))):
         result["reason"] = "the model gave non-finite predictions"
         return result
+    if isinstance(purchases, clv.ConstantDropoutFit):
+        dropout: dict[str, Any] = {"a": None, "b": None, "dropout_probability": _number(purchases.p)}
+    else:
+        dropout = {"a": _number(purchases.a), "b": _number(purchases.b)}
     result.update({
         "predicted_mean": money(Decimal(str(float(np.mean(values))))),
         "probability_alive": {"mean": _number(np.mean(alive), 4), "below_50_percent": int((alive < 0.5).sum())},
         "model": {
-            "name": CLV_MODEL_NAME,
+            "name": CLV_MODEL_NAME if note is None else CLV_LIMIT_MODEL_NAME,
             "time_unit": CLV_TIME_UNIT,
-            "params": {"r": _number(purchases.r), "alpha": _number(purchases.alpha), "a": _number(purchases.a),
-                       "b": _number(purchases.b), "p": _number(spend.p), "q": _number(spend.q),
-                       "v": _number(spend.v)},
+            "params": {"r": _number(purchases.r), "alpha": _number(purchases.alpha), **dropout,
+                       "p": _number(spend.p), "q": _number(spend.q), "v": _number(spend.v)},
             "log_likelihood": _number(purchases.log_likelihood, 3),
             "gamma_gamma_log_likelihood": _number(spend.log_likelihood, 3),
+            "note": note,
         },
     })
     return result

@@ -121,8 +121,9 @@ def test_a_small_store_gets_no_predicted_clv_and_is_told_why(store):
     assert "too few customers" in result["reason"]
 
 
-def _bgnbd_store(shop, customers: int, seed: int) -> None:
-    """Customers who buy as BG/NBD assumes (Poisson while alive, drop out after a purchase)."""
+def _bgnbd_store(shop, customers: int, seed: int, dropout: float | None = None) -> None:
+    """Customers who buy as BG/NBD assumes (Poisson while alive, drop out after a purchase), each
+    with their own dropout probability, or all with ``dropout``."""
     rng = np.random.default_rng(seed)
     start = at(2024, 1, 1)
     buyers = Customer.objects.bulk_create(
@@ -130,7 +131,7 @@ def _bgnbd_store(shop, customers: int, seed: int) -> None:
     rows: list[Order] = []
     for buyer in buyers:
         rate = rng.gamma(0.9, 1 / 6.0)  # purchases per week
-        drop = rng.beta(1.0, 3.0)
+        drop = rng.beta(1.0, 3.0) if dropout is None else dropout
         week = float(rng.uniform(0, 30))
         spend = rng.gamma(4.0, 10.0)
         while week < 104:
@@ -172,3 +173,16 @@ def test_predicted_clv_from_the_fitted_models():
     # a longer horizon predicts more
     longer = customer_lifetime_value(shop=shop, end=date(2025, 12, 28), horizon_weeks=104)
     assert Decimal(longer["predicted_mean"]) > Decimal(result["predicted_mean"])
+
+
+def test_a_store_whose_dropout_is_the_same_for_everyone_gets_the_limit_model():
+    shop = ShopFactory(currency="USD")
+    _bgnbd_store(shop, 800, seed=5, dropout=0.1)
+    result = customer_lifetime_value(shop=shop, end=date(2025, 12, 28), horizon_weeks=52)
+    assert result["reason"] is None, result["reason"]
+    model = result["model"]
+    assert model["name"] == "BG/NBD (constant-dropout limit) + Gamma-Gamma"
+    assert model["params"]["a"] is None and model["params"]["b"] is None
+    assert model["params"]["dropout_probability"] == pytest.approx(0.1, rel=0.3)
+    assert "one dropout probability" in model["note"]
+    assert Decimal(result["predicted_mean"]) > 0
