@@ -63,7 +63,7 @@ _EDGE_TOLERANCE = 1e-3
 _BGNBD_STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 2.0, 5.0))
 _GAMMA_GAMMA_STARTS = ((1.0, 2.0, 1.0), (5.0, 3.0, 5.0), (0.5, 5.0, 10.0))
 _LIMIT_STARTS = ((1.0, 1.0, 0.1), (0.5, 0.5, 0.02), (2.0, 2.0, 0.5))  # (r, alpha, p / (1 - p))
-_HOMOGENEOUS_AB = 1e3
+_HOMOGENEOUS_AB = 100.0  # a concentration this high: the spread between customers is a few per cent
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -416,8 +416,58 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike) -> GammaGammaFit:
     )
 
 
-def expected_average_value(fit: GammaGammaFit, frequency: ArrayLike, monetary: ArrayLike) -> FloatArray:
-    """E[average purchase value | x, m] = p (v + x m) / (p x + q - 1); the population mean p v / (q - 1) for x = 0."""
+@dataclass(frozen=True)
+class ConstantSpendFit:
+    """Gamma-Gamma's limit as q, v -> infinity with v / q -> 1 / nu: every transaction value is
+    Gamma(p, nu) for every customer (no heterogeneity in mean spend), so the expected average
+    value is the same for everyone, p / nu: the mean repeat transaction value.  A store's
+    Gamma-Gamma fit runs off to that boundary when its customers' mean spend hardly differs."""
+
+    p: float
+    nu: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+
+
+SpendFit = GammaGammaFit | ConstantSpendFit
+
+
+def spend_is_homogeneous(fit: GammaGammaFit) -> bool:
+    """The Gamma-Gamma fit ran off with q and v together: fit ``fit_constant_spend`` instead."""
+    return not fit.converged and fit.q > _HOMOGENEOUS_AB and fit.v > _HOMOGENEOUS_AB
+
+
+def fit_constant_spend(frequency: ArrayLike, monetary: ArrayLike) -> ConstantSpendFit:
+    """Maximum likelihood of the constant-spend limit on repeat customers: x * m ~ Gamma(p x, nu),
+    nu profiled out (nu = p sum(x) / sum(x m)), p by a bounded one-dimensional search."""
+    x = _as_float_array(frequency, "frequency").ravel()
+    m = _as_float_array(monetary, "monetary").ravel()
+    keep = (x > 0) & (m > 0)
+    x, m = x[keep], m[keep]
+    if x.size < 2:
+        raise ValueError("at least two repeat customers with spend are needed")
+    total = x * m
+
+    def log_likelihood(p: float) -> float:
+        nu = p * x.sum() / total.sum()
+        # the density of the mean m (as the Gamma-Gamma's): that of the sum x m, times x
+        return float((p * x * math.log(nu) - special.gammaln(p * x) + (p * x - 1.0) * np.log(total) - nu * total
+                      + np.log(x)).sum())
+
+    result = optimize.minimize_scalar(lambda log_p: -log_likelihood(math.exp(log_p)), bounds=(-_LOG_BOUND, _LOG_BOUND),
+                                      method="bounded", options={"xatol": 1e-9})
+    p = math.exp(result.x)
+    return ConstantSpendFit(p=p, nu=p * x.sum() / total.sum(), log_likelihood=log_likelihood(p),
+                            converged=bool(result.success) and abs(result.x) < _LOG_BOUND - _EDGE_TOLERANCE,
+                            n_customers=int(x.size))
+
+
+def expected_average_value(fit: SpendFit, frequency: ArrayLike, monetary: ArrayLike) -> FloatArray:
+    """E[average purchase value | x, m] = p (v + x m) / (p x + q - 1); the population mean p v / (q - 1) for x = 0.
+    In the constant-spend limit: p / nu for everyone."""
+    if isinstance(fit, ConstantSpendFit):
+        return np.full(np.shape(_as_float_array(frequency, "frequency")), fit.p / fit.nu)
     if fit.q <= 1.0:
         raise ValueError("q <= 1: the Gamma-Gamma population mean is infinite, no expected value exists")
     x = _as_float_array(frequency, "frequency")
@@ -435,7 +485,7 @@ def expected_average_value(fit: GammaGammaFit, frequency: ArrayLike, monetary: A
 
 def predicted_clv(
     bg: PurchaseFit,
-    gg: GammaGammaFit,
+    gg: SpendFit,
     frequency: ArrayLike,
     recency: ArrayLike,
     T: ArrayLike,

@@ -31,7 +31,6 @@ from retention_app.money import ZERO
 CLV_MIN_CUSTOMERS = 100
 CLV_MIN_REPEAT_CUSTOMERS = 30
 CLV_MODEL_NAME = "BG/NBD + Gamma-Gamma"
-CLV_LIMIT_MODEL_NAME = "BG/NBD (constant-dropout limit) + Gamma-Gamma"
 CLV_TIME_UNIT = "weeks"
 DAYS_PER_WEEK = 7.0
 
@@ -220,23 +219,27 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
         return result
     try:
         purchases: clv.PurchaseFit = clv.fit_bgnbd(summary.frequency, summary.recency, summary.T)
-        spend = clv.fit_gamma_gamma(summary.frequency[repeat], summary.monetary[repeat])
+        spend: clv.SpendFit = clv.fit_gamma_gamma(summary.frequency[repeat], summary.monetary[repeat])
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
         result["reason"] = f"the model could not be fitted: {error}"
         return result
-    note = None
+    notes = []
     if isinstance(purchases, clv.BgNbdFit) and clv.dropout_is_homogeneous(purchases):
         # a and b ran off together: the data pins down only the dropout probability a / (a + b)
         purchases = clv.fit_constant_dropout(summary.frequency, summary.recency, summary.T)
-        note = ("dropout hardly differs between customers: the BG/NBD fit runs to its limit a, b -> infinity, "
-                "so the model is that limit, one dropout probability for everyone")
+        notes.append("dropout hardly differs between customers: the BG/NBD fit runs to its limit a, b -> infinity, "
+                     "so the model is that limit, one dropout probability for everyone")
+    if isinstance(spend, clv.GammaGammaFit) and clv.spend_is_homogeneous(spend):
+        spend = clv.fit_constant_spend(summary.frequency[repeat], summary.monetary[repeat])
+        notes.append("mean spend hardly differs between customers: the Gamma-Gamma fit runs to its limit q, v -> "
+                     "infinity, so every customer's expected purchase value is the mean repeat purchase value")
     if not purchases.converged:
         result["reason"] = "the BG/NBD fit did not converge"
         return result
     if not spend.converged:
         result["reason"] = "the Gamma-Gamma fit did not converge"
         return result
-    if spend.q <= 1:
+    if isinstance(spend, clv.GammaGammaFit) and spend.q <= 1:
         result["reason"] = "the Gamma-Gamma fit has q <= 1: mean spend per purchase is not finite"
         return result
     alive = clv.probability_alive(purchases, summary.frequency, summary.recency, summary.T)
@@ -249,17 +252,22 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
         dropout: dict[str, Any] = {"a": None, "b": None, "dropout_probability": _number(purchases.p)}
     else:
         dropout = {"a": _number(purchases.a), "b": _number(purchases.b)}
+    if isinstance(spend, clv.ConstantSpendFit):
+        spend_params: dict[str, Any] = {"p": _number(spend.p), "q": None, "v": None, "nu": _number(spend.nu)}
+    else:
+        spend_params = {"p": _number(spend.p), "q": _number(spend.q), "v": _number(spend.v)}
+    limits = [name for name, used in (("constant-dropout", isinstance(purchases, clv.ConstantDropoutFit)),
+                                      ("constant-spend", isinstance(spend, clv.ConstantSpendFit))) if used]
     result.update({
         "predicted_mean": money(Decimal(str(float(np.mean(values))))),
         "probability_alive": {"mean": _number(np.mean(alive), 4), "below_50_percent": int((alive < 0.5).sum())},
         "model": {
-            "name": CLV_MODEL_NAME if note is None else CLV_LIMIT_MODEL_NAME,
+            "name": CLV_MODEL_NAME + (f" ({', '.join(limits)} limit)" if limits else ""),
             "time_unit": CLV_TIME_UNIT,
-            "params": {"r": _number(purchases.r), "alpha": _number(purchases.alpha), **dropout,
-                       "p": _number(spend.p), "q": _number(spend.q), "v": _number(spend.v)},
+            "params": {"r": _number(purchases.r), "alpha": _number(purchases.alpha), **dropout, **spend_params},
             "log_likelihood": _number(purchases.log_likelihood, 3),
             "gamma_gamma_log_likelihood": _number(spend.log_likelihood, 3),
-            "note": note,
+            "note": "; ".join(notes) or None,
         },
     })
     return result

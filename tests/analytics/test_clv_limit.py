@@ -73,3 +73,25 @@ def test_a_store_with_one_dropout_probability_is_fitted_by_the_limit():
 def test_a_store_with_different_dropout_keeps_the_full_model(cdnow):
     fit = clv.fit_bgnbd(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     assert fit.converged and not clv.dropout_is_homogeneous(fit)
+
+
+def test_a_store_whose_customers_spend_alike_is_fitted_by_the_constant_spend_limit():
+    rng = np.random.default_rng(8)
+    x = rng.integers(1, 12, 3000).astype(float)
+    m = np.array([rng.gamma(4.0, 1 / 0.1, int(n)).mean() for n in x])  # every purchase Gamma(p=4, nu=0.1)
+    gamma_gamma = clv.fit_gamma_gamma(x, m)
+    assert clv.spend_is_homogeneous(gamma_gamma)  # q, v run off together
+    limit = clv.fit_constant_spend(x, m)
+    assert limit.converged
+    assert limit.p == pytest.approx(4.0, rel=0.05) and limit.nu == pytest.approx(0.1, rel=0.05)
+    assert limit.p / limit.nu == pytest.approx((x * m).sum() / x.sum())  # the mean purchase value
+    # as likely as the Gamma-Gamma's (within a likelihood-ratio test's noise), with one parameter fewer
+    assert abs(limit.log_likelihood - gamma_gamma.log_likelihood) < 1.0
+    assert np.all(clv.expected_average_value(limit, x, m) == limit.p / limit.nu)
+
+
+def test_a_store_whose_spend_differs_keeps_the_gamma_gamma():
+    monetary = read_summary("cdnow_customers_summary_with_transactions.csv")
+    repeat = monetary["x"] > 0
+    fit = clv.fit_gamma_gamma(monetary["x"][repeat], monetary["zbar"][repeat])
+    assert fit.converged and not clv.spend_is_homogeneous(fit)

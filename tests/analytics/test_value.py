@@ -121,7 +121,7 @@ def test_a_small_store_gets_no_predicted_clv_and_is_told_why(store):
     assert "too few customers" in result["reason"]
 
 
-def _bgnbd_store(shop, customers: int, seed: int, dropout: float | None = None) -> None:
+def _bgnbd_store(shop, customers: int, seed: int, dropout: float | None = None, spend: float | None = None) -> None:
     """Customers who buy as BG/NBD assumes (Poisson while alive, drop out after a purchase), each
     with their own dropout probability, or all with ``dropout``."""
     rng = np.random.default_rng(seed)
@@ -133,9 +133,9 @@ def _bgnbd_store(shop, customers: int, seed: int, dropout: float | None = None) 
         rate = rng.gamma(0.9, 1 / 6.0)  # purchases per week
         drop = rng.beta(1.0, 3.0) if dropout is None else dropout
         week = float(rng.uniform(0, 30))
-        spend = rng.gamma(4.0, 10.0)
+        mean_spend = rng.gamma(4.0, 10.0) if spend is None else spend
         while week < 104:
-            value = Decimal(str(round(float(rng.gamma(6.0, spend / 6.0)) + 1, 2)))
+            value = Decimal(str(round(float(rng.gamma(6.0, mean_spend / 6.0)) + 1, 2)))
             rows.append(Order(shop=shop, customer=buyer, platform_id=f"s{len(rows)}", currency="USD", total=value,
                               subtotal=value, financial_status="paid",
                               processed_at=start + timedelta(weeks=week)))
@@ -181,8 +181,21 @@ def test_a_store_whose_dropout_is_the_same_for_everyone_gets_the_limit_model():
     result = customer_lifetime_value(shop=shop, end=date(2025, 12, 28), horizon_weeks=52)
     assert result["reason"] is None, result["reason"]
     model = result["model"]
-    assert model["name"] == "BG/NBD (constant-dropout limit) + Gamma-Gamma"
+    assert model["name"] == "BG/NBD + Gamma-Gamma (constant-dropout limit)"
     assert model["params"]["a"] is None and model["params"]["b"] is None
     assert model["params"]["dropout_probability"] == pytest.approx(0.1, rel=0.3)
     assert "one dropout probability" in model["note"]
     assert Decimal(result["predicted_mean"]) > 0
+
+
+def test_a_store_whose_customers_spend_alike_gets_the_constant_spend_limit():
+    shop = ShopFactory(currency="USD")
+    _bgnbd_store(shop, 800, seed=6, dropout=0.1, spend=40.0)
+    result = customer_lifetime_value(shop=shop, end=date(2025, 12, 28), horizon_weeks=52)
+    assert result["reason"] is None, result["reason"]
+    model = result["model"]
+    assert model["name"] == "BG/NBD + Gamma-Gamma (constant-dropout, constant-spend limit)"
+    assert model["params"]["q"] is None and model["params"]["v"] is None
+    # every customer is expected to spend the mean repeat purchase value (40 + 1 on average here)
+    assert model["params"]["p"] / model["params"]["nu"] == pytest.approx(41, rel=0.05)
+    assert "mean spend hardly differs" in model["note"]
