@@ -32,7 +32,6 @@ from integrations.shopify.oauth import session_token_shop
 from retention_app.errors import ApplicationError
 
 SESSION_SHOP_KEY = "dashboard_shop_id"
-EMBEDDED_PARAMS = ("shop", "host", "locale")
 
 P = ParamSpec("P")
 
@@ -63,7 +62,7 @@ def _bearer(request: HttpRequest) -> str:
 
 
 def _is_embedded(request: HttpRequest) -> bool:
-    return bool(request.GET.get("id_token") or request.GET.get("host") or _bearer(request))
+    return bool(request.GET.get("host") or _bearer(request))
 
 
 def _embedded_access(request: HttpRequest) -> DashboardAccess | HttpResponse:

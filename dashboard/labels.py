@@ -1,4 +1,6 @@
-"""Names stored in English by other apps (flow presets, predefined segments), marked here for translation.
+"""Names stored in English by another app (the flow presets), marked here for translation.
+
+Predefined segments need nothing here: ``segments`` names them in the active language.
 
 A merchant's own names are shown as they wrote them; these are only the presets' names.
 """
@@ -20,15 +22,6 @@ FLOW_PRESET_NAMES = (
     gettext_noop("Thank you for your review (discount on the next order)"),
     gettext_noop("Post-purchase upsell by SMS"),
     gettext_noop("Win-back: we miss you"),
-)
-
-SEGMENT_NAMES = (
-    gettext_noop("Top spenders"),
-    gettext_noop("Loyal repeat buyers"),
-    gettext_noop("One-time buyers"),
-    gettext_noop("At risk"),
-    gettext_noop("Churned"),
-    gettext_noop("New customers"),
 )
 
 

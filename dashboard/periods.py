@@ -3,11 +3,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from analytics.services.base import shop_zone
 from commerce.models import Shop
 from retention_app.errors import ApplicationError
 
@@ -28,7 +28,7 @@ class Period:
 
 
 def shop_today(*, shop: Shop) -> date:
-    return timezone.now().astimezone(ZoneInfo(shop.timezone or "UTC")).date()
+    return timezone.now().astimezone(shop_zone(shop)).date()
 
 
 def _preset(key: str, today: date) -> Period:

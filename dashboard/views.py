@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from analytics.services.base import shop_zone
 from dashboard import formatting, sources
 from dashboard.auth import (
     DashboardAccess,
@@ -61,7 +61,6 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
         if period:
             parts.append(f"{period.start.isoformat()}_{period.end.isoformat()}")
         return csv_response(wanted, filename=csv_filename("comeback", *parts))
-    language = translation.get_language() or settings.LANGUAGE_CODE
     return render(request, template, {
         "access": access,
         "page_title": title,
@@ -77,7 +76,6 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
              "url": access.url(view_name, *args, **range_params, **extra, locale=code)}
             for code, _name in settings.LANGUAGES
         ] if access.embedded else [],
-        "language": language,
         "tables": {table.name: table for table in tables},
         "charts": charts or [],
         "shopify_api_key": settings.SHOPIFY_API_KEY,
@@ -120,13 +118,13 @@ def index(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
 def overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     period = period_from(request.GET, shop=access.shop)
     report = sources.retention_report(shop=access.shop, period=period)
-    options = report.get("settings") or {}
-    activity_days = int(options.get("activity_days") or 365)
+    options = report["settings"]
+    activity_days = int(options["activity_days"])
     active = sources.active_customers_by_month(shop=access.shop, period=period, activity_days=activity_days)
     currency = str(report.get("currency") or access.shop.currency)
     customers = report.get("customers") or {}
     clv = report.get("clv") or {}
-    context = report.get("industry_context") or {}
+    context = report["industry_context"]
     loyal = report.get("loyal_base") or {}
     kpis = [
         {"id": "crr", "label": _("Customer retention rate (CRR)"),
@@ -144,7 +142,7 @@ def overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
                      (_("Of them, more than once"), formatting.number(report.get("repeat_customers"), 0))]},
         {"id": "churn", "label": _("Churn rate"), "value": formatting.percent(report.get("churn_rate_percent")),
          "definition": _("Share of S without an order in the %(days)s days up to the range's end.")
-         % {"days": formatting.number(options.get("churn_days") or activity_days, 0)},
+         % {"days": formatting.number(options["churn_days"], 0)},
          "details": [(_("Churned customers"), formatting.number(report.get("churned_customers"), 0)),
                      (_("Revenue lost with them"), formatting.money(report.get("revenue_lost"), currency))]},
         {"id": "frequency", "label": _("Purchase frequency"),
@@ -180,7 +178,7 @@ def overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         "within": _("Your retention rate of %(crr)s is within the typical %(low)s–%(high)s of online shops."),
         "above": _("Your retention rate of %(crr)s is above the typical %(low)s–%(high)s of online shops."),
     }
-    low, high = context.get("typical_low", 20), context.get("typical_high", 35)
+    low, high = context["typical_low"], context["typical_high"]
     industry = {"class": position, "text": statements.get(position, _(
         "Online shops typically keep %(low)s–%(high)s of their customers; there is no retention rate for this range "
         "yet.")) % {"crr": formatting.percent(report.get("crr_percent")), "low": formatting.percent(low, 0),
@@ -307,7 +305,7 @@ def segments(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     kinds = {"predefined": _("Predefined"), "merchant": _("Your own")}
     table = Table(name="segments", caption=_("Segments and the number of customers in each"),
                   columns=[Column(_("Segment")), Column(_("Kind")), Column(_("Customers"), "int")],
-                  rows=[[translated(str(row["name"])), kinds.get(str(row["kind"]), row["kind"]), row["count"]]
+                  rows=[[row["name"], kinds.get(str(row["kind"]), row["kind"]), row["count"]]
                         for row in counts],
                   links=[access.url("dashboard:segment", row["key"]) for row in counts])
     chart = _chart("segments", "bar", _("Customers per segment"), [row[0] for row in table.rows],
@@ -327,7 +325,7 @@ def segment(request: HttpRequest, access: DashboardAccess, key: str) -> HttpResp
     customers = result["customers"]
     if request.GET.get("format") == "csv":  # the download is the whole segment, not one page
         customers = sources.segment_all_customers(shop=access.shop, key=key)
-    name = translated(str(result["name"]))
+    name = str(result["name"])
     table = Table(name="customers", caption=_("Customers in the segment %(segment)s") % {"segment": name},
                   currency=access.shop.currency,
                   columns=[Column(_("Customer")), Column(_("Email")), Column(_("Orders"), "int"),
@@ -351,7 +349,7 @@ def _local_day(value: Any, access: DashboardAccess) -> Any:
     """An instant as the shop's local date."""
     if value is None or not hasattr(value, "astimezone"):
         return value
-    return value.astimezone(ZoneInfo(access.shop.timezone or "UTC")).date()
+    return value.astimezone(shop_zone(access.shop)).date()
 
 
 @require_GET

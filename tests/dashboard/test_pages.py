@@ -3,11 +3,12 @@ downloads of every table."""
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from analytics.services import retention_report
 from commerce.models import Shop
@@ -38,8 +39,6 @@ def store(two_shops, member):
 
 
 def _noon(day):
-    from datetime import datetime, time
-    from zoneinfo import ZoneInfo
     return datetime.combine(day, time(12), ZoneInfo("Asia/Jerusalem"))
 
 
@@ -164,10 +163,11 @@ def test_bad_date_ranges_are_refused(client, store, member, params):
     assert client.get("/dashboard/overview/", params).status_code == 400
 
 
-def test_presets_are_in_the_shops_time_zone(client, store, member):
+def test_presets_are_in_the_shops_time_zone(client, store, member, monkeypatch):
     client.force_login(member)
-    today = shop_today(shop=store)
+    # 22:30 UTC on 31 December is already 1 January in Jerusalem: the year to date is that one day
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2025, 12, 31, 22, 30, tzinfo=UTC))
     html = client.get("/dashboard/loyalty/", {"range": "ytd"}).content.decode()
-    assert f'name="start" value="{today.replace(month=1, day=1).isoformat()}"' in html
-    assert f'name="end" value="{today.isoformat()}"' in html
+    assert 'name="start" value="2026-01-01"' in html
+    assert 'name="end" value="2026-01-01"' in html
     assert "time zone Asia/Jerusalem" in html
