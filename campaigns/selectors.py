@@ -1,11 +1,11 @@
-"""Campaign reads: the shop's flows, what to offer, and where to send the shopper for it."""
+"""Campaign reads: the shop's flows and what to offer."""
 
 from collections.abc import Sequence
 
 from django.db.models import Count, F, Prefetch
 
 from campaigns.models import Flow, FlowStep
-from commerce.models import Customer, Order, OrderLine, Platform, Shop, Variant
+from commerce.models import Customer, Order, OrderLine, Shop, Variant
 
 
 def flow_list(*, shop: Shop, key: str | None = None) -> list[Flow]:
@@ -50,15 +50,3 @@ def shopper_order(*, shop: Shop, platform_id: str, customer_platform_id: str) ->
     return Order.objects.filter(shop=shop, platform_id=platform_id,
                                 customer__platform_id=customer_platform_id).first()
 
-
-def storefront_link(*, shop: Shop, variants: Sequence[Variant]) -> str:
-    """Where the shopper finds the products in the store.  The mirror keeps no product URLs
-    (handles), so Shopify gets a cart permalink (``/cart/<variant id>:<quantity>,...``, made for
-    links in messages) and WooCommerce the product page by id (``/?p=<id>``)."""
-    domain = shop.domain.rstrip("/")
-    base = domain if domain.startswith(("https://", "http://")) else f"https://{domain}"
-    if variants and shop.platform == Platform.SHOPIFY:
-        return f"{base}/cart/" + ",".join(f"{variant.platform_id}:1" for variant in variants)
-    if variants and shop.platform == Platform.WOOCOMMERCE:
-        return f"{base}/?p={variants[0].product.platform_id}"
-    return f"{base}/"

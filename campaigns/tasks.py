@@ -2,7 +2,6 @@
 
 from celery import shared_task
 
-from campaigns.models import Flow
 from campaigns.services import engine
 
 # Beat starts the scheduler every minute; a run stops taking new batches after this long.
@@ -16,5 +15,4 @@ def run_due_steps() -> int:
 
 @shared_task
 def daily_scans() -> int:
-    flows = Flow.objects.filter(trigger="schedule:daily", is_enabled=True).select_related("shop")
-    return sum(engine.daily_scan(flow=flow) for flow in flows)
+    return engine.daily_scans()

@@ -3,7 +3,7 @@
 Nothing outside ``integrations/`` imports a platform client; it asks ``adapter_for(platform)``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -75,6 +75,9 @@ class PlatformAdapter(Protocol):
 
     def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:
         """Create a real discount code in the store; ``DiscountCodeTaken`` if it exists."""
+
+    def cart_link(self, *, shop: Shop, variant_platform_ids: Sequence[str]) -> str:
+        """A storefront link, for messages, that puts one of each variant in the shopper's cart."""
 
 
 _ADAPTERS: dict[str, PlatformAdapter] = {}

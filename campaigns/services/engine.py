@@ -429,16 +429,21 @@ def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
     return enrol_many(flow=flow, at=now, candidates=(Candidate(pk, f"{flow.key}:{pk}:{today.year}", {}) for pk in keys))
 
 
-def holidays_today(*, flow: Flow, day: date) -> list[str]:
-    """Holiday names falling on ``day`` in the flow's calendars and the merchant's own dates."""
+def holiday_calendar(country: str, years: int | list[int], language: str) -> dict[date, str]:
+    """The `holidays` library's calendar for a country ({} for a country or language it lacks)."""
     import holidays
 
+    try:
+        return dict(holidays.country_holidays(country, years=years, language=language))
+    except (NotImplementedError, KeyError):
+        return {}
+
+
+def holidays_today(*, flow: Flow, day: date) -> list[str]:
+    """Holiday names falling on ``day`` in the flow's calendars and the merchant's own dates."""
     names: list[str] = []
     for country in flow.settings.get("calendars", []):
-        try:
-            calendar = holidays.country_holidays(country, years=day.year, language="en_US")
-        except (NotImplementedError, KeyError):
-            continue
+        calendar = holiday_calendar(country, day.year, "en_US")
         names += [name.strip() for name in str(calendar.get(day, "")).split(";") if name.strip()]
     names += [str(item.get("name", "")) for item in flow.settings.get("custom", [])
               if item.get("date") == day.strftime("%m-%d") and item.get("name")]
@@ -465,13 +470,7 @@ def holiday_scan(*, flow: Flow, now: datetime | None = None) -> int:
 
 def holiday_name(country: str, day: date, language: str) -> str:
     """The holiday's name in a language the library has for that calendar ("" when none)."""
-    import holidays
-
-    try:
-        calendar = holidays.country_holidays(country, years=day.year, language=language)
-    except (NotImplementedError, KeyError):
-        return ""
-    return str(calendar.get(day, "")).split(";")[0].strip()
+    return str(holiday_calendar(country, day.year, language).get(day, "")).split(";")[0].strip()
 
 
 DEFAULT_MAX_CYCLE_DAYS = 120
@@ -533,6 +532,12 @@ def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
                   {"product": titles.get(product_id, "")})
         for customer_id, product_id, last in last_purchases
     ))
+
+
+def daily_scans(*, now: datetime | None = None) -> int:
+    """Every enabled date- or history-triggered flow of every shop; how many were enrolled."""
+    flows = Flow.objects.filter(trigger="schedule:daily", is_enabled=True).select_related("shop")
+    return sum(daily_scan(flow=flow, now=now) for flow in flows)
 
 
 def daily_scan(*, flow: Flow, now: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ from campaigns.services.engine import (
     customer_exit_reason,
     decide,
     enrol,
+    holiday_calendar,
     steps_for_new_enrolment,
 )
 from commerce.models import PAID_STATUSES, Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
@@ -142,12 +143,18 @@ def flows_for(*, shop: Shop) -> list[Flow]:
     return list(Flow.objects.filter(shop=shop).order_by("key"))
 
 
-def flow_enable(*, shop: Shop, key: str, enabled: bool = True) -> Flow:
+def _flow(*, shop: Shop, key: str) -> Flow:
     if key not in PRESETS:
         raise ApplicationError("unknown flow", status=404, code="not_found")
     flows_for(shop=shop)
-    Flow.objects.filter(shop=shop, key=key).update(is_enabled=enabled)
     return Flow.objects.get(shop=shop, key=key)
+
+
+def flow_enable(*, shop: Shop, key: str, enabled: bool = True) -> Flow:
+    flow = _flow(shop=shop, key=key)
+    Flow.objects.filter(pk=flow.pk).update(is_enabled=enabled)
+    flow.is_enabled = enabled
+    return flow
 
 
 def enrol_from_event(*, event: DomainEvent, flows: Sequence[Flow] | None = None) -> int:
@@ -205,13 +212,6 @@ def vip_early_access_launch(*, shop: Shop, tiers: list[str], launch: str, at: da
         ):
             enrolled += 1
     return enrolled
-
-
-def _flow(*, shop: Shop, key: str) -> Flow:
-    if key not in PRESETS:
-        raise ApplicationError("unknown flow", status=404, code="not_found")
-    flows_for(shop=shop)
-    return Flow.objects.get(shop=shop, key=key)
 
 
 # --- editing: every change is a new version -------------------------------------------------
@@ -432,14 +432,9 @@ def _preview_values(*, flow: Flow, customer: Customer, now: datetime) -> dict[st
 
 
 def _next_holiday(*, flow: Flow, day: date) -> dict[str, str]:
-    import holidays
-
     upcoming: list[tuple[date, str, str]] = []
     for country in flow.settings.get("calendars", []):
-        try:
-            calendar = holidays.country_holidays(country, years=[day.year, day.year + 1], language="en_US")
-        except (NotImplementedError, KeyError):
-            continue
+        calendar = holiday_calendar(country, [day.year, day.year + 1], "en_US")
         upcoming += [(when, str(name).split(";")[0].strip(), country) for when, name in calendar.items()
                      if day <= when <= day + timedelta(days=366)]
     if not upcoming:

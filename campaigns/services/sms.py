@@ -10,10 +10,10 @@ from django.utils import translation
 
 from campaigns.channels.sms import keyword, phone_key, provider
 from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep, Unsubscribe
-from campaigns.selectors import storefront_link
 from campaigns.services.consent import unsubscribe
 from campaigns.services.email import Rendered, enrolment_order, language_for, step_products
 from commerce.models import Customer
+from integrations.platforms import adapter_for
 
 TITLE_SEPARATOR = {"fa": "، "}
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "campaigns" / "sms"
@@ -26,12 +26,16 @@ def render(*, step: FlowStep, customer: Customer, values: dict) -> Rendered:
     language = language_for(customer)
     order = enrolment_order(customer=customer, values=values)
     products = step_products(step=step, customer=customer, order=order)
+    link = ""
+    if products:
+        link = adapter_for(customer.shop.platform).cart_link(
+            shop=customer.shop, variant_platform_ids=[variant.platform_id for variant in products])
     with translation.override(language):
         body = render_to_string(f"campaigns/sms/{step.template}.txt", {
             "customer": customer, "shop": customer.shop, "order": order, "is_marketing": step.is_marketing,
             "products": products, "product_titles": TITLE_SEPARATOR.get(language, ", ").join(
                 variant.product.title for variant in products),
-            "link": storefront_link(shop=customer.shop, variants=products) if products else "",
+            "link": link,
         }).strip()
     return Rendered(language=language, subject="", text=body, products=products)
 

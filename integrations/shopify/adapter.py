@@ -1,6 +1,6 @@
 """The Shopify implementation of ``integrations.platforms.PlatformAdapter``."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from commerce.models import Platform, Shop
@@ -109,3 +109,7 @@ class ShopifyAdapter:
         if errors or not result.get("codeDiscountNode"):
             raise ShopifyError("; ".join(error.get("message", "") for error in errors) or "no discount created")
         return DiscountCode(code=spec.code, platform_id=normalise.legacy_id(result["codeDiscountNode"]["id"]))
+
+    def cart_link(self, *, shop: Shop, variant_platform_ids: Sequence[str]) -> str:
+        """A cart permalink (``/cart/<variant id>:<quantity>,...``): the mirror keeps no product handles."""
+        return f"https://{shop.domain}/cart/" + ",".join(f"{variant_id}:1" for variant_id in variant_platform_ids)

@@ -172,7 +172,7 @@ def test_review_request_links_the_post_delivery_survey_when_switched_on(shop, cl
     link = next(word for word in text.split() if "/surveys/r/" in word)
     page = client.get(link[link.index("/surveys/r/"):])
     assert page.status_code == 200
-    assert b"on time" in page.content.lower() or b"expectations" in page.content.lower()
+    assert b"on time" in page.content.lower() and b"expectations" in page.content.lower()
     assert Response.objects.count() == 0
 
 

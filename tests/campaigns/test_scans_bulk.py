@@ -129,6 +129,20 @@ def test_a_paused_flow_enrols_nobody(shop):
     assert not Enrolment.objects.exists()
 
 
+def test_the_daily_job_scans_the_enabled_daily_flows_of_every_shop(shop):
+    other = ShopFactory(timezone="UTC")
+    flow_enable(shop=shop, key="winback")
+    flow_enable(shop=shop, key="order_thank_you")  # started by events: no scan
+    flow_enable(shop=other, key="birthday")
+    lapsed = customer(shop, 1)
+    purchase(shop, lapsed, NOW - timedelta(days=190))
+    purchase(other, customer(other, 2), NOW - timedelta(days=190))  # the other shop's winback is off
+    born = customer(other, 3, birthday=date(1990, 6, 10))
+    assert engine.daily_scans(now=NOW) == 2
+    assert set(Enrolment.objects.values_list("customer_id", "flow__key")) == {(lapsed.pk, "winback"),
+                                                                               (born.pk, "birthday")}
+
+
 def test_the_steps_come_from_the_flows_current_version(shop):
     flow = flow_enable(shop=shop, key="winback")
     purchase(shop, customer(shop, 1), NOW - timedelta(days=190))
