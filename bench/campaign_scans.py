@@ -63,7 +63,6 @@ from bench.loyalty_common import (  # noqa: E402
     LoyaltyBench,
     QueryCounter,
     copy_into,
-    cpu_self,
     revision,
     sequences_reset,
     time_limit,
@@ -545,13 +544,13 @@ class ScanBench(LoyaltyBench):
         counter = QueryCounter()
         run = Run()
         pg0 = svc.tree_cpu_seconds(self.services.pg_pid)
-        cpu0, t0 = cpu_self(), time.perf_counter()
+        cpu0, t0 = svc.cpu_self(), time.perf_counter()
         try:
             with connection.execute_wrapper(counter), time_limit(self.args.max_seconds, name):
                 run.created = call()
         except BenchTimeout as error:
             run.error = str(error)
-        run.seconds, run.own_cpu = time.perf_counter() - t0, cpu_self() - cpu0
+        run.seconds, run.own_cpu = time.perf_counter() - t0, svc.cpu_self() - cpu0
         run.pg_cpu = svc.tree_cpu_seconds(self.services.pg_pid) - pg0 if self.services.pg_pid else float("nan")
         run.queries = sum(counter.counts.values())
         return run

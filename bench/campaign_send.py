@@ -62,7 +62,6 @@ from bench.loyalty_common import (  # noqa: E402
     LoyaltyBench,
     QueryCounter,
     copy_into,
-    cpu_self,
     revision,
     sequences_reset,
 )
@@ -98,7 +97,7 @@ def drain(now: datetime, deadline: float, counter: QueryCounter | None = None) -
     from campaigns.services import engine
 
     tally = Tally()
-    cpu0, t0 = cpu_self(), time.perf_counter()
+    cpu0, t0 = svc.cpu_self(), time.perf_counter()
     try:
         with connection.execute_wrapper(counter or QueryCounter()):
             while time.monotonic() < deadline:
@@ -112,7 +111,7 @@ def drain(now: datetime, deadline: float, counter: QueryCounter | None = None) -
                     break
     except Exception as error:  # reported and checked: a scheduler must not crash
         tally.error = f"{type(error).__name__}: {error}"[:300]
-    tally.seconds, tally.cpu = time.perf_counter() - t0, cpu_self() - cpu0
+    tally.seconds, tally.cpu = time.perf_counter() - t0, svc.cpu_self() - cpu0
     if counter is not None:
         tally.queries = sum(counter.counts.values())
     return tally

@@ -38,7 +38,6 @@ import argparse
 import importlib.util
 import json
 import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -280,11 +279,6 @@ class Expected:
                 "commerce_refundline": self.refund_lines}
 
 
-def _cpu_self() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace, services: svc.Services, work: Path) -> None:
         self.args = args
@@ -340,12 +334,12 @@ class Bench:
         return svc.database_url_named(self.services.database_url, name)
 
     def measure(self, run: Callable[[], None]) -> tuple[float, float, float]:
-        pg_before, cpu_before = svc.tree_cpu_seconds(self.services.pg_pid), _cpu_self()
+        pg_before, cpu_before = svc.tree_cpu_seconds(self.services.pg_pid), svc.cpu_self()
         started = time.perf_counter()
         run()
         seconds = time.perf_counter() - started
         pg = svc.tree_cpu_seconds(self.services.pg_pid) - pg_before if self.services.pg_pid else float("nan")
-        return seconds, pg, _cpu_self() - cpu_before
+        return seconds, pg, svc.cpu_self() - cpu_before
 
     # the runs ---------------------------------------------------------------------------------
 

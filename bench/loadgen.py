@@ -24,14 +24,14 @@ import hmac
 import json
 import resource
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """One HTTP/1.1 response: (status, body, whether the server closes the connection).
-    Shared with bench/loyalty_loadgen.py."""
+    """One HTTP/1.1 response: (status, body, whether the server closes the connection)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -49,20 +49,73 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
     return status, await reader.readexactly(length), close
 
 
-@dataclass
-class Phase:
+@dataclass(kw_only=True)
+class Tally:
+    """What came back from one bounded batch of requests.  Shared with bench/loyalty_loadgen.py."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    started: float = 0.0
+    finished: float = 0.0
+
+    def count(self, key: str) -> None:
+        self.statuses[key] = self.statuses.get(key, 0) + 1
+
+
+async def keep_alive(
+    tally: Tally, host: str, port: int, timeout: float, next_request: Callable[[], bytes | None],
+    answered: Callable[[int, bytes], None],
+) -> None:
+    """Send ``next_request()`` over one connection until it returns None, reconnecting after an error
+    or a server close.  Failures and non-200 answers count as errors; ``answered(status, body)`` sees
+    every answer.  Shared with bench/loyalty_loadgen.py."""
+    stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    try:
+        while (payload := next_request()) is not None:
+            start = time.perf_counter()
+            try:
+                if stream is None:
+                    stream = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+                reader, writer = stream
+                writer.write(payload)
+                status, body, close = await asyncio.wait_for(read_response(reader), timeout)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError, IndexError) as error:
+                tally.errors += 1
+                tally.count(type(error).__name__)
+                if stream is not None:
+                    stream[1].close()
+                stream = None
+                continue
+            tally.latencies.append(time.perf_counter() - start)
+            tally.count(str(status))
+            if status != 200:
+                tally.errors += 1
+            answered(status, body)
+            if close:
+                writer.close()
+                stream = None
+    finally:
+        if stream is not None:
+            stream[1].close()
+
+
+async def run_connections(tally: Tally, concurrency: int, connection: Callable[[], Awaitable[None]]) -> None:
+    tally.started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    tally.finished = time.perf_counter()
+
+
+@dataclass(kw_only=True)
+class Phase(Tally):
     """One bounded batch of requests and what came back."""
 
     total: int
     prefix: str
     deadline: float
     issued: int = 0
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    errors: int = 0
     duplicates: int = 0
-    started: float = 0.0
-    finished: float = 0.0
     client_cpu: float = 0.0
 
     def take(self) -> int | None:
@@ -106,44 +159,15 @@ class Client:
         ).encode() + self.body
 
     async def connection(self, phase: Phase) -> None:
-        stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        try:
-            while (index := phase.take()) is not None:
-                payload = self.request(phase, index)
-                start = time.perf_counter()
-                try:
-                    if stream is None:
-                        stream = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
-                    reader, writer = stream
-                    writer.write(payload)
-                    status, body, close = await asyncio.wait_for(read_response(reader), self.timeout)
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                        ValueError, IndexError) as error:
-                    phase.errors += 1
-                    key = type(error).__name__
-                    phase.statuses[key] = phase.statuses.get(key, 0) + 1
-                    if stream is not None:
-                        stream[1].close()
-                    stream = None
-                    continue
-                phase.latencies.append(time.perf_counter() - start)
-                phase.statuses[str(status)] = phase.statuses.get(str(status), 0) + 1
-                if status != 200:
-                    phase.errors += 1
-                elif b'"duplicate": true' in body:
-                    phase.duplicates += 1
-                if close:
-                    writer.close()
-                    stream = None
-        finally:
-            if stream is not None:
-                stream[1].close()
+        def next_request() -> bytes | None:
+            index = phase.take()
+            return None if index is None else self.request(phase, index)
 
-    async def run(self, phase: Phase, concurrency: int) -> Phase:
-        phase.started = time.perf_counter()
-        await asyncio.gather(*(self.connection(phase) for _ in range(concurrency)))
-        phase.finished = time.perf_counter()
-        return phase
+        def answered(status: int, body: bytes) -> None:
+            if status == 200 and b'"duplicate": true' in body:
+                phase.duplicates += 1
+
+        await keep_alive(phase, self.host, self.port, self.timeout, next_request, answered)
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -197,7 +221,7 @@ def main() -> None:
 
     phase = Phase(total=args.requests, prefix=args.prefix, deadline=time.monotonic() + args.max_seconds)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    asyncio.run(client.run(phase, args.concurrency))
+    asyncio.run(run_connections(phase, args.concurrency, lambda: client.connection(phase)))
     after = resource.getrusage(resource.RUSAGE_SELF)
     phase.client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(json.dumps(summary(phase)))

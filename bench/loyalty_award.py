@@ -59,7 +59,6 @@ from bench.loyalty_common import (  # noqa: E402
     LoyaltyBench,
     QueryCounter,
     copy_into,
-    cpu_self,
     revision,
     sequences_reset,
     time_limit,
@@ -294,13 +293,13 @@ class AwardBench(LoyaltyBench):
         def wrapper(event: Any) -> None:
             outer = counter.phase
             counter.phase = f"dispatch:{app}"
-            cpu0, t0 = cpu_self(), time.perf_counter()
+            cpu0, t0 = svc.cpu_self(), time.perf_counter()
             try:
                 subscriber(event)
             finally:
                 spent = inside.setdefault(app, [0.0, 0.0])
                 spent[0] += time.perf_counter() - t0
-                spent[1] += cpu_self() - cpu0
+                spent[1] += svc.cpu_self() - cpu0
                 counter.phase = outer
 
         return wrapper
@@ -379,16 +378,16 @@ class AwardBench(LoyaltyBench):
                     break
                 chunk = [order.record for order in planned[start:start + batch]]
                 counter.phase = "ingest"
-                cpu0, t0 = cpu_self(), time.perf_counter()
+                cpu0, t0 = svc.cpu_self(), time.perf_counter()
                 services.orders_upsert(shop=shop, records=chunk, live=True)
-                cpu1, t1 = cpu_self(), time.perf_counter()
+                cpu1, t1 = svc.cpu_self(), time.perf_counter()
                 counter.phase = "dispatch"
                 for _ in range(50):  # each round dispatches what the previous one emitted
                     if not events.dispatch_pending():
                         break
                 else:
                     raise RuntimeError("the outbox did not drain after 50 rounds")
-                cpu2, t2 = cpu_self(), time.perf_counter()
+                cpu2, t2 = svc.cpu_self(), time.perf_counter()
                 counter.phase = "other"
                 run["ingest_s"] += t1 - t0
                 run["dispatch_s"] += t2 - t1
@@ -462,11 +461,11 @@ class AwardBench(LoyaltyBench):
 
         self.use(source)  # first on the live database, where every order has earned already
         counter = QueryCounter()
-        cpu0, t0 = cpu_self(), time.perf_counter()
+        cpu0, t0 = svc.cpu_self(), time.perf_counter()
         with connection.execute_wrapper(counter), time_limit(self.args.max_seconds, "backfill"):
             nothing = backfill(shop=self.shop(), apply=False)
         self.timings.append(Timing("backfill(apply=False), all earned already", len(planned),
-                                   time.perf_counter() - t0, sum(counter.counts.values()), cpu_self() - cpu0,
+                                   time.perf_counter() - t0, sum(counter.counts.values()), svc.cpu_self() - cpu0,
                                    float("nan"), note="a re-run after the live path: nothing to do"))
         print(f"#   backfill dry run on the live database: {nothing}", flush=True)
         self.clone("backfill", source=source)
@@ -478,10 +477,10 @@ class AwardBench(LoyaltyBench):
         for apply in (False, True):
             counter = QueryCounter()
             pg_before = svc.tree_cpu_seconds(self.services.pg_pid)
-            cpu0, t0 = cpu_self(), time.perf_counter()
+            cpu0, t0 = svc.cpu_self(), time.perf_counter()
             with connection.execute_wrapper(counter), time_limit(self.args.max_seconds, "backfill"):
                 plan = backfill(shop=shop, apply=apply)
-            seconds, own = time.perf_counter() - t0, cpu_self() - cpu0
+            seconds, own = time.perf_counter() - t0, svc.cpu_self() - cpu0
             pg = svc.tree_cpu_seconds(self.services.pg_pid) - pg_before if self.services.pg_pid else float("nan")
             plans.append(plan)
             label = "backfill(apply=True)" if apply else "backfill(apply=False) (dry run)"

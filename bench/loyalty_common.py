@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import resource
 import secrets
 import signal
 import subprocess
@@ -36,11 +35,6 @@ from bench import services as svc  # noqa: E402
 SHOP_DOMAIN = "bench-store.myshopify.com"
 
 
-def cpu_self() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def revision() -> str:
     """The commit the app code comes from (``+`` when tracked files differ from it)."""
     try:
@@ -50,14 +44,6 @@ def revision() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (head or "unknown") + ("+" if dirty.returncode == 1 else "")
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list (the same rule as bench/loadgen.py)."""
-    if not sorted_values:
-        return float("nan")
-    rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[rank]
 
 
 class BenchTimeout(Exception):

@@ -18,25 +18,20 @@ import asyncio
 import json
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadgen import read_response  # bench/ is on sys.path when run as a script
+from loadgen import Tally, keep_alive, percentile, run_connections  # bench/ is on sys.path when run as a script
 
 
-@dataclass
-class Phase:
+@dataclass(kw_only=True)
+class Phase(Tally):
     targets: list[str]
     deadline: float
     issued: int = 0
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    errors: int = 0
     unexpected: int = 0
     bytes_read: int = 0
-    started: float = 0.0
-    finished: float = 0.0
 
     def take(self) -> str | None:
         if self.issued >= len(self.targets) or time.monotonic() > self.deadline:
@@ -66,50 +61,16 @@ class Client:
         return True
 
     async def connection(self, phase: Phase) -> None:
-        stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        try:
-            while (target := phase.take()) is not None:
-                start = time.perf_counter()
-                try:
-                    if stream is None:
-                        stream = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
-                    reader, writer = stream
-                    writer.write(self.request(target))
-                    status, body, close = await asyncio.wait_for(read_response(reader), self.timeout)
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                        ValueError, IndexError) as error:
-                    phase.errors += 1
-                    key = type(error).__name__
-                    phase.statuses[key] = phase.statuses.get(key, 0) + 1
-                    if stream is not None:
-                        stream[1].close()
-                    stream = None
-                    continue
-                phase.latencies.append(time.perf_counter() - start)
-                phase.statuses[str(status)] = phase.statuses.get(str(status), 0) + 1
-                phase.bytes_read += len(body)
-                if status != 200:
-                    phase.errors += 1
-                elif not self.looks_right(body):
-                    phase.unexpected += 1
-                if close:
-                    writer.close()
-                    stream = None
-        finally:
-            if stream is not None:
-                stream[1].close()
+        def next_request() -> bytes | None:
+            target = phase.take()
+            return None if target is None else self.request(target)
 
-    async def run(self, phase: Phase, concurrency: int) -> None:
-        phase.started = time.perf_counter()
-        await asyncio.gather(*(self.connection(phase) for _ in range(concurrency)))
-        phase.finished = time.perf_counter()
+        def answered(status: int, body: bytes) -> None:
+            phase.bytes_read += len(body)
+            if status == 200 and not self.looks_right(body):
+                phase.unexpected += 1
 
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[rank]
+        await keep_alive(phase, self.host, self.port, self.timeout, next_request, answered)
 
 
 def summary(phase: Phase, client_cpu: float) -> dict[str, Any]:
@@ -143,7 +104,7 @@ def main() -> None:
     phase = Phase(targets=targets, deadline=time.monotonic() + args.max_seconds)
     client = Client(args.port, args.expect, args.request_timeout, args.close)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    asyncio.run(client.run(phase, args.concurrency))
+    asyncio.run(run_connections(phase, args.concurrency, lambda: client.connection(phase)))
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(json.dumps(summary(phase, cpu)))

@@ -61,7 +61,6 @@ from bench import services as svc  # noqa: E402
 from bench.loyalty_common import SHOP_DOMAIN, LoyaltyBench, copy_into, revision, sequences_reset  # noqa: E402
 from bench.report import table  # noqa: E402
 
-VENV_BIN = Path(sys.executable).parent
 CUSTOMER_BASE = 7_100_000_000_000
 ORDER_BASE = 5_400_000_000_000
 CENT = Decimal("0.01")
@@ -251,38 +250,14 @@ class WidgetBench(LoyaltyBench):
     # the server ---------------------------------------------------------------------------------
 
     def start_server(self) -> None:
-        env = {**os.environ, **self.app_env(self.current)}
-        command = [
-            str(VENV_BIN / "gunicorn"), "retention_app.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--chdir", str(REPO),
-            "--workers", str(self.args.workers), "--worker-class", "gthread", "--threads", str(self.args.threads),
-            "--error-logfile", str(self.work / "gunicorn.log"), "--log-level", "warning",
-        ]
-        self.server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.server.returncode}; see its log")
-            try:
-                status, _ = self.get(self.target(None))  # a signed logged-out request
-                if status == 200:
-                    print(f"# gunicorn on 127.0.0.1:{self.port}: {self.args.workers} workers x {self.args.threads} "
-                          "threads (gthread), DEBUG=0", flush=True)
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer within 60s")
+        self.server = svc.start_gunicorn(
+            port=self.port, env={**os.environ, **self.app_env(self.current)}, workers=self.args.workers,
+            threads=self.args.threads, worker_class="gthread", log_file=self.work / "gunicorn.log",
+            ready=lambda: self.get(self.target(None))[0] == 200,  # a signed logged-out request
+        )
 
     def stop_server(self) -> None:
-        if self.server is None or self.server.poll() is not None:
-            return
-        self.server.terminate()
-        try:
-            self.server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait()
+        svc.stop_process(self.server)
 
     def get(self, target: str) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -415,24 +390,10 @@ class WidgetBench(LoyaltyBench):
                    "--max-seconds", str(self.args.max_seconds)]
         if mode == "close":
             command.append("--close")
-        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        spread: list[int] = []
-        try:
-            try:  # a moment in, see how the keep-alive connections landed on the workers
-                client.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                if self.server is not None and mode == "keepalive":
-                    spread = svc.connections_per_child(self.server.pid, self.port)
-            stdout, stderr = client.communicate(timeout=self.args.max_seconds + 60)
-        finally:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
-        if client.returncode != 0:
-            raise RuntimeError(f"load client failed: {stderr.strip()}")
-        result: dict[str, Any] = json.loads(stdout)
-        result["spread"] = spread
-        return result
+        return svc.run_load_client(
+            command, server=self.server, port=self.port, peek_spread=mode == "keepalive", peek_after=0.5,
+            timeout=self.args.max_seconds + 60,
+        )
 
     def run(self, variant: str, concurrency: int, mode: str) -> Outcome:
         expect = "logged_out" if variant == "logged out" else "logged_in"

@@ -8,7 +8,9 @@ Also: a free-port helper, fresh databases by name, and CPU-time accounting from 
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -145,13 +147,8 @@ def services(*, durable: bool = True, log: bool = True) -> Iterator[Services]:
         yield result
     finally:
         shield_cleanup()
-        if started_redis and redis_proc is not None:
-            redis_proc.terminate()
-            try:
-                redis_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                redis_proc.kill()
-                redis_proc.wait()
+        if started_redis:
+            stop_process(redis_proc, timeout=10)
         if started_pg:
             subprocess.run(
                 _as_postgres(f"{PG_BIN}/pg_ctl -D '{pg_dir}' -m immediate stop"),
@@ -207,6 +204,12 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
     own = (int(fields[11]) + int(fields[12])) / CLK_TCK
     children = (int(fields[13]) + int(fields[14])) / CLK_TCK
     return int(fields[1]), own, children
+
+
+def cpu_self() -> float:
+    """CPU seconds this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def tree_cpu_seconds(root: int | None) -> float:
@@ -272,6 +275,79 @@ def connections_per_child(parent: int, port: int) -> list[int]:
             continue
         counts.append(held)
     return sorted(counts, reverse=True)
+
+
+# --- the application server ---------------------------------------------------------------------
+
+def start_gunicorn(
+    *, port: int, env: dict[str, str], workers: int, threads: int, worker_class: str, log_file: Path,
+    ready: Callable[[], bool], timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """Start ``retention_app.wsgi`` under gunicorn on 127.0.0.1:``port`` (the virtualenv's gunicorn) and
+    wait until ``ready()`` is true (``OSError`` from it means: not yet).  Stop it with ``stop_process``."""
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "retention_app.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--chdir", str(REPO),
+        "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
+        "--error-logfile", str(log_file), "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {server.returncode}; see {log_file}")
+            try:
+                if ready():
+                    print(f"# gunicorn on 127.0.0.1:{port}: {workers} workers x {threads} threads ({worker_class}), "
+                          "DEBUG=0", flush=True)
+                    return server
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f}s")
+    except BaseException:
+        stop_process(server)  # the caller never gets hold of it
+        raise
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:
+    """Terminate a child we started (if still running); kill it if it does not exit within ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_load_client(
+    command: list[str], *, server: subprocess.Popen[bytes] | None, port: int, peek_spread: bool,
+    peek_after: float, timeout: float,
+) -> dict[str, Any]:
+    """Run a load client (bench/loadgen.py, bench/loyalty_loadgen.py) to the end and return its JSON
+    summary, with ``"spread"``: with ``peek_spread``, how its keep-alive connections were spread over
+    the ``server``'s workers ``peek_after`` seconds in (see ``connections_per_child``), else empty."""
+    client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spread: list[int] = []
+    try:
+        try:
+            client.wait(timeout=peek_after)
+        except subprocess.TimeoutExpired:
+            if server is not None and peek_spread:
+                spread = connections_per_child(server.pid, port)
+        stdout, stderr = client.communicate(timeout=timeout)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    if client.returncode != 0:
+        raise RuntimeError(f"load client failed: {stderr.strip()}")
+    result: dict[str, Any] = json.loads(stdout)
+    result["spread"] = spread
+    return result
 
 
 def run(main: Callable[[], int]) -> None:

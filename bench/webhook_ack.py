@@ -48,7 +48,6 @@ from bench import services as svc  # noqa: E402
 from bench.report import table  # noqa: E402
 
 SHOP_DOMAIN = "bench-store.myshopify.com"
-VENV_BIN = Path(sys.executable).parent
 
 
 # --- the request body: a realistic orders/create payload (REST shape, ~7 KB) -------------------
@@ -230,42 +229,23 @@ class Bench:
         print(f"# fresh database {self.db_name} migrated in {time.perf_counter() - started:.1f}s; one installed shop")
 
     def start_server(self) -> None:
-        env = {**os.environ, **self.app_env()}
-        command = [
-            str(VENV_BIN / "gunicorn"), "retention_app.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--chdir", str(REPO),
-            "--workers", str(self.args.workers), "--worker-class", self.args.worker_class,
-            "--threads", str(self.args.threads),
-            "--error-logfile", str(self.work / "gunicorn.log"), "--log-level", "warning",
-        ]
-        self.server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.server.returncode}; see its log above")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("POST", "/bench/bare", body=b"{}", headers={"Content-Type": "application/json"})
-                status = conn.getresponse().status
-                conn.close()
-                if status == 200:  # up, and the bench URLconf is in place
-                    print(f"# gunicorn on 127.0.0.1:{self.port}: {self.args.workers} workers x "
-                          f"{self.args.threads} threads ({self.args.worker_class}), DEBUG=0")
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer within 60s")
+        self.server = svc.start_gunicorn(
+            port=self.port, env={**os.environ, **self.app_env()}, workers=self.args.workers,
+            threads=self.args.threads, worker_class=self.args.worker_class, log_file=self.work / "gunicorn.log",
+            ready=self.bench_urls_answer,
+        )
+
+    def bench_urls_answer(self) -> bool:
+        """The server is up and the bench URLconf is in place."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            conn.request("POST", "/bench/bare", body=b"{}", headers={"Content-Type": "application/json"})
+            return conn.getresponse().status == 200
+        finally:
+            conn.close()
 
     def stop_server(self) -> None:
-        if self.server is None or self.server.poll() is not None:
-            return
-        self.server.terminate()
-        try:
-            self.server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait()
+        svc.stop_process(self.server)
 
     # load ---------------------------------------------------------------------------------------
 
@@ -286,24 +266,10 @@ class Bench:
             command += ["--same-id", same_id]
         if mode == "close":
             command.append("--close")
-        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        spread: list[int] = []
-        try:
-            try:  # a moment in, see how the client's keep-alive connections landed on the workers
-                client.wait(timeout=0.3)
-            except subprocess.TimeoutExpired:
-                if self.server is not None and mode == "keepalive":
-                    spread = svc.connections_per_child(self.server.pid, self.port)
-            stdout, stderr = client.communicate(timeout=self.args.max_seconds + 60)
-        finally:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
-        if client.returncode != 0:
-            raise RuntimeError(f"load client failed: {stderr.strip()}")
-        result: dict[str, Any] = json.loads(stdout)
-        result["spread"] = spread
-        return result
+        return svc.run_load_client(
+            command, server=self.server, port=self.port, peek_spread=mode == "keepalive", peek_after=0.3,
+            timeout=self.args.max_seconds + 60,
+        )
 
     def queued(self) -> int:
         import redis
