@@ -13,9 +13,10 @@ orders and customers (what an order was worth, what a customer brought), and a r
 what that order was worth.  The price is that a past period is restated when a late refund
 arrives, as the order's own value is.
 
-Money: order totals are the shop's money (Shopify's ``shopMoney``; the importer refuses other
-currencies).  As a guard, amounts are only ever summed over orders whose currency is the shop's
-(``money_orders``); ``orders_in_other_currency`` counts any others so they are not silently lost.
+Money: order totals are the shop's money (the adapters store the shop-currency amounts; the
+importer refuses other currencies).  As a guard, amounts are only ever summed over orders whose
+currency is the shop's (``money_orders``); ``orders_in_other_currency`` counts any others so they
+are not silently lost.
 
 Dates are the shop's local dates: a period ``start``..``end`` (both included) runs from
 ``start`` 00:00 to ``end + 1`` 00:00 in ``Shop.timezone``; the bounds are computed here and every
@@ -115,9 +116,7 @@ def in_range(orders: QuerySet[Order], since: datetime, until: datetime) -> Query
 
 def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
     """``part / whole × 100`` with two decimals (half up); ``None`` when ``whole`` is 0."""
-    if not whole:
-        return None
-    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return ratio(Decimal(part) * HUNDRED, whole)
 
 
 def ratio(part: int | Decimal, whole: int | Decimal) -> Decimal | None:

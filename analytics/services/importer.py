@@ -33,10 +33,12 @@ from django.db import transaction
 from django.db.models import Count, Sum
 
 from analytics.models import ImportedOrderCost
+from analytics.services.base import shop_zone
 from commerce import services as commerce
 from commerce.models import Customer, FinancialStatus, Order, OrderLine, Platform, Product, Refund, Shop
 from commerce.records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord, RefundRecord
 from retention_app.errors import ApplicationError
+from retention_app.money import ZERO
 
 REQUIRED_COLUMNS = ("order_id", "customer_id", "email", "processed_at", "total", "currency")
 OPTIONAL_COLUMNS = ("cost", "refunded", "product")
@@ -44,7 +46,6 @@ PREFIX = "import:"
 ID_MAX_LENGTH = 64 - len(PREFIX)
 BATCH_SIZE = 2000
 MAX_REPORTED_ERRORS = 1000
-ZERO = Decimal("0")
 MILLI = Decimal("0.001")
 
 
@@ -205,7 +206,7 @@ def parse_row(row: dict[str, str | None], *, line: int, shop: Shop) -> ImportRow
     if len(product) > 500:
         raise _RowInvalid("product is longer than 500 characters")
     return ImportRow(line=line, order_id=order_id, customer_platform_id=customer_platform_id, email=email,
-                     processed_at=_moment(_text(row, "processed_at"), ZoneInfo(shop.timezone or "UTC")),
+                     processed_at=_moment(_text(row, "processed_at"), shop_zone(shop)),
                      total=total, currency=currency, cost=_amount(row, "cost", required=False), refunded=refunded,
                      product=product)
 

@@ -39,6 +39,7 @@ class ReportOptions:
             raise ApplicationError("fulfilment_cost_per_order must be an amount", code="bad_option") from error
         if not cost.is_finite() or cost < 0:
             raise ApplicationError("fulfilment_cost_per_order must be an amount of at least 0", code="bad_option")
+        object.__setattr__(self, "fulfilment_cost_per_order", cost)  # "1.50" or 1.5 given: kept as Decimal
 
 
 def analytics_settings_get(*, shop: Shop) -> AnalyticsSettings:
@@ -50,12 +51,9 @@ def report_options(*, shop: Shop, **overrides: Any) -> ReportOptions:
     """The shop's settings, with the overrides that are not ``None`` applied on top."""
     saved = analytics_settings_get(shop=shop)
     options = ReportOptions(activity_days=saved.activity_days, churn_days=saved.churn_days,
-                            fulfilment_cost_per_order=Decimal(saved.fulfilment_cost_per_order),
+                            fulfilment_cost_per_order=saved.fulfilment_cost_per_order,
                             loyal_min_orders=saved.loyal_min_orders)
-    given = {name: value for name, value in overrides.items() if value is not None}
-    if "fulfilment_cost_per_order" in given:
-        given["fulfilment_cost_per_order"] = Decimal(str(given["fulfilment_cost_per_order"]))
-    return replace(options, **given)
+    return replace(options, **{name: value for name, value in overrides.items() if value is not None})
 
 
 SETTINGS_FIELDS = ("activity_days", "churn_days", "fulfilment_cost_per_order", "loyal_min_orders")

@@ -5,9 +5,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 
-from analytics.services.base import NET_VALUE, Period, in_range, money, money_orders, money_per, percent, ratio
+from analytics.services.base import MONEY, NET_VALUE, Period, in_range, money, money_orders, money_per, percent, ratio
 from campaigns.models import Attribution
 from commerce.models import Shop
 from loyalty.models import Account, Program
@@ -74,8 +74,7 @@ def campaign_return(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
     the attribution) and the discount they used; and the flows' share of the period's revenue."""
     period = Period.of(shop=shop, start=start, end=end)
     orders = in_range(money_orders(shop=shop), period.since, period.until)
-    order_value = ExpressionWrapper(F("order__total") - F("order__total_refunded"),
-                                    output_field=DecimalField(max_digits=20, decimal_places=3))
+    order_value = ExpressionWrapper(F("order__total") - F("order__total_refunded"), output_field=MONEY)
     rows = list(
         Attribution.objects.filter(shop=shop, order__in=orders.values("pk"))
         .values("flow__key", "flow__name")

@@ -29,7 +29,7 @@ TOP_LEVEL = {
 @pytest.fixture
 def shop():
     """The worked example (S = 100, N = 15, E = 105), one of the new customers ordering twice."""
-    shop = ShopFactory(domain="example.myshopify.com", currency="EUR", timezone="Europe/Berlin")
+    shop = ShopFactory(domain="example-store.example", currency="EUR", timezone="Europe/Berlin")
     customers_with_orders(shop, 90, at(2025, 6, 1), total="30")
     customers_with_orders(shop, 10, at(2025, 3, 15), total="30")
     customers_with_orders(shop, 14, at(2026, 3, 10), total="20")
@@ -81,6 +81,12 @@ def test_the_shops_settings_apply_and_options_override_them(shop):
     assert report_options(shop=shop).activity_days == 400  # the failed updates changed nothing
 
 
+def test_report_options_take_a_cost_as_text_and_refuse_one_that_is_not_an_amount(shop):
+    assert report_options(shop=shop, fulfilment_cost_per_order="2.5").fulfilment_cost_per_order == Decimal("2.5")
+    with pytest.raises(ApplicationError, match="must be an amount"):
+        report_options(shop=shop, fulfilment_cost_per_order="cheap")
+
+
 def test_the_json_writes_percentages_as_numbers_with_two_decimals(shop):
     text = report_json(retention_report(shop=shop, **MARCH))
     assert '"crr_percent": 90.00,' in text
@@ -104,7 +110,8 @@ def test_an_empty_shop_gives_a_report_of_zeros_and_nulls():
     assert report["customers"] == {"start": 0, "end": 0, "new": 0}
     assert report["average_order_value"] is None and report["profit_per_order"] is None
     assert report["clv"]["historic_mean"] is None
-    assert report_table(report)  # renders
+    crr_line = next(line for line in report_table(report).splitlines() if line.startswith("Customer retention rate"))
+    assert "—" in crr_line  # no CRR is shown as a dash, not as 0 or None
 
 
 @pytest.mark.parametrize(("crr", "position"), [
@@ -146,9 +153,9 @@ def test_the_table_shows_each_number_with_its_definition(shop):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--shop", "nowhere.example", "--start", "2026-03-01", "--end", "2026-03-31"], "unknown shop"),
-    (["--shop", "example.myshopify.com", "--start", "March", "--end", "2026-03-31"], "is not a date"),
-    (["--shop", "example.myshopify.com", "--start", "2026-03-31", "--end", "2026-03-01"], "ends"),
-    (["--shop", "example.myshopify.com", "--start", "2026-03-01", "--end", "2026-03-31", "--churn-days", "0"],
+    (["--shop", "example-store.example", "--start", "March", "--end", "2026-03-31"], "is not a date"),
+    (["--shop", "example-store.example", "--start", "2026-03-31", "--end", "2026-03-01"], "ends"),
+    (["--shop", "example-store.example", "--start", "2026-03-01", "--end", "2026-03-31", "--churn-days", "0"],
      "churn_days"),
 ])
 def test_the_command_refuses_bad_input(shop, args, message):
