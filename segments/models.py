@@ -36,7 +36,7 @@ class Segment(ShopOwned):
     key = models.SlugField(max_length=50)
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=12, choices=SegmentKind.choices)
-    # Merchant segments only: the validated condition tree (see ``segments.conditions``).
+    # Merchant segments only: the validated condition tree (see ``segments.rules``).
     conditions = models.JSONField(default=dict, blank=True)
 
     class Meta:

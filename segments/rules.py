@@ -25,8 +25,7 @@ a leaf is ``{"field", "op", "value"}``)::
 Fields: ``total_spent`` (net, the shop's currency), ``orders_count``, ``days_since_last_order``,
 ``first_order_days_ago`` with ``gte`` / ``lte``; ``tag`` ``contains`` (one of the customer's
 tags, case-insensitive); ``tier`` ``is`` (the loyalty tier's name); ``segment`` ``is`` (another
-segment's key); ``country`` ``is`` (an ISO 3166 code) when the store mirror keeps customers'
-countries (``Customer.country_code``), refused otherwise.
+segment's key); ``country`` ``is`` (an ISO 3166 code, ``Customer.country_code``).
 """
 
 import math
@@ -43,10 +42,10 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from commerce.models import Customer, Shop
+from commerce.models import Shop
 from loyalty.models import Account
 from retention_app.errors import ApplicationError
-from segments.models import Segment, SegmentMembership
+from segments.models import Segment, SegmentKind, SegmentMembership
 
 LOYAL_MIN_ORDERS = 3
 LOYAL_WITHIN_DAYS = 180
@@ -103,7 +102,7 @@ def predefined_q(key: str, *, context: RuleContext) -> Q:
 
 
 def segment_q(segment: Segment, *, context: RuleContext) -> Q:
-    if segment.kind == "predefined":
+    if segment.kind == SegmentKind.PREDEFINED:
         return predefined_q(segment.key, context=context)
     return conditions_q(segment.conditions, context=context)
 
@@ -111,11 +110,6 @@ def segment_q(segment: Segment, *, context: RuleContext) -> Q:
 # --- the merchant's condition language --------------------------------------------------------
 
 COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
-
-
-def customer_has_country() -> bool:
-    """``country`` works once the store mirror keeps the customer's country (``country_code``)."""
-    return any(field.name == "country_code" for field in Customer._meta.get_fields())
 
 
 NUMERIC_FIELDS = {"total_spent", "orders_count", "days_since_last_order", "first_order_days_ago"}
@@ -201,13 +195,10 @@ def _leaf(node: dict[str, Any], *, path: str, errors: list[str], referenced: set
         return {}
     field, op, value = node["field"], node["op"], node["value"]
     if field == "country":
-        if not customer_has_country():
-            errors.append(f"{path}: customers have no country in this app; 'country' cannot be used")
-        elif op != "is" or not isinstance(value, str) or not COUNTRY_CODE.fullmatch(value.strip()):
+        if op != "is" or not isinstance(value, str) or not COUNTRY_CODE.fullmatch(value.strip()):
             errors.append(f"{path}: country takes 'is' and a two-letter ISO 3166 code")
-        else:
-            return {"field": field, "op": op, "value": value.strip().upper()}
-        return {}
+            return {}
+        return {"field": field, "op": op, "value": value.strip().upper()}
     if field in NUMERIC_FIELDS:
         if op not in ("gte", "lte"):
             errors.append(f"{path}: {field} takes 'gte' or 'lte'")

@@ -39,7 +39,7 @@ class ProxySurveyAnswerApi(ShopperApi):
         customer = selectors.shopper_customer(shop=self.shop, customer_platform_id=self.customer_platform_id)
         if customer is None:
             raise ApplicationError("log in to answer surveys", status=403, code="login_required")
-        survey = Survey.objects.filter(shop=self.shop, pk=survey_id, is_active=True).first()
+        survey = selectors.shopper_survey(shop=self.shop, survey_id=survey_id)
         if survey is None:
             raise ApplicationError("this survey is not available", status=404, code="survey_unavailable")
         order = None

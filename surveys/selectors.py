@@ -162,6 +162,11 @@ def shopper_customer(*, shop: Shop, customer_platform_id: str) -> Customer | Non
     return Customer.objects.filter(shop=shop, platform_id=customer_platform_id, is_deleted=False).first()
 
 
+def shopper_survey(*, shop: Shop, survey_id: int) -> Survey | None:
+    """The shop's survey if it is switched on (what the widget may answer)."""
+    return Survey.objects.filter(shop=shop, pk=survey_id, is_active=True).first()
+
+
 def shopper_order(*, customer: Customer, platform_id: str) -> Order | None:
     return Order.objects.filter(shop_id=customer.shop_id, customer=customer, platform_id=platform_id).first()
 

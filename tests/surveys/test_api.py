@@ -1,11 +1,6 @@
 """The widget's survey API (signed app-proxy requests) and the merchant's (session token)."""
 
-import hashlib
-import hmac
-from urllib.parse import urlencode
-
 import pytest
-from django.conf import settings
 
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import account_for_customer
@@ -13,18 +8,9 @@ from surveys.models import Response, Survey
 from surveys.services import response_submit, surveys_for
 from tests.factories import CustomerFactory, ShopFactory
 from tests.integrations.test_oauth import session_token
+from tests.loyalty.test_widget_api import signed  # an app-proxy query string, signed as the platform does
 
 pytestmark = pytest.mark.django_db
-
-
-def signed(shop, customer_id: str = "", **extra: str) -> str:
-    """An app-proxy query string as Shopify signs it (sorted ``key=value`` pairs, HMAC-SHA256)."""
-    params = {"shop": shop.domain, "logged_in_customer_id": customer_id, "path_prefix": "/apps/comeback",
-              "timestamp": "1767225600", **extra}
-    message = "".join(f"{key}={value}" for key, value in sorted(params.items()))
-    params["signature"] = hmac.new(settings.SHOPIFY_API_SECRET.encode(), message.encode(),
-                                   hashlib.sha256).hexdigest()
-    return urlencode(params)
 
 
 def auth(shop) -> dict:

@@ -148,10 +148,11 @@ def test_a_closed_survey_takes_no_answers(shop, customer):
 def test_another_shops_customer_or_order_cannot_answer(surveys, customer):
     stranger = CustomerFactory(shop=ShopFactory(domain="elsewhere.myshopify.com"))
     someone_elses_order = OrderFactory(shop=customer.shop)
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as stranger_raised:
         response_submit(survey=surveys["nps"], customer=stranger, answers={"recommend": 10}, channel="widget")
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as order_raised:
         response_submit(survey=surveys["satisfaction"], customer=customer, order=someone_elses_order,
                         answers={"met_expectations": "yes", "on_time": "yes", "well_packed": "yes"},
                         channel="widget")
+    assert (stranger_raised.value.status, order_raised.value.status) == (404, 404)
     assert not Response.objects.exists()
