@@ -7,7 +7,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
-# Sent inside the redaction's transaction: sender=Shop, customer_ids=list[int].
+# Sent inside the redaction's transaction: sender=Shop, shop=<the Shop>, customer_ids=list[int].
 customer_redacted = Signal()
 
 ExportSection = Callable[[Any, Any], Any]  # (shop, customer) -> JSON-ready data

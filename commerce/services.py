@@ -60,8 +60,6 @@ def _is_news(*, shop: Shop, happened_at: datetime | None, live: bool) -> bool:
     return bool(happened_at and shop.installed_at and happened_at >= shop.installed_at)
 
 
-
-
 def _announce(result: UpsertResult) -> UpsertResult:
     """Dispatch the outbox once this transaction commits (the beat job is the safety net)."""
     if result.events:
@@ -214,9 +212,7 @@ def _customer_values(record: CustomerRecord) -> dict[str, Any]:
     if record.has_birthday:
         values["birthday"] = record.birthday
     if record.has_address:
-        values["country_code"] = record.country_code
-        values["province_code"] = record.province_code
-        values["timezone"] = record.timezone
+        values.update({name: getattr(record, name) for name in ADDRESS_FIELDS})
     return values
 
 
@@ -573,14 +569,17 @@ def _order_payload(order: Order) -> dict[str, Any]:
     }
 
 
+def _paid_payload(order: Order) -> dict[str, Any]:
+    return _order_payload(order) | {"is_first_order": order_is_first(order=order)}
+
+
 def order_event_for_history(*, order: Order, name: str) -> DomainEvent:
     """The ``order.paid`` / ``order.fulfilled`` event a live change would have emitted for an
     order that came with the synced history (history is not news, so it has none), unsaved and
     with the same key: a flow applied to recent history enrols such orders once, like live ones."""
     if name == DomainEvent.Name.ORDER_PAID:
-        payload = _order_payload(order) | {"is_first_order": order_is_first(order=order)}
         return DomainEvent(shop_id=order.shop_id, name=name, key=f"order.paid:{order.platform_id}",
-                           payload=payload, occurred_at=order.processed_at or order.created_at)
+                           payload=_paid_payload(order), occurred_at=order.processed_at or order.created_at)
     if name == DomainEvent.Name.ORDER_FULFILLED:
         return DomainEvent(shop_id=order.shop_id, name=name, key=f"order.fulfilled:{order.platform_id}",
                            payload=_order_payload(order), occurred_at=order.platform_updated_at or order.updated_at)
@@ -596,8 +595,7 @@ def _order_events(
     was_paid = previous is not None and previous[0] in PAID_STATUSES
     if order.financial_status in PAID_STATUSES and not was_paid and not order.cancelled_at:
         key = f"order.paid:{order.platform_id}"
-        payload = _order_payload(order) | {"is_first_order": order_is_first(order=order)}
-        if events.emit(shop=shop, name=DomainEvent.Name.ORDER_PAID, key=key, payload=payload,
+        if events.emit(shop=shop, name=DomainEvent.Name.ORDER_PAID, key=key, payload=_paid_payload(order),
                        occurred_at=order.processed_at):
             emitted.append(key)
     was_fulfilled = previous is not None and previous[2] == FulfillmentStatus.FULFILLED
@@ -659,8 +657,9 @@ def history_synced(*, shop: Shop, sync_id: int) -> None:
 def customer_redact(*, shop: Shop, platform_id: str, order_platform_ids: Sequence[str]) -> int:
     """Erase a customer's personal data; orders and their amounts stay for the aggregates."""
     now = timezone.now()
-    customer_ids = list(Customer.objects.filter(shop=shop, platform_id=platform_id).values_list("pk", flat=True))
-    count = Customer.objects.filter(shop=shop, platform_id=platform_id).update(
+    customers = Customer.objects.filter(shop=shop, platform_id=platform_id)
+    customer_ids = list(customers.values_list("pk", flat=True))
+    count = customers.update(
         first_name="", last_name="", email="", phone="", birthday=None, tags=[], locale="",
         country_code="", province_code="", timezone="", redacted_at=now, updated_at=now,
     )

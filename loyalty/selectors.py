@@ -17,11 +17,16 @@ from loyalty.services.program import program_for
 from retention_app.money import money_str
 
 
+def counted_orders(*, shop_id: int) -> QuerySet[Order]:
+    """The shop's paid, non-cancelled, non-test orders: the ones tiers, badges, challenges and
+    inactivity expiry count."""
+    return Order.objects.filter(shop_id=shop_id, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES,
+                                is_test=False)
+
+
 def account_orders(*, account: Account) -> QuerySet[Order]:
-    """The shopper's paid, non-cancelled, non-test orders: the customer's, or a guest's by email.
-    Tiers, badges, challenges and inactivity expiry all count these."""
-    orders = Order.objects.filter(shop_id=account.shop_id, cancelled_at__isnull=True,
-                                  financial_status__in=PAID_STATUSES, is_test=False)
+    """The shopper's counted orders: the customer's, or a guest's by email."""
+    orders = counted_orders(shop_id=account.shop_id)
     if account.customer_id:
         return orders.filter(customer_id=account.customer_id)
     return orders.filter(email=account.email)

@@ -160,12 +160,10 @@
     }
   }
 
-  function redeemError(res) {
-    const s = res.status;
-    if (s === 409) return t(res.data.available !== undefined ? "notEnough" : "paused");
-    if (s === 401 || s === 403) return t(s === 403 && state && state.logged_in ? "otherTier" : "loginFirst");
-    return t(s === 404 ? "gone" : "failed");
-  }
+  // The API's stable error codes (ApplicationError.code) -> messages; anything else: "failed".
+  const REDEEM_ERRORS = { not_enough_points: "notEnough", program_inactive: "paused", login_required: "loginFirst",
+    unauthorized: "loginFirst", tier_required: "otherTier", reward_unavailable: "gone" };
+  const redeemError = (res) => t(REDEEM_ERRORS[res.data.code] || "failed");
 
   async function redeem(reward) {
     if (busy !== null) return;
@@ -338,8 +336,9 @@
   const section = (key, title, ...content) => h("section", { class: "cbw-section cbw-" + key,
     "aria-labelledby": uid + key }, h("h3", { id: uid + key, class: "cbw-h" }, title), ...content);
   const expiry = (iso) => (iso ? " · " + t("expires", { date: date(iso) }) : "");
-  // A compensating entry after a failed code carries the technical error as its reason.
-  const reason = (e) => (e.kind === "adjust" && /^code could not be created/.test(e.reason || "") ? t("returned") : e.reason || "");
+  // The compensating entry after a failed code ("points returned: the discount code could not be
+  // created"; older ones: "code could not be created: <error>") shows in the shopper's language.
+  const reason = (e) => (e.kind === "adjust" && /code could not be created/.test(e.reason || "") ? t("returned") : e.reason || "");
 
   function memberView() {
     const currency = (state.program || {}).currency || "USD";

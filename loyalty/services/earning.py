@@ -27,6 +27,7 @@ from loyalty.models import (
     Program,
     Rounding,
 )
+from loyalty.selectors import counted_orders
 from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
 from loyalty.services.program import program_for, rule_for
 from retention_app.money import ZERO
@@ -230,7 +231,7 @@ def backfill(*, shop: Shop, apply: bool) -> BackfillPlan:
     already = set(LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EARN, source=EntrySource.ORDER)
                   .values_list("source_id", flat=True))
     orders = (
-        Order.objects.filter(shop=shop, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES, is_test=False)
+        counted_orders(shop_id=shop.pk)
         .exclude(platform_id__in=already)
         .select_related("customer", "shop")
         .prefetch_related("lines", "refunds__lines")

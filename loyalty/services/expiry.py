@@ -34,10 +34,10 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from commerce import events
-from commerce.models import PAID_STATUSES, DomainEvent, Order, Shop
+from commerce.models import DomainEvent, Shop
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, EntryKind, EntrySource, ExpiryMode, LedgerEntry, Program
-from loyalty.selectors import account_orders
+from loyalty.selectors import account_orders, counted_orders
 from loyalty.services.ledger import account_balance, entry_write
 from loyalty.services.program import program_for
 
@@ -178,8 +178,7 @@ def _batch_account_ids(*, shop: Shop, program: Program, at: datetime) -> QuerySe
 
 def _inactive_accounts(*, shop: Shop, program: Program, at: datetime) -> QuerySet[Account]:
     quiet_since = at + timedelta(days=program.expiry_warning_days + 3) - relativedelta(months=program.expiry_months)
-    orders = Order.objects.filter(shop_id=shop.pk, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES,
-                                  is_test=False)
+    orders = counted_orders(shop_id=shop.pk)
     by_customer = orders.filter(customer_id=OuterRef("customer_id")).order_by().values("customer_id")
     by_email = orders.filter(email=OuterRef("email")).order_by().values("email")
     balance = (LedgerEntry.objects.filter(account_id=OuterRef("pk"), available_at__lte=at).order_by()
