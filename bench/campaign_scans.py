@@ -647,7 +647,7 @@ class ScanBench(LoyaltyBench):
               f"({check})", flush=True)
 
     def run_scans(self, flows: dict[str, Any], now: datetime) -> None:
-        from campaigns.services import engine
+        from campaigns.services import engine, holidays
 
         only = set(self.args.only.split(",")) if self.args.only else set(SCANS)
         local = now.astimezone(ZoneInfo(TIMEZONE)).date()
@@ -682,7 +682,7 @@ class ScanBench(LoyaltyBench):
             self.expiry(flows["loyalty_points_expiring"], now)
         if "holiday" in only:
             self.scan("holiday greetings", flows["holiday_greetings"],
-                      lambda: engine.holiday_scan(flow=flows["holiday_greetings"], now=now), now,
+                      lambda: holidays.holiday_scan(flow=flows["holiday_greetings"], now=now), now,
                       expected_holiday(self.shop_id, local), everyone)
 
 

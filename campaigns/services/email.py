@@ -187,7 +187,7 @@ def render(*, step: FlowStep, customer: Customer, values: dict, code: str, ends:
             values = {"first_name": customer.first_name or "", "shop": customer.shop.name or customer.shop.domain,
                       "code": code, "percent": context["discount_percent"] or "", **values}
             if values.get("holiday_country"):
-                from campaigns.services.engine import holiday_name
+                from campaigns.services.holidays import holiday_name
 
                 localised = holiday_name(values["holiday_country"], date.fromisoformat(values["holiday_date"]),
                                          {"he": "he", "fa": "fa"}.get(language, "en_US"))

@@ -4,7 +4,8 @@ Running a due step, in one transaction with the row locked (``skip_locked``: a s
 run skips it instead of waiting):
 1. exit conditions (e.g. win-back: the customer ordered since enrolling) -> the enrolment ends;
 2. consent for marketing on the channel, else skipped with the reason;
-3. the same template to the same customer within the duplicate window -> skipped;
+3. the same template to the same customer within the duplicate window -> skipped (a holiday
+   greeting is deduped by its enrolment key: occasion and year);
 4. frequency caps and quiet hours (in the customer's zone, the shop's when unknown) -> deferred
    to the next allowed moment, not dropped; if that is too late the message is stale: skipped;
 5. send, and record the message (unique per scheduled step: a step never sends twice).
@@ -51,6 +52,9 @@ WEEKLY_CAP = 3
 DUPLICATE_WINDOW = timedelta(days=30)
 STALE_AFTER = timedelta(days=7)
 RETRY_AFTER = timedelta(minutes=15)
+# Templates whose enrolment key already says what may not repeat (a holiday greeting: occasion and
+# year): two different occasions within the duplicate window both go out.
+KEYED_TEMPLATES = {"holiday"}
 
 
 def steps_for_new_enrolment(flow: Flow) -> list[FlowStep]:
@@ -262,8 +266,8 @@ def decide(*, step: FlowStep, customer: Customer, now: datetime, original_due: d
         return Decision("send")
     if not _consented(customer, channel):
         return Decision("skip", f"no marketing consent for {channel}")
-    duplicate = Message.objects.filter(customer=customer, template=step.template, status=MessageStatus.SENT,
-                                       at__gt=now - DUPLICATE_WINDOW).exists()
+    duplicate = step.template not in KEYED_TEMPLATES and Message.objects.filter(
+        customer=customer, template=step.template, status=MessageStatus.SENT, at__gt=now - DUPLICATE_WINDOW).exists()
     if duplicate:
         return Decision("skip", f"{step.template} was sent within {DUPLICATE_WINDOW.days} days")
     cap = _cap_until(customer, channel, now)
@@ -429,50 +433,6 @@ def dates_scan(*, flow: Flow, now: datetime | None = None) -> int:
     return enrol_many(flow=flow, at=now, candidates=(Candidate(pk, f"{flow.key}:{pk}:{today.year}", {}) for pk in keys))
 
 
-def holiday_calendar(country: str, years: int | list[int], language: str) -> dict[date, str]:
-    """The `holidays` library's calendar for a country ({} for a country or language it lacks)."""
-    import holidays
-
-    try:
-        return dict(holidays.country_holidays(country, years=years, language=language))
-    except (NotImplementedError, KeyError):
-        return {}
-
-
-def holidays_today(*, flow: Flow, day: date) -> list[str]:
-    """Holiday names falling on ``day`` in the flow's calendars and the merchant's own dates."""
-    names: list[str] = []
-    for country in flow.settings.get("calendars", []):
-        calendar = holiday_calendar(country, day.year, "en_US")
-        names += [name.strip() for name in str(calendar.get(day, "")).split(";") if name.strip()]
-    names += [str(item.get("name", "")) for item in flow.settings.get("custom", [])
-              if item.get("date") == day.strftime("%m-%d") and item.get("name")]
-    return list(dict.fromkeys(names))
-
-
-def holiday_scan(*, flow: Flow, now: datetime | None = None) -> int:
-    """Daily: on a holiday of the shop's calendar, greet every customer who may receive marketing
-    (consent, caps and quiet hours still apply when the step runs)."""
-    now = now or timezone.now()
-    day = now.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
-    names = holidays_today(flow=flow, day=day)
-    if not names:
-        return 0
-    holiday = names[0]
-    country = next((c for c in flow.settings.get("calendars", []) if holiday_name(c, day, "en_US")), "")
-    context = {"holiday": holiday, "holiday_date": day.isoformat(), "holiday_country": country}
-    customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True,
-                                        email_consent="subscribed").exclude(email="")
-    return enrol_many(flow=flow, at=now, candidates=(
-        Candidate(pk, f"holiday:{holiday}:{day.year}:{pk}", context) for pk in customers.values_list("pk", flat=True)
-    ))
-
-
-def holiday_name(country: str, day: date, language: str) -> str:
-    """The holiday's name in a language the library has for that calendar ("" when none)."""
-    return str(holiday_calendar(country, day.year, language).get(day, "")).split(";")[0].strip()
-
-
 DEFAULT_MAX_CYCLE_DAYS = 120
 
 
@@ -542,5 +502,7 @@ def daily_scans(*, now: datetime | None = None) -> int:
 
 def daily_scan(*, flow: Flow, now: datetime | None = None) -> int:
     """The daily enrolment of a date- or history-triggered flow."""
+    from campaigns.services.holidays import holiday_scan  # it enrols through this module's enrol_many
+
     scans = {"winback": winback_scan, "holiday_greetings": holiday_scan, "replenishment": replenishment_scan}
     return scans.get(flow.key, dates_scan)(flow=flow, now=now)

@@ -16,9 +16,9 @@ from campaigns.services.engine import (
     customer_exit_reason,
     decide,
     enrol,
-    holiday_calendar,
     steps_for_new_enrolment,
 )
+from campaigns.services.holidays import holiday_calendar
 from commerce.models import PAID_STATUSES, Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
 from commerce.services import order_event_for_history
 from retention_app.errors import ApplicationError

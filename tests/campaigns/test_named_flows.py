@@ -112,7 +112,7 @@ def test_holiday_greetings_from_the_merchants_calendar_in_the_shoppers_language(
     customer(shop, locale="he")
     rosh_hashanah = datetime(2026, 9, 12, 9, 0, tzinfo=UTC)  # 12:00 in Jerusalem
     assert dates_scan(flow=flow, now=rosh_hashanah) == 0  # (dates_scan is for birthdays/anniversaries)
-    from campaigns.services.engine import holiday_scan, holidays_today
+    from campaigns.services.holidays import holiday_scan, holidays_today
 
     assert holiday_scan(flow=flow, now=rosh_hashanah) == 1
     assert holiday_scan(flow=flow, now=rosh_hashanah + timedelta(hours=1)) == 0
