@@ -30,13 +30,20 @@ the mean value m of the customer's x repeat purchases (only customers with x > 0
 - Expected average value given (x, m), eq. (5): p (v + x m) / (p x + q - 1), a weighted mean of the population mean
   p v / (q - 1) and the observed mean m; for x = 0 it is the population mean (needs q > 1).
 
-Fitting: parameters are optimised in logs (L-BFGS-B with the analytic gradient, a few starting points, the best one
-kept); times and amounts are rescaled internally so the starts work for any unit. ``converged`` is True only when
-the optimiser reported success, no log-parameter sits on its search bound (which is what happens when the maximum
-is at infinity, e.g. tiny or degenerate data), and the Hessian of the negative log-likelihood is positive definite
-(a proper local maximum; its inverse gives the ``standard_errors``). When ``converged`` is False the parameters are
-the best values found but must not be used for predictions. Invalid input (negative values, recency > T, no repeat
-buyer at all) raises ``ValueError``.
+Fitting: parameters are optimised in logs (L-BFGS-B with the analytic gradient from fixed starting points, the best
+one kept); times and amounts are rescaled internally so the starts work for any unit. ``converged`` describes the
+point found, not the optimiser's report (whose ``success`` flag differs between CPUs on flat likelihoods): it is True
+when no log-parameter sits on its search bound (which is what happens when the maximum is at infinity, e.g. tiny or
+degenerate data), the gradient there is ~0 and the Hessian of the negative log-likelihood is positive definite (a
+proper local maximum; its inverse gives the ``standard_errors``). When ``converged`` is False the parameters are the
+best values found but must not be used for predictions. Invalid input (negative values, recency > T, no repeat buyer
+at all) raises ``ValueError``.
+
+Model choice (``choose_purchase_model``, ``choose_spend_model``): each model has a limit with one parameter fewer,
+nested in it -- BG/NBD's constant dropout (a, b -> infinity) and Gamma-Gamma's constant spend (q, v -> infinity).
+Both are fitted and the limit is used unless the full model's maximised log-likelihood beats it by more than a
+likelihood-ratio threshold (``LIKELIHOOD_RATIO_CRITICAL_VALUE``). The choice reads only the two log-likelihoods
+(rounded), never a convergence flag, so the same data gives the same model on every machine and every call.
 
 Validated in tests/analytics/test_clv.py against the published CDNOW results (2,357 customers, 39 weeks):
 r=0.243, alpha=4.414, a=0.793, b=2.426, LL=-9582.4; Gamma-Gamma p=6.25, q=3.74, v=15.44.
@@ -63,7 +70,21 @@ _EDGE_TOLERANCE = 1e-3
 _BGNBD_STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.5, 0.5, 2.0), (2.0, 2.0, 2.0, 5.0))
 _GAMMA_GAMMA_STARTS = ((1.0, 2.0, 1.0), (5.0, 3.0, 5.0), (0.5, 5.0, 10.0))
 _LIMIT_STARTS = ((1.0, 1.0, 0.1), (0.5, 0.5, 0.02), (2.0, 2.0, 0.5))  # (r, alpha, p / (1 - p))
-_HOMOGENEOUS_AB = 100.0  # a concentration this high: the spread between customers is a few per cent
+# A maximum: the gradient of the mean log-likelihood per customer (in log-parameters) is this close to 0.
+_STATIONARY_GRADIENT = 1e-4
+_POLISH_STEPS = 8
+_POLISH_DIFFERENCE = 1e-5  # step of the Hessian's central differences, in log-parameters
+
+# Likelihood-ratio threshold for keeping the full model over its nested limit: the chi-square critical value for one
+# extra parameter at the 5 % level (scipy.stats.chi2.ppf(0.95, 1) = 3.8415), rounded.  Boundary note: the limit sits
+# on the edge of the full model's parameter space (1 / (a + b) = 0, 1 / q = 0), where the statistic under the limit
+# is not chi-square(1) but the 50:50 mixture of chi-square(0) and chi-square(1) (Self & Liang 1987); against that
+# mixture 3.841 is a 2.5 % test.  We keep the plain value on purpose: it leans towards the simpler limit, whose
+# predictions are the stabler ones when the extra parameter is barely identified.
+LIKELIHOOD_RATIO_CRITICAL_VALUE = 3.841
+# Log-likelihoods are compared rounded to this many decimals (CPU-level noise is ~1e-9 of them), so that the choice
+# can be re-checked from the reported values.
+LOG_LIKELIHOOD_DECIMALS = 3
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -214,12 +235,6 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BgNbdFi
         n_customers=n,
         standard_errors=None if standard_errors is None else _four(standard_errors),
     )
-
-
-def dropout_is_homogeneous(fit: BgNbdFit) -> bool:
-    """The BG/NBD fit ran off with a and b together (their ratio, the dropout probability, is
-    what the data pins down): fit ``fit_constant_dropout`` instead."""
-    return not fit.converged and fit.a > _HOMOGENEOUS_AB and fit.b > _HOMOGENEOUS_AB
 
 
 def _limit_terms(
@@ -433,11 +448,6 @@ class ConstantSpendFit:
 SpendFit = GammaGammaFit | ConstantSpendFit
 
 
-def spend_is_homogeneous(fit: GammaGammaFit) -> bool:
-    """The Gamma-Gamma fit ran off with q and v together: fit ``fit_constant_spend`` instead."""
-    return not fit.converged and fit.q > _HOMOGENEOUS_AB and fit.v > _HOMOGENEOUS_AB
-
-
 def fit_constant_spend(frequency: ArrayLike, monetary: ArrayLike) -> ConstantSpendFit:
     """Maximum likelihood of the constant-spend limit on repeat customers: x * m ~ Gamma(p x, nu),
     nu profiled out (nu = p sum(x) / sum(x m)), p by a bounded one-dimensional search."""
@@ -459,8 +469,76 @@ def fit_constant_spend(frequency: ArrayLike, monetary: ArrayLike) -> ConstantSpe
                                       method="bounded", options={"xatol": 1e-9})
     p = math.exp(result.x)
     return ConstantSpendFit(p=p, nu=p * x.sum() / total.sum(), log_likelihood=log_likelihood(p),
-                            converged=bool(result.success) and abs(result.x) < _LOG_BOUND - _EDGE_TOLERANCE,
-                            n_customers=int(x.size))
+                            converged=abs(result.x) < _LOG_BOUND - _EDGE_TOLERANCE, n_customers=int(x.size))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Model choice: the full model or its nested limit, by likelihood ratio
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LikelihoodRatioTest:
+    """Full model against its nested limit (one parameter fewer).  The log-likelihoods are rounded to
+    ``LOG_LIKELIHOOD_DECIMALS``; ``statistic`` = 2 (full - limit), floored at 0 (the full model contains the
+    limit, so a lower full value only means its optimiser stopped short of the boundary)."""
+
+    full_log_likelihood: float
+    limit_log_likelihood: float
+    statistic: float
+    critical_value: float
+
+    @property
+    def limit_chosen(self) -> bool:
+        """The full model is not better by more than the threshold: the simpler limit is used."""
+        return self.statistic <= self.critical_value
+
+
+def likelihood_ratio_test(*, full_log_likelihood: float, limit_log_likelihood: float,
+                          critical_value: float = LIKELIHOOD_RATIO_CRITICAL_VALUE) -> LikelihoodRatioTest:
+    full = round(full_log_likelihood, LOG_LIKELIHOOD_DECIMALS)
+    limit = round(limit_log_likelihood, LOG_LIKELIHOOD_DECIMALS)
+    return LikelihoodRatioTest(full_log_likelihood=full, limit_log_likelihood=limit,
+                               statistic=round(max(0.0, 2.0 * (full - limit)), LOG_LIKELIHOOD_DECIMALS),
+                               critical_value=critical_value)
+
+
+@dataclass(frozen=True)
+class PurchaseModelChoice:
+    """BG/NBD or its constant-dropout limit, whichever the likelihood ratio picks (``model``)."""
+
+    model: PurchaseFit
+    full: BgNbdFit
+    limit: ConstantDropoutFit
+    test: LikelihoodRatioTest
+
+
+@dataclass(frozen=True)
+class SpendModelChoice:
+    """Gamma-Gamma or its constant-spend limit, whichever the likelihood ratio picks (``model``)."""
+
+    model: SpendFit
+    full: GammaGammaFit
+    limit: ConstantSpendFit
+    test: LikelihoodRatioTest
+
+
+def choose_purchase_model(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> PurchaseModelChoice:
+    """Fit BG/NBD and its constant-dropout limit; keep the full model only when the likelihood ratio says the
+    dropout heterogeneity (a, b finite) is real (see ``LIKELIHOOD_RATIO_CRITICAL_VALUE``)."""
+    full = fit_bgnbd(frequency, recency, T)
+    limit = fit_constant_dropout(frequency, recency, T)
+    test = likelihood_ratio_test(full_log_likelihood=full.log_likelihood, limit_log_likelihood=limit.log_likelihood)
+    return PurchaseModelChoice(model=limit if test.limit_chosen else full, full=full, limit=limit, test=test)
+
+
+def choose_spend_model(frequency: ArrayLike, monetary: ArrayLike) -> SpendModelChoice:
+    """Fit Gamma-Gamma and its constant-spend limit on the repeat customers; keep the full model only when the
+    likelihood ratio says customers' mean spend really differs (see ``LIKELIHOOD_RATIO_CRITICAL_VALUE``)."""
+    full = fit_gamma_gamma(frequency, monetary)
+    limit = fit_constant_spend(frequency, monetary)
+    test = likelihood_ratio_test(full_log_likelihood=full.log_likelihood, limit_log_likelihood=limit.log_likelihood)
+    return SpendModelChoice(model=limit if test.limit_chosen else full, full=full, limit=limit, test=test)
 
 
 def expected_average_value(fit: SpendFit, frequency: ArrayLike, monetary: ArrayLike) -> FloatArray:
@@ -591,7 +669,11 @@ def rfm_summary(
 def _minimise(
     objective: Callable[[FloatArray], tuple[float, FloatArray]], starts: Sequence[Sequence[float]]
 ) -> optimize.OptimizeResult:
-    """L-BFGS-B from each start (log-parameters in a box); the lowest finite objective wins."""
+    """L-BFGS-B from each start (log-parameters in a box); the lowest finite objective wins, then Newton-polished.
+
+    L-BFGS-B stops on a relative change of the objective, which leaves the parameters right only to ~1e-7 and
+    dependent on the path (so on the start and the CPU's rounding): the reported 6-decimal values would differ.
+    A few Newton steps at an interior maximum bring them to ~1e-12, where every machine agrees."""
     best: optimize.OptimizeResult | None = None
     for start in starts:
         log_start = np.log(np.asarray(start, dtype=np.float64))
@@ -610,7 +692,43 @@ def _minimise(
             best = result
     if best is None:
         raise ValueError("the likelihood could not be evaluated at any starting point")
-    return best
+    return _newton_polish(objective, best)
+
+
+def _newton_polish(
+    objective: Callable[[FloatArray], tuple[float, FloatArray]], result: optimize.OptimizeResult
+) -> optimize.OptimizeResult:
+    """Newton steps on the gradient (one Hessian, by central differences), each kept only if it shrinks the gradient;
+    skipped on the search bound, where the maximum is at infinity and the Hessian is singular."""
+    x = np.asarray(result.x, dtype=np.float64).copy()
+    if np.any(np.abs(x) >= _LOG_BOUND - _EDGE_TOLERANCE):
+        return result
+    with np.errstate(all="ignore"):
+        value, gradient = objective(x)
+        hessian = np.empty((x.size, x.size))
+        for index in range(x.size):
+            up, down = x.copy(), x.copy()
+            up[index] += _POLISH_DIFFERENCE
+            down[index] -= _POLISH_DIFFERENCE
+            hessian[:, index] = (objective(up)[1] - objective(down)[1]) / (2.0 * _POLISH_DIFFERENCE)
+        hessian = (hessian + hessian.T) / 2.0
+        try:
+            np.linalg.cholesky(hessian)  # a minimum of the objective: Newton heads for it
+        except np.linalg.LinAlgError:
+            return result
+        for _ in range(_POLISH_STEPS):  # one Hessian for all steps: near the optimum it barely changes
+            step = np.linalg.solve(hessian, gradient)
+            candidate = x - step
+            if not np.all(np.isfinite(candidate)) or np.any(np.abs(candidate) >= _LOG_BOUND - _EDGE_TOLERANCE):
+                break
+            candidate_value, candidate_gradient = objective(candidate)
+            if not (np.isfinite(candidate_value) and np.max(np.abs(candidate_gradient)) < np.max(np.abs(gradient))):
+                break
+            x, value, gradient = candidate, candidate_value, candidate_gradient
+            if np.max(np.abs(step)) < 1e-14:
+                break
+    return optimize.OptimizeResult(x=x, fun=value, jac=gradient, success=result.success, message=result.message,
+                                   nit=result.nit)
 
 
 def _standard_errors(gradient: Callable[[FloatArray], FloatArray], params: FloatArray) -> FloatArray | None:
@@ -639,5 +757,9 @@ def _standard_errors(gradient: Callable[[FloatArray], FloatArray], params: Float
 
 
 def _converged(result: optimize.OptimizeResult, standard_errors: FloatArray | None) -> bool:
+    """A proper interior maximum: off the search bound, gradient ~0, Hessian positive definite.  Deliberately not
+    ``result.success``: L-BFGS-B reports an "abnormal" line search at a maximum it cannot improve in floating
+    point, and whether it does so depends on the CPU's last bits."""
     on_bound = np.any(np.abs(result.x) >= _LOG_BOUND - _EDGE_TOLERANCE)
-    return bool(result.success) and not on_bound and standard_errors is not None
+    stationary = np.all(np.isfinite(result.jac)) and np.max(np.abs(result.jac)) < _STATIONARY_GRADIENT
+    return bool(stationary) and not on_bound and standard_errors is not None

@@ -188,6 +188,15 @@ def _number(value: Any, places: int = 6) -> float:
     return round(float(value), places)
 
 
+def _selection(test: clv.LikelihoodRatioTest, *, full: str, limit: str) -> dict[str, Any]:
+    """The report's account of one model choice: which model, and the numbers that decided it."""
+    return {"chosen": limit if test.limit_chosen else full,
+            "full_log_likelihood": test.full_log_likelihood,
+            "limit_log_likelihood": test.limit_log_likelihood,
+            "likelihood_ratio": test.statistic,
+            "critical_value": test.critical_value}
+
+
 def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str, Any]:
     """Predicted CLV over the next ``horizon_weeks`` and P(alive), from BG/NBD + Gamma-Gamma fitted
     on every customer's history up to ``end`` (undiscounted expected net revenue per customer).
@@ -208,6 +217,7 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
         "predicted_mean": None,
         "probability_alive": None,
         "model": None,
+        "model_selection": None,
         "reason": None,
     }
     if customers < CLV_MIN_CUSTOMERS:
@@ -218,21 +228,26 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
                             f"at least {CLV_MIN_REPEAT_CUSTOMERS} needed)")
         return result
     try:
-        purchases: clv.PurchaseFit = clv.fit_bgnbd(summary.frequency, summary.recency, summary.T)
-        spend: clv.SpendFit = clv.fit_gamma_gamma(summary.frequency[repeat], summary.monetary[repeat])
+        purchase_choice = clv.choose_purchase_model(summary.frequency, summary.recency, summary.T)
+        spend_choice = clv.choose_spend_model(summary.frequency[repeat], summary.monetary[repeat])
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
         result["reason"] = f"the model could not be fitted: {error}"
         return result
+    result["model_selection"] = {
+        "purchases": _selection(purchase_choice.test, full="bg_nbd", limit="constant_dropout"),
+        "spend": _selection(spend_choice.test, full="gamma_gamma", limit="constant_spend"),
+    }
+    purchases, spend = purchase_choice.model, spend_choice.model
     notes = []
-    if isinstance(purchases, clv.BgNbdFit) and clv.dropout_is_homogeneous(purchases):
-        # a and b ran off together: the data pins down only the dropout probability a / (a + b)
-        purchases = clv.fit_constant_dropout(summary.frequency, summary.recency, summary.T)
-        notes.append("dropout hardly differs between customers: the BG/NBD fit runs to its limit a, b -> infinity, "
-                     "so the model is that limit, one dropout probability for everyone")
-    if isinstance(spend, clv.GammaGammaFit) and clv.spend_is_homogeneous(spend):
-        spend = clv.fit_constant_spend(summary.frequency[repeat], summary.monetary[repeat])
-        notes.append("mean spend hardly differs between customers: the Gamma-Gamma fit runs to its limit q, v -> "
-                     "infinity, so every customer's expected purchase value is the mean repeat purchase value")
+    if purchase_choice.test.limit_chosen:
+        notes.append("dropout hardly differs between customers (likelihood ratio "
+                     f"{purchase_choice.test.statistic:.3f} <= {purchase_choice.test.critical_value}): the model is "
+                     "BG/NBD's limit a, b -> infinity, one dropout probability for everyone")
+    if spend_choice.test.limit_chosen:
+        notes.append("mean spend hardly differs between customers (likelihood ratio "
+                     f"{spend_choice.test.statistic:.3f} <= {spend_choice.test.critical_value}): the model is "
+                     "Gamma-Gamma's limit q, v -> infinity, every customer's expected purchase value is the mean "
+                     "repeat purchase value")
     if not purchases.converged:
         result["reason"] = "the BG/NBD fit did not converge"
         return result
@@ -265,8 +280,8 @@ def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str
             "name": CLV_MODEL_NAME + (f" ({', '.join(limits)} limit)" if limits else ""),
             "time_unit": CLV_TIME_UNIT,
             "params": {"r": _number(purchases.r), "alpha": _number(purchases.alpha), **dropout, **spend_params},
-            "log_likelihood": _number(purchases.log_likelihood, 3),
-            "gamma_gamma_log_likelihood": _number(spend.log_likelihood, 3),
+            "log_likelihood": _number(purchases.log_likelihood, clv.LOG_LIKELIHOOD_DECIMALS),
+            "gamma_gamma_log_likelihood": _number(spend.log_likelihood, clv.LOG_LIKELIHOOD_DECIMALS),
             "note": "; ".join(notes) or None,
         },
     })

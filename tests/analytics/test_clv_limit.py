@@ -1,8 +1,9 @@
-"""BG/NBD's constant-dropout limit (a, b -> infinity, a / (a + b) -> p): the model a store's fit
-runs to when its customers' dropout hardly differs."""
+"""The limits nested in the models -- BG/NBD's constant dropout (a, b -> infinity, a / (a + b) -> p) and Gamma-Gamma's
+constant spend (q, v -> infinity) -- and the likelihood-ratio choice between each model and its limit."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from analytics import clv
 from analytics.clv import BgNbdFit, ConstantDropoutFit
@@ -56,42 +57,97 @@ def simulate(r: float, alpha: float, p: float, customers: int, seed: int) -> tup
 
 
 def test_a_store_with_one_dropout_probability_is_fitted_by_the_limit():
+    # given: every customer drops out with the same probability (data from the limit model)
     x, t_x, big_t = simulate(r=0.6, alpha=6.0, p=0.05, customers=4000, seed=3)
-    bg = clv.fit_bgnbd(x, t_x, big_t)
-    assert clv.dropout_is_homogeneous(bg)  # runs off to a, b -> infinity
-    limit = clv.fit_constant_dropout(x, t_x, big_t)
+    # when
+    choice = clv.choose_purchase_model(x, t_x, big_t)
+    # then: BG/NBD gains nothing from a, b (it runs off towards them being infinite), so the limit is used
+    assert choice.test.limit_chosen and choice.test.statistic <= clv.LIKELIHOOD_RATIO_CRITICAL_VALUE
+    assert choice.model is choice.limit
+    limit = choice.limit
     assert limit.converged
     assert limit.p == pytest.approx(0.05, rel=0.25)
     assert limit.r == pytest.approx(0.6, rel=0.15) and limit.alpha == pytest.approx(6.0, rel=0.2)
-    assert limit.p == pytest.approx(bg.a / (bg.a + bg.b), rel=0.05)
-    assert limit.log_likelihood >= bg.log_likelihood - 1e-3  # the boundary's supremum
+    assert choice.full.a + choice.full.b > 1000 and limit.p == pytest.approx(
+        choice.full.a / (choice.full.a + choice.full.b), rel=0.05)
+    assert choice.test.limit_log_likelihood == round(limit.log_likelihood, 3)
+    assert choice.test.full_log_likelihood == round(choice.full.log_likelihood, 3)
     values = clv.predicted_clv(limit, clv.GammaGammaFit(p=6, q=4, v=15, log_likelihood=0, converged=True,
                                                         n_customers=0), x, t_x, big_t, np.full(x.size, 30.0), 52)
     assert np.all(np.isfinite(values)) and values.mean() > 0
 
 
 def test_a_store_with_different_dropout_keeps_the_full_model(cdnow):
-    fit = clv.fit_bgnbd(cdnow["frequency"], cdnow["recency"], cdnow["T"])
-    assert fit.converged and not clv.dropout_is_homogeneous(fit)
+    choice = clv.choose_purchase_model(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert not choice.test.limit_chosen and choice.model is choice.full
+    # CDNOW's dropout is Beta(0.79, 2.43): one probability for everyone is far less likely
+    assert choice.test.statistic == pytest.approx(2 * (choice.full.log_likelihood - choice.limit.log_likelihood),
+                                                  abs=0.002)
+    assert choice.test.statistic > 40
+
+
+def _alike_spenders(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 12, 3000).astype(float)
+    m = np.array([rng.gamma(4.0, 1 / 0.1, int(n)).mean() for n in x])  # every purchase Gamma(p=4, nu=0.1)
+    return x, m
 
 
 def test_a_store_whose_customers_spend_alike_is_fitted_by_the_constant_spend_limit():
-    rng = np.random.default_rng(8)
-    x = rng.integers(1, 12, 3000).astype(float)
-    m = np.array([rng.gamma(4.0, 1 / 0.1, int(n)).mean() for n in x])  # every purchase Gamma(p=4, nu=0.1)
-    gamma_gamma = clv.fit_gamma_gamma(x, m)
-    assert clv.spend_is_homogeneous(gamma_gamma)  # q, v run off together
-    limit = clv.fit_constant_spend(x, m)
+    # given: data from the constant-spend limit
+    x, m = _alike_spenders(seed=8)
+    # when
+    choice = clv.choose_spend_model(x, m)
+    # then: the Gamma-Gamma fit ends at a finite q (about 820 here, and it converges), yet it is no better than the
+    # limit by more than the likelihood-ratio threshold: the limit is chosen whatever the optimiser reported
+    assert choice.full.q > 100
+    assert choice.test.limit_chosen and choice.model is choice.limit
+    assert 0 <= choice.test.statistic < 1.0
+    limit = choice.limit
     assert limit.converged
     assert limit.p == pytest.approx(4.0, rel=0.05) and limit.nu == pytest.approx(0.1, rel=0.05)
     assert limit.p / limit.nu == pytest.approx((x * m).sum() / x.sum())  # the mean purchase value
-    # as likely as the Gamma-Gamma's (within a likelihood-ratio test's noise), with one parameter fewer
-    assert abs(limit.log_likelihood - gamma_gamma.log_likelihood) < 1.0
     assert np.all(clv.expected_average_value(limit, x, m) == limit.p / limit.nu)
 
 
 def test_a_store_whose_spend_differs_keeps_the_gamma_gamma():
     monetary = read_summary("cdnow_customers_summary_with_transactions.csv")
     repeat = monetary["x"] > 0
-    fit = clv.fit_gamma_gamma(monetary["x"][repeat], monetary["zbar"][repeat])
-    assert fit.converged and not clv.spend_is_homogeneous(fit)
+    choice = clv.choose_spend_model(monetary["x"][repeat], monetary["zbar"][repeat])
+    assert not choice.test.limit_chosen and choice.model is choice.full
+    assert choice.full.converged and choice.test.statistic > 100
+
+
+def test_the_threshold_is_the_chi_square_critical_value_for_one_parameter():
+    assert clv.LIKELIHOOD_RATIO_CRITICAL_VALUE == pytest.approx(stats.chi2.ppf(0.95, 1), abs=1e-3)
+    within = clv.likelihood_ratio_test(full_log_likelihood=-1000.0, limit_log_likelihood=-1001.92)
+    assert within.statistic == 3.84 and within.limit_chosen
+    beyond = clv.likelihood_ratio_test(full_log_likelihood=-1000.0, limit_log_likelihood=-1001.921)
+    assert beyond.statistic == 3.842 and not beyond.limit_chosen
+    # a full fit that stopped short of its boundary (lower than its own limit) counts as no gain
+    short = clv.likelihood_ratio_test(full_log_likelihood=-1000.5, limit_log_likelihood=-1000.0)
+    assert short.statistic == 0.0 and short.limit_chosen
+
+
+def test_the_choice_and_the_numbers_do_not_depend_on_the_optimisers_path(cdnow, monkeypatch):
+    """What differs between machines is the optimiser's path (last-bit rounding, iterations, its success flag);
+    started from each point alone, the fits must give the same choice and the same reported digits."""
+    x_spend, m_spend = _alike_spenders(seed=8)
+    purchases = [clv.choose_purchase_model(cdnow["frequency"], cdnow["recency"], cdnow["T"])]
+    spends = [clv.choose_spend_model(x_spend, m_spend)]
+    for bgnbd_start, spend_start in zip(clv._BGNBD_STARTS, clv._GAMMA_GAMMA_STARTS, strict=True):
+        monkeypatch.setattr(clv, "_BGNBD_STARTS", (bgnbd_start,))
+        monkeypatch.setattr(clv, "_GAMMA_GAMMA_STARTS", (spend_start,))
+        purchases.append(clv.choose_purchase_model(cdnow["frequency"], cdnow["recency"], cdnow["T"]))
+        spends.append(clv.choose_spend_model(x_spend, m_spend))
+    assert len({choice.test for choice in purchases}) == 1
+    assert len({choice.test for choice in spends}) == 1
+    assert len({tuple(round(getattr(choice.full, name), 6) for name in ("r", "alpha", "a", "b"))
+                for choice in purchases}) == 1
+    assert len({round(choice.full.q, 3) for choice in spends}) == 1
+
+
+def test_calling_twice_gives_identical_output(cdnow):
+    first = clv.choose_purchase_model(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    second = clv.choose_purchase_model(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert first == second

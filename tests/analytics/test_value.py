@@ -159,6 +159,13 @@ def test_predicted_clv_from_the_fitted_models():
     assert set(model["params"]) == {"r", "alpha", "a", "b", "p", "q", "v"}
     assert all(value > 0 for value in model["params"].values())
     assert model["log_likelihood"] < 0
+    # heterogeneous dropout and spend: both full models beat their limits by far more than the threshold
+    selection = result["model_selection"]
+    assert selection["purchases"]["chosen"] == "bg_nbd" and selection["spend"]["chosen"] == "gamma_gamma"
+    for part in ("purchases", "spend"):
+        assert selection[part]["likelihood_ratio"] > selection[part]["critical_value"] == 3.841
+    assert selection["purchases"]["full_log_likelihood"] == model["log_likelihood"]
+    assert selection["spend"]["full_log_likelihood"] == model["gamma_gamma_log_likelihood"]
     assert result["customers"] == 600
     assert 0 < result["probability_alive"]["mean"] <= 1
     assert Decimal(result["predicted_mean"]) > 0
@@ -185,6 +192,11 @@ def test_a_store_whose_dropout_is_the_same_for_everyone_gets_the_limit_model():
     assert model["params"]["a"] is None and model["params"]["b"] is None
     assert model["params"]["dropout_probability"] == pytest.approx(0.1, rel=0.3)
     assert "one dropout probability" in model["note"]
+    purchases = result["model_selection"]["purchases"]
+    assert purchases["chosen"] == "constant_dropout"
+    assert purchases["likelihood_ratio"] <= purchases["critical_value"]
+    assert purchases["limit_log_likelihood"] == model["log_likelihood"]
+    assert result["model_selection"]["spend"]["chosen"] == "gamma_gamma"
     assert Decimal(result["predicted_mean"]) > 0
 
 
@@ -199,3 +211,16 @@ def test_a_store_whose_customers_spend_alike_gets_the_constant_spend_limit():
     # every customer is expected to spend the mean repeat purchase value (40 + 1 on average here)
     assert model["params"]["p"] / model["params"]["nu"] == pytest.approx(41, rel=0.05)
     assert "mean spend hardly differs" in model["note"]
+    spend = result["model_selection"]["spend"]
+    assert spend["chosen"] == "constant_spend" and spend["likelihood_ratio"] <= spend["critical_value"]
+    assert spend["limit_log_likelihood"] == model["gamma_gamma_log_likelihood"]
+
+
+def test_the_predicted_clv_is_the_same_on_every_call():
+    """The dashboard recomputes the report on each page view: model, label and numbers must not change."""
+    shop = ShopFactory(currency="USD")
+    _bgnbd_store(shop, 800, seed=6, dropout=0.1, spend=40.0)
+    first = customer_lifetime_value(shop=shop, end=date(2025, 12, 28), horizon_weeks=52)
+    second = customer_lifetime_value(shop=shop, end=date(2025, 12, 28), horizon_weeks=52)
+    assert first == second
+    assert first["model"]["name"] == "BG/NBD + Gamma-Gamma (constant-dropout, constant-spend limit)"
