@@ -5,6 +5,7 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from integrations import checks  # noqa: F401 - registers the system checks
         from integrations.platforms import register_adapter
         from integrations.shopify.adapter import ShopifyAdapter
         from integrations.webhooks import register_handler

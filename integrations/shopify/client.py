@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import shopify
 from django.conf import settings
@@ -26,7 +26,7 @@ from tenacity import (
 )
 
 from integrations.shopify.domains import shop_origin
-from integrations.shopify.queries import API_VERSION
+from integrations.shopify.version import API_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,39 @@ class ShopifyError(Exception):
 
 
 class ShopifyAuthError(ShopifyError):
-    """401/403: the token was revoked (app uninstalled) or lacks a scope."""
+    """401/403: the token was revoked (app uninstalled), expired or lacks a scope."""
+
+
+class ShopifyUnauthorized(ShopifyAuthError):
+    """HTTP 401: Shopify does not accept this access token (expired, revoked, or non-expiring
+    after Shopify stopped accepting those)."""
+
+    def __init__(self, message: str, *, token: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+class Credentials(Protocol):
+    """Where a client gets its access token (``tokens.ShopCredentials`` for a stored shop)."""
+
+    def current(self) -> str:
+        """The token for the next call (refreshed first when it is about to expire)."""
+
+    def rejected(self, token: str) -> str | None:
+        """The API answered 401 to ``token``: a new token to retry with once, or None."""
+
+
+class StaticCredentials:
+    """A fixed token (tests, the sandbox tools): nothing to refresh."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def current(self) -> str:
+        return self.token
+
+    def rejected(self, token: str) -> str | None:
+        return None
 
 
 class ShopifyTransientError(ShopifyError):
@@ -48,9 +80,10 @@ class ShopifyTransientError(ShopifyError):
 
 
 class _TimedGraphQL(shopify.GraphQL):
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, token: str) -> None:
         super().__init__()
         self.timeout = timeout
+        self.token = token
 
     def execute(self, query: str, variables: dict | None = None, operation_name: str | None = None) -> str:
         headers = self.merge_headers(
@@ -63,8 +96,10 @@ class _TimedGraphQL(shopify.GraphQL):
                 return response.read().decode()
         except urllib.error.HTTPError as error:
             body = error.read().decode(errors="replace")[:500]
-            if error.code in (401, 403):
-                raise ShopifyAuthError(f"HTTP {error.code}: {body}") from error
+            if error.code == 401:
+                raise ShopifyUnauthorized(f"HTTP 401: {body}", token=self.token) from error
+            if error.code == 403:
+                raise ShopifyAuthError(f"HTTP 403: {body}") from error
             if error.code == 429 or error.code >= 500:
                 raise ShopifyTransientError(f"HTTP {error.code}: {body}", wait_seconds=1.0) from error
             raise ShopifyError(f"HTTP {error.code}: {body}") from error
@@ -92,25 +127,35 @@ def _wait(state: RetryCallState) -> float:
 
 
 class ShopifyClient:
-    """One shop's Admin API.  ``execute`` returns ``data`` or raises a ``ShopifyError``."""
+    """One shop's Admin API.  ``execute`` returns ``data`` or raises a ``ShopifyError``.
+
+    The token comes from ``credentials`` before every call (so a long sync outlives many expiring
+    tokens); a 401 asks the credentials once for a new token and repeats the call with it.
+    """
 
     def __init__(
-        self, *, domain: str, access_token: str, timeout: float | None = None, attempts: int = 10
+        self,
+        *,
+        domain: str,
+        access_token: str = "",
+        credentials: Credentials | None = None,
+        timeout: float | None = None,
+        attempts: int = 10,
     ) -> None:
         """``attempts``: how often a transient failure is tried; small for calls a shopper waits on."""
         self.domain = domain
         self.attempts = attempts
-        self.access_token = access_token
+        self.credentials: Credentials = credentials or StaticCredentials(access_token)
         self.timeout = timeout or settings.SHOPIFY_HTTP_TIMEOUT
         self.site = f"{shop_origin(domain)}/admin/api/{API_VERSION}"
         self.last_cost: dict[str, Any] = {}
 
     @contextmanager
-    def _activated(self) -> Iterator[None]:
+    def _activated(self, token: str) -> Iterator[None]:
         previous_site = shopify.ShopifyResource.get_site()
         previous_headers = dict(shopify.ShopifyResource.get_headers() or {})
         shopify.ShopifyResource.set_site(self.site)
-        shopify.ShopifyResource.set_headers({"X-Shopify-Access-Token": self.access_token})
+        shopify.ShopifyResource.set_headers({"X-Shopify-Access-Token": token})
         try:
             yield
         finally:
@@ -124,11 +169,18 @@ class ShopifyClient:
             stop=stop_after_attempt(self.attempts),
             reraise=True,
         )
-        return retrying(self._execute_once, query, variables)
+        try:
+            return retrying(self._execute_once, query, variables)
+        except ShopifyUnauthorized as error:
+            if not self.credentials.rejected(error.token):
+                raise
+            logger.info("shopify answered 401 on %s; retrying once with a renewed token", self.domain)
+            return retrying(self._execute_once, query, variables)
 
     def _execute_once(self, query: str, variables: dict | None) -> dict[str, Any]:
-        with self._activated():
-            raw = _TimedGraphQL(self.timeout).execute(query, variables)
+        token = self.credentials.current()
+        with self._activated(token):
+            raw = _TimedGraphQL(self.timeout, token).execute(query, variables)
         try:
             body = json.loads(raw)
         except json.JSONDecodeError as error:

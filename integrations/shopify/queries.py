@@ -2,11 +2,11 @@
 
 These strings are the contract with Shopify (and with the local sandbox in
 ``integrations/sandbox/shopify``, which must answer every one of them).  Field names follow the
-Admin API 2025-10 schema.  Node selections are shared between the paginated reconciliation
-queries and the bulk-operation queries so both produce the same node shape for the normaliser.
+Admin API schema of ``version.API_VERSION``.  Node selections are shared between the paginated
+reconciliation queries and the bulk-operation queries so both produce the same node shape for the normaliser.
 """
 
-API_VERSION = "2025-10"
+from integrations.shopify.version import API_VERSION as API_VERSION
 
 MONEY = "shopMoney { amount currencyCode }"
 

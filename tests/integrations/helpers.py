@@ -6,6 +6,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from integrations.shopify.version import API_VERSION
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -39,6 +41,6 @@ def post_webhook(
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": str(uuid.uuid4()),
             "X-Shopify-Triggered-At": "2026-01-10T15:15:00Z",
-            "X-Shopify-API-Version": "2025-10",
+            "X-Shopify-API-Version": API_VERSION,
         },
     )

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import shopify
 
-from integrations.sandbox.shopify import ShopifySandbox
+from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
 from integrations.sandbox.shopify.store import Shop
 
 API_KEY = "test-key"
@@ -50,7 +50,7 @@ def gql(shop: Shop, token: str) -> Iterator[GraphQL]:
 
     def run(query: str, variables: dict[str, Any] | None = None, *, as_token: str | None = None
             ) -> dict[str, Any]:
-        shopify.ShopifyResource.set_site(f"{shop.origin}/admin/api/2025-10")
+        shopify.ShopifyResource.set_site(f"{shop.origin}/admin/api/{API_VERSION}")
         shopify.ShopifyResource.set_headers({"X-Shopify-Access-Token": as_token or token})
         return json.loads(shopify.GraphQL().execute(query, variables))  # type: ignore[no-any-return]
 

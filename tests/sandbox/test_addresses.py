@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from commerce import geo
-from integrations.sandbox.shopify import ShopifySandbox, StoreGenerator, StoreSpec
+from integrations.sandbox.shopify import API_VERSION, ShopifySandbox, StoreGenerator, StoreSpec
 from integrations.sandbox.shopify import seeddata as sd
 from integrations.sandbox.shopify.model import Address
 from integrations.sandbox.shopify.store import SandboxError, Shop
@@ -141,7 +141,7 @@ def test_the_contract_page_queries_carry_the_addresses(shop: Shop, gql: GraphQL)
 
 
 def test_page_sizes_keep_every_page_query_under_the_cost_cap(shop: Shop, token: str) -> None:
-    url = f"{shop.origin}/admin/api/2025-10/graphql.json"
+    url = f"{shop.origin}/admin/api/{API_VERSION}/graphql.json"
     for resource, query in (("customers", queries.CUSTOMERS_PAGE_QUERY), ("products", queries.PRODUCTS_PAGE_QUERY),
                             ("orders", queries.ORDERS_PAGE_QUERY)):
         body = requests.post(url, timeout=10, headers={"X-Shopify-Access-Token": token}, json={

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from integrations.sandbox.shopify import ShopifySandbox
+from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
 from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
 
@@ -45,7 +45,7 @@ def test_codes_are_unique_per_shop_case_insensitively(sandbox: ShopifySandbox, s
     # the same code is fine in another shop
     other = sandbox.add_shop("other-store", seed=1, customers=3, orders=3)
     other_token = sandbox.install(other.domain)
-    response = requests.post(f"{other.origin}/admin/api/2025-10/graphql.json", timeout=5, json={
+    response = requests.post(f"{other.origin}/admin/api/{API_VERSION}/graphql.json", timeout=5, json={
         "query": queries.DISCOUNT_CODE_BASIC_CREATE, "variables": basic("BACK-15-X7")},
         headers={"X-Shopify-Access-Token": other_token}).json()
     assert response["data"]["discountCodeBasicCreate"]["userErrors"] == []

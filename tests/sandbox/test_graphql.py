@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from integrations.sandbox.shopify import ShopifySandbox
+from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
 from integrations.sandbox.shopify.common import iso
 from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
@@ -19,7 +19,7 @@ from .conftest import GraphQL
 
 
 def test_missing_or_wrong_token_is_401(shop: Shop, gql: GraphQL) -> None:
-    url = f"{shop.origin}/admin/api/2025-10/graphql.json"
+    url = f"{shop.origin}/admin/api/{API_VERSION}/graphql.json"
     anonymous = requests.post(url, json={"query": "{ shop { name } }"}, timeout=5)
     assert anonymous.status_code == 401
     assert anonymous.json() == {
@@ -32,7 +32,7 @@ def test_missing_or_wrong_token_is_401(shop: Shop, gql: GraphQL) -> None:
 def test_token_of_another_shop_is_refused(sandbox: ShopifySandbox, shop: Shop) -> None:
     other = sandbox.add_shop("other-store", seed=1, customers=3, orders=3)
     token = sandbox.install(other.domain)
-    response = requests.post(f"{shop.origin}/admin/api/2025-10/graphql.json", timeout=5,
+    response = requests.post(f"{shop.origin}/admin/api/{API_VERSION}/graphql.json", timeout=5,
                              json={"query": "{ shop { name } }"},
                              headers={"X-Shopify-Access-Token": token})
     assert response.status_code == 401
@@ -63,7 +63,7 @@ def test_every_contract_query_is_answered() -> None:
     try:
         shop = box.add_shop("contract-store", seed=3, customers=40, orders=150)
         token = box.install(shop.domain)
-        url = f"{shop.origin}/admin/api/2025-10/graphql.json"
+        url = f"{shop.origin}/admin/api/{API_VERSION}/graphql.json"
         for name in ("SHOP_QUERY", "CUSTOMERS_PAGE_QUERY", "PRODUCTS_PAGE_QUERY",
                      "ORDERS_PAGE_QUERY", "WEBHOOK_SUBSCRIPTIONS_QUERY", "CURRENT_BULK_QUERY"):
             body = requests.post(url, timeout=10, headers={"X-Shopify-Access-Token": token},
@@ -164,7 +164,7 @@ def test_orders_older_than_60_days_need_read_all_orders(sandbox: ShopifySandbox,
     now = datetime.now(UTC).replace(microsecond=0)
     fresh = sandbox.add_shop("fresh-store", seed=5, customers=50, orders=300, now=now)
     query = "{ orders(first: 250) { nodes { createdAt } } }"
-    url = f"{fresh.origin}/admin/api/2025-10/graphql.json"
+    url = f"{fresh.origin}/admin/api/{API_VERSION}/graphql.json"
 
     def created(scopes: str) -> list[str]:
         token = fresh.issue_token(scopes)

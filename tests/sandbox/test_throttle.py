@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from integrations.sandbox.shopify import ShopifySandbox
+from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
 from integrations.sandbox.shopify.store import Shop
 
 
@@ -24,7 +24,7 @@ def tight() -> Iterator[tuple[ShopifySandbox, Shop, str]]:
 
 
 def post(shop: Shop, token: str, query: str) -> dict:
-    response = requests.post(f"{shop.origin}/admin/api/2025-10/graphql.json", timeout=5,
+    response = requests.post(f"{shop.origin}/admin/api/{API_VERSION}/graphql.json", timeout=5,
                              json={"query": query}, headers={"X-Shopify-Access-Token": token})
     assert response.status_code == 200
     return response.json()  # type: ignore[no-any-return]

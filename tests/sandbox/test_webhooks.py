@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from integrations.sandbox.shopify import ShopifySandbox
+from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
 from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
 
@@ -57,7 +57,7 @@ def test_new_order_is_delivered_signed(sandbox: ShopifySandbox, shop: Shop, gql:
     headers = create.headers
     assert valid(create.body, headers["X-Shopify-Hmac-Sha256"])
     assert headers["X-Shopify-Shop-Domain"] == shop.domain
-    assert headers["X-Shopify-API-Version"] == "2025-10"
+    assert headers["X-Shopify-API-Version"] == API_VERSION
     assert headers["User-Agent"] == "Shopify-Captain-Hook"
     assert headers["Content-Type"] == "application/json"
     assert headers["X-Shopify-Webhook-Id"] and headers["X-Shopify-Triggered-At"]
@@ -207,7 +207,7 @@ def test_uninstall_revokes_and_notifies(sandbox: ShopifySandbox, shop: Shop, gql
     assert sandbox.webhooks.wait_idle(5)
     (got,) = receiver.requests
     assert got.topic == "app/uninstalled" and got.json["myshopify_domain"] == shop.domain
-    response = requests.post(f"{shop.origin}/admin/api/2025-10/graphql.json", timeout=5,
+    response = requests.post(f"{shop.origin}/admin/api/{API_VERSION}/graphql.json", timeout=5,
                              json={"query": "{ shop { name } }"},
                              headers={"X-Shopify-Access-Token": token})
     assert response.status_code == 401

@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve all orders even to tokens without read_all_orders")
     parser.add_argument("--public-url", default=None,
                         help="base URL to advertise (bulk file URLs) if not http://host:port")
+    parser.add_argument("--access-token-lifetime", type=float, default=3600.0,
+                        help="seconds an expiring offline token lives (Shopify: 3600)")
+    parser.add_argument("--non-expiring-tokens-until", default="2027-01-01T00:00:00Z",
+                        help="from then the Admin API refuses non-expiring tokens ('never' = accept them)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
@@ -66,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         bucket_size=args.bucket_size, restore_rate=args.restore_rate,
         max_query_cost=args.max_query_cost or None,
         require_read_all_orders=not args.no_read_all_orders_check, public_url=args.public_url,
-        quiet=not args.verbose)
+        quiet=not args.verbose, access_token_lifetime=args.access_token_lifetime,
+        non_expiring_tokens_until=(None if args.non_expiring_tokens_until == "never"
+                                   else parse_datetime(args.non_expiring_tokens_until)))
     now = parse_datetime(args.now) if args.now else utc_now()
     for domain in args.shop or ["demo-store.myshopify.com"]:
         sandbox.add_shop(domain, seed=args.seed, customers=args.customers, orders=args.orders,

@@ -30,6 +30,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from . import tokens
 from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
 from .schema import Ctx
@@ -232,21 +233,36 @@ class SandboxApp:
         return Response("", status=302, headers={"Location": location})
 
     def on_access_token(self, request: Request, shop: str) -> Response:
+        """The code grant, ``grant_type=refresh_token`` and token exchange; ``expiring=1`` asks
+        for an expiring offline token with a refresh token."""
         store = self._shop(shop)
         body = self._body(request)
-        if (body.get("client_id") != self.sandbox.api_key
-                or body.get("client_secret") != self.sandbox.api_secret):
+        sandbox = self.sandbox
+        if body.get("client_id") != sandbox.api_key or body.get("client_secret") != sandbox.api_secret:
             return _json({"error": "invalid_request", "error_description":
                           "The client credentials are invalid"}, 400)
+        grant_type = str(body.get("grant_type") or "authorization_code")
+        try:
+            if grant_type == "refresh_token":
+                return _json(tokens.refresh(store, str(body.get("refresh_token") or ""),
+                                            policy=sandbox.token_policy))
+            if grant_type == tokens.TOKEN_EXCHANGE:
+                scopes = [s.strip() for s in sandbox.default_scopes.split(",") if s.strip()]
+                return _json(tokens.exchange(store, body, api_key=sandbox.api_key,
+                                             api_secret=sandbox.api_secret, scopes=scopes,
+                                             policy=sandbox.token_policy))
+        except tokens.TokenError as error:
+            return _json({"error": error.error, "error_description": error.description}, error.status)
+        if grant_type != "authorization_code":
+            return _json({"error": "unsupported_grant_type", "error_description": grant_type}, 400)
         with store.lock:
-            grant = store.codes.get(str(body.get("code", "")))
-            if grant is None or grant.used or grant.expires < time.time():
+            code = store.codes.get(str(body.get("code", "")))
+            if code is None or code.used or code.expires < time.time():
                 return _json({"error": "invalid_request", "error_description":
                               "The authorization code was not found or was already used"}, 400)
-            grant.used = True
-            token = store.issue_token(grant.scopes)
-            scopes = store.tokens[token].scopes
-        return _json({"access_token": token, "scope": ",".join(scopes)})
+            code.used = True
+        return _json(tokens.grant(store, code.scopes, policy=sandbox.token_policy,
+                                  expiring=str(body.get("expiring", "")) == "1"))
 
     # --- GraphQL -----------------------------------------------------------------------------
 
@@ -260,9 +276,10 @@ class SandboxApp:
             return _json({"errors": "Not Found"}, 404)
         headers = {"X-Shopify-API-Version": version, "X-Request-Id": str(uuid.uuid4())}
         token = request.headers.get("X-Shopify-Access-Token")
+        accepted, refusal = tokens.usable(store, token, policy=self.sandbox.token_policy)
         access = store.tokens.get(token or "")
-        if access is None:
-            return _json({"errors": INVALID_TOKEN}, 401, headers)
+        if not accepted or access is None:
+            return _json({"errors": refusal or INVALID_TOKEN}, 401, headers)
         if request.mimetype == "application/graphql":
             payload: Any = {"query": request.get_data(as_text=True)}
         else:
@@ -378,10 +395,11 @@ class SandboxApp:
         return _json(self._shop(shop).summary())
 
     def on_token(self, request: Request, shop: str) -> Response:
+        """An install without OAuth: non-expiring unless ``expiring`` is true."""
         body = self._body(request)
         scopes = body.get("scopes") or self.sandbox.default_scopes
-        token = self._shop(shop).issue_token(scopes)
-        return _json({"access_token": token, "scope": scopes})
+        return _json(self.sandbox.grant(self._shop(shop).domain, scopes,
+                                        expiring=str(body.get("expiring", "")).lower() in ("1", "true")))
 
     def on_place_order(self, request: Request, shop: str) -> Response:
         body = self._body(request)

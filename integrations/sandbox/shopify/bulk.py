@@ -431,6 +431,11 @@ _ROOT_SCOPES = {
 }
 
 
+def concurrent_bulk_queries(api_version: str) -> int:
+    """Bulk queries an app may run at once per shop: one before 2026-01, five from 2026-01 on."""
+    return 5 if api_version >= "2026-01" else 1
+
+
 class BulkManager:
     """Runs bulk operations for every shop of a sandbox and serves their files."""
 
@@ -461,7 +466,7 @@ class BulkManager:
         with shop.lock:
             running = [op for op in shop.bulk_operations.values()
                        if op.status in ("CREATED", "RUNNING", "CANCELING")]
-            if running:
+            if len(running) >= concurrent_bulk_queries(ctx.api_version):
                 return None, [{"field": None, "code": "OPERATION_IN_PROGRESS", "message":
                                "A bulk query operation for this app and shop is already in "
                                f"progress: {running[0].gid}."}]

@@ -10,7 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-API_VERSION: Final = "2025-10"
+# The sandbox serves the version the app pins: one constant (its module imports no Django).
+from integrations.shopify.version import API_VERSION as API_VERSION
+
 CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal("0.00")
 

@@ -7,7 +7,7 @@ import random
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from graphql import GraphQLSchema
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from . import tokens
 from .app import SandboxApp
 from .bulk import BulkManager, finish_payload
 from .common import API_VERSION, DEFAULT_ANCHOR, utc_now
@@ -25,12 +26,14 @@ from .schema import build
 from .sdl import TOPIC_ENUM
 from .store import DEFAULT_SCOPES, PRIVACY_TOPICS, SandboxError, Shop
 from .storefront import valid_proxy_path
+from .tokens import TokenPolicy
 from .webhooks import Delivery, WebhookSender
 
 log = logging.getLogger(__name__)
 
 
 _UNSET: Any = object()
+NON_EXPIRING_UNTIL = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 @cache
@@ -83,8 +86,18 @@ class ShopifySandbox:
         api_version: str = API_VERSION,
         public_url: str | None = None,
         quiet: bool = True,
+        access_token_lifetime: float = 3600.0,
+        refresh_token_lifetime: float = 90 * 86400.0,
+        non_expiring_tokens_until: datetime | None = NON_EXPIRING_UNTIL,
+        token_refresh_delay: float = 0.0,
     ) -> None:
+        """Token arguments: expiring offline tokens live ``access_token_lifetime`` seconds (Shopify:
+        one hour); from ``non_expiring_tokens_until`` (Shopify: 2027-01-01; None: never) the Admin
+        API refuses non-expiring ones; ``token_refresh_delay`` slows refreshes (race tests)."""
         self.api_key = api_key
+        self.token_policy = TokenPolicy(
+            access_token_lifetime=access_token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
+            non_expiring_until=non_expiring_tokens_until, refresh_delay=token_refresh_delay)
         self.api_secret = api_secret
         self.api_version = api_version
         self.bucket_size = bucket_size
@@ -262,8 +275,14 @@ class ShopifySandbox:
             return list(self._shops.values())
 
     def install(self, domain: str, scopes: str | None = None) -> str:
-        """An access token for ``domain`` without the OAuth dance."""
+        """A non-expiring access token for ``domain`` without the OAuth dance (a legacy install)."""
         return self.shop(domain).issue_token(scopes or self.default_scopes)
+
+    def grant(self, domain: str, scopes: str | None = None, *, expiring: bool = True) -> dict[str, Any]:
+        """What the token endpoint answers for an install: ``access_token``, ``scope`` and, when
+        ``expiring``, ``expires_in``, ``refresh_token`` and ``refresh_token_expires_in``."""
+        scope_list = [s.strip() for s in (scopes or self.default_scopes).split(",") if s.strip()]
+        return tokens.grant(self.shop(domain), scope_list, policy=self.token_policy, expiring=expiring)
 
     # --- events ------------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ from .model import (
     Variant,
     WebhookSubscription,
 )
+from .tokens import RefreshToken
 
 #: ``sink(shop, topic, payload)`` receives every event; the sandbox routes it to webhooks.
 EventSink = Callable[["Shop", str, dict[str, Any]], None]
@@ -75,6 +76,8 @@ class AccessToken:
     token: str
     scopes: list[str]
     created_at: datetime
+    #: wall-clock ``time.time()`` when it expires; None: a non-expiring (legacy) offline token
+    expires: float | None = None
 
 
 @dataclass(slots=True)
@@ -137,6 +140,8 @@ class Shop:
         )
         self.installed = True
         self.tokens: dict[str, AccessToken] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.token_refreshes = 0  # successful grant_type=refresh_token calls
         self.codes: dict[str, OAuthCode] = {}
         self.version = 0
         anchor = spec.now
@@ -278,7 +283,8 @@ class Shop:
     # --- tokens ------------------------------------------------------------------------------
 
     def issue_token(self, scopes: str | Iterable[str] = DEFAULT_SCOPES) -> str:
-        """Mint an access token directly (what a finished OAuth install would give)."""
+        """Mint a non-expiring access token directly (what an install without ``expiring=1`` gives);
+        ``ShopifySandbox.grant`` mints expiring ones."""
         scope_list = _scopes(scopes)
         token = "shpat_" + secrets.token_hex(16)
         with self.lock:
@@ -292,6 +298,14 @@ class Shop:
     def revoke_tokens(self) -> None:
         with self.lock:
             self.tokens.clear()
+            self.refresh_tokens.clear()
+
+    def expire_access_tokens(self) -> None:
+        """Let every expiring access token run out now (refresh tokens stay valid)."""
+        with self.lock:
+            for access in self.tokens.values():
+                if access.expires is not None:
+                    access.expires = 0.0
 
     def set_rate_limit(self, bucket_size: float, restore_rate: float) -> None:
         self.bucket.configure(bucket_size, restore_rate)
@@ -836,6 +850,7 @@ class Shop:
             body = self.shop_json()
             self.emit("app/uninstalled", body)
             self.tokens.clear()
+            self.refresh_tokens.clear()
             self.subscriptions.clear()
             self.installed = False
             self.version += 1
