@@ -34,6 +34,8 @@ class Shop(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     timezone = models.CharField(max_length=64, default="UTC")
     locale = models.CharField(max_length=16, default="en")
+    # The public storefront (the merchant's primary domain), for links shoppers open; blank: not known.
+    storefront_url = models.URLField(max_length=255, blank=True)
     access_token = EncryptedTextField(blank=True, default="")
     scopes = models.CharField(max_length=1000, blank=True)
     installed_at = models.DateTimeField(null=True, blank=True)

@@ -79,6 +79,16 @@ class PlatformAdapter(Protocol):
     def cart_link(self, *, shop: Shop, variant_platform_ids: Sequence[str]) -> str:
         """A storefront link, for messages, that puts one of each variant in the shopper's cart."""
 
+    def storefront_url(self, *, shop: Shop) -> str:
+        """The shop's public storefront, scheme and host (and path), without a trailing slash."""
+
+    def referral_link(self, *, shop: Shop, code: str) -> str:
+        """The link a referrer shares: the storefront with ``?ref=<code>``, which the widget reads."""
+
+    def discount_apply_link(self, *, shop: Shop, code: str) -> str | None:
+        """A storefront link that applies a discount code at checkout, or ``None`` if the platform
+        has none (the shopper then types the code)."""
+
 
 _ADAPTERS: dict[str, PlatformAdapter] = {}
 

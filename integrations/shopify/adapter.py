@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from commerce.models import Platform, Shop
 from integrations.models import SyncRun, WebhookDelivery
@@ -112,4 +113,18 @@ class ShopifyAdapter:
 
     def cart_link(self, *, shop: Shop, variant_platform_ids: Sequence[str]) -> str:
         """A cart permalink (``/cart/<variant id>:<quantity>,...``): the mirror keeps no product handles."""
-        return f"https://{shop.domain}/cart/" + ",".join(f"{variant_id}:1" for variant_id in variant_platform_ids)
+        return f"{self.storefront_url(shop=shop)}/cart/" + ",".join(
+            f"{variant_id}:1" for variant_id in variant_platform_ids)
+
+    def storefront_url(self, *, shop: Shop) -> str:
+        """The primary domain the merchant chose (``shop.primaryDomain.url``, saved with the shop's
+        details; the sandbox answers with its own storefront origin), else ``https://<shop>.myshopify.com``."""
+        return (shop.storefront_url or f"https://{shop.domain}").rstrip("/")
+
+    def referral_link(self, *, shop: Shop, code: str) -> str:
+        return f"{self.storefront_url(shop=shop)}/?{urlencode({'ref': code})}"
+
+    def discount_apply_link(self, *, shop: Shop, code: str) -> str | None:
+        """Shopify's shareable discount link: ``/discount/<code>`` keeps the code in a cookie that
+        checkout applies, then redirects (here to the home page)."""
+        return f"{self.storefront_url(shop=shop)}/discount/{quote(code, safe='')}?redirect=%2F"

@@ -114,6 +114,7 @@ query ShopDetails {
     name
     email
     myshopifyDomain
+    primaryDomain { url }
     currencyCode
     ianaTimezone
   }

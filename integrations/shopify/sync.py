@@ -351,4 +351,5 @@ def shop_details_fetch(*, shop: Shop, client: ShopifyClient | None = None) -> di
         "currency": details.get("currencyCode") or "",
         "timezone": details.get("ianaTimezone") or "",
         "locale": (primary_locale or "")[:16],
+        "storefront_url": ((details.get("primaryDomain") or {}).get("url") or "").rstrip("/")[:255],
     }

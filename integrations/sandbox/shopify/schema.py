@@ -820,7 +820,8 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "createdAt": _field(lambda s: s.created_at),
         "updatedAt": _field(lambda s: s.created_at),
         "primaryDomain": _field(lambda s: {"id": gid("Domain", s.shop_id), "host": s.domain,
-                                           "url": f"https://{s.domain}", "sslEnabled": True}),
+                                           # the sandbox's storefront is its own origin
+                                           "url": s.origin, "sslEnabled": True}),
         "plan": _field(lambda s: {"displayName": "Development", "partnerDevelopment": True,
                                   "shopifyPlus": False}),
         "taxesIncluded": _field(lambda s: False),
