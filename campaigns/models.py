@@ -98,14 +98,43 @@ class StepStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
+class Priority(models.IntegerChoices):
+    """Who goes first when the frequency caps bind (lower runs first); see ``engine.message_priority``."""
+
+    TRANSACTIONAL = 1, _("Transactional")
+    DATE_BOUND = 2, _("Date-bound")
+    MARKETING = 3, _("Marketing")
+
+
+class Reason(models.TextChoices):
+    """Why a step was deferred or skipped (``ScheduledStep.reason_code``): what the flow's numbers
+    group by.  The full sentence stays in ``ScheduledStep.result``."""
+
+    FREQUENCY_CAP = "frequency_cap", _("Frequency cap")
+    QUIET_HOURS = "quiet_hours", _("Quiet hours")
+    SENDING_FAILED = "sending_failed", _("Sending failed, retrying")
+    NO_ADDRESS = "no_address", _("No address")
+    NO_CONSENT = "no_consent", _("No marketing consent")
+    DUPLICATE = "duplicate", _("Sent recently")
+    MOMENT_PASSED = "moment_passed", _("Its day had passed")
+    STALE = "stale", _("Too late")
+    WAITED_TOO_LONG = "waited_too_long", _("No room under the caps for too long")
+    NOTHING_TO_SEND = "nothing_to_send", _("Nothing to offer")
+    EXITED = "exited", _("Left the flow")
+
+
 class ScheduledStep(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="scheduled")
     step = models.ForeignKey(FlowStep, on_delete=models.CASCADE, related_name="+")
-    due_at = models.DateTimeField()
+    due_at = models.DateTimeField()  # when it runs next: moved on by each deferral
+    first_due_at = models.DateTimeField(null=True, blank=True)  # when it was first due (fair order, staleness)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MARKETING)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
     deferrals = models.PositiveIntegerField(default=0)
     result = models.CharField(max_length=300, blank=True)
+    # Why it was last deferred (while pending) or skipped: a code the flow's numbers group by.
+    reason_code = models.CharField(max_length=30, choices=Reason.choices, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

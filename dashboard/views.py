@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.services.base import shop_zone
+from campaigns.models import Reason
 from dashboard import formatting, sources
 from dashboard.auth import (
     DashboardAccess,
@@ -399,6 +400,16 @@ def loyalty(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
                  summary=summary)
 
 
+def _reasons(row: dict[str, Any]) -> str:
+    """"Frequency cap (deferred): 2; Its day had passed: 1": nothing a flow did not send goes unexplained."""
+    def label(code: str) -> str:
+        return str(Reason(code).label) if code in Reason.values else _("Other")
+
+    parts = [f"{label(code)} ({_('deferred')}): {count}" for code, count in sorted(row["deferred_reasons"].items())]
+    parts += [f"{label(code)}: {count}" for code, count in sorted(row["skipped_reasons"].items())]
+    return "; ".join(parts)
+
+
 @require_GET
 @dashboard_view
 def flows(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
@@ -411,9 +422,11 @@ def flows(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         name="flows", caption=_("Messages and results of each flow since it started"), currency=currency,
         columns=[Column(_("Flow")), Column(_("On")), Column(_("Sent"), "int"), Column(_("Delivered"), "int"),
                  Column(_("Opened"), "int"), Column(_("Clicked"), "int"), Column(_("Orders"), "int"),
-                 Column(_("Revenue"), "money"), Column(_("Discount cost"), "money")],
+                 Column(_("Revenue"), "money"), Column(_("Discount cost"), "money"), Column(_("Skipped"), "int"),
+                 Column(_("Deferred"), "int"), Column(_("Why skipped or deferred"))],
         rows=[[translated(row["name"]), _("yes") if row["enabled"] else _("no"), row["sent"], row["delivered"],
-               row["opened"], row["clicked"], row["orders"], row["revenue"], row["discount_cost"]] for row in stats],
+               row["opened"], row["clicked"], row["orders"], row["revenue"], row["discount_cost"], row["skipped"],
+               row["deferred"], _reasons(row)] for row in stats],
     )
     credited = section.get("flows") or []
     in_range = Table(

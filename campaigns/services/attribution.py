@@ -11,7 +11,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 
-from campaigns.models import Attribution, Flow, Message, MessageEvent, MessageStatus
+from campaigns.models import (
+    Attribution,
+    Flow,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    Reason,
+    ScheduledStep,
+    StepStatus,
+)
 from commerce.models import Order, Shop
 
 ATTRIBUTION_WINDOW = timedelta(days=5)
@@ -40,8 +49,36 @@ def order_attribute(*, order: Order) -> Attribution | None:
         return None  # already credited
 
 
+def _step_numbers(shop: Shop) -> dict[int, dict[str, Any]]:
+    """Per flow, from its scheduled steps: skipped (with reasons), exited, deferred (waiting for
+    room or the morning, with reasons; ``deferrals`` counts every move), and waiting (not due yet)."""
+    numbers: dict[int, dict[str, Any]] = {}
+    rows = (ScheduledStep.objects.filter(shop=shop).values("step__flow", "status", "reason_code")
+            .annotate(n=Count("pk"), ever_deferred=Count("pk", filter=Q(deferrals__gt=0)), moves=Sum("deferrals")))
+    for row in rows:
+        flow = numbers.setdefault(row["step__flow"], {
+            "scheduled": 0, "exited": 0, "deferred": 0, "waiting": 0, "ever_deferred": 0, "deferrals": 0,
+            "skipped_reasons": {}, "deferred_reasons": {}})
+        code, n = row["reason_code"] or "other", row["n"]
+        flow["scheduled"] += n
+        flow["ever_deferred"] += row["ever_deferred"]
+        flow["deferrals"] += row["moves"] or 0
+        if row["status"] == StepStatus.PENDING:
+            if row["ever_deferred"]:
+                flow["deferred"] += row["ever_deferred"]
+                flow["deferred_reasons"][code] = flow["deferred_reasons"].get(code, 0) + row["ever_deferred"]
+            flow["waiting"] += n - row["ever_deferred"]
+        elif row["status"] == StepStatus.SKIPPED and code == Reason.EXITED:
+            flow["exited"] += n
+        elif row["status"] == StepStatus.SKIPPED:
+            flow["skipped_reasons"][code] = flow["skipped_reasons"].get(code, 0) + n
+    return numbers
+
+
 def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:
-    """Per flow: messages sent and skipped, orders and revenue attributed, discount cost."""
+    """Per flow: messages sent and skipped (with reasons), deferred now (with reasons), exited and
+    waiting, orders and revenue attributed, discount cost.  Every scheduled step is in exactly one
+    of sent, skipped, exited, deferred, waiting: nothing disappears silently."""
     sent_counts = (
         Message.objects.filter(shop=shop, flow__isnull=False)
         .values("flow")
@@ -59,9 +96,13 @@ def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:
         .annotate(orders=Count("pk"), revenue=Sum("revenue"), discount=Sum("discount"))
     )
     credited: dict[int, Any] = {row["flow"]: row for row in credited_rows}
+    steps = _step_numbers(shop)
+    empty = {"scheduled": 0, "exited": 0, "deferred": 0, "waiting": 0, "ever_deferred": 0, "deferrals": 0,
+             "skipped_reasons": {}, "deferred_reasons": {}}
     return [
         {"flow": flow.key, "name": flow.name, "enabled": flow.is_enabled,
          "sent": messages.get(flow.pk, {}).get("sent", 0), "skipped": messages.get(flow.pk, {}).get("skipped", 0),
+         **steps.get(flow.pk, empty),
          "delivered": tracked.get((flow.pk, "delivered"), 0), "opened": tracked.get((flow.pk, "opened"), 0),
          "clicked": tracked.get((flow.pk, "clicked"), 0), "bounced": tracked.get((flow.pk, "bounced"), 0),
          "orders": credited.get(flow.pk, {}).get("orders", 0),

@@ -7,15 +7,28 @@ run skips it instead of waiting):
 3. the same template to the same customer within the duplicate window -> skipped (a holiday
    greeting is deduped by its enrolment key: occasion and year);
 4. frequency caps and quiet hours (in the customer's zone, the shop's when unknown) -> deferred
-   to the next allowed moment, not dropped; if that is too late the message is stale: skipped;
+   to the next allowed moment, not dropped;
 5. send, and record the message (unique per scheduled step: a step never sends twice).
 Transactional messages (an order's details) skip 2–4.
+
+Priorities (``message_priority``, from the flow's kind): transactional > date-bound (holiday,
+birthday, anniversary, points expiring, early access with a start date) > other marketing.  The
+caps count marketing messages per day of the shopper's calendar (``DAILY_CAP``) and per 7 days
+(``WEEKLY_CAP``).  A date-bound message goes out on its day even when the caps are full (it
+counts towards them); the room of a day is kept for the messages ahead in line (higher priority,
+then oldest first), and a message the caps hold is moved to the next day with room, never
+dropped.  A message is skipped as late only when its moment has passed (``message_deadline``):
+a date-bound one after its day (points expiring: once they have expired), a transactional one
+more than ``STALE_AFTER`` after it was due, an ordinary marketing one when the scheduler reached
+it more than ``STALE_AFTER`` after it was planned (a paused flow, a stopped scheduler; waiting
+for the caps does not count) or when the caps found it no room within ``MARKETING_MAX_WAIT``.
 """
 
 import itertools
 import logging
 import statistics
 from calendar import isleap
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -35,6 +48,8 @@ from campaigns.models import (
     FlowStep,
     Message,
     MessageStatus,
+    Priority,
+    Reason,
     ScheduledStep,
     StepAction,
     StepStatus,
@@ -51,7 +66,14 @@ DAILY_CAP = 1
 WEEKLY_CAP = 3
 DUPLICATE_WINDOW = timedelta(days=30)
 STALE_AFTER = timedelta(days=7)
+# An ordinary marketing message the caps keep waiting longer than this is skipped ("waited too
+# long"): at the default caps six flows on one day are all out within two weeks.
+MARKETING_MAX_WAIT = timedelta(days=30)
 RETRY_AFTER = timedelta(minutes=15)
+# Flows whose messages belong to a day (their kind, ``Flow.key``); early access is date-bound
+# when its launch has a start date (``starts_at`` in the enrolment's context).
+DATE_BOUND_FLOWS = {"holiday_greetings", "birthday", "anniversary", "loyalty_points_expiring"}
+DATE_BOUND_WHEN_STARTING = {"vip_early_access"}
 # Templates whose enrolment key already says what may not repeat (a holiday greeting: occasion and
 # year): two different occasions within the duplicate window both go out.
 KEYED_TEMPLATES = {"holiday"}
@@ -85,23 +107,81 @@ def enrol(*, flow: Flow, customer: Customer, trigger_key: str, at: datetime, con
         due = at
         for step in steps:
             due = due + timedelta(minutes=step.delay_minutes)
-            ScheduledStep.objects.create(shop_id=flow.shop_id, enrolment=enrolment, step=step, due_at=due)
+            ScheduledStep.objects.create(shop_id=flow.shop_id, enrolment=enrolment, step=step, due_at=due,
+                                         first_due_at=due,
+                                         priority=message_priority(flow=flow, step=step, context=context or {}))
     return enrolment
+
+
+def message_priority(*, flow: Flow, step: FlowStep, context: dict) -> Priority:
+    """The one place a message's priority is derived: from the step (transactional or not) and
+    the flow's kind."""
+    if not step.is_marketing:
+        return Priority.TRANSACTIONAL
+    if flow.key in DATE_BOUND_FLOWS or flow.trigger == "loyalty.points_expiring":
+        return Priority.DATE_BOUND
+    if flow.key in DATE_BOUND_WHEN_STARTING and context.get("starts_at"):
+        return Priority.DATE_BOUND
+    return Priority.MARKETING
+
+
+def _parse_moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _parse_day(value: object) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def message_deadline(*, priority: int, flow: Flow, context: dict, customer: Customer, first_due: datetime
+                     ) -> datetime:
+    """The moment after which the message is of no use (skipped, "its moment has passed").
+
+    Transactional: ``STALE_AFTER`` after it was due.  Date-bound: the end of its day on the
+    shopper's clock (the occasion's day, ``holiday_date``, or the launch's ``starts_at``, when
+    later than the day it was due); points expiring: when they expire.  Ordinary marketing:
+    ``MARKETING_MAX_WAIT`` after it was first due."""
+    if priority == Priority.TRANSACTIONAL:
+        return first_due + STALE_AFTER
+    if priority != Priority.DATE_BOUND:
+        return first_due + MARKETING_MAX_WAIT
+    expires = _parse_moment(context.get("expires_at"))
+    if expires is not None:
+        return expires
+    zone = _zone(customer)
+    day = first_due.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
+    occasion = _parse_day(context.get("holiday_date")) or _parse_day(context.get("starts_at"))
+    if occasion is not None and occasion > day:
+        day = occasion
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
 @dataclass(frozen=True)
 class Outcome:
     status: str  # "sent", "skipped", "deferred", "exited"
     reason: str = ""
+    code: str = ""  # a ``Reason`` code when deferred, skipped or exited
 
 
 def run_due(*, now: datetime | None = None, limit: int = 500) -> list[Outcome]:
     """The scheduler's job: run every step that is due, each at most once.  Steps of a paused
     flow are held (left pending) until the merchant resumes it."""
     now = now or timezone.now()
+    # Higher priority first, then oldest first: the order in which a day's room is given out.
     due_ids = list(ScheduledStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now,
                                                 step__flow__is_enabled=True)
-                   .order_by("due_at").values_list("pk", flat=True)[:limit])
+                   .order_by("due_at", "priority", "first_due_at", "pk").values_list("pk", flat=True)[:limit])
     outcomes = []
     for pk in due_ids:
         with transaction.atomic():
@@ -128,16 +208,21 @@ def run_due_for(*, seconds: float, limit: int = 500) -> int:
             return done
 
 
-def _local(customer: Customer, moment: datetime) -> datetime:
-    """``moment`` on the shopper's clock: their zone (from their address), else the shop's, else
-    UTC; a zone name this machine does not know is skipped, never fatal to a send."""
+def _zone(customer: Customer) -> ZoneInfo:
+    """The shopper's zone (from their address), else the shop's, else UTC; a zone name this
+    machine does not know is skipped, never fatal to a send."""
     for name in (customer.timezone, customer.shop.timezone):
         if name:
             try:
-                return moment.astimezone(ZoneInfo(name))
+                return ZoneInfo(name)
             except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
                 continue
-    return moment.astimezone(ZoneInfo("UTC"))
+    return ZoneInfo("UTC")
+
+
+def _local(customer: Customer, moment: datetime) -> datetime:
+    """``moment`` on the shopper's clock."""
+    return moment.astimezone(_zone(customer))
 
 
 def _quiet_until(customer: Customer, now: datetime) -> datetime | None:
@@ -150,15 +235,57 @@ def _quiet_until(customer: Customer, now: datetime) -> datetime | None:
     return morning
 
 
-def _cap_until(customer: Customer, channel: str, now: datetime) -> datetime | None:
-    sent = Message.objects.filter(customer=customer, channel=channel, is_marketing=True, status=MessageStatus.SENT)
-    last_day = sent.filter(at__gt=now - timedelta(days=1))
-    if last_day.count() >= DAILY_CAP:
-        return last_day.order_by("at").first().at + timedelta(days=1)  # type: ignore[union-attr]
-    last_week = sent.filter(at__gt=now - timedelta(days=7))
-    if last_week.count() >= WEEKLY_CAP:
-        return last_week.order_by("at").first().at + timedelta(days=7)  # type: ignore[union-attr]
-    return None
+CAP_LOOKAHEAD_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message stands in its shopper's line: its priority, when it was first due and its
+    row (``pk`` None for the preview: a message not scheduled yet, last in line)."""
+
+    priority: int
+    first_due: datetime
+    pk: int | None = None
+
+
+def _ahead_of(place: Place) -> Q:
+    ahead = Q(priority__lt=place.priority) | Q(priority=place.priority, first_due_at__lt=place.first_due)
+    if place.pk is not None:
+        ahead |= Q(priority=place.priority, first_due_at=place.first_due, pk__lt=place.pk)
+    else:
+        ahead |= Q(priority=place.priority, first_due_at=place.first_due)
+    return ahead
+
+
+def _cap_slot(customer: Customer, channel: str, now: datetime, place: Place) -> datetime | None:
+    """The first moment from ``now`` on a day with room under the caps (``None``: now has room).
+
+    A day's load is the marketing messages sent on it (the shopper's calendar) plus the pending
+    ones planned for it that are ahead of this one in line; the week's load is that over the
+    day and the six before it.  A later day starts at the end of quiet hours."""
+    zone = _zone(customer)
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today - timedelta(days=6), time(0), tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=CAP_LOOKAHEAD_DAYS), time(0), tzinfo=zone)
+    load: Counter[date] = Counter()
+    sent = Message.objects.filter(shop_id=customer.shop_id, customer=customer, channel=channel, is_marketing=True,
+                                  status=MessageStatus.SENT, at__gte=start).values_list("at", flat=True)
+    load.update(moment.astimezone(zone).date() for moment in sent)
+    action = StepAction.SEND_EMAIL if channel == Channel.EMAIL else StepAction.SEND_SMS
+    planned = (ScheduledStep.objects.filter(_ahead_of(place), shop_id=customer.shop_id,
+                                            enrolment__customer=customer, status=StepStatus.PENDING,
+                                            step__is_marketing=True, step__action=action,
+                                            step__flow__is_enabled=True, due_at__lt=end)
+               .values_list("due_at", flat=True))
+    load.update(max(moment.astimezone(zone).date(), today) for moment in planned)
+    for offset in range(CAP_LOOKAHEAD_DAYS):
+        day = today + timedelta(days=offset)
+        week = sum(load[day - timedelta(days=back)] for back in range(7))
+        if load[day] < DAILY_CAP and week < WEEKLY_CAP:
+            if offset == 0:
+                return None
+            return datetime.combine(day, QUIET_END, tzinfo=zone)
+    return datetime.combine(today + timedelta(days=CAP_LOOKAHEAD_DAYS), QUIET_END, tzinfo=zone)
 
 
 def _consented(customer: Customer, channel: str) -> bool:
@@ -196,44 +323,40 @@ def customer_exit_reason(*, step: FlowStep, customer: Customer) -> str:
     return ""
 
 
-def _finish(scheduled: ScheduledStep, status: str, result: str, now: datetime) -> None:
+def _finish(scheduled: ScheduledStep, status: str, result: str, now: datetime, code: str = "") -> None:
     scheduled.status = status
     scheduled.result = result[:300]
+    scheduled.reason_code = code
     scheduled.executed_at = now
-    scheduled.save(update_fields=["status", "result", "executed_at"])
+    scheduled.save(update_fields=["status", "result", "reason_code", "executed_at"])
     enrolment = scheduled.enrolment
     if not ScheduledStep.objects.filter(enrolment=enrolment, status=StepStatus.PENDING).exists():
         Enrolment.objects.filter(pk=enrolment.pk, status=EnrolmentStatus.ACTIVE).update(
             status=EnrolmentStatus.COMPLETED)
 
 
-def _skip(scheduled: ScheduledStep, reason: str, now: datetime, channel: str) -> Outcome:
+def _skip(scheduled: ScheduledStep, reason: str, now: datetime, channel: str, code: str) -> Outcome:
     step = scheduled.step
     Message.objects.create(shop_id=scheduled.shop_id, customer=scheduled.enrolment.customer, flow=step.flow,
                            scheduled_step=scheduled, channel=channel, template=step.template,
                            language=email.language_for(scheduled.enrolment.customer), is_marketing=step.is_marketing,
                            status=MessageStatus.SKIPPED, reason=reason, at=now)
-    _finish(scheduled, StepStatus.SKIPPED, f"skipped: {reason}", now)
-    return Outcome("skipped", reason)
+    _finish(scheduled, StepStatus.SKIPPED, f"skipped: {reason}", now, code)
+    return Outcome("skipped", reason, code)
 
 
-def _defer(scheduled: ScheduledStep, until: datetime, reason: str, now: datetime, original: datetime) -> Outcome:
-    if _stale(original, until):
-        return _skip(scheduled, f"stale: {reason} until {until:%Y-%m-%d %H:%M}", now, channel_for(scheduled.step))
-    scheduled.due_at = until
+def _defer(scheduled: ScheduledStep, decision: "Decision", now: datetime) -> Outcome:
+    assert decision.until is not None
+    scheduled.due_at = decision.until
     scheduled.deferrals += 1
-    scheduled.result = f"deferred: {reason} until {until.isoformat()}"[:300]
-    scheduled.save(update_fields=["due_at", "deferrals", "result"])
-    return Outcome("deferred", reason)
+    scheduled.reason_code = decision.code
+    scheduled.result = f"deferred: {decision.reason} until {decision.until.isoformat()}"[:300]
+    scheduled.save(update_fields=["due_at", "deferrals", "reason_code", "result"])
+    return Outcome("deferred", decision.reason, decision.code)
 
 
 def channel_for(step: FlowStep) -> str:
     return Channel.EMAIL if step.action == StepAction.SEND_EMAIL else Channel.SMS
-
-
-def _stale(original: datetime, moment: datetime) -> bool:
-    """A message sent more than ``STALE_AFTER`` after it was first due is no longer timely."""
-    return moment - original > STALE_AFTER
 
 
 @dataclass(frozen=True)
@@ -243,40 +366,91 @@ class Decision:
     action: str  # "send", "skip", "defer"; the preview adds "exit" (the enrolment would end)
     reason: str = ""
     until: datetime | None = None
+    code: str = ""  # a ``Reason`` code when deferred or skipped
 
 
-def _deferral(until: datetime, reason: str, original: datetime) -> Decision:
-    if _stale(original, until):
-        return Decision("skip", f"stale: {reason} until {until:%Y-%m-%d %H:%M}")
-    return Decision("defer", reason, until)
+@dataclass(frozen=True)
+class Timing:
+    """When a message belongs: its place in line, when it was planned to run (``due``, moved by
+    deferrals) and the moment after which it is of no use (``deadline``)."""
+
+    place: Place
+    due: datetime
+    deadline: datetime
+    occasion: str = ""  # the date-bound message's day, for the skip reason
 
 
-def decide(*, step: FlowStep, customer: Customer, now: datetime, original_due: datetime) -> Decision:
-    """Address, then for marketing: consent, the duplicate window, staleness, frequency caps and
-    quiet hours.  Reads only: the scheduler and the merchant's preview ask the same question."""
+def timing_for(*, flow: Flow, step: FlowStep, customer: Customer, context: dict, first_due: datetime,
+               due: datetime | None = None, pk: int | None = None) -> Timing:
+    priority = message_priority(flow=flow, step=step, context=context)
+    deadline = message_deadline(priority=priority, flow=flow, context=context, customer=customer,
+                                first_due=first_due)
+    occasion = ""
+    if priority == Priority.DATE_BOUND:
+        occasion = (f"its moment passed ({context['expires_at'][:10]})" if _parse_moment(context.get("expires_at"))
+                    else f"its day was {(deadline - timedelta(seconds=1)).astimezone(deadline.tzinfo):%Y-%m-%d}")
+    return Timing(place=Place(priority=priority, first_due=first_due, pk=pk), due=due or first_due,
+                  deadline=deadline, occasion=occasion)
+
+
+def _too_late(timing: Timing, moment: datetime, why: str) -> Decision | None:
+    """A skip when ``moment`` is past the message's deadline (``why``: what holds it)."""
+    if moment <= timing.deadline:
+        return None
+    if timing.place.priority == Priority.DATE_BOUND:
+        return Decision("skip", f"moment passed: {timing.occasion}" + (f" ({why})" if why else ""),
+                        code=Reason.MOMENT_PASSED)
+    if timing.place.priority == Priority.TRANSACTIONAL:
+        return Decision("skip", f"stale: due since {timing.place.first_due:%Y-%m-%d %H:%M}, more than "
+                                f"{STALE_AFTER.days} days ago", code=Reason.STALE)
+    return Decision("skip", f"waited too long: {why}, no room within {MARKETING_MAX_WAIT.days} days",
+                    code=Reason.WAITED_TOO_LONG)
+
+
+def _deferral(timing: Timing, until: datetime, reason: str, code: str) -> Decision:
+    return _too_late(timing, until, reason) or Decision("defer", reason, until, code)
+
+
+def decide(*, step: FlowStep, customer: Customer, now: datetime, timing: Timing) -> Decision:
+    """Address, then lateness, then for marketing: consent, the duplicate window, frequency caps
+    (date-bound messages on their day pass them) and quiet hours.  Reads only: the scheduler and
+    the merchant's preview ask the same question."""
     channel = channel_for(step)
     if channel == Channel.EMAIL and not customer.email:
-        return Decision("skip", "no email address")
+        return Decision("skip", "no email address", code=Reason.NO_ADDRESS)
     if channel == Channel.SMS and not customer.phone:
-        return Decision("skip", "no phone number")
-    if _stale(original_due, now):  # also an order's details: a week late they are no use (a paused flow)
-        return Decision("skip", f"stale: due since {original_due:%Y-%m-%d %H:%M}, more than "
-                                f"{STALE_AFTER.days} days ago")
+        return Decision("skip", "no phone number", code=Reason.NO_ADDRESS)
+    late = _too_late(timing, now, "")
+    if late is not None:
+        return late
+    if timing.place.priority == Priority.MARKETING and now - timing.due > STALE_AFTER:
+        # held (a paused flow, a stopped scheduler) rather than waiting for the caps' room
+        return Decision("skip", f"stale: due since {timing.due:%Y-%m-%d %H:%M}, more than {STALE_AFTER.days} "
+                                f"days ago", code=Reason.STALE)
     if not step.is_marketing:
         return Decision("send")
     if not _consented(customer, channel):
-        return Decision("skip", f"no marketing consent for {channel}")
+        return Decision("skip", f"no marketing consent for {channel}", code=Reason.NO_CONSENT)
     duplicate = step.template not in KEYED_TEMPLATES and Message.objects.filter(
         customer=customer, template=step.template, status=MessageStatus.SENT, at__gt=now - DUPLICATE_WINDOW).exists()
     if duplicate:
-        return Decision("skip", f"{step.template} was sent within {DUPLICATE_WINDOW.days} days")
-    cap = _cap_until(customer, channel, now)
-    if cap is not None:
-        return _deferral(cap, "frequency cap", original_due)
+        return Decision("skip", f"{step.template} was sent within {DUPLICATE_WINDOW.days} days", code=Reason.DUPLICATE)
+    if timing.place.priority != Priority.DATE_BOUND:
+        slot = _cap_slot(customer, channel, now, timing.place)
+        if slot is not None:
+            return _deferral(timing, slot, "frequency cap", Reason.FREQUENCY_CAP)
     quiet = _quiet_until(customer, now)
     if quiet is not None:
-        return _deferral(quiet, "quiet hours", original_due)
+        return _deferral(timing, quiet, "quiet hours", Reason.QUIET_HOURS)
     return Decision("send")
+
+
+def scheduled_timing(scheduled: ScheduledStep) -> Timing:
+    enrolment = scheduled.enrolment
+    return timing_for(flow=scheduled.step.flow, step=scheduled.step, customer=enrolment.customer,
+                      context=dict(enrolment.context or {}),
+                      first_due=scheduled.first_due_at or _original_due(scheduled), due=scheduled.due_at,
+                      pk=scheduled.pk)
 
 
 def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
@@ -287,30 +461,34 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
     exit_reason = _exit_reason(scheduled)
     if exit_reason:
         ScheduledStep.objects.filter(enrolment=enrolment, status=StepStatus.PENDING).exclude(pk=scheduled.pk).update(
-            status=StepStatus.SKIPPED, result=f"exited: {exit_reason}", executed_at=now)
+            status=StepStatus.SKIPPED, result=f"exited: {exit_reason}", reason_code=Reason.EXITED, executed_at=now)
         Enrolment.objects.filter(pk=enrolment.pk).update(status=EnrolmentStatus.EXITED)
-        _finish(scheduled, StepStatus.SKIPPED, f"exited: {exit_reason}", now)
-        return Outcome("exited", exit_reason)
-    original = _original_due(scheduled)
-    decision = decide(step=step, customer=customer, now=now, original_due=original)
+        _finish(scheduled, StepStatus.SKIPPED, f"exited: {exit_reason}", now, Reason.EXITED)
+        return Outcome("exited", exit_reason, Reason.EXITED)
+    timing = scheduled_timing(scheduled)
+    decision = decide(step=step, customer=customer, now=now, timing=timing)
     if decision.action == "skip":
-        return _skip(scheduled, decision.reason, now, channel)
+        return _skip(scheduled, decision.reason, now, channel, decision.code)
     if decision.action == "defer" and decision.until is not None:
-        return _defer(scheduled, decision.until, decision.reason, now, original)
+        return _defer(scheduled, decision, now)
     try:
         sent = (email if channel == Channel.EMAIL else sms).send(scheduled=scheduled, now=now)
     except email.NothingToSend as nothing:  # e.g. an upsell with no complementary product
-        return _skip(scheduled, nothing.reason, now, channel)
+        return _skip(scheduled, nothing.reason, now, channel, Reason.NOTHING_TO_SEND)
     except Exception as error:  # the platform (discount code) or the mail provider is away: try again later
         logger.warning("step %s could not be sent: %s", scheduled.pk, error)
-        return _defer(scheduled, now + RETRY_AFTER, f"sending failed ({type(error).__name__})", now,
-                      _original_due(scheduled))
+        retry = _deferral(timing, now + RETRY_AFTER, f"sending failed ({type(error).__name__})",
+                          Reason.SENDING_FAILED)
+        if retry.action == "skip":
+            return _skip(scheduled, retry.reason, now, channel, retry.code)
+        return _defer(scheduled, retry, now)
     _finish(scheduled, StepStatus.DONE, f"sent {sent.template}", now)
     return Outcome("sent")
 
 
 def _original_due(scheduled: ScheduledStep) -> datetime:
-    """When the step was first due (before any deferral), from the steps of its own version."""
+    """When the step was first due (before any deferral), from the steps of its own version
+    (rows scheduled before ``first_due_at`` was kept)."""
     step = scheduled.step
     delays = FlowStep.objects.filter(flow_id=step.flow_id, version=step.version, position__lte=step.position)
     return scheduled.enrolment.enrolled_at + timedelta(minutes=sum(delays.values_list("delay_minutes", flat=True)))
@@ -362,16 +540,18 @@ def _enrol_chunk(flow: Flow, chunk: list[Candidate], steps: list[FlowStep], at: 
         for step in steps:
             due += timedelta(minutes=step.delay_minutes)
             schedule.append((step, due))
+        contexts = {key: candidate.context for key, candidate in wanted.items()}
         ScheduledStep.objects.bulk_create([
-            ScheduledStep(shop_id=flow.shop_id, enrolment_id=pk, step=step, due_at=step_due)
-            for pk in created for step, step_due in schedule
+            ScheduledStep(shop_id=flow.shop_id, enrolment_id=pk, step=step, due_at=step_due, first_due_at=step_due,
+                          priority=message_priority(flow=flow, step=step, context=contexts.get(key) or {}))
+            for pk, key in created for step, step_due in schedule
         ], ignore_conflicts=True)
     return len(created)
 
 
-def _insert_new(enrolments: list[Enrolment]) -> list[int]:
-    """``INSERT ... ON CONFLICT (shop, flow, trigger_key) DO NOTHING RETURNING id``: the ids of the
-    rows written here; keys enrolled already (an earlier run, a concurrent ``enrol``) are left
+def _insert_new(enrolments: list[Enrolment]) -> list[tuple[int, str]]:
+    """``INSERT ... ON CONFLICT (shop, flow, trigger_key) DO NOTHING RETURNING id, trigger_key``:
+    the ids (and keys) of the rows written here; keys enrolled already (an earlier run, a concurrent ``enrol``) are left
     alone.  (``bulk_create(ignore_conflicts=True)`` returns no ids, and reading the new rows back
     by key had PostgreSQL read all of the flow's enrolments for every batch: quadratic over a
     large scan such as a holiday greeting to every customer; see bench/campaign_scans.py.)"""
@@ -384,10 +564,10 @@ def _insert_new(enrolments: list[Enrolment]) -> list[int]:
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(field.column)) for field in fields)}) "
            f"VALUES {', '.join([row] * len(enrolments))} "
            f"ON CONFLICT ({quote('shop_id')}, {quote('flow_id')}, {quote('trigger_key')}) DO NOTHING "
-           f"RETURNING {quote(str(meta.pk.column))}")
+           f"RETURNING {quote(str(meta.pk.column))}, {quote('trigger_key')}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [pk for (pk,) in cursor.fetchall()]
+        return [(pk, key) for pk, key in cursor.fetchall()]
 
 
 def winback_scan(*, flow: Flow, now: datetime | None = None) -> int:

@@ -17,6 +17,7 @@ from campaigns.services.engine import (
     decide,
     enrol,
     steps_for_new_enrolment,
+    timing_for,
 )
 from campaigns.services.holidays import holiday_calendar
 from commerce.models import PAID_STATUSES, Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
@@ -189,7 +190,7 @@ def _event_customer(event: DomainEvent) -> tuple[Customer | None, dict]:
 
         account = Account.objects.filter(shop_id=event.shop_id, pk=payload["account_id"]).select_related(
             "customer").first()
-        context = {key: payload[key] for key in ("points", "tier") if key in payload}
+        context = {key: payload[key] for key in ("points", "tier", "expires_at") if key in payload}
         return (account.customer if account else None), context
     if payload.get("customer_id"):
         return Customer.objects.filter(shop_id=event.shop_id, pk=payload["customer_id"]).first(), {}
@@ -369,7 +370,8 @@ def flow_preview(*, shop: Shop, key: str, customer: Customer, now: datetime | No
     rows = []
     for step in steps_for_new_enrolment(flow):
         channel = channel_for(step)
-        decision = decide(step=step, customer=customer, now=now, original_due=now)
+        decision = decide(step=step, customer=customer, now=now,
+                          timing=timing_for(flow=flow, step=step, customer=customer, context=values, first_due=now))
         exit_reason = customer_exit_reason(step=step, customer=customer)
         if exit_reason:
             decision = Decision("exit", exit_reason)

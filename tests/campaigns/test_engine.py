@@ -116,7 +116,8 @@ def test_frequency_cap_defers_and_duplicate_content_is_suppressed(shop):
     Message.objects.filter(template="winback").update(template="something_else")
     assert other
     assert [o.status for o in run_due(now=NOON + timedelta(hours=1))] == ["deferred"]
-    assert ScheduledStep.objects.get(enrolment=other).due_at == NOON + timedelta(days=1)
+    # the next day with room on the shopper's calendar, when quiet hours end (09:00 in Jerusalem)
+    assert ScheduledStep.objects.get(enrolment=other).due_at == datetime(2026, 6, 11, 6, 0, tzinfo=UTC)
 
 
 def test_unsubscribe_link_takes_effect_at_once(shop, client):

@@ -104,8 +104,8 @@ def test_the_preview_tells_what_the_engine_would_decide(shop):
     sent = Message.objects.create(shop=shop, customer=customer, channel="email", template="birthday", language="he",
                                   status="sent", at=NOON - timedelta(hours=3))
     [step] = flow_preview(shop=shop, key="winback", customer=customer, now=NOON)
-    assert step["decision"] == {"action": "defer", "reason": "frequency cap",
-                                "until": (sent.at + timedelta(days=1)).isoformat()}
+    assert step["decision"] == {"action": "defer", "reason": "frequency cap",  # the next day with room, 09:00 local
+                                "until": datetime(2026, 6, 11, 6, 0, tzinfo=UTC).isoformat()}
     # duplicate window: the same template three days ago
     Message.objects.filter(pk=sent.pk).update(template="winback", at=NOON - timedelta(days=3))
     [step] = flow_preview(shop=shop, key="winback", customer=customer, now=NOON)

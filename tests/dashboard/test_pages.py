@@ -131,7 +131,7 @@ def test_flows_table_downloads_as_csv(client, store, member):
     client.force_login(member)
     rows = _csv(client.get("/dashboard/flows/", {"format": "csv", "table": "flows"}))
     assert rows[0] == ["Flow", "On", "Sent", "Delivered", "Opened", "Clicked", "Orders", "Revenue (USD)",
-                       "Discount cost (USD)"]
+                       "Discount cost (USD)", "Skipped", "Deferred", "Why skipped or deferred"]
     assert "Win-back: we miss you" in [row[0] for row in rows[1:]]
     assert client.get("/dashboard/flows/", {"format": "csv", "table": "nothing"}).status_code == 404
 
