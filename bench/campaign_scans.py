@@ -86,6 +86,7 @@ CHUNK = 25_000  # customers per COPY round
 SCANS = ("birthday", "birthday-mar1", "anniversary", "winback", "replenishment", "expiry", "holiday")
 TIMEZONE = "Asia/Jerusalem"
 HOLIDAY = "Bench day"
+HOLIDAY_HOUR = 10  # shop time: the greeting's enrolments are made for that moment
 CONSUMABLE_NAMES = ("Shampoo", "Conditioner", "Hand soap", "Face serum", "Body lotion", "Toothpaste", "Coffee beans",
                     "Dog food", "Vitamin D", "Hair mask")
 OTHER_NAMES = ("Wide comb", "Hair dryer", "Towel", "Mirror", "Tote bag", "Candle", "Mug", "Scarf", "Brush", "Gift box")
@@ -524,7 +525,8 @@ class ScanBench(LoyaltyBench):
         settings = {
             "winback": {"inactive_days": INACTIVE_DAYS},
             "replenishment": {"cycles": self.merchant_cycles, "min_repurchases": 5},
-            "holiday_greetings": {"calendars": [], "custom": [{"date": today.strftime("%m-%d"), "name": HOLIDAY}]},
+            "holiday_greetings": {"calendars": [], "custom": [{"date": today.strftime("%m-%d"), "name": HOLIDAY,
+                                                                 "hour": HOLIDAY_HOUR}]},
         }
         for key, value in settings.items():
             Flow.objects.filter(pk=flows[key].pk).update(settings=value)
@@ -682,7 +684,8 @@ class ScanBench(LoyaltyBench):
             self.expiry(flows["loyalty_points_expiring"], now)
         if "holiday" in only:
             self.scan("holiday greetings", flows["holiday_greetings"],
-                      lambda: holidays.holiday_scan(flow=flows["holiday_greetings"], now=now), now,
+                      lambda: holidays.holiday_scan(flow=flows["holiday_greetings"], now=now),
+                      datetime.combine(local, clock(HOLIDAY_HOUR), ZoneInfo(TIMEZONE)),  # enrolled for its hour
                       expected_holiday(self.shop_id, local), everyone)
 
 

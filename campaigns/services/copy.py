@@ -25,8 +25,9 @@ COPY: dict[str, dict[str, Any]] = {
                        _("Tell us in a short review: it helps other shoppers and earns you points.")],
     },
     "holiday": {
-        "subject": _("Happy %(holiday)s from %(shop)s"),
-        "paragraphs": [_("Warm wishes for %(holiday)s from all of us at %(shop)s.")],
+        # The greeting of the occasion in the shopper's language (campaigns/services/holidays.py).
+        "subject": "%(holiday_subject)s",
+        "paragraphs": ["%(holiday_subject)s", _("Warm wishes for %(holiday)s from all of us at %(shop)s.")],
     },
     "replenishment": {
         "subject": _("Running low on %(product)s?"),

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -186,12 +186,10 @@ def render(*, step: FlowStep, customer: Customer, values: dict, code: str, ends:
         if step.template in COPY:
             values = {"first_name": customer.first_name or "", "shop": customer.shop.name or customer.shop.domain,
                       "code": code, "percent": context["discount_percent"] or "", **values}
-            if values.get("holiday_country"):
-                from campaigns.services.holidays import holiday_name
+            if step.template == "holiday":  # the occasions' names and greeting in the shopper's language
+                from campaigns.services.holidays import greeting_values
 
-                localised = holiday_name(values["holiday_country"], date.fromisoformat(values["holiday_date"]),
-                                         {"he": "he", "fa": "fa"}.get(language, "en_US"))
-                values["holiday"] = localised or values["holiday"]
+                values.update(greeting_values(values=values, language=language))
             copy = COPY[step.template]
             subject = str(copy["subject"]) % values
             context["paragraphs"] = [str(p) % values for p in copy["paragraphs"] if code or "%(code)s" not in str(p)]

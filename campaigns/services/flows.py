@@ -2,14 +2,14 @@
 from domain events and replaying recent events into a flow."""
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from campaigns.models import Channel, Flow, FlowStep, StepAction
-from campaigns.services import email, sms
+from campaigns.services import email, holidays, sms
 from campaigns.services.engine import (
     Decision,
     channel_for,
@@ -19,7 +19,6 @@ from campaigns.services.engine import (
     steps_for_new_enrolment,
     timing_for,
 )
-from campaigns.services.holidays import holiday_calendar
 from commerce.models import PAID_STATUSES, Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
 from commerce.services import order_event_for_history
 from retention_app.errors import ApplicationError
@@ -79,9 +78,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "holiday_greetings": {
         "name": "Holiday greetings",
         "trigger": "schedule:daily",
-        # Calendars from the maintained `holidays` library (ISO country codes: IL for Israel and the
-        # Jewish holidays, IR for Iran with Nowruz, ...) plus the merchant's own dates ("MM-DD").
-        "settings": {"calendars": ["IL"], "custom": []},
+        # Calendars (IL: Jewish/Israeli, IR: Iranian/Persian, or an ISO country code the `holidays`
+        # library knows), each greeting on its default set of occasions unless ``occasions`` says
+        # otherwise, plus the merchant's own dates ("MM-DD"); see campaigns/services/holidays.py.
+        "settings": {"calendars": ["IL"], "occasions": {}, "custom": []},
         "steps": [{"delay_minutes": 0, "template": "holiday", "is_marketing": True}],
     },
     "replenishment": {
@@ -256,6 +256,8 @@ def _settings_valid(flow: Flow, changes: dict) -> dict:
             raise _invalid(f"{name} must be a whole number above zero", f"settings.{name}")
         if expected is not int and not isinstance(value, expected):
             raise _invalid(f"{name} must be a {expected.__name__}", f"settings.{name}")
+    if flow.key == "holiday_greetings":
+        return holidays.settings_valid(settings={**flow.settings, **changes})
     return {**flow.settings, **changes}
 
 
@@ -423,7 +425,7 @@ def _preview_values(*, flow: Flow, customer: Customer, now: datetime) -> dict[st
                  if account_id else None)
         return _event_customer(event)[1] if event else {}
     if flow.key == "holiday_greetings":
-        return _next_holiday(flow=flow, day=now.date())
+        return holidays.next_greeting(flow=flow, day=now.date())
     if flow.key == "replenishment":
         from commerce.models import OrderLine
 
@@ -431,18 +433,6 @@ def _preview_values(*, flow: Flow, customer: Customer, now: datetime) -> dict[st
                  .order_by("-order__processed_at").values_list("title", flat=True).first())
         return {"product": title} if title else {}
     return {}
-
-
-def _next_holiday(*, flow: Flow, day: date) -> dict[str, str]:
-    upcoming: list[tuple[date, str, str]] = []
-    for country in flow.settings.get("calendars", []):
-        calendar = holiday_calendar(country, [day.year, day.year + 1], "en_US")
-        upcoming += [(when, str(name).split(";")[0].strip(), country) for when, name in calendar.items()
-                     if day <= when <= day + timedelta(days=366)]
-    if not upcoming:
-        return {}
-    when, name, country = min(upcoming)
-    return {"holiday": name, "holiday_date": when.isoformat(), "holiday_country": country}
 
 
 # --- apply a flow to recent history -------------------------------------------------------------

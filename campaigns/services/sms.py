@@ -31,7 +31,12 @@ def render(*, step: FlowStep, customer: Customer, values: dict) -> Rendered:
         link = adapter_for(customer.shop.platform).cart_link(
             shop=customer.shop, variant_platform_ids=[variant.platform_id for variant in products])
     with translation.override(language):
-        body = render_to_string(f"campaigns/sms/{step.template}.txt", {
+        greeting = {}
+        if step.template == "holiday":  # the occasions' names and greeting in the shopper's language
+            from campaigns.services.holidays import greeting_values
+
+            greeting = greeting_values(values=values, language=language)
+        body = render_to_string(f"campaigns/sms/{step.template}.txt", {**greeting,
             "customer": customer, "shop": customer.shop, "order": order, "is_marketing": step.is_marketing,
             "products": products, "product_titles": TITLE_SEPARATOR.get(language, ", ").join(
                 variant.product.title for variant in products),

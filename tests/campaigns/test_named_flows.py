@@ -107,21 +107,22 @@ def test_points_earned_notice_mentions_the_points(shop):
 
 def test_holiday_greetings_from_the_merchants_calendar_in_the_shoppers_language(shop):
     flow = flow_enable(shop=shop, key="holiday_greetings")
-    flow.settings = {"calendars": ["IL", "IR"], "custom": [{"date": "06-10", "name": "Our anniversary sale"}]}
+    flow.settings = {"calendars": ["IL", "IR"], "occasions": {},
+                     "custom": [{"date": "06-10", "name": "Our anniversary sale"}]}
     flow.save()
     customer(shop, locale="he")
-    rosh_hashanah = datetime(2026, 9, 12, 9, 0, tzinfo=UTC)  # 12:00 in Jerusalem
-    assert dates_scan(flow=flow, now=rosh_hashanah) == 0  # (dates_scan is for birthdays/anniversaries)
-    from campaigns.services.holidays import holiday_scan, holidays_today
+    rosh_hashanah_eve = datetime(2026, 9, 11, 6, 0, tzinfo=UTC)  # 09:00 in Jerusalem; the greeting is due at 10:00
+    assert dates_scan(flow=flow, now=rosh_hashanah_eve) == 0  # (dates_scan is for birthdays/anniversaries)
+    from campaigns.services.holidays import flow_greetings, holiday_scan
 
-    assert holiday_scan(flow=flow, now=rosh_hashanah) == 1
-    assert holiday_scan(flow=flow, now=rosh_hashanah + timedelta(hours=1)) == 0
-    run_due(now=rosh_hashanah)
+    assert holiday_scan(flow=flow, now=rosh_hashanah_eve) == 1
+    assert holiday_scan(flow=flow, now=rosh_hashanah_eve + timedelta(hours=1)) == 0
+    run_due(now=rosh_hashanah_eve + timedelta(hours=1, minutes=1))
     [sent] = mail.outbox
-    assert "ראש השנה" in sent.subject
-    assert holidays_today(flow=flow, day=date(2026, 3, 21))[:2] == ["Eid al-Fitr", "Nowruz"]
-    assert holidays_today(flow=flow, day=date(2026, 6, 10)) == ["Our anniversary sale"]
-    assert holidays_today(flow=flow, day=date(2026, 6, 9)) == []
+    assert sent.subject == "שנה טובה ומתוקה!" and "ראש השנה" in sent.body
+    assert [g.key for g in flow_greetings(flow=flow, send_date=date(2026, 3, 21))] == ["nowruz", "eid_al_fitr"]
+    assert [g.name for g in flow_greetings(flow=flow, send_date=date(2026, 6, 10))] == ["Our anniversary sale"]
+    assert flow_greetings(flow=flow, send_date=date(2026, 6, 9)) == []
 
 
 def test_vip_early_access_reaches_only_the_chosen_tiers(shop, client):

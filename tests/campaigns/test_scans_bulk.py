@@ -199,13 +199,14 @@ def test_holiday_greets_every_subscribed_reachable_customer_once(shop, small_bat
                        email_consent=rng.choice(["subscribed", "subscribed", "not_subscribed", "unsubscribed"]),
                        is_deleted=rng.random() < 0.1, redacted_at=NOW if rng.random() < 0.1 else None)
               for n in range(30)]
-    context = {"holiday": "Shop birthday", "holiday_date": "2026-06-10", "holiday_country": ""}
+    context = {"holiday": "Shop birthday", "holiday_date": "2026-06-10", "holiday_occasions": [
+        {"calendar": "", "key": "Shop birthday", "date": "2026-06-10", "name": "Shop birthday", "subject": ""}]}
     expected = {f"holiday:Shop birthday:2026:{c.pk}": (c.pk, context) for c in people
                 if c.email and c.email_consent == "subscribed" and not c.is_deleted and c.redacted_at is None}
     assert len(expected) >= 5
     assert holidays.holiday_scan(flow=flow, now=NOW) == len(expected)
     assert enrolled(flow) == expected
-    assert_scheduled_like_enrol(flow, NOW)
+    assert_scheduled_like_enrol(flow, datetime(2026, 6, 10, 7, 0, tzinfo=UTC))  # the greeting's hour: 10:00 there
     assert holidays.holiday_scan(flow=flow, now=NOW + timedelta(hours=2)) == 0
     assert holidays.holiday_scan(flow=flow, now=NOW + timedelta(days=1)) == 0  # not a holiday
 
