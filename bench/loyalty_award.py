@@ -270,10 +270,10 @@ class AwardBench(LoyaltyBench):
     def rules(self) -> tuple[list[TierRule], list[tuple[int, int]]]:
         """The program as configured (read once, to replay its rules); refuse non-default earning."""
         from loyalty.models import Badge, BadgeKind, Rounding, Tier
-        from loyalty.services.program import program_for
+        from loyalty.selectors import program_get
 
         shop = self.shop()
-        program = program_for(shop=shop)
+        program = program_get(shop=shop)
         if (program.points_per_currency_unit != 1 or program.rounding != Rounding.DOWN or program.include_tax
                 or program.include_shipping or program.award_on != "paid" or not program.is_enabled):
             raise SystemExit("the bench expects the default program: 1 point per unit, rounded down, on payment")

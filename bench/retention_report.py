@@ -661,14 +661,14 @@ class Run:
             self.bench.results.problems.append(f"manage.py retention_report printed no JSON: {error}")
 
     def duck_side(self, duck: Duck) -> None:
-        from loyalty.services.program import program_for
+        from loyalty.selectors import program_get
 
         shop, options = self.bench.shop(), self.options()
         params = {"tz": shop.timezone or "UTC", "start": self.args.start, "end": self.args.end,
                   "activity": options.activity_days, "churn": options.churn_days,
                   "min_orders": options.loyal_min_orders,
                   "currency": shop.currency, "fulfilment": Decimal(options.fulfilment_cost_per_order),
-                  "point_value": program_for(shop=shop).point_value}
+                  "point_value": program_get(shop=shop).point_value}
         self.bench.step("DuckDB", "counted orders (a table)",
                         lambda: duck.con.execute(COUNTED, {"tz": params["tz"]}), note="shared by the queries below")
         for name, sql_text in DUCK_SQL.items():

@@ -28,7 +28,6 @@ class FlowListApi(ShopScopedApi):
     orders, revenue, discount cost."""
 
     def get(self, request: Request) -> Response:
-        flows.flows_for(shop=self.shop)
         current = {flow.key: flow for flow in selectors.flow_list(shop=self.shop)}
         rows = attribution.flow_stats(shop=self.shop)
         for row in rows:
@@ -58,7 +57,6 @@ class FlowDetailApi(ShopScopedApi):
             return attrs
 
     def get(self, request: Request, key: str) -> Response:
-        flows.flows_for(shop=self.shop)
         found = selectors.flow_list(shop=self.shop, key=key)
         if not found:
             raise ApplicationError("unknown flow", status=404, code="not_found")

@@ -34,6 +34,7 @@ from commerce.models import (
     Variant,
 )
 from commerce.records import CustomerRecord, OrderRecord, ProductRecord, RefundRecord
+from commerce.shop_defaults import shop_defaults_create
 from retention_app.money import money_str
 
 RecordT = TypeVar("RecordT", CustomerRecord, ProductRecord, OrderRecord)
@@ -702,6 +703,7 @@ def shop_installed(
         if value:
             setattr(shop, name, value)
     shop.save()
+    shop_defaults_create(shop=shop)  # the presets every app starts with (idempotent: a reinstall adds what is missing)
     return shop
 
 

@@ -11,13 +11,12 @@ from django.core.cache import cache
 from django.utils import translation
 
 from analytics import services as analytics
-from campaigns.services import attribution, flows
+from campaigns.services import attribution
 from commerce.models import Shop
 from dashboard.periods import Period
 from loyalty import selectors as loyalty_selectors
 from segments import selectors as segment_selectors
 from surveys import selectors as survey_selectors
-from surveys.services import surveys_for
 
 REPORT_CACHE_SECONDS = 120
 
@@ -57,8 +56,7 @@ def active_customers_by_month(*, shop: Shop, period: Period, activity_days: int)
 
 
 def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:
-    """What the flows API shows: every flow (the presets exist once asked for) and its results."""
-    flows.flows_for(shop=shop)
+    """What the flows API shows: every flow (the presets are made at install) and its results."""
     return attribution.flow_stats(shop=shop)
 
 
@@ -95,5 +93,6 @@ def nps(*, shop: Shop, period: Period) -> tuple[dict[str, Any], list[dict[str, A
 
 
 def surveys(*, shop: Shop) -> list[tuple[Any, dict[str, Any]]]:
-    """What the surveys API shows: every survey (the presets exist once asked for) and its results."""
-    return [(survey, survey_selectors.survey_results(survey=survey)) for survey in surveys_for(shop=shop)]
+    """What the surveys API shows: every survey (the presets are made at install) and its results."""
+    return [(survey, survey_selectors.survey_results(survey=survey))
+            for survey in survey_selectors.survey_list(shop=shop)]

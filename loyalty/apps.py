@@ -5,6 +5,9 @@ class LoyaltyConfig(AppConfig):
     name = "loyalty"
 
     def ready(self) -> None:
+        from commerce import shop_defaults
         from loyalty import subscribers
+        from loyalty.services.program import program_defaults_create
 
         subscribers.register()
+        shop_defaults.defaults_register("loyalty", program_defaults_create)

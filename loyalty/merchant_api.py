@@ -19,7 +19,7 @@ from loyalty import selectors
 from loyalty.models import Account, EarningRule, Program, Referral, Reward, TierScheme
 from loyalty.services import actions, earning, referrals, tiers
 from loyalty.services.ledger import account_balance, account_for_customer
-from loyalty.services.program import program_for
+from loyalty.services.program import program_defaults_create
 from retention_app.api import ShopScopedApi
 from retention_app.errors import ApplicationError
 
@@ -38,10 +38,10 @@ class ProgramApi(ShopScopedApi):
             exclude = ["id", "shop", "created_at", "updated_at"]
 
     def get(self, request: Request) -> Response:
-        return Response(self.ProgramSerializer(program_for(shop=self.shop)).data)
+        return Response(self.ProgramSerializer(selectors.program_get(shop=self.shop)).data)
 
     def patch(self, request: Request) -> Response:
-        serializer = self.ProgramSerializer(program_for(shop=self.shop), data=request.data, partial=True)
+        serializer = self.ProgramSerializer(program_defaults_create(shop=self.shop), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(serializer.data)
@@ -54,7 +54,6 @@ class RuleListApi(ShopScopedApi):
             fields = ["kind", "points", "is_enabled", "multipliers"]
 
     def get(self, request: Request) -> Response:
-        program_for(shop=self.shop)
         rules = EarningRule.objects.filter(shop=self.shop).order_by("kind")
         return Response(self.OutputSerializer(rules, many=True).data)
 
@@ -89,7 +88,6 @@ class RewardSerializer(serializers.ModelSerializer):
 
 class RewardListApi(ShopScopedApi):
     def get(self, request: Request) -> Response:
-        program_for(shop=self.shop)
         return Response(RewardSerializer(Reward.objects.filter(shop=self.shop).order_by("points_cost"), many=True).data)
 
     def post(self, request: Request) -> Response:
@@ -127,7 +125,6 @@ class TierSchemeApi(ShopScopedApi):
         tiers = serializers.ListField(child=serializers.DictField(), min_length=1)
 
     def get(self, request: Request) -> Response:
-        program_for(shop=self.shop)
         schemes = TierScheme.objects.filter(shop=self.shop).prefetch_related("tiers").order_by("-version")
         return Response([
             {"id": s.pk, "version": s.version, "basis": s.basis, "period": s.period, "grace_days": s.grace_days,

@@ -11,10 +11,15 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from commerce.models import PAID_STATUSES, Order, OrderLine, Product, Shop
-from loyalty.models import Account, LedgerEntry, Redemption, RedemptionStatus, Reward, Tier, TierScheme
+from loyalty.models import Account, LedgerEntry, Program, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
-from loyalty.services.program import program_for
 from retention_app.money import money_str
+
+
+def program_get(*, shop: Shop) -> Program:
+    """The shop's program; a shop without one (installed before programs were created at install,
+    or not installed) gets the defaults in memory, switched off and unsaved: a read writes nothing."""
+    return Program.objects.filter(shop=shop).first() or Program(shop=shop, is_enabled=False)
 
 
 def counted_orders(*, shop_id: int) -> QuerySet[Order]:
@@ -39,7 +44,7 @@ def active_tiers(*, shop: Shop) -> list[Tier]:
 
 def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
     """Everything the storefront widget shows, in one answer."""
-    program = program_for(shop=shop)
+    program = program_get(shop=shop)
     rewards = list(Reward.objects.filter(shop=shop, is_active=True).order_by("points_cost"))
     tiers = active_tiers(shop=shop)
     state: dict[str, Any] = {
@@ -111,7 +116,7 @@ def points_accounting(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
         column = {"earn": "earned", "redeem": "redeemed", "reverse": "reversed", "expire": "expired"}.get(
             row["kind"], "adjusted")
         entry[column] += row["points"]
-    program = program_for(shop=shop)
+    program = program_get(shop=shop)
     outstanding = LedgerEntry.objects.filter(shop=shop).aggregate(points=Sum("points"))["points"] or 0
     return {
         "days": days,

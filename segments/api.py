@@ -25,7 +25,7 @@ class SegmentListApi(ShopScopedApi):
         conditions = serializers.JSONField()
 
     def get(self, request: Request) -> Response:
-        settings = services.settings_for(shop=self.shop)
+        settings = selectors.segment_settings_get(shop=self.shop)
         return Response({"segments": selectors.segment_list(shop=self.shop),
                          "settings": {"churn_days": settings.churn_days, "recomputed_at": settings.recomputed_at}})
 

@@ -5,6 +5,9 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self) -> None:
+        from commerce import shop_defaults
         from segments import subscribers
+        from segments.services import segment_defaults_create
 
         subscribers.register()
+        shop_defaults.defaults_register("segments", segment_defaults_create)

@@ -6,10 +6,15 @@ from django.db.models import Count
 
 from commerce.models import Customer, Shop
 from retention_app.errors import ApplicationError
-from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembership
+from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembership, SegmentSettings
 from segments.rules import PREDEFINED
 
 MAX_PAGE_SIZE = 200
+
+
+def segment_settings_get(*, shop: Shop) -> SegmentSettings:
+    """The shop's settings; the defaults (unsaved) for a shop without a row: a read writes nothing."""
+    return SegmentSettings.objects.filter(shop=shop).first() or SegmentSettings(shop=shop)
 
 
 def in_segment(*, customer: Customer, key: str) -> bool:

@@ -38,6 +38,8 @@ KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 
 
 def settings_for(*, shop: Shop) -> SegmentSettings:
+    """The shop's settings row, created when missing (for writes; reads use
+    ``selectors.segment_settings_get``)."""
     found = SegmentSettings.objects.filter(shop=shop).first()
     if found is not None:
         return found
@@ -61,14 +63,21 @@ def settings_update(*, shop: Shop, churn_days: int) -> SegmentSettings:
     return current
 
 
-def segments_for(*, shop: Shop) -> list[Segment]:
-    """The shop's segments in recompute order: predefined ones (created on first use) first, then
-    the merchant's by age, so a segment is computed after those its conditions refer to."""
+def segment_defaults_create(*, shop: Shop) -> None:
+    """The shop's segment settings and predefined segments, created when missing (at install, and
+    before a recompute; idempotent).  Reads never create them."""
+    settings_for(shop=shop)
     existing = set(Segment.objects.filter(shop=shop, kind=SegmentKind.PREDEFINED).values_list("key", flat=True))
     missing = [Segment(shop=shop, key=item.key, name=str(item.name), kind=SegmentKind.PREDEFINED)
                for item in PREDEFINED if item.key not in existing]
     if missing:
         Segment.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+def segments_for(*, shop: Shop) -> list[Segment]:
+    """The shop's segments in recompute order (a write path: missing predefined ones are created
+    first), then the merchant's by age, so a segment is computed after those its conditions refer to."""
+    segment_defaults_create(shop=shop)
     order = {item.key: position for position, item in enumerate(PREDEFINED)}
     segments = list(Segment.objects.filter(shop=shop))
     return sorted(segments, key=lambda s: (s.kind != SegmentKind.PREDEFINED, order.get(s.key, 0), s.pk))

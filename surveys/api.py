@@ -75,7 +75,7 @@ class SurveyListApi(ShopScopedApi):
     """Every survey of the shop with its results."""
 
     def get(self, request: Request) -> Response:
-        return Response([_survey_out(survey) for survey in services.surveys_for(shop=self.shop)])
+        return Response([_survey_out(survey) for survey in selectors.survey_list(shop=self.shop)])
 
 
 class SurveyActivateApi(ShopScopedApi):

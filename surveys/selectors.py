@@ -156,6 +156,11 @@ def survey_form(*, survey: Survey, language: str) -> dict[str, Any]:
     }
 
 
+def survey_list(*, shop: Shop) -> list[Survey]:
+    """The shop's surveys, oldest first (the presets, created at install, come first)."""
+    return list(Survey.objects.filter(shop=shop).order_by("pk"))
+
+
 def shopper_customer(*, shop: Shop, customer_platform_id: str) -> Customer | None:
     if not customer_platform_id:
         return None

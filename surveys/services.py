@@ -26,9 +26,11 @@ TEXT_MAX_LENGTH = 2000
 EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
-def surveys_for(*, shop: Shop) -> list[Survey]:
-    """The shop's surveys; a new shop gets the presets, switched off until the merchant turns them on."""
+def survey_presets_create(*, shop: Shop) -> int:
+    """Create the preset surveys the shop does not have yet, switched off until the merchant turns
+    them on (at install; idempotent).  Returns how many were created; reads never create them."""
     existing = set(Survey.objects.filter(shop=shop).values_list("key", flat=True))
+    created = 0
     for key, preset in PRESETS.items():
         if key in existing:
             continue
@@ -43,9 +45,10 @@ def surveys_for(*, shop: Shop) -> list[Survey]:
                              profile_field=question.get("profile_field", ProfileField.NONE))
                     for position, question in enumerate(preset["questions"])
                 ])
+                created += 1
         except IntegrityError:  # created concurrently
             continue
-    return list(Survey.objects.filter(shop=shop).order_by("pk"))
+    return created
 
 
 def survey_activate(*, shop: Shop, survey_id: int, active: bool = True) -> Survey:

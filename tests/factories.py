@@ -6,12 +6,14 @@ from decimal import Decimal
 import factory
 
 from commerce.models import Customer, Order, Shop
+from commerce.shop_defaults import shop_defaults_create
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Shop
         django_get_or_create = ("platform", "domain")
+        skip_postgeneration_save = True
 
     platform = "shopify"
     domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
@@ -20,6 +22,13 @@ class ShopFactory(factory.django.DjangoModelFactory):
     currency = "USD"
     access_token = factory.Sequence(lambda n: f"shpat_token{n:028d}")
     installed_at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    @factory.post_generation
+    def defaults(shop: Shop, create: bool, extracted: bool | None, **kwargs: object) -> None:  # noqa: N805
+        """An installed shop has what the install creates (program, flow and survey presets,
+        segments), as ``shop_installed`` would; ``ShopFactory(defaults=False)`` for one without."""
+        if create and shop.status == "installed" and extracted is not False:
+            shop_defaults_create(shop=shop)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

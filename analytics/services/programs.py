@@ -51,8 +51,7 @@ def loyalty_return(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
     program = Program.objects.filter(shop=shop).first()
     earned = redeemed = outstanding = 0
     liability = money(ZERO)
-    # A shop that never had a program has no points; asking ``points_accounting`` would create
-    # the default program (``program_for``): a read must not write.
+    # A shop that never had a program has no points (and no point value to price them at).
     if program is not None:
         points = points_accounting(shop=shop, start=start, end=end)
         earned = sum(day["earned"] for day in points["days"].values())

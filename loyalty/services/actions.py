@@ -31,10 +31,9 @@ from loyalty.models import (
     Review,
     RuleKind,
 )
-from loyalty.selectors import account_orders
+from loyalty.selectors import account_orders, program_get
 from loyalty.services.earning import rule_points_award
 from loyalty.services.ledger import account_for_customer, entry_write
-from loyalty.services.program import program_for
 from retention_app.errors import ApplicationError
 
 SOCIAL_NETWORKS = {"instagram", "facebook", "tiktok", "x", "youtube", "whatsapp", "telegram"}
@@ -49,7 +48,7 @@ def signup_award(*, customer: Customer) -> LedgerEntry | None:
 
 def birthdays_award(*, shop: Shop, today: date | None = None) -> int:
     """Daily: birthday points for customers whose birthday is today in the shop's time zone."""
-    program = program_for(shop=shop)
+    program = program_get(shop=shop)
     if not program.is_enabled:
         return 0
     today = today or timezone.now().astimezone(ZoneInfo(shop.timezone or "UTC")).date()

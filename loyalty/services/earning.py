@@ -27,9 +27,9 @@ from loyalty.models import (
     Program,
     Rounding,
 )
-from loyalty.selectors import counted_orders
+from loyalty.selectors import counted_orders, program_get
 from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
-from loyalty.services.program import program_for, rule_for
+from loyalty.services.program import rule_for
 from retention_app.money import ZERO
 
 
@@ -96,7 +96,7 @@ def order_points_award(*, order: Order, force: bool = False, trigger: str = Awar
 
     ``force`` awards even while the program is switched off (the merchant's backfill).
     """
-    program = program_for(shop=order.shop)
+    program = program_get(shop=order.shop)
     if (not program.is_enabled and not force) or rule_for(shop=order.shop, kind="purchase") is None:
         return None
     if not force and program.award_on != trigger:
@@ -147,7 +147,7 @@ def _reverse(
             # Still pending: cancel inside the pending bucket; spendable points are untouched.
             return entry_write(account=account, kind=EntryKind.REVERSE, source=source, source_id=order.platform_id,
                                key=key, points=-points, available_at=earned.available_at, reason=reason)
-        program = program_for(shop=order.shop)
+        program = program_get(shop=order.shop)
         recovered, shortfall = points, 0
         if program.negative_policy == NegativePolicy.CAP_AT_ZERO:
             available = max(account_balance(account=account, at=now).available, 0)
@@ -186,7 +186,7 @@ def cancel_points_reverse(*, order: Order) -> LedgerEntry | None:
 
 def rule_points_award(*, account: Account, kind: str, key_suffix: str = "", reason: str = "") -> LedgerEntry | None:
     """Points for a one-off action (signup, review, survey, social...); once per key."""
-    program = program_for(shop=account.shop)
+    program = program_get(shop=account.shop)
     rule = rule_for(shop=account.shop, kind=kind)
     if not program.is_enabled or rule is None or rule.points <= 0:
         return None
@@ -227,7 +227,7 @@ def backfill(*, shop: Shop, apply: bool) -> BackfillPlan:
     """Points for orders from before the install: a dry run first, then the same numbers for
     real.  It goes through the live path (earn, then each past refund's reversal, with the same
     keys), so an order never earns twice and a later refund reverses exactly as it would live."""
-    program = program_for(shop=shop)
+    program = program_get(shop=shop)
     already = set(LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EARN, source=EntrySource.ORDER)
                   .values_list("source_id", flat=True))
     orders = (

@@ -37,9 +37,8 @@ from commerce import events
 from commerce.models import DomainEvent, Shop
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, EntryKind, EntrySource, ExpiryMode, LedgerEntry, Program
-from loyalty.selectors import account_orders, counted_orders
+from loyalty.selectors import account_orders, counted_orders, program_get
 from loyalty.services.ledger import account_balance, entry_write
-from loyalty.services.program import program_for
 
 
 @dataclass
@@ -128,7 +127,7 @@ def _account_expire(*, account: Account, program: Program, at: datetime) -> int:
 
 def shop_expire(*, shop: Shop, at: datetime | None = None) -> int:
     """Daily: expire and warn in every account that may need it; returns the points expired."""
-    program = program_for(shop=shop)
+    program = program_get(shop=shop)
     if not program.is_enabled or program.expiry_mode == ExpiryMode.NONE:
         return 0
     at = at or timezone.now()

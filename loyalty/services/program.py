@@ -1,4 +1,6 @@
-"""The per-shop program and its defaults: created switched off, the merchant turns it on."""
+"""The per-shop program and its defaults: created switched off at install, the merchant turns it on.
+
+Reads use ``loyalty.selectors.program_get``, which never creates the program."""
 
 from decimal import Decimal
 
@@ -30,19 +32,20 @@ DEFAULT_REWARDS = (
 )
 
 
-def program_for(*, shop: Shop) -> Program:
-    """The shop's program; a new shop gets the default one, switched off."""
+def program_defaults_create(*, shop: Shop) -> Program:
+    """The shop's program, created with its default earning rules, tiers, rewards and badges when
+    it has none (at install; idempotent, so a reinstall or a replay changes nothing)."""
     program = Program.objects.filter(shop=shop).first()
     if program is not None:
         return program
     try:
-        return program_default_create(shop=shop)
+        with transaction.atomic():
+            return _program_create(shop=shop)
     except IntegrityError:  # created concurrently
         return Program.objects.get(shop=shop)
 
 
-@transaction.atomic
-def program_default_create(*, shop: Shop) -> Program:
+def _program_create(*, shop: Shop) -> Program:
     program = Program.objects.create(shop=shop, is_enabled=False)
     EarningRule.objects.bulk_create(
         [EarningRule(shop=shop, kind=kind, points=points) for kind, points in DEFAULT_RULE_POINTS.items()]
@@ -74,7 +77,7 @@ def program_default_create(*, shop: Shop) -> Program:
 
 @transaction.atomic
 def program_enable(*, shop: Shop, enabled: bool = True) -> Program:
-    program = program_for(shop=shop)
+    program = program_defaults_create(shop=shop)
     program.is_enabled = enabled
     program.save(update_fields=["is_enabled", "updated_at"])
     return program

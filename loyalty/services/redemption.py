@@ -18,8 +18,8 @@ from commerce.models import Order
 from integrations.platforms import DiscountCodeTaken, DiscountSpec, adapter_for
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, EntryKind, EntrySource, Redemption, RedemptionStatus, Reward
+from loyalty.selectors import program_get
 from loyalty.services.ledger import account_balance, entry_write
-from loyalty.services.program import program_for
 from retention_app.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _spec(redemption: Redemption, account: Account, products: tuple[str, ...] = 
 def _reserve(*, account: Account, reward: Reward) -> Redemption:
     with transaction.atomic():
         locked = account_lock(account_id=account.pk)
-        program = program_for(shop=locked.shop)
+        program = program_get(shop=locked.shop)
         if not program.is_enabled:
             raise ApplicationError("the loyalty program is not active", status=409, code="program_inactive")
         if not reward.is_active or reward.shop_id != locked.shop_id:

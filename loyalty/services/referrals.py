@@ -19,8 +19,9 @@ from commerce import events
 from commerce.models import Customer, Order, Shop
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
 from loyalty.models import Account, EntryKind, EntrySource, Referral, ReferralStatus
+from loyalty.selectors import program_get
 from loyalty.services.ledger import account_for_customer, entry_write
-from loyalty.services.program import program_for, rule_for
+from loyalty.services.program import rule_for
 from retention_app.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def fraud_reasons(
 ) -> list[tuple[str, str]]:
     """Every rule that fires, as (severity, reason)."""
     reasons: list[tuple[str, str]] = []
-    program = program_for(shop=shop)
+    program = program_get(shop=shop)
     referrer_customer = referrer.customer
     if friend is not None and referrer_customer is not None and friend.pk == referrer_customer.pk:
         reasons.append((REJECT, "self-referral: same customer"))
@@ -133,7 +134,7 @@ def referral_start(
 
 
 def _friend_code_issue(*, referral: Referral) -> None:
-    program = program_for(shop=referral.shop)
+    program = program_get(shop=referral.shop)
     code = "FRIEND-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
     spec = DiscountSpec(code=code, title="Comeback referral: first order", kind=DiscountKind.PERCENTAGE,
                         value=Decimal(program.referral_friend_discount_percent), usage_limit=1,
@@ -150,7 +151,7 @@ def _friend_code_issue(*, referral: Referral) -> None:
 
 def _reward(referral: Referral) -> None:
     """Both sides earn; the referrer's points stay pending for the return window."""
-    program = program_for(shop=referral.shop)
+    program = program_get(shop=referral.shop)
     available_at = timezone.now() + timedelta(days=program.pending_days)
     referrer_rule = rule_for(shop=referral.shop, kind="referral_referrer")
     if referrer_rule and referrer_rule.points:

@@ -11,7 +11,8 @@ from campaigns.models import Attribution, Flow
 from loyalty.models import Account, EntryKind, EntrySource, LedgerEntry
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_enable
-from surveys.services import response_submit, survey_activate, surveys_for
+from surveys.selectors import survey_list
+from surveys.services import response_submit, survey_activate
 from tests.analytics.helpers import at, customer, order
 from tests.factories import ShopFactory
 
@@ -68,7 +69,7 @@ def test_members_against_non_members_points_and_liability(shop):
 
 
 def test_revenue_and_discount_cost_per_flow(shop):
-    winback = Flow.objects.create(shop=shop, key="winback", name="Win-back", trigger="schedule:daily")
+    winback = Flow.objects.get(shop=shop, key="winback")  # a preset: every installed shop has it
     thanks = Flow.objects.create(shop=shop, key="thank_you", name="Thank you", trigger="order.paid")
     Attribution.objects.create(shop=shop, order=shop.winback_order, flow=winback, via="code", revenue=50,
                                discount=5, currency="USD")
@@ -81,7 +82,8 @@ def test_revenue_and_discount_cost_per_flow(shop):
     assert campaign_return(shop=shop, **MARCH) == {
         "flows": [
             {"flow": "thank_you", "name": "Thank you", "orders": 1, "revenue": "20.000", "discount_cost": "0.000"},
-            {"flow": "winback", "name": "Win-back", "orders": 1, "revenue": "40.000", "discount_cost": "5.000"},
+            {"flow": "winback", "name": "Win-back: we miss you", "orders": 1,
+             "revenue": "40.000", "discount_cost": "5.000"},
         ],
         "revenue": "60.000",
         "discount_cost": "5.000",
@@ -93,7 +95,7 @@ def test_nps_comes_from_the_surveys_and_is_none_without_answers(shop):
     today = timezone.localdate()
     period = {"start": today - timedelta(days=30), "end": today}
     assert nps(shop=shop, **period) is None
-    survey = next(s for s in surveys_for(shop=shop) if s.key == "nps")
+    survey = next(s for s in survey_list(shop=shop) if s.key == "nps")
     survey = survey_activate(shop=shop, survey_id=survey.pk)
     for index, score in enumerate((10, 9, 3)):
         response_submit(survey=survey, customer=customer(shop, f"nps{index}"), answers={"recommend": score},

@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 
 from campaigns.models import Message, ScheduledStep
+from campaigns.selectors import flow_list
 from campaigns.services.engine import enrol, run_due, winback_scan
-from campaigns.services.flows import flow_enable, flows_for
+from campaigns.services.flows import flow_enable
 from commerce.models import Customer
 from tests.factories import ShopFactory
 from tests.loyalty.helpers import deliver, line, order
@@ -31,7 +32,7 @@ def buyer(shop, pid="c1", *, consent="subscribed", locale="en", email="dana@exam
 
 
 def test_presets_start_switched_off(shop):
-    flows = flows_for(shop=shop)
+    flows = flow_list(shop=shop)
     assert {f.key for f in flows} == {"anniversary", "birthday", "bounce_back", "holiday_greetings",
                                       "loyalty_points_earned", "replenishment", "review_reward",
                                       "vip_early_access", "post_purchase_upsell",

@@ -160,9 +160,10 @@ def test_a_review_is_thanked_with_a_message(shop):
 
 def test_review_request_links_the_post_delivery_survey_when_switched_on(shop, client):
     from surveys.models import Response
-    from surveys.services import survey_activate, surveys_for
+    from surveys.selectors import survey_list
+    from surveys.services import survey_activate
 
-    satisfaction = next(s for s in surveys_for(shop=shop) if s.kind == "satisfaction")
+    satisfaction = next(s for s in survey_list(shop=shop) if s.kind == "satisfaction")
     survey_activate(shop=shop, survey_id=satisfaction.pk)
     flow_enable(shop=shop, key="review_request")
     customer(shop)

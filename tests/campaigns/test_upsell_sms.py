@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from campaigns.models import Enrolment, Message
+from campaigns.selectors import flow_list
 from campaigns.services.engine import run_due
-from campaigns.services.flows import flow_enable, flows_for
+from campaigns.services.flows import flow_enable
 from commerce.models import Customer
 from tests.campaigns.helpers import co_purchase_store
 from tests.factories import ShopFactory
@@ -43,7 +44,7 @@ def buy(shop, product="serum", pid="new"):
 
 
 def test_the_preset_is_an_immediate_marketing_sms_and_starts_switched_off(shop):
-    flow = next(f for f in flows_for(shop=shop) if f.key == "post_purchase_upsell")
+    flow = next(f for f in flow_list(shop=shop) if f.key == "post_purchase_upsell")
     [step] = flow.steps.all()
     assert (flow.trigger, flow.is_enabled) == ("order.paid", False)
     assert (step.action, step.template, step.delay_minutes, step.is_marketing) == ("send_sms", "upsell_sms", 0, True)

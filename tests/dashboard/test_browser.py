@@ -46,9 +46,10 @@ HEADINGS = {
 def _surveys_answered(shop: Shop) -> None:
     """NPS answers spread over the last months, so "NPS over time" has a line."""
     from surveys.models import Channel, Response, SurveyKind
-    from surveys.services import response_submit, survey_activate, surveys_for
+    from surveys.selectors import survey_list
+    from surveys.services import response_submit, survey_activate
 
-    survey = next(s for s in surveys_for(shop=shop) if s.kind == SurveyKind.NPS)
+    survey = next(s for s in survey_list(shop=shop) if s.kind == SurveyKind.NPS)
     survey = survey_activate(shop=shop, survey_id=survey.pk, active=True)
     rng = random.Random(5)
     now = datetime.now(UTC)
@@ -61,15 +62,16 @@ def _surveys_answered(shop: Shop) -> None:
 
 def _history(shop: Shop, store: Any, sandbox: Any) -> None:
     from campaigns.models import Flow, Message
+    from campaigns.selectors import flow_list
     from campaigns.services.engine import run_due, winback_scan
-    from campaigns.services.flows import flow_enable, flows_for
+    from campaigns.services.flows import flow_enable
     from loyalty.services.earning import backfill
     from loyalty.services.program import program_enable
     from segments.services import shop_recompute
 
     program_enable(shop=shop)
     backfill(shop=shop, apply=True)
-    for flow in flows_for(shop=shop):
+    for flow in flow_list(shop=shop):
         flow_enable(shop=shop, key=flow.key)
     for flow in Flow.objects.filter(shop=shop, key="winback"):
         winback_scan(flow=flow)

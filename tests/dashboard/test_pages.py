@@ -138,9 +138,10 @@ def test_flows_table_downloads_as_csv(client, store, member):
 
 def test_surveys_page_shows_the_nps_of_the_range(client, store, member):
     from surveys.models import Channel, SurveyKind
-    from surveys.services import response_submit, survey_activate, surveys_for
+    from surveys.selectors import survey_list
+    from surveys.services import response_submit, survey_activate
 
-    survey = next(s for s in surveys_for(shop=store) if s.kind == SurveyKind.NPS)
+    survey = next(s for s in survey_list(shop=store) if s.kind == SurveyKind.NPS)
     survey = survey_activate(shop=store, survey_id=survey.pk, active=True)
     customers = list(store_customers(store))[:4]
     for customer, score in zip(customers, [10, 9, 8, 2], strict=True):

@@ -3,7 +3,7 @@ import pytest
 from commerce.models import Customer
 from loyalty.services.program import program_enable
 from surveys.models import Survey
-from surveys.services import surveys_for
+from surveys.selectors import survey_list
 from tests.factories import CustomerFactory, ShopFactory
 
 
@@ -17,7 +17,7 @@ def shop(db):
 @pytest.fixture
 def surveys(shop) -> dict[str, Survey]:
     """The presets, switched on."""
-    found = {survey.key: survey for survey in surveys_for(shop=shop)}
+    found = {survey.key: survey for survey in survey_list(shop=shop)}
     Survey.objects.filter(shop=shop).update(is_active=True)
     for survey in found.values():
         survey.refresh_from_db()

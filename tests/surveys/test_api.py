@@ -5,7 +5,8 @@ import pytest
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import account_for_customer
 from surveys.models import Response, Survey
-from surveys.services import response_submit, surveys_for
+from surveys.selectors import survey_list
+from surveys.services import response_submit
 from tests.factories import CustomerFactory, ShopFactory
 from tests.integrations.test_oauth import session_token
 from tests.loyalty.test_widget_api import signed  # an app-proxy query string, signed as the platform does
@@ -20,7 +21,6 @@ def auth(shop) -> dict:
 @pytest.fixture
 def other_shop(db):
     shop = ShopFactory(domain="rival.myshopify.com")
-    surveys_for(shop=shop)
     Survey.objects.filter(shop=shop).update(is_active=True)
     return shop
 
@@ -78,7 +78,7 @@ def test_widget_cannot_answer_another_shops_survey(client, shop, surveys, custom
 
 
 def test_merchant_lists_surveys_with_results_and_activates(client, shop, customer):
-    presets = {s.key: s for s in surveys_for(shop=shop)}
+    presets = {s.key: s for s in survey_list(shop=shop)}
     activated = client.post(f"/api/surveys/{presets['nps'].pk}/activate", {"active": True},
                             content_type="application/json", headers=auth(shop))
     assert activated.json() == {"id": presets["nps"].pk, "key": "nps", "is_active": True}

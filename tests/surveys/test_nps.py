@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from surveys.models import Response
-from surveys.selectors import nps_by_month, nps_summary, survey_results
-from surveys.services import response_submit, surveys_for
+from surveys.selectors import nps_by_month, nps_summary, survey_list, survey_results
+from surveys.services import response_submit
 from tests.factories import CustomerFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_by_month_lists_every_month_of_the_range(surveys, shop):
 def test_other_surveys_and_other_shops_do_not_count(surveys, shop):
     answer(surveys["nps"], 10, MARCH)
     other = ShopFactory(domain="other.myshopify.com", timezone="Asia/Jerusalem")
-    [other_nps] = [s for s in surveys_for(shop=other) if s.key == "nps"]
+    [other_nps] = [s for s in survey_list(shop=other) if s.key == "nps"]
     other_nps.is_active = True
     other_nps.save()
     answer(other_nps, 0, MARCH)

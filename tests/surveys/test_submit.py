@@ -8,21 +8,22 @@ from loyalty.models import Account, EarningRule, LedgerEntry
 from loyalty.services.ledger import account_for_customer
 from retention_app.errors import ApplicationError
 from surveys.models import Answer, CustomerProfile, Response
-from surveys.services import response_submit, surveys_for
+from surveys.selectors import survey_list
+from surveys.services import response_submit
 from tests.factories import CustomerFactory, OrderFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_presets_start_switched_off_with_three_languages(shop):
-    presets = surveys_for(shop=shop)
+    presets = survey_list(shop=shop)
     assert {survey.key: survey.kind for survey in presets} == {
         "nps": "nps", "satisfaction": "satisfaction", "zero_party": "zero_party"}
     assert not any(survey.is_active for survey in presets)
     for survey in presets:
         for question in survey.questions.all():
             assert set(question.text) == {"en", "he", "fa"}
-    assert len(surveys_for(shop=shop)) == 3  # asking again creates nothing
+    assert len(survey_list(shop=shop)) == 3
 
 
 def test_invalid_answers_are_all_reported_and_nothing_is_stored(surveys, customer):
@@ -138,7 +139,7 @@ def test_a_birthday_in_the_future_is_refused(surveys, customer):
 
 
 def test_a_closed_survey_takes_no_answers(shop, customer):
-    nps = next(survey for survey in surveys_for(shop=shop) if survey.key == "nps")
+    nps = next(survey for survey in survey_list(shop=shop) if survey.key == "nps")
     with pytest.raises(ApplicationError) as raised:
         response_submit(survey=nps, customer=customer, answers={"recommend": 10}, channel="widget")
     assert (raised.value.status, raised.value.code) == (409, "survey_closed")

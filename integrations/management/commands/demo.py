@@ -174,10 +174,11 @@ class Command(BaseCommand):
     def _campaigns(self, shop: Shop) -> None:
         """The demo store has its flows on, so a person watching sees messages appear."""
         from campaigns.models import Flow
+        from campaigns.selectors import flow_list
         from campaigns.services.engine import run_due, winback_scan
-        from campaigns.services.flows import flow_enable, flows_for
+        from campaigns.services.flows import flow_enable
 
-        for flow in flows_for(shop=shop):
+        for flow in flow_list(shop=shop):
             flow_enable(shop=shop, key=flow.key)
         for flow in Flow.objects.filter(shop=shop, key="winback"):
             winback_scan(flow=flow)
