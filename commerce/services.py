@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from commerce import events, privacy_hooks
+from commerce import events, privacy
 from commerce.models import (
     PAID_STATUSES,
     Customer,
@@ -654,36 +654,20 @@ def history_synced(*, shop: Shop, sync_id: int) -> None:
 
 # --- privacy ---------------------------------------------------------------------------------
 
-@transaction.atomic
-def customer_redact(*, shop: Shop, platform_id: str, order_platform_ids: Sequence[str]) -> int:
-    """Erase a customer's personal data; orders and their amounts stay for the aggregates."""
-    now = timezone.now()
-    customers = Customer.objects.filter(shop=shop, platform_id=platform_id)
-    customer_ids = list(customers.values_list("pk", flat=True))
-    count = customers.update(
-        first_name="", last_name="", email="", phone="", birthday=None, tags=[], locale="",
-        country_code="", province_code="", timezone="", redacted_at=now, updated_at=now,
-    )
-    if customer_ids:
-        privacy_hooks.customer_redacted.send(sender=Shop, shop=shop, customer_ids=customer_ids)
-    orders = Order.objects.filter(shop=shop)
-    customer_orders = orders.filter(customer__platform_id=platform_id)
-    listed_orders = orders.filter(platform_id__in=list(order_platform_ids))
-    (customer_orders | listed_orders).update(email="", phone="", updated_at=now)
-    return count
+def customer_redact(
+    *, shop: Shop, platform_id: str, order_platform_ids: Sequence[str],
+    emails: Sequence[str] = (), phones: Sequence[str] = (),
+) -> int:
+    """Erase a customer's personal data in every app (the privacy registry); orders and their
+    amounts stay for the aggregates.  Returns how many customer rows were redacted."""
+    subject = privacy.customer_erase(shop=shop, platform_id=platform_id, order_platform_ids=order_platform_ids,
+                                     emails=emails, phones=phones)
+    return len(subject.customer_ids)
 
 
-@transaction.atomic
 def shop_erase(*, shop: Shop) -> None:
-    """``shop/redact``: delete everything we hold for the shop; keep a tombstone row."""
-    for model in (RefundLine, Refund, OrderLine, Order, Variant, Product, Customer, DomainEvent):
-        model.objects.filter(shop=shop).delete()
-    shop.access_token = ""
-    shop.name = ""
-    shop.email = ""
-    shop.scopes = ""
-    shop.status = "redacted"
-    shop.save()
+    """``shop/redact``: every app deletes what it holds for the shop; a blank tombstone row stays."""
+    privacy.shop_erase(shop=shop)
 
 
 # --- shop lifecycle --------------------------------------------------------------------------

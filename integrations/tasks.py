@@ -1,8 +1,10 @@
 """Celery tasks: thin, idempotent wrappers that reload by primary key and call one service."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from commerce.models import Platform, Shop, ShopStatus
 from integrations import selectors as sync_selectors
@@ -24,6 +26,11 @@ def retry_due_deliveries() -> int:
     for pk in due:
         process_webhook_delivery.delay(pk)
     return len(due)
+
+
+@shared_task
+def prune_processed_deliveries() -> int:
+    return webhooks.deliveries_prune(older_than=timedelta(days=settings.INBOX_RETENTION_DAYS))
 
 
 @shared_task(acks_late=True)

@@ -194,6 +194,20 @@ def deliveries_retry(*, deliveries: Any) -> int:
 STUCK_AFTER = timedelta(minutes=2)
 
 
+def deliveries_prune(*, older_than: timedelta, batch_size: int = 1000) -> int:
+    """Delete processed and ignored deliveries received more than ``older_than`` ago: their raw
+    bodies hold shoppers' personal data we no longer need.  Failed and dead ones stay for
+    operators to inspect and retry.  Batches of ``batch_size`` keep each transaction short."""
+    cutoff = timezone.now() - older_than
+    old = WebhookDelivery.objects.filter(
+        status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED], received_at__lt=cutoff
+    )
+    deleted = 0
+    while pks := list(old.order_by().values_list("pk", flat=True)[:batch_size]):
+        deleted += WebhookDelivery.objects.filter(pk__in=pks).delete()[0]
+    return deleted
+
+
 def deliveries_due() -> list[int]:
     now = timezone.now()
     due = WebhookDelivery.objects.filter(

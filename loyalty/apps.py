@@ -6,8 +6,11 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         from commerce import shop_defaults
+        from commerce.privacy import privacy_register
         from loyalty import subscribers
+        from loyalty.privacy import LOYALTY
         from loyalty.services.program import program_defaults_create
 
         subscribers.register()
         shop_defaults.defaults_register("loyalty", program_defaults_create)
+        privacy_register(LOYALTY)

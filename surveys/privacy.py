@@ -1,22 +1,29 @@
-"""Survey answers and zero-party profiles in the platform's privacy requests: a redacted
-customer's free text, choices, dates and profile are erased (scores stay, anonymous, for NPS);
-a data request lists every answer."""
+"""Surveys' part in privacy requests (see ``commerce.privacy``): a redacted customer's free text,
+choices, dates and zero-party profile are erased (scores and yes/no stay, anonymous, for NPS);
+a data request lists every answer; ``shop/redact`` deletes the shop's surveys and answers."""
 
 from typing import Any
 
-from commerce.models import Customer, Shop
-from surveys.models import Answer, CustomerProfile, Response
+from commerce.models import Shop
+from commerce.privacy import DataSubject, PrivacyParticipant
+from surveys.models import Answer, CustomerProfile, Question, Response, Survey
 
 
-def on_customer_redacted(sender: Any, *, shop: Shop, customer_ids: list[int], **kwargs: Any) -> None:
+def erase_customer(*, subject: DataSubject) -> None:
+    shop, customer_ids = subject.shop, subject.customer_ids
     Answer.objects.filter(shop=shop, response__customer_id__in=customer_ids).update(text="", choices=[], date=None)
     CustomerProfile.objects.filter(shop=shop, customer_id__in=customer_ids).delete()
 
 
-def export(shop: Shop, customer: Customer) -> dict[str, Any]:
-    responses = (Response.objects.filter(shop=shop, customer=customer).select_related("survey", "order")
-                 .prefetch_related("answers__question").order_by("submitted_at"))
-    profile = CustomerProfile.objects.filter(shop=shop, customer=customer).first()
+def erase_shop(*, shop: Shop) -> None:
+    for model in (Answer, Response, CustomerProfile, Question, Survey):
+        model._default_manager.filter(shop=shop).delete()
+
+
+def export(*, subject: DataSubject) -> dict[str, Any]:
+    responses = (Response.objects.filter(shop=subject.shop, customer_id__in=subject.customer_ids)
+                 .select_related("survey", "order").prefetch_related("answers__question").order_by("submitted_at"))
+    profile = CustomerProfile.objects.filter(shop=subject.shop, customer_id__in=subject.customer_ids).first()
     return {
         "responses": [
             {"survey": response.survey.key, "order": response.order.platform_id if response.order else None,
@@ -29,3 +36,20 @@ def export(shop: Shop, customer: Customer) -> dict[str, Any]:
         ],
         "profile": None if profile is None else {"interests": profile.interests, "preferences": profile.preferences},
     }
+
+
+SURVEYS = PrivacyParticipant(
+    name="surveys",
+    erase_customer=erase_customer,
+    erase_shop=erase_shop,
+    export=export,
+    personal_fields=(
+        "surveys.Answer.text", "surveys.Answer.choices", "surveys.Answer.date",
+        "surveys.CustomerProfile.interests", "surveys.CustomerProfile.preferences",
+    ),
+    not_personal={
+        "surveys.Survey.title": "the survey's title, as the merchant wrote it",
+        "surveys.Question.text": "the question, as the merchant wrote it",
+        "surveys.Question.choices": "the choices offered, as the merchant wrote them",
+    },
+)

@@ -1,9 +1,12 @@
-"""The mandatory privacy topics: customers/data_request, customers/redact, shop/redact."""
+"""The mandatory privacy topics: customers/data_request, customers/redact, shop/redact.
+
+Each hands the request to the privacy registry (``commerce.privacy``), which every app joins:
+the rules for what is erased or exported live in each app's ``privacy.py``."""
 
 from commerce import selectors as commerce_selectors
 from commerce import services as commerce
 from commerce.models import Shop
-from integrations.models import DataRequestExport, SyncCursor, SyncRun, WebhookDelivery
+from integrations.models import DataRequestExport, WebhookDelivery
 from integrations.shopify.normalise import PayloadError, legacy_id
 
 
@@ -12,6 +15,12 @@ def _customer_id(payload: dict) -> str:
     if not customer_id:
         raise PayloadError("customer.id is required")
     return customer_id
+
+
+def _contacts(payload: dict, key: str) -> list[str]:
+    """The customer's email or phone as the request names it (a guest's data is keyed by it)."""
+    value = (payload.get("customer") or {}).get(key)
+    return [value] if isinstance(value, str) and value.strip() else []
 
 
 def customer_data_request(shop: Shop, payload: dict, delivery: WebhookDelivery) -> str:
@@ -25,7 +34,7 @@ def customer_data_request(shop: Shop, payload: dict, delivery: WebhookDelivery) 
         customer_platform_id=customer_id,
         defaults={
             "data": commerce_selectors.customer_data_export(
-                shop=shop, platform_id=customer_id, order_platform_ids=orders
+                shop=shop, platform_id=customer_id, order_platform_ids=orders, emails=_contacts(payload, "email")
             )
         },
     )
@@ -35,8 +44,8 @@ def customer_data_request(shop: Shop, payload: dict, delivery: WebhookDelivery) 
 def customer_redact_request(shop: Shop, payload: dict, delivery: WebhookDelivery) -> str:
     customer_id = _customer_id(payload)
     orders = [legacy_id(o) for o in payload.get("orders_to_redact") or ()]
-    commerce.customer_redact(shop=shop, platform_id=customer_id, order_platform_ids=orders)
-    DataRequestExport.objects.filter(shop=shop, customer_platform_id=customer_id).delete()
+    commerce.customer_redact(shop=shop, platform_id=customer_id, order_platform_ids=orders,
+                             emails=_contacts(payload, "email"), phones=_contacts(payload, "phone"))
     return f"customer {customer_id} redacted"
 
 
@@ -45,9 +54,5 @@ def shop_redact_request(shop: Shop, payload: dict, delivery: WebhookDelivery) ->
     send shop/redact, but a late or replayed one must not wipe a live shop)."""
     if shop.is_installed:
         return "shop is installed again: not redacted"
-    DataRequestExport.objects.filter(shop=shop).delete()
-    SyncRun.objects.filter(shop=shop).delete()
-    SyncCursor.objects.filter(shop=shop).delete()
-    WebhookDelivery.objects.filter(shop=shop).exclude(pk=delivery.pk).delete()
     commerce.shop_erase(shop=shop)
     return "shop redacted"

@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.retry_due_deliveries",
         "schedule": timedelta(minutes=1),
     },
+    "webhook-inbox-prune": {
+        "task": "integrations.tasks.prune_processed_deliveries",
+        "schedule": timedelta(hours=6),
+    },
     "history-sync-resume": {
         "task": "integrations.tasks.resume_stalled_history_syncs",
         "schedule": timedelta(minutes=5),
@@ -258,3 +262,6 @@ SHOPIFY_BULK_POLL_SECONDS = float(os.environ.get("SHOPIFY_BULK_POLL_SECONDS", "1
 SHOPIFY_BULK_TIMEOUT_SECONDS = float(os.environ.get("SHOPIFY_BULK_TIMEOUT_SECONDS", "3600"))
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "500"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+# Processed (and ignored) inbox rows are deleted this many days after they arrived: their raw
+# bodies hold shoppers' personal data.  Failed and dead ones are kept for operators.
+INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
