@@ -9,5 +9,6 @@ class SurveysConfig(AppConfig):
         from commerce.privacy import privacy_register
         from surveys.privacy import SURVEYS
         from surveys.services import survey_presets_create
-        shop_defaults.defaults_register("surveys", survey_presets_create)
+
         privacy_register(SURVEYS)
+        shop_defaults.defaults_register("surveys", survey_presets_create)
