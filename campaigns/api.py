@@ -1,12 +1,13 @@
 """The merchant's campaign API (embedded admin, session token)."""
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns import selectors
 from campaigns.models import Flow, FlowStep, StepAction
-from campaigns.services import attribution, flows
+from campaigns.services import attribution, flows, holidays
 from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
 
@@ -101,6 +102,26 @@ class FlowApplyHistoryApi(ShopScopedApi):
         days = data.validated_data["days"]
         enrolled = flows.flow_apply_history(shop=self.shop, key=key, days=days)
         return Response({"flow": key, "days": min(days, flows.HISTORY_MAX_DAYS), "enrolled": enrolled})
+
+
+class HolidayCalendarApi(ShopScopedApi):
+    """A calendar's occasions to choose from (which are in the default set and which the shop
+    chose, with day offset and hour) and the year's greetings of the shop's choice."""
+
+    class InputSerializer(serializers.Serializer):
+        calendar = serializers.CharField(max_length=10)
+        year = serializers.IntegerField(min_value=1900, max_value=2100, required=False)
+        language = serializers.ChoiceField(choices=["en", "he", "fa"], default="en")
+
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        found = selectors.flow_list(shop=self.shop, key="holiday_greetings")
+        chosen_by_calendar = (found[0].settings.get("occasions") or {}) if found else {}
+        code = holidays.calendar_code(data.validated_data["calendar"])
+        return Response(holidays.calendar_overview(
+            calendar=data.validated_data["calendar"], year=data.validated_data.get("year") or timezone.now().year,
+            language=data.validated_data["language"], chosen=chosen_by_calendar.get(code)))
 
 
 class FlowEnableApi(ShopScopedApi):

@@ -233,6 +233,28 @@ def plan(*, calendar: str, year: int, language: str = "en", chosen: dict[str, di
             for greeting in greetings(calendar=calendar, year=year, chosen=chosen)]
 
 
+def calendar_overview(*, calendar: str, year: int, language: str, chosen: dict[str, dict] | None = None
+                      ) -> dict[str, Any]:
+    """What the merchant chooses from: every occasion of the calendar (name and subject in the
+    language, whether it is in the default set and in ``chosen``, its day offset and hour), and
+    the greetings of ``year`` that ``chosen`` (else the default set) sends."""
+    code = calendar_code(calendar)
+    if not code:
+        raise _invalid("unknown calendar: IL, IR or a country code the holidays library knows", "calendar")
+    if language not in GENERIC_SUBJECTS:
+        raise _invalid(f"unknown language: one of {', '.join(GENERIC_SUBJECTS)}", "language")
+    picked = default_set(calendar=code) if chosen is None else chosen
+    occasions = []
+    for key, occasion in catalogue(calendar=code, around=year).items():
+        name = occasion.names.get(language, occasion.names["en"])
+        timing = {"offset_days": occasion.offset_days, "hour": occasion.hour, **picked.get(key, {})}
+        occasions.append({"key": key, "name": name, "subject": occasion.subjects.get(language)
+                          or GENERIC_SUBJECTS[language].format(name=name), "default": occasion.default,
+                          "chosen": key in picked, **timing})
+    return {"calendar": code, "year": year, "language": language, "occasions": occasions,
+            "plan": plan(calendar=code, year=year, language=language, chosen=chosen)}
+
+
 def greeting_values(*, values: dict, language: str) -> dict[str, str]:
     """What the holiday email and SMS say, in the shopper's language, from the enrolment's
     context: ``holiday`` (the occasions' names) and ``holiday_subject`` (the greeting)."""

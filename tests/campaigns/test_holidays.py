@@ -172,6 +172,15 @@ def test_the_merchants_chosen_occasions_day_and_hour_are_honoured(tehran, client
     assert response.status_code == 200, response.content
     assert response.json()["settings"]["calendars"] == ["IR"]
     flow.refresh_from_db()
+    # what the merchant chose from, and the year's greetings of that choice
+    overview = client.get("/api/campaigns/holidays", {"calendar": "IR", "year": 2026, "language": "fa"},
+                          headers=headers).json()
+    occasions = by_key(overview["occasions"])
+    assert occasions["eid_al_fitr"]["default"] and not occasions["eid_al_fitr"]["chosen"]
+    assert (occasions["fathers_day"]["chosen"], occasions["fathers_day"]["offset_days"]) == (True, -1)
+    assert occasions["nowruz"]["hour"] == 12 and "ashura" not in occasions
+    assert [(row["date"], row["key"]) for row in overview["plan"]] == [
+        ("2026-01-02", "fathers_day"), ("2026-03-21", "nowruz"), ("2026-12-22", "fathers_day")]
     # Nowruz at noon in Tehran; Eid al-Fitr, on the same day, was not chosen
     assert holiday_scan(flow=flow, now=datetime(2026, 3, 21, 4, 0, tzinfo=UTC)) == 1
     enrolment = Enrolment.objects.get(flow=flow)
