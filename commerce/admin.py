@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from commerce.models import Customer, DomainEvent, Order, OrderLine, Product, Refund, Shop
+from commerce.models import Customer, DomainEvent, Order, OrderLine, Platform, Product, Refund, Shop
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,12 +19,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
-    list_display = ("domain", "platform", "name", "status", "currency", "timezone", "sync_state", "installed_at")
+    list_display = ("domain", "platform", "name", "status", "access", "currency", "timezone", "sync_state",
+                    "installed_at")
     list_filter = ("platform", "status")
     search_fields = ("domain", "name", "email")
-    exclude = ("access_token",)
+    exclude = ("access_token", "refresh_token")
     readonly_fields = ("platform", "domain", "platform_id", "scopes", "installed_at", "uninstalled_at",
-                       "sync_state", "customer_count", "order_count")
+                       "access", "access_token_expires_at", "refresh_token_expires_at",
+                       "reauthorization_required_at", "sync_state", "customer_count", "order_count")
+
+    @admin.display(description="platform access")
+    def access(self, shop: Shop) -> str:
+        """Whether the app can still call the store's API, and with what kind of token."""
+        if shop.reauthorization_required:
+            return "RE-AUTHORIZATION REQUIRED: the merchant must reopen the app from their store admin"
+        if not shop.access_token:
+            return "-"
+        if shop.platform == Platform.SHOPIFY and shop.access_token_expires_at is None:
+            return "legacy non-expiring token (exchanged when the merchant next opens the app)"
+        if shop.access_token_expires_at is not None:
+            return f"expiring token (until {shop.access_token_expires_at:%Y-%m-%d %H:%M} UTC, refreshed automatically)"
+        return "ok"
 
     @admin.display(description="history sync")
     def sync_state(self, shop: Shop) -> str:

@@ -37,6 +37,14 @@ class Shop(models.Model):
     # The public storefront (the merchant's primary domain), for links shoppers open; blank: not known.
     storefront_url = models.URLField(max_length=255, blank=True)
     access_token = EncryptedTextField(blank=True, default="")
+    # Expiring offline tokens (Shopify): when the access token runs out (null: a legacy token that
+    # never expires), and the refresh token that buys the next one (replaced on every use).
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedTextField(blank=True, default="")
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the platform refused our token and we cannot get a new one on our own: the merchant
+    # must open the app again (which re-authorises it); cleared by the next token we receive.
+    reauthorization_required_at = models.DateTimeField(null=True, blank=True)
     scopes = models.CharField(max_length=1000, blank=True)
     installed_at = models.DateTimeField(null=True, blank=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
@@ -54,6 +62,10 @@ class Shop(models.Model):
     @property
     def is_installed(self) -> bool:
         return self.status == ShopStatus.INSTALLED and bool(self.access_token)
+
+    @property
+    def reauthorization_required(self) -> bool:
+        return self.status == ShopStatus.INSTALLED and self.reauthorization_required_at is not None
 
 
 class ShopOwned(models.Model):

@@ -674,11 +674,24 @@ def shop_erase(*, shop: Shop) -> None:
 
 @transaction.atomic
 def shop_installed(
-    *, platform: str, domain: str, access_token: str, scopes: str, details: dict[str, str] | None = None
+    *,
+    platform: str,
+    domain: str,
+    access_token: str,
+    scopes: str,
+    details: dict[str, str] | None = None,
+    access_token_expires_at: datetime | None = None,
+    refresh_token: str = "",
+    refresh_token_expires_at: datetime | None = None,
 ) -> Shop:
-    """Record an install or a reinstall: the new token replaces any old one."""
+    """Record an install or a reinstall: the new token (with its expiry and refresh token, when
+    it expires) replaces any old one."""
     shop, _ = Shop.objects.select_for_update().get_or_create(platform=platform, domain=domain)
     shop.access_token = access_token
+    shop.access_token_expires_at = access_token_expires_at
+    shop.refresh_token = refresh_token
+    shop.refresh_token_expires_at = refresh_token_expires_at
+    shop.reauthorization_required_at = None
     shop.scopes = scopes
     shop.status = "installed"
     shop.installed_at = timezone.now()
@@ -707,6 +720,9 @@ def shop_uninstalled(*, shop: Shop) -> Shop:
     ``shop/redact`` arrives 48 hours later, or a reinstall makes it current again."""
     shop.status = "uninstalled"
     shop.access_token = ""
+    shop.refresh_token = ""
+    shop.access_token_expires_at = shop.refresh_token_expires_at = None
     shop.uninstalled_at = timezone.now()
-    shop.save(update_fields=["status", "access_token", "uninstalled_at", "updated_at"])
+    shop.save(update_fields=["status", "access_token", "refresh_token", "access_token_expires_at",
+                             "refresh_token_expires_at", "uninstalled_at", "updated_at"])
     return shop

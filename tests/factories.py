@@ -21,6 +21,9 @@ class ShopFactory(factory.django.DjangoModelFactory):
     status = "installed"
     currency = "USD"
     access_token = factory.Sequence(lambda n: f"shpat_token{n:028d}")
+    # An expiring offline token (what an install asks for), valid through any test.
+    access_token_expires_at = datetime(2100, 1, 1, tzinfo=UTC)
+    refresh_token = factory.Sequence(lambda n: f"shprt_token{n:028d}")
     installed_at = datetime(2026, 1, 1, tzinfo=UTC)
 
     @factory.post_generation

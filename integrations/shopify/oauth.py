@@ -1,6 +1,7 @@
-"""Shopify OAuth install (authorization-code grant, offline token) and session tokens."""
+"""Shopify OAuth install (authorization-code grant, expiring offline token) and session tokens."""
 
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Mapping
@@ -8,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
 import shopify
 from django.conf import settings
 from django.db import transaction
@@ -18,8 +18,12 @@ from shopify import session_token
 from commerce import services as commerce
 from commerce.models import Platform, Shop
 from integrations.models import OAuthState
+from integrations.shopify import tokens
+from integrations.shopify.client import ShopifyError
 from integrations.shopify.domains import shop_domain_clean, shop_origin
 from retention_app.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 STATE_MAX_AGE = timedelta(minutes=10)
 
@@ -75,26 +79,13 @@ def callback_verify(params: Mapping[str, str]) -> str:
     return domain
 
 
-def _token_exchange(*, domain: str, code: str) -> tuple[str, str]:
+def _code_grant(*, domain: str, code: str) -> tokens.TokenGrant:
     try:
-        response = requests.post(
-            f"{shop_origin(domain)}/admin/oauth/access_token",
-            json={
-                "client_id": settings.SHOPIFY_API_KEY,
-                "client_secret": settings.SHOPIFY_API_SECRET,
-                "code": code,
-            },
-            timeout=settings.SHOPIFY_HTTP_TIMEOUT,
-        )
-    except requests.RequestException as error:
-        raise ApplicationError(f"could not reach the shop: {error}", status=502) from error
-    if response.status_code != 200:
-        raise ApplicationError(f"the shop refused the code ({response.status_code})", status=400)
-    body = response.json()
-    token = body.get("access_token") or ""
-    if not token:
-        raise ApplicationError("the shop returned no access token", status=502)
-    return token, str(body.get("scope") or "")
+        return tokens.code_grant(domain=domain, code=code)
+    except tokens.TokenRefused as error:
+        raise ApplicationError(f"the shop refused the code ({error.error or error})", status=400) from error
+    except ShopifyError as error:
+        raise ApplicationError(f"could not get a token from the shop: {error}", status=502) from error
 
 
 def callback_complete(*, params: Mapping[str, str]) -> Shop:
@@ -107,9 +98,11 @@ def callback_complete(*, params: Mapping[str, str]) -> Shop:
         )
         if not consumed:
             raise ApplicationError("unknown, used or expired state", status=403)
-    token, scopes = _token_exchange(domain=domain, code=params["code"])
+    grant = _code_grant(domain=domain, code=params["code"])
     shop = commerce.shop_installed(
-        platform=Platform.SHOPIFY, domain=domain, access_token=token, scopes=scopes
+        platform=Platform.SHOPIFY, domain=domain, access_token=grant.access_token, scopes=grant.scopes,
+        access_token_expires_at=grant.expires_at, refresh_token=grant.refresh_token,
+        refresh_token_expires_at=grant.refresh_token_expires_at,
     )
 
     def after_install() -> None:
@@ -143,4 +136,16 @@ def session_token_shop(authorization: str) -> tuple[Shop, str]:
     shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain, status="installed").first()
     if shop is None:
         raise ApplicationError("the shop has not installed the app", status=401)
+    if tokens.token_exchange_due(shop=shop):
+        _token_exchange_on_open(shop=shop, session_token=authorization.strip()[len("Bearer "):].strip())
     return shop, str(payload.get("sub") or "")
+
+
+def _token_exchange_on_open(*, shop: Shop, session_token: str) -> None:
+    """The merchant opened the app with a legacy (or refused) token: trade the verified session
+    token for an expiring offline token.  A failure never blocks the page: the old token stays in
+    use (and a refused one keeps the shop's re-authorization state) until the next open."""
+    try:
+        tokens.shop_token_exchange(shop=shop, session_token=session_token)
+    except ShopifyError as error:
+        logger.warning("token exchange for %s failed: %s", shop.domain, error)

@@ -297,5 +297,6 @@ WEBHOOK_TOPICS = {
     "products/create": "PRODUCTS_CREATE",
     "products/update": "PRODUCTS_UPDATE",
     "app/uninstalled": "APP_UNINSTALLED",
+    "shop/update": "SHOP_UPDATE",
 }
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")

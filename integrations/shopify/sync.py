@@ -26,6 +26,7 @@ from commerce.models import Customer, Order, OrderLine, Product, Refund, Shop, V
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.shopify import normalise, queries
 from integrations.shopify.client import ShopifyClient, ShopifyError
+from integrations.shopify.tokens import ShopCredentials
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,15 @@ CHILD_CONNECTIONS = {"ProductVariant": "variants", "LineItem": "lineItems"}
 
 
 def client_for(shop: Shop, *, interactive: bool = False) -> ShopifyClient:
-    """A client for the shop; ``interactive`` when a person waits on the answer (few retries)."""
+    """The Admin API client for the shop, for every caller (sync, reconciliation, discount codes,
+    bulk...): its token comes from ``tokens.ShopCredentials``, refreshed before it expires and once
+    on a 401.  ``interactive`` when a person waits on the answer (few retries)."""
     if not shop.is_installed:
         raise ShopifyError(f"{shop.domain} is not installed")
+    credentials = ShopCredentials(shop)
     if interactive:
-        return ShopifyClient(domain=shop.domain, access_token=shop.access_token, timeout=10, attempts=2)
-    return ShopifyClient(domain=shop.domain, access_token=shop.access_token)
+        return ShopifyClient(domain=shop.domain, credentials=credentials, timeout=10, attempts=2)
+    return ShopifyClient(domain=shop.domain, credentials=credentials)
 
 
 # --- bulk operations -------------------------------------------------------------------------

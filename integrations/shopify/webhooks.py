@@ -10,6 +10,7 @@ from django.conf import settings
 
 from commerce import services as commerce
 from commerce.models import Platform, Shop, ShopStatus
+from integrations import services as integration_services
 from integrations.models import WebhookDelivery
 from integrations.shopify import normalise, privacy
 from integrations.webhooks import (
@@ -96,6 +97,24 @@ def _products(shop: Shop, payload: dict) -> str:
     return f"product {record.platform_id}: +{result.created} ~{result.updated} stale {result.skipped_stale}"
 
 
+def shop_details_from_rest(payload: dict) -> dict[str, str]:
+    """The shop details we keep, from a REST Shop payload (``shop/update``, ``app/uninstalled``)."""
+    return {
+        "name": str(payload.get("name") or ""),
+        "email": str(payload.get("email") or ""),
+        "currency": str(payload.get("currency") or ""),
+        "timezone": str(payload.get("iana_timezone") or ""),  # "timezone" is a display string
+        "locale": str(payload.get("primary_locale") or ""),
+    }
+
+
+def _shop_updated(shop: Shop, payload: dict) -> str:
+    updated_at = normalise._datetime(payload.get("updated_at"))
+    changed = integration_services.shop_details_changed(
+        shop=shop, details=shop_details_from_rest(payload), updated_at=updated_at)
+    return f"shop details: {', '.join(changed) or 'unchanged'}"
+
+
 def _uninstalled(shop: Shop, payload: dict) -> str:
     commerce.shop_uninstalled(shop=shop)
     return "uninstalled"
@@ -115,6 +134,7 @@ STORE_TOPICS: dict[str, Callable[[Shop, dict], str]] = {
     "products/create": _products,
     "products/update": _products,
     "app/uninstalled": _uninstalled,
+    "shop/update": _shop_updated,
 }
 PRIVACY_TOPICS: dict[str, Callable[[Shop, dict, WebhookDelivery], str]] = {
     "customers/data_request": privacy.customer_data_request,

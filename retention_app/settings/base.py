@@ -258,6 +258,8 @@ SHOPIFY_SCOPES = env_list(
 SHOPIFY_SANDBOX_URL = os.environ.get("SHOPIFY_SANDBOX_URL", "").rstrip("/")
 SHOPIFY_HTTP_TIMEOUT = float(os.environ.get("SHOPIFY_HTTP_TIMEOUT", "20"))
 SHOPIFY_OAUTH_MAX_AGE_SECONDS = 90
+# Expiring offline tokens are refreshed this long before they run out (Shopify: they live an hour).
+SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS = float(os.environ.get("SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS", "300"))
 SHOPIFY_BULK_POLL_SECONDS = float(os.environ.get("SHOPIFY_BULK_POLL_SECONDS", "1"))
 SHOPIFY_BULK_TIMEOUT_SECONDS = float(os.environ.get("SHOPIFY_BULK_TIMEOUT_SECONDS", "3600"))
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "500"))

@@ -34,6 +34,7 @@ from .common import (
     iso,
     parse_gid,
     q2,
+    rest_time,
     shop_numeric_id,
     utc_now,
     zone,
@@ -141,6 +142,7 @@ class Shop:
         self.installed = True
         self.tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.details_updated_at: datetime | None = None  # last update_shop
         self.token_refreshes = 0  # successful grant_type=refresh_token calls
         self.codes: dict[str, OAuthCode] = {}
         self.version = 0
@@ -839,10 +841,36 @@ class Shop:
     # --- app lifecycle and privacy -----------------------------------------------------------
 
     def shop_json(self) -> dict[str, Any]:
-        return rest.shop_json(
+        primary = next((locale for locale, is_primary in self.config.locales if is_primary), "en")
+        body = rest.shop_json(
             shop_id=self.shop_id, name=self.name, domain=self.domain, email=self.config.email,
             currency=self.currency, iana_timezone=self.iana_timezone,
-            created_at=self.created_at, primary_locale="en", tz=self.tz)
+            created_at=self.created_at, primary_locale=primary, tz=self.tz)
+        body["updated_at"] = rest_time(self.details_updated_at or self.created_at, self.tz)
+        return body
+
+    def update_shop(self, *, name: str | None = None, currency: str | None = None,
+                    timezone: str | None = None, primary_locale: str | None = None) -> dict[str, Any]:
+        """The merchant changes the store's settings: ``shop/update`` with the REST Shop body."""
+        with self.lock:
+            if name:
+                self.config.name = name
+            if currency:
+                self.currency = currency.upper()
+            if timezone:
+                if zone(timezone) is None:
+                    raise SandboxError(f"unknown time zone {timezone}")
+                self.iana_timezone = self.config.timezone = timezone
+                self.tz = zone(timezone)
+            if primary_locale:
+                others = [(locale, False) for locale, _ in self.config.locales if locale != primary_locale]
+                self.config.locales = [(primary_locale, True), *others]
+            self.details_updated_at = max(self.now(), (self.details_updated_at or self.created_at)
+                                          + timedelta(seconds=1))
+            self.version += 1
+            body = self.shop_json()
+            self.emit("shop/update", body)
+            return body
 
     def uninstall(self) -> dict[str, Any]:
         """Revoke every token, send ``app/uninstalled`` and drop the webhook subscriptions."""

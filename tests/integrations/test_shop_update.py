@@ -1,0 +1,63 @@
+"""``shop/update`` keeps the shop's name, currency, time zone and locale current, in order."""
+
+import copy
+
+import pytest
+
+from commerce.models import Shop
+from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.shopify import queries
+from tests.factories import ShopFactory
+from tests.integrations.helpers import fixture, post_webhook
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def shop():
+    return ShopFactory(domain="inbox-store.myshopify.com", name="Old Name", currency="USD",
+                       timezone="America/New_York", locale="en")
+
+
+def details(shop: Shop) -> tuple[str, str, str, str, str]:
+    shop.refresh_from_db()
+    return shop.name, shop.email, shop.currency, shop.timezone, shop.locale
+
+
+def test_the_topic_is_subscribed_at_install():
+    assert queries.WEBHOOK_TOPICS["shop/update"] == "SHOP_UPDATE"
+
+
+def test_a_signed_shop_update_changes_the_shop_details(client, shop):
+    # when the merchant changes the store's settings and Shopify tells us
+    response = post_webhook(client, "shop/update", fixture("shopify_shop.json"), shop_domain=shop.domain)
+    # then the delivery is processed and the shop is current
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    assert details(shop) == ("Super Toys", "super@supertoys.com", "EUR", "Europe/Berlin", "de")
+
+
+def test_an_older_delivery_arriving_late_changes_nothing(client, shop):
+    newer = fixture("shopify_shop.json")
+    older = copy.deepcopy(newer)
+    older.update(name="Older Name", currency="GBP", iana_timezone="Europe/London",
+                 updated_at="2026-12-07T09:00:00-05:00")
+    post_webhook(client, "shop/update", newer, shop_domain=shop.domain)
+    post_webhook(client, "shop/update", older, shop_domain=shop.domain)
+    assert details(shop) == ("Super Toys", "super@supertoys.com", "EUR", "Europe/Berlin", "de")
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.PROCESSED).count() == 2
+
+
+def test_missing_or_unusable_values_keep_what_the_shop_had(client, shop):
+    # Shopify's documentation sample leaves iana_timezone and updated_at null
+    payload = fixture("shopify_shop.json")
+    payload.update(iana_timezone=None, updated_at=None, currency="not-a-currency", primary_locale="")
+    post_webhook(client, "shop/update", payload, shop_domain=shop.domain)
+    assert details(shop) == ("Super Toys", "super@supertoys.com", "USD", "America/New_York", "en")
+
+
+def test_a_forged_shop_update_is_refused(client, shop):
+    response = post_webhook(client, "shop/update", fixture("shopify_shop.json"), shop_domain=shop.domain,
+                            secret="not-our-secret-but-just-as-long-as-ours")
+    assert response.status_code == 401
+    assert details(shop) == ("Old Name", "", "USD", "America/New_York", "en")
