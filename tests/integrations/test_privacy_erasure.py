@@ -83,7 +83,8 @@ def seed_shopper_everywhere(client, shop: Shop) -> dict:
     entry_write(account=referrer, kind="earn", source="rule", key="referral:1", points=500,
                 reason="referred john@example.com")
     # campaigns: a flow he is enrolled in, a message with its provider event, an SMS opt-out
-    flow = Flow.objects.create(shop=shop, key="order_thank_you", name="Thank you", trigger="order.paid")
+    flow, _ = Flow.objects.get_or_create(shop=shop, key="order_thank_you",
+                                         defaults={"name": "Thank you", "trigger": "order.paid"})
     Enrolment.objects.create(shop=shop, flow=flow, customer=john, trigger_key="order.paid:820982911946154508",
                              context={"first_name": "John", "order_name": "#9999"}, enrolled_at=NOW)
     message = Message.objects.create(shop=shop, customer=john, flow=flow, channel="email", template="order_thank_you",
@@ -92,7 +93,7 @@ def seed_shopper_everywhere(client, shop: Shop) -> dict:
                                 detail="550 5.1.1 <john@example.com>: mailbox unavailable")
     Unsubscribe.objects.create(shop=shop, customer=john, channel="sms", source="sms_stop")
     # surveys: an NPS score with a free-text reason, and a zero-party profile
-    survey = Survey.objects.create(shop=shop, key="nps", kind="nps", title={"en": "How are we doing?"})
+    survey = Survey.objects.create(shop=shop, key="feedback", kind="nps", title={"en": "How are we doing?"})
     score = Question.objects.create(shop=shop, survey=survey, position=1, key="recommend", kind="score",
                                     text={"en": "How likely are you to recommend us?"})
     reason = Question.objects.create(shop=shop, survey=survey, position=2, key="reason", kind="text",
