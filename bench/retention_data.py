@@ -83,7 +83,7 @@ REFUND_COLUMNS = ("id", "shop_id", "order_id", "platform_id", "currency", "amoun
                   "processed_at")
 ACCOUNT_COLUMNS = ("id", "shop_id", "customer_id", "email", "referral_code", "created_at")
 LEDGER_COLUMNS = ("id", "shop_id", "account_id", "kind", "source", "source_id", "idempotency_key", "points",
-                  "available_at", "created_at")
+                  "available_at", "occurred_at", "created_at")
 ATTRIBUTION_COLUMNS = ("id", "shop_id", "order_id", "flow_id", "via", "revenue", "discount", "currency", "created_at")
 IMPORTED_COST_COLUMNS = ("id", "shop_id", "order_id", "currency", "cost")
 IMPORTED_COST_SHARE = 0.01
@@ -319,12 +319,13 @@ def generate(*, shop_id: int, flow_ids: tuple[int, ...] = (1, 2, 3), customers: 
             points = subtotal // 100
             if at >= opened and points > 0:
                 history.ledger.append((len(history.ledger) + 1, shop_id, account_id, "earn", "order", str(order_id),
-                                       f"earn:order:{order_id}", points, at, at))
+                                       f"earn:order:{order_id}", points, at, at, at))
                 balance[account_id] = balance.get(account_id, 0) + points
                 if balance[account_id] >= REDEEM_POINTS and rng.random() < REDEEM_CHANCE:
                     later = at + timedelta(days=1, seconds=rng.randrange(3600))
                     history.ledger.append((len(history.ledger) + 1, shop_id, account_id, "redeem", "redemption",
-                                           f"r{order_id}", f"redeem:{order_id}", -REDEEM_POINTS, later, later))
+                                           f"r{order_id}", f"redeem:{order_id}", -REDEEM_POINTS, later, later,
+                                           later))
                     balance[account_id] -= REDEEM_POINTS
         if customer_id is not None and rng.random() < ATTRIBUTED_SHARE:
             flow = rng.randrange(len(flow_ids))

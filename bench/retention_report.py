@@ -75,7 +75,7 @@ TABLES = (  # (model label, db table, columns exported to DuckDB)
     ("refund", "commerce_refund", ("id", "shop_id", "order_id", "amount", "shipping_amount", "processed_at")),
     ("refundline", "commerce_refundline", ("id", "shop_id", "refund_id", "order_line_id", "quantity", "subtotal")),
     ("account", "loyalty_account", ("id", "shop_id", "customer_id", "created_at")),
-    ("ledger", "loyalty_ledgerentry", ("id", "shop_id", "account_id", "kind", "points", "created_at")),
+    ("ledger", "loyalty_ledgerentry", ("id", "shop_id", "account_id", "kind", "points", "occurred_at")),
     ("flow", "campaigns_flow", ("id", "shop_id", "key", "name")),
     ("attribution", "campaigns_attribution", ("id", "shop_id", "order_id", "flow_id", "revenue", "discount")),
     ("imported_cost", "analytics_importedordercost", ("id", "shop_id", "order_id", "cost")),
@@ -85,7 +85,7 @@ DUCK_TYPES = {  # DuckDB column types for the CSV files (anything not named: BIG
     "title": "VARCHAR", "first_order_at": "TIMESTAMPTZ", "platform_created_at": "TIMESTAMPTZ",
     "processed_at": "TIMESTAMPTZ", "cancelled_at": "TIMESTAMPTZ", "is_test": "BOOLEAN", "is_deleted": "BOOLEAN",
     "quantity": "INTEGER", "created_at": "TIMESTAMPTZ", "kind": "VARCHAR", "key": "VARCHAR", "name": "VARCHAR",
-    "points": "INTEGER",
+    "points": "INTEGER", "occurred_at": "TIMESTAMPTZ",
 }
 MONEY = "DECIMAL(20,3)"
 MONEY_COLUMNS = {"price", "unit_cost", "subtotal", "total_discounts", "total_tax", "total_shipping", "total",
@@ -387,7 +387,7 @@ points AS (SELECT coalesce(sum(points) FILTER (WHERE kind = 'earn' AND local BET
                   -coalesce(sum(points) FILTER (WHERE kind = 'redeem' AND local BETWEEN $start AND $end), 0)
                       AS redeemed,
                   coalesce(sum(points), 0) AS outstanding
-           FROM (SELECT *, CAST(timezone($tz, created_at) AS DATE) AS local FROM ledger))
+           FROM (SELECT *, CAST(timezone($tz, occurred_at) AS DATE) AS local FROM ledger))
 SELECT mc AS "loyalty.members.customers", mo AS "loyalty.members.orders", ms AS "loyalty.members.spend",
        round(mo / nullif(mc, 0), 2) AS "loyalty.members.purchase_frequency",
        ms / nullif(mo, 0) AS "loyalty.members.average_order_value",

@@ -38,9 +38,10 @@ class LedgerEntryInline(admin.TabularInline):
     model = LedgerEntry
     extra = 0
     can_delete = False
-    fields = ("created_at", "kind", "points", "shortfall", "available_at", "reason", "idempotency_key", "actor")
+    fields = ("occurred_at", "kind", "points", "shortfall", "available_at", "reason", "idempotency_key", "actor",
+              "created_at")
     readonly_fields = fields
-    ordering = ("-created_at",)
+    ordering = ("-occurred_at", "-pk")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -63,7 +64,7 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "shop", "account", "kind", "source", "points", "shortfall", "reason")
+    list_display = ("occurred_at", "created_at", "shop", "account", "kind", "source", "points", "shortfall", "reason")
     list_filter = ("kind", "source", "shop")
     search_fields = ("idempotency_key", "reason", "source_id")
     date_hierarchy = "created_at"

@@ -5,6 +5,12 @@ carries a per-shop ``idempotency_key`` naming its source (``earn:order:5001``,
 ``reverse:refund:77``), so the same source can never earn or reverse twice.  Pending points are
 entries whose ``available_at`` lies in the future (the return window); they become spendable
 when that time passes, without a second write.
+
+Each entry has three times: ``occurred_at`` (when what it records happened: the order's date for
+purchase points, the refund's or cancellation's for a reversal, the moment itself for everything
+else; reports, the shopper's activity and tier periods use it), ``available_at`` (when the
+points became spendable; expiry counts from it) and ``created_at`` (when the row was written).
+Entries written by the history backfill carry ``actor=HISTORY_ACTOR``.
 """
 
 from decimal import Decimal
@@ -12,6 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from commerce.models import Customer, Order, Shop
@@ -205,6 +212,11 @@ class EntrySource(models.TextChoices):
     ACCOUNT = "account", _("Account merge")
 
 
+# ``LedgerEntry.actor`` of the entries the history backfill writes (points for orders from before
+# the program): expiry gives them a full period from the backfill, not from the order's date.
+HISTORY_ACTOR = "history-backfill"
+
+
 class LedgerEntry(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entries")
@@ -221,6 +233,8 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor = models.CharField(max_length=100, blank=True)  # who, when not an operator: "shopify-user:42"
+    # When it happened (the order's date for purchase points); ``created_at``: when it was written.
+    occurred_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -230,7 +244,7 @@ class LedgerEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "available_at"]),
-            models.Index(fields=["shop", "created_at"]),
+            models.Index(fields=["shop", "occurred_at"]),  # the points report, per day
             # reversals and the backfill look entries up by their source (an order's id)
             models.Index(fields=["shop", "source_id"]),
         ]

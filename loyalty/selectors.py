@@ -78,10 +78,12 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
                  "remaining": str(max(next_tier.threshold - progress, Decimal("0"))) if next_tier else None},
         "referral": {"code": account.referral_code,
                      "link": f"https://{shop.domain}/?ref={account.referral_code}"},
+        # The shopper's activity, newest first by when it happened (an order's points carry the
+        # order's date, also when the backfill wrote them at install: ``recorded_at``).
         "history": [
-            {"points": e.points, "kind": e.kind, "reason": e.reason, "at": e.created_at.isoformat(),
-             "available_at": e.available_at.isoformat()}
-            for e in LedgerEntry.objects.filter(account=account).order_by("-created_at", "-pk")[:20]
+            {"points": e.points, "kind": e.kind, "reason": e.reason, "at": e.occurred_at.isoformat(),
+             "available_at": e.available_at.isoformat(), "recorded_at": e.created_at.isoformat()}
+            for e in LedgerEntry.objects.filter(account=account).order_by("-occurred_at", "-pk")[:20]
         ],
         "codes": [
             {"code": r.code, "reward": r.reward.name, "expires_at": r.expires_at.isoformat() if r.expires_at else None}
@@ -97,14 +99,16 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
 
 
 def points_accounting(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
-    """Earned / redeemed / reversed / expired / adjusted per day (shop's time zone), and the
-    liability: outstanding points (spendable and pending) valued at the program's point value."""
+    """Earned / redeemed / reversed / expired / adjusted per day (shop's time zone) of when it
+    happened (``occurred_at``: points for a backfilled order fall on the order's day, not on
+    install day), and the liability: outstanding points (spendable and pending) valued at the
+    program's point value."""
     zone = ZoneInfo(shop.timezone or "UTC")
     since = datetime.combine(start, time.min, tzinfo=zone)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
     rows = (
-        LedgerEntry.objects.filter(shop=shop, created_at__gte=since, created_at__lt=until)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        LedgerEntry.objects.filter(shop=shop, occurred_at__gte=since, occurred_at__lt=until)
+        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
         .values("day", "kind")
         .annotate(points=Sum("points"))
         .order_by("day", "kind")

@@ -3,11 +3,15 @@
 Keys (unique per shop) make each source count once:
 ``earn:order:<order>``, ``reverse:refund:<refund>``, ``reverse:cancel:<order>``,
 ``rule:<kind>:<account>[:<period>]``.
+
+Entries are dated by what they record (``occurred_at``): purchase points by the order's date,
+a reversal by its refund's or cancellation's, so history applied at install lands in the months
+it happened, not on install day.
 """
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -18,6 +22,7 @@ from django.utils import timezone
 from commerce.models import PAID_STATUSES, Order, OrderLine, Refund, RefundLine, Shop
 from loyalty.lock_objects import account_lock
 from loyalty.models import (
+    HISTORY_ACTOR,
     Account,
     AwardOn,
     EntryKind,
@@ -49,6 +54,11 @@ def _product_multipliers(program: Program) -> dict[str, Decimal]:
     rule = rule_for(shop=program.shop, kind="purchase")
     products = (rule.multipliers.get("products") if rule else None) or {}
     return {str(pid): Decimal(str(factor)) for pid, factor in products.items()}
+
+
+def order_date(*, order: Order) -> datetime:
+    """When the order happened: processed, else created on the platform, else (never seen) now."""
+    return order.processed_at or order.platform_created_at or timezone.now()
 
 
 def order_account(*, order: Order) -> Account | None:
@@ -92,9 +102,12 @@ def purchase_points(*, program: Program, order: Order, account: Account | None) 
 
 def order_points_award(*, order: Order, force: bool = False, trigger: str = AwardOn.PAID) -> LedgerEntry | None:
     """Award purchase points for a paid order (pending for the return window), when the
-    program awards on ``trigger`` (paid, or fulfilled).
+    program awards on ``trigger`` (paid, or fulfilled); the entry is dated by the order.
 
-    ``force`` awards even while the program is switched off (the merchant's backfill).
+    ``force`` awards even while the program is switched off: the merchant's backfill of history.
+    Its points become spendable no earlier than now (they could not be spent before), so batch
+    expiry gives them a full period from the backfill instead of expiring old orders' points at
+    once; the entry is marked with ``HISTORY_ACTOR`` for the inactivity clock.
     """
     program = program_get(shop=order.shop)
     if (not program.is_enabled and not force) or rule_for(shop=order.shop, kind="purchase") is None:
@@ -109,7 +122,10 @@ def order_points_award(*, order: Order, force: bool = False, trigger: str = Awar
     earned = purchase_points(program=program, order=order, account=account)
     if earned.points <= 0:
         return None
-    available_at = (order.processed_at or timezone.now()) + timedelta(days=program.pending_days)
+    occurred_at = order_date(order=order)
+    available_at = occurred_at + timedelta(days=program.pending_days)
+    if force:
+        available_at = max(available_at, timezone.now())
     return entry_write(
         account=account,
         kind=EntryKind.EARN,
@@ -118,7 +134,9 @@ def order_points_award(*, order: Order, force: bool = False, trigger: str = Awar
         key=f"earn:order:{order.platform_id}",
         points=earned.points,
         available_at=available_at,
+        occurred_at=occurred_at,
         reason=f"order {order.name}",
+        actor=HISTORY_ACTOR if force else "",
         announce=not force,
     )
 
@@ -135,9 +153,10 @@ def _reversed_for(order: Order) -> int:
 
 
 def _reverse(
-    *, earned: LedgerEntry, order: Order, points: int, key: str, source: str, reason: str
+    *, earned: LedgerEntry, order: Order, points: int, key: str, source: str, reason: str, occurred_at: datetime
 ) -> LedgerEntry | None:
-    """Take back ``points`` of an earn entry, honouring the program's negative-balance policy."""
+    """Take back ``points`` of an earn entry, honouring the program's negative-balance policy;
+    the reversal is dated ``occurred_at`` (the refund or cancellation)."""
     if points <= 0:
         return None
     with transaction.atomic():
@@ -146,7 +165,8 @@ def _reverse(
         if earned.available_at > now:
             # Still pending: cancel inside the pending bucket; spendable points are untouched.
             return entry_write(account=account, kind=EntryKind.REVERSE, source=source, source_id=order.platform_id,
-                               key=key, points=-points, available_at=earned.available_at, reason=reason)
+                               key=key, points=-points, available_at=earned.available_at, occurred_at=occurred_at,
+                               reason=reason)
         program = program_get(shop=order.shop)
         recovered, shortfall = points, 0
         if program.negative_policy == NegativePolicy.CAP_AT_ZERO:
@@ -154,7 +174,8 @@ def _reverse(
             recovered = min(points, available)
             shortfall = points - recovered
         return entry_write(account=account, kind=EntryKind.REVERSE, source=source, source_id=order.platform_id,
-                           key=key, points=-recovered, shortfall=shortfall, available_at=now, reason=reason)
+                           key=key, points=-recovered, shortfall=shortfall, available_at=now, occurred_at=occurred_at,
+                           reason=reason)
 
 
 def refund_points_reverse(*, refund: Refund) -> LedgerEntry | None:
@@ -171,7 +192,8 @@ def refund_points_reverse(*, refund: Refund) -> LedgerEntry | None:
     share = min(refunded / merchandise, Decimal("1"))
     points = min(math.floor(earned.points * share), earned.points - _reversed_for(order))
     return _reverse(earned=earned, order=order, points=points, key=f"reverse:refund:{refund.platform_id}",
-                    source=EntrySource.REFUND, reason=f"refund on order {order.name}")
+                    source=EntrySource.REFUND, reason=f"refund on order {order.name}",
+                    occurred_at=refund.processed_at or timezone.now())
 
 
 def cancel_points_reverse(*, order: Order) -> LedgerEntry | None:
@@ -181,7 +203,7 @@ def cancel_points_reverse(*, order: Order) -> LedgerEntry | None:
         return None
     return _reverse(earned=earned, order=order, points=earned.points - _reversed_for(order),
                     key=f"reverse:cancel:{order.platform_id}", source=EntrySource.CANCELLATION,
-                    reason=f"order {order.name} cancelled")
+                    reason=f"order {order.name} cancelled", occurred_at=order.cancelled_at or timezone.now())
 
 
 def rule_points_award(*, account: Account, kind: str, key_suffix: str = "", reason: str = "") -> LedgerEntry | None:

@@ -3,6 +3,12 @@
 - ``inactivity``: everything spendable expires N months after the last order (LoyaltyLion style).
 - ``batch``: each earned batch expires N days after it became spendable; spending and expiry
   consume the oldest batches first, and a reversal takes from the batch it reverses.
+
+Points from history (the backfill at install, ``HISTORY_ACTOR``) keep their orders' dates for
+reports, but their expiry clock starts when they were credited: they became spendable at the
+backfill (batch mode), and the inactivity clock runs from the later of the last order and the
+backfill.  So a shopper whose last order is two years old gets the full period to use the points
+the program just gave them, instead of losing them the next night; and they do expire.
 Expiry entries are keyed on what expires, so running the job twice expires nothing twice.
 The daily job picks, in one query, the accounts that can have something to expire or to warn
 about, and runs the per-account rules (under the account's lock) for those only.
@@ -30,13 +36,13 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.utils import timezone
 
 from commerce import events
 from commerce.models import DomainEvent, Shop
 from loyalty.lock_objects import account_lock
-from loyalty.models import Account, EntryKind, EntrySource, ExpiryMode, LedgerEntry, Program
+from loyalty.models import HISTORY_ACTOR, Account, EntryKind, EntrySource, ExpiryMode, LedgerEntry, Program
 from loyalty.selectors import account_orders, counted_orders, program_get
 from loyalty.services.ledger import account_balance, entry_write
 
@@ -76,7 +82,12 @@ def open_batches(*, account: Account, at: datetime) -> list[Batch]:
 
 
 def last_activity(*, account: Account) -> datetime:
-    return account_orders(account=account).aggregate(last=Max("processed_at"))["last"] or account.created_at
+    """The inactivity clock's start: the last counted order (else the account's opening), or the
+    moment points from history became spendable when that is later."""
+    last = account_orders(account=account).aggregate(last=Max("processed_at"))["last"] or account.created_at
+    credited = LedgerEntry.objects.filter(account=account, kind=EntryKind.EARN, actor=HISTORY_ACTOR).aggregate(
+        last=Max("available_at"))["last"]
+    return max(last, credited) if credited else last
 
 
 def _warn(*, account: Account, key: str, points: int, expires_at: datetime) -> None:
@@ -146,8 +157,8 @@ def accounts_to_review(*, shop: Shop, program: Program, at: datetime) -> QuerySe
       spending alone: every negative but a reversal takes the oldest points first, so a batch
       still holds points only if the points earned up to it exceed everything spent (reversals
       take from their own batch, so leaving them out keeps the superset).
-    * inactivity: an account with spendable points and no order since the warning could start
-      (with three days' slack for month ends).
+    * inactivity: an account with spendable points and no order (nor points from history
+      credited) since the warning could start (with three days' slack for month ends).
     """
     if program.expiry_mode == ExpiryMode.BATCH:
         return Account.objects.filter(shop=shop, pk__in=_batch_account_ids(shop=shop, program=program, at=at))
@@ -182,8 +193,12 @@ def _inactive_accounts(*, shop: Shop, program: Program, at: datetime) -> QuerySe
     by_email = orders.filter(email=OuterRef("email")).order_by().values("email")
     balance = (LedgerEntry.objects.filter(account_id=OuterRef("pk"), available_at__lte=at).order_by()
                .values("account_id").annotate(total=Sum("points")).values("total"))
-    last = Case(When(customer_id__isnull=False, then=Subquery(by_customer.annotate(last=Max("processed_at"))
-                                                              .values("last"))),
-                default=Subquery(by_email.annotate(last=Max("processed_at")).values("last")))
-    return (Account.objects.filter(shop=shop).alias(available=Subquery(balance), last=Coalesce(last, "created_at"))
+    credited = (LedgerEntry.objects.filter(account_id=OuterRef("pk"), kind=EntryKind.EARN, actor=HISTORY_ACTOR)
+                .order_by().values("account_id").annotate(last=Max("available_at")).values("last"))
+    last_order = Case(When(customer_id__isnull=False, then=Subquery(by_customer.annotate(last=Max("processed_at"))
+                                                                    .values("last"))),
+                      default=Subquery(by_email.annotate(last=Max("processed_at")).values("last")))
+    last = Coalesce(last_order, "created_at")
+    return (Account.objects.filter(shop=shop)
+            .alias(available=Subquery(balance), last=Greatest(last, Coalesce(Subquery(credited), last)))
             .filter(available__gt=0, last__lte=quiet_since))

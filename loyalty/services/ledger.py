@@ -44,6 +44,7 @@ def entry_write(
     points: int,
     source_id: str = "",
     available_at: datetime | None = None,
+    occurred_at: datetime | None = None,
     reason: str = "",
     shortfall: int = 0,
     created_by: Any = None,
@@ -51,6 +52,9 @@ def entry_write(
     announce: bool = True,
 ) -> LedgerEntry | None:
     """Append one entry; ``None`` if an entry with this key exists (the source already counted).
+
+    ``occurred_at``: when what it records happened (default: now); ``available_at``: when its
+    points become spendable (default: now).
 
     ``announce=False`` keeps a gain quiet (no ``points_earned`` event): the merchant's backfill
     of history must not send thousands of "you earned points" messages on day one.
@@ -67,6 +71,7 @@ def entry_write(
                 points=points,
                 shortfall=shortfall,
                 available_at=available_at or timezone.now(),
+                occurred_at=occurred_at or timezone.now(),
                 reason=reason[:500],
                 created_by=created_by,
                 actor=actor,

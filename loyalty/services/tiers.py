@@ -2,7 +2,9 @@
 manual tiers that are explicit, and versioned rules with a dry run before they apply.
 
 Qualification counts money spent (orders net of refunds, cancelled ones excluded) or points
-earned (earn entries net of reversals; not the current balance), over the scheme's period.
+earned (earn entries net of reversals; not the current balance), over the scheme's period: orders
+by their date, points by when what earned them happened (``occurred_at``: a backfilled order's
+points fall in that order's year, not in the install's).
 Orders synced from before the install count: the merchant's best customers are VIPs from day one.
 """
 
@@ -44,9 +46,9 @@ def tier_metric(*, account: Account, scheme: TierScheme, at: datetime) -> Decima
     since = period_start(period=scheme.period, at=at)
     if scheme.basis == TierBasis.POINTS:
         entries = LedgerEntry.objects.filter(account=account, kind__in=[EntryKind.EARN, EntryKind.REVERSE],
-                                             created_at__lte=at)
+                                             occurred_at__lte=at)
         if since:
-            entries = entries.filter(created_at__gte=since)
+            entries = entries.filter(occurred_at__gte=since)
         return Decimal(entries.aggregate(points=Sum("points"))["points"] or 0)
     orders = account_orders(account=account).filter(processed_at__lte=at)
     if since:
@@ -122,7 +124,7 @@ def _announce(*, account: Account, before: Tier | None, after: Tier | None, at: 
                     payload={"account_id": account.pk, "tier": after.name}, occurred_at=at)
         if after.entry_points:
             entry_write(account=account, kind=EntryKind.EARN, source=EntrySource.RULE, source_id="tier_entry",
-                        key=f"tier-entry:{after.pk}:{account.pk}", points=after.entry_points,
+                        key=f"tier-entry:{after.pk}:{account.pk}", points=after.entry_points, occurred_at=at,
                         reason=f"welcome to {after.name}")
     events.dispatch_soon()
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from commerce.models import DomainEvent
-from loyalty.models import Account, LedgerEntry, Program
+from loyalty.models import Account, Program
 from loyalty.selectors import points_accounting
 from loyalty.services.expiry import account_expire, open_batches
 from loyalty.services.ledger import account_balance, entry_write
@@ -78,8 +78,9 @@ def test_points_accounting_per_day_and_liability(shop):
     shop.save()
     deliver(shop, order("1", [line("1a", 1, "100.00")]))
     account = Account.objects.get()
-    entry_write(account=account, kind="redeem", source="redemption", key="r", points=-40)
-    LedgerEntry.objects.update(created_at=T0)
+    # the order's points are dated by the order (T0); the redemption is dated T0 as well, though
+    # both rows are written today
+    entry_write(account=account, kind="redeem", source="redemption", key="r", points=-40, occurred_at=T0)
     report = points_accounting(shop=shop, start=date(2026, 3, 1), end=date(2026, 3, 1))
     assert report["days"]["2026-03-01"] == {"earned": 100, "redeemed": -40, "reversed": 0, "expired": 0,
                                             "adjusted": 0}
