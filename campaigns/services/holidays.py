@@ -84,12 +84,14 @@ def _code(code: str) -> str:
 
 @lru_cache(maxsize=256)
 def _library(calendar: str, year: int, language: str = "") -> tuple[tuple[date, tuple[str, ...]], ...]:
-    """The library's days of one year: (day, names) with ``(estimated)`` taken off the names;
-    ``(observed)`` substitute days are left out (the greeting belongs to the day itself)."""
-    catalogue = CATALOGUES.get(calendar)
+    """The library's days of one year: (day, names) with ``(estimated)`` taken off the names.  An
+    ``(observed)`` substitute day is left out when the holiday itself is listed that year (the
+    greeting belongs to the day itself); when only the observed day is (Israel moves Yom
+    HaZikaron and Independence Day), that day is the holiday."""
+    catalogue_entry = CATALOGUES.get(calendar)
     kwargs: dict[str, Any] = {"years": year}
-    if catalogue:
-        kwargs["categories"] = catalogue.categories
+    if catalogue_entry:
+        kwargs["categories"] = catalogue_entry.categories
     supported = holidays_library.country_holidays(calendar).supported_languages
     wanted = LIBRARY_LANGUAGE.get(language or "en", ())
     chosen = next((code for code in wanted if code in supported), "")
@@ -97,20 +99,24 @@ def _library(calendar: str, year: int, language: str = "") -> tuple[tuple[date, 
         return ()
     if chosen:
         kwargs["language"] = chosen
-    days = []
+    listed: list[tuple[date, list[tuple[str, bool]]]] = []
     for day, names in sorted(holidays_library.country_holidays(calendar, **kwargs).items()):
-        kept = []
+        parsed = []
         for name in str(names).split(";"):
-            name = name.strip()
+            name, observed = name.strip(), False
             suffix = SUFFIX.search(name)
-            if suffix and "observed" in suffix.group(1).lower():
-                continue
-            if suffix and "estimated" in suffix.group(1).lower():
+            if suffix and ("estimated" in suffix.group(1).lower() or "observed" in suffix.group(1).lower()):
+                observed = "observed" in suffix.group(1).lower()
                 name = name[:suffix.start()].strip()
             if name:
-                kept.append(name)
+                parsed.append((name, observed))
+        listed.append((day, parsed))
+    actual = {name for _, parsed in listed for name, observed in parsed if not observed}
+    days = []
+    for day, parsed in listed:
+        kept = tuple(name for name, observed in parsed if not observed or name not in actual)
         if kept:
-            days.append((day, tuple(kept)))
+            days.append((day, kept))
     return tuple(days)
 
 

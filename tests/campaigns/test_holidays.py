@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from campaigns.models import Enrolment, FlowStep, Message, ScheduledStep
 from campaigns.services.engine import run_due
 from campaigns.services.flows import flow_edit, flow_enable
-from campaigns.services.holidays import holiday_scan, plan
+from campaigns.services.holidays import catalogue, greetings, holiday_scan, plan
 from commerce.models import Customer
 from tests.factories import ShopFactory
 from tests.integrations.test_oauth import session_token
@@ -72,6 +72,22 @@ def test_any_country_greets_its_public_holidays_but_not_days_of_remembrance():
     assert "memorial_day" not in us
     gb = by_key(plan(calendar="gb", year=2026))
     assert "christmas_day" in gb and "good_friday" not in gb
+
+
+def test_every_catalogued_occasion_is_found_in_the_library():
+    """A renamed holiday in a new `holidays` release would silently drop a greeting."""
+    for calendar in ("IL", "IR"):
+        for key in catalogue(calendar=calendar):
+            found = [greeting for year in (2025, 2026, 2027)
+                     for greeting in greetings(calendar=calendar, year=year, chosen={key: {}})]
+            assert found, f"{calendar} {key}"
+
+
+def test_a_moved_holiday_is_greeted_on_the_day_it_is_kept_and_a_substitute_day_is_not():
+    # Israel moved Independence Day 2024 to 14 May (the library lists only the "observed" day)
+    assert by_key(plan(calendar="IL", year=2024))["independence_day"]["date"] == "2024-05-14"
+    # Christmas 2021 was a Saturday: greeted on the 25th, not on Friday's day off
+    assert [row["date"] for row in plan(calendar="US", year=2021) if row["key"] == "christmas_day"] == ["2021-12-25"]
 
 
 def test_the_command_prints_the_plan_as_json_for_scripts():
