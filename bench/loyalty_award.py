@@ -25,8 +25,9 @@ Checks (exit status 1 if one fails): exactly one ``earn:order:<id>`` entry per e
 (paid, not a test, earning > 0) and none for the others; each entry's points equal the points
 computed here from the generated lines, independently of the app (merchandise after discounts ×
 1, × the tier multiplier the account held when the order was dispatched, rounded down; the
-tier is simulated from the orders' totals in dispatch order); the whole ledger's sum equals those
-points plus the badge points; accounts and tiers as simulated.  Backfill: the dry run and the
+tier is simulated from the orders' totals in dispatch order, test orders left out of spend and of
+the badge's order count as the app's counted orders leave them); the whole ledger's sum equals
+those points plus the badge points; accounts and tiers as simulated.  Backfill: the dry run and the
 real run agree, and the ledger equals the points without tier multipliers (a backfill does not
 evaluate tiers).
 
@@ -171,6 +172,8 @@ def expected_live(planned: list[Planned], batch: int, tiers: list[TierRule], bad
     and order counts at once), then its events are dispatched one by one; each order earns at the
     multiplier of the tier its account holds at that moment, then the account's tier is raised to
     what its spend so far reaches (no refunds here, so never lowered) and order badges are given.
+    A test order earns nothing and counts for neither spend nor the badges (the app's counted
+    orders exclude it), but its shopper's account is opened and placed like any other.
 
     ``badges``: (orders threshold, points) of the active "orders" badges."""
     out = Expected()
@@ -181,8 +184,10 @@ def expected_live(planned: list[Planned], batch: int, tiers: list[TierRule], bad
     for start in range(0, len(planned), batch):
         chunk = planned[start:start + batch]
         for order in chunk:
-            spend[order.owner] = spend.get(order.owner, Decimal("0")) + order.total
-            count[order.owner] += 1
+            spend.setdefault(order.owner, Decimal("0"))
+            if not order.is_test:
+                spend[order.owner] += order.total
+                count[order.owner] += 1
         for order in chunk:
             current = tier_of.get(order.owner)
             if not order.is_test:
