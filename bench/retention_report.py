@@ -268,6 +268,7 @@ SELECT id, customer_id, currency, total, total_refunded, total_tax, total_shippi
 FROM orders
 WHERE financial_status IN ('paid', 'partially_refunded')          -- fully refunded: not a purchase
   AND cancelled_at IS NULL AND NOT is_test AND processed_at IS NOT NULL
+  AND NOT (total > 0 AND total_refunded >= total)                 -- refunded in full, whatever the status
 """
 
 DUCK_SQL: dict[str, str] = {  # metric -> one query; its column names are paths in the report's JSON

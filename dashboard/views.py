@@ -30,8 +30,10 @@ from dashboard.periods import PRESETS, Period, period_from
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
 
-ASSET_VERSION = "1"
+ASSET_VERSION = "2"
 SEGMENT_PAGE_SIZE = 50
+# Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
+PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")
 
 NAV = (
     ("dashboard:overview", gettext_lazy("Retention overview")),
@@ -91,11 +93,15 @@ def _period_label(period: Period) -> str:
 
 def _chart(chart_id: str, kind: str, title: str, labels: list[str], series: list[dict[str, Any]], *,
            unit: str = "int", currency: str = "", stacked: bool = False, horizontal: bool = False) -> dict[str, Any]:
-    """What ``charts.js`` draws; values travel as strings (Decimal) and become numbers only there."""
+    """What ``charts.js`` draws; values travel as strings (Decimal) and become numbers only there.  A
+    series may flag points ``partial`` (a month not over yet): drawn lighter / dashed, said so in the tooltip."""
     return {"id": chart_id, "kind": kind, "title": title, "labels": labels, "unit": unit, "currency": currency,
-            "stacked": stacked, "horizontal": horizontal,
+            "stacked": stacked, "horizontal": horizontal, "partial_note": str(PARTIAL_NOTE),
             "series": [{"label": str(item["label"]), "data": [_chart_value(value) for value in item["data"]],
-                        **({"floating": True} if item.get("floating") else {})} for item in series]}
+                        **({"floating": True} if item.get("floating") else {}),
+                        **({"partial": [bool(flag) for flag in item["partial"]]} if any(item.get("partial") or [])
+                           else {})}
+                       for item in series]}
 
 
 def _chart_value(value: Any) -> Any:
@@ -218,9 +224,27 @@ def _clv_model(clv: dict[str, Any]) -> dict[str, Any]:
         **base, "fitted": True, "name": model.get("name", ""), "time_unit": model.get("time_unit", ""),
         "params": [(name, formatting.number(value, 3)) for name, value in (model.get("params") or {}).items()],
         "log_likelihood": formatting.number(model.get("log_likelihood"), 1),
+        "selection": _clv_selection(clv.get("model_selection") or {}),
         "note": model.get("note") or "",
         "alive": formatting.percent(Decimal(str(alive["mean"])) * 100, 1) if alive.get("mean") is not None else "",
     }
+
+
+def _clv_selection(selection: dict[str, Any]) -> list[tuple[str, str]]:
+    """How each model was chosen: the likelihood ratio against the threshold (the numbers the report
+    gives, so the label cannot change between page views of the same data)."""
+    names = {"bg_nbd": _("BG/NBD"), "constant_dropout": _("constant-dropout limit"),
+             "gamma_gamma": _("Gamma-Gamma"), "constant_spend": _("constant-spend limit")}
+    lines = []
+    for part, label in (("purchases", _("Purchases model")), ("spend", _("Spend model"))):
+        choice = selection.get(part)
+        if not choice:
+            continue
+        lines.append((str(label), _("%(model)s (likelihood ratio %(ratio)s, threshold %(threshold)s)") % {
+            "model": names.get(choice["chosen"], choice["chosen"]),
+            "ratio": formatting.number(choice["likelihood_ratio"], 3),
+            "threshold": formatting.number(choice["critical_value"], 3)}))
+    return lines
 
 
 def _metric_rows(report: dict[str, Any], currency: str) -> list[list[Any]]:
@@ -263,7 +287,10 @@ def cohorts(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
                   rows=[[row.get("month"), row.get("size"), *_padded(row.get("retention_percent") or [], width)]
                         for row in rows])
     heat = [{"month": formatting.month(row.get("month")), "size": formatting.number(row.get("size"), 0),
-             "cells": [_heat_cell(value) for value in _padded(row.get("retention_percent") or [], width)]}
+             "partial": bool(row.get("partial")),
+             "cells": [_heat_cell(value, partial=bool(partial))
+                       for value, partial in zip(_padded(row.get("retention_percent") or [], width),
+                                                 _padded(row.get("retention_partial") or [], width), strict=True)]}
             for row in rows]
     # the latest cohorts followed for at least two months after the first: more lines are unreadable
     followed = [row for row in rows if len(row.get("retention_percent") or []) >= 3][-6:]
@@ -271,32 +298,36 @@ def cohorts(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     charts = [
         _chart("cohort-sizes", "bar", _("New customers per month"),
                [formatting.month(row.get("month")) for row in rows],
-               [{"label": _("Customers"), "data": [row.get("size") for row in rows]}]),
+               [{"label": _("Customers"), "data": [row.get("size") for row in rows],
+                 "partial": [row.get("partial") for row in rows]}]),
         _chart("cohort-curves", "line", _("Retention by months since the first order"),
                [formatting.number(offset, 0) for offset in range(1, later)],
-               [{"label": formatting.month(row.get("month")), "data": row["retention_percent"][1:]}
+               [{"label": formatting.month(row.get("month")), "data": row["retention_percent"][1:],
+                 "partial": (row.get("retention_partial") or [])[1:]}
                 for row in followed],
                unit="percent"),
     ]
     return _page(request, access, view_name="dashboard:cohorts", title=_("Cohorts"), template="dashboard/cohorts.html",
                  period=period, tables=[table], charts=charts if rows else [], heat=heat,
-                 offsets=[formatting.number(offset, 0) for offset in range(width)], curves=bool(followed))
+                 offsets=[formatting.number(offset, 0) for offset in range(width)], curves=bool(followed),
+                 partial=any(row.get("partial") or any(row.get("retention_partial") or []) for row in rows))
 
 
 def _padded(values: list[Any], width: int) -> list[Any]:
     return list(values) + [None] * (width - len(values))
 
 
-def _heat_cell(value: Any) -> dict[str, str]:
-    """A cohort cell: its text and a colour whose depth follows the share (blank when not yet due)."""
+def _heat_cell(value: Any, *, partial: bool = False) -> dict[str, Any]:
+    """A cohort cell: its text and a colour whose depth follows the share (blank when not yet due);
+    a month not over yet is hatched (``partial``): its share is so far, not a drop."""
     if value is None:
-        return {"text": "", "style": "", "class": "empty"}
+        return {"text": "", "style": "", "class": "empty", "partial": False}
     share = max(Decimal("0"), min(Decimal("100"), Decimal(str(value))))
     # 0 % -> light; 100 % -> deep teal.  Steeper at the low end, where most repeat shares are.
     strength = min(Decimal("1"), (share / Decimal("40")) ** Decimal("0.7")) if share else Decimal("0")
     lightness = 97 - int(strength * 62)
     return {"text": formatting.percent(value, 1), "style": f"background-color:hsl(174 55% {lightness}%)",
-            "class": "dark" if lightness < 55 else "light"}
+            "class": ("dark" if lightness < 55 else "light") + (" partial" if partial else ""), "partial": partial}
 
 
 @require_GET

@@ -10,7 +10,8 @@ from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
-from commerce.models import PAID_STATUSES, Order, OrderLine, Product, Shop
+from commerce.models import Order, OrderLine, Product, Shop
+from commerce.selectors import orders_counted
 from loyalty.models import Account, LedgerEntry, Program, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from retention_app.money import money_str
@@ -23,10 +24,10 @@ def program_get(*, shop: Shop) -> Program:
 
 
 def counted_orders(*, shop_id: int) -> QuerySet[Order]:
-    """The shop's paid, non-cancelled, non-test orders: the ones tiers, badges, challenges and
-    inactivity expiry count."""
-    return Order.objects.filter(shop_id=shop_id, cancelled_at__isnull=True, financial_status__in=PAID_STATUSES,
-                                is_test=False)
+    """The shop's counted orders -- commerce's one rule (``commerce.selectors.orders_counted``: paid,
+    not cancelled, not test, not refunded in full) -- the ones tiers, badges, challenges, inactivity
+    expiry and the backfill count."""
+    return orders_counted(shop=shop_id)
 
 
 def account_orders(*, account: Account) -> QuerySet[Order]:

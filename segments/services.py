@@ -8,8 +8,9 @@ restricted to them, their quintiles placed among the other customers' stored fig
 same ``NTILE`` arithmetic, and one membership check per segment.  Other customers' quintiles
 and spend ranks shift slightly with each order; the next daily recompute settles them.
 
-Counted orders: paid (``PAID_STATUSES``), not cancelled, not test, and not fully refunded (a
-purchase that was wholly returned is no repurchase); spend is net of refunds.
+Counted orders are commerce's (``commerce.selectors.orders_counted_sql``, the rule analytics,
+loyalty and campaigns use too): paid, not cancelled, not test, and not fully refunded (a purchase
+that was wholly returned is no repurchase); spend is net of refunds.
 """
 
 import re
@@ -21,7 +22,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from commerce.models import PAID_STATUSES, Customer, Order, Shop
+from commerce.models import Customer, Shop
+from commerce.selectors import orders_counted_sql
 from retention_app.errors import ApplicationError
 from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembership, SegmentSettings
 from segments.rules import (
@@ -120,21 +122,6 @@ def _sql_plus_days(column: str, days: str) -> str:
     return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', julianday({column}) + ({days}))"
 
 
-def _counted_orders_sql(customer_filter: str) -> str:
-    order = Order._meta.db_table
-    statuses = ", ".join(["%s"] * len(PAID_STATUSES))
-    return f"""
-        SELECT o.id, o.customer_id, o.processed_at, (o.total - o.total_refunded) AS net
-        FROM {order} o
-        WHERE o.shop_id = %s AND o.customer_id IS NOT NULL {customer_filter}
-          AND o.financial_status IN ({statuses}) AND o.cancelled_at IS NULL AND o.is_test = %s
-          AND o.processed_at IS NOT NULL AND NOT (o.total > 0 AND o.total_refunded >= o.total)"""
-
-
-def _counted_params(shop: Shop, customer: Customer | None) -> list[Any]:
-    return [shop.pk, *([customer.pk] if customer is not None else []), *[str(s) for s in PAID_STATUSES], False]
-
-
 def _gaps_sql(counted: str) -> str:
     """Each counted order's distance in days from the same customer's previous one (NULL for the
     first), read from the relation ``counted``."""
@@ -147,14 +134,15 @@ def _gaps_sql(counted: str) -> str:
 
 def shop_median_interval(*, shop: Shop) -> Decimal | None:
     """The median number of days between a customer's consecutive orders, over the whole shop."""
+    counted, counted_params = orders_counted_sql(shop=shop)
     sql = f"""
-        WITH counted AS ({_counted_orders_sql("")}),
+        WITH counted AS ({counted}),
         gaps AS ({_gaps_sql("counted")}),
         ranked AS (SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS position, COUNT(*) OVER () AS total
                    FROM gaps WHERE gap IS NOT NULL)
         SELECT AVG(gap) FROM ranked WHERE position IN ((total + 1) / 2, (total + 2) / 2)"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, _counted_params(shop, None))
+        cursor.execute(sql, counted_params)
         row = cursor.fetchone()
     return None if row is None or row[0] is None else Decimal(str(row[0])).quantize(Decimal("0.01"))
 
@@ -164,11 +152,11 @@ def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None, cu
     counted orders, net spend, first and last order, own median interval, expected next order.
     R, F, M and the spend rank are reset here and set by ``_quintiles_*``."""
     score, customers = CustomerScore._meta.db_table, Customer._meta.db_table
-    one = "AND o.customer_id = %s" if customer is not None else ""
+    counted, counted_params = orders_counted_sql(shop=shop, customer=customer)
     interval = "COALESCE(medians.median_gap, CAST(%s AS DOUBLE PRECISION))"
     expected = _sql_plus_days("totals.last_order_at", f"{AT_RISK_FACTOR} * {interval}")
     sql = f"""
-        WITH counted AS ({_counted_orders_sql(one)}),
+        WITH counted AS ({counted}),
         gaps AS ({_gaps_sql("counted")}),
         ranked AS (SELECT customer_id, gap,
                           ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY gap) AS position,
@@ -197,10 +185,9 @@ def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None, cu
             median_interval_days = excluded.median_interval_days,
             expected_next_order_at = excluded.expected_next_order_at,
             r = excluded.r, f = excluded.f, m = excluded.m, spend_rank = excluded.spend_rank"""
-    counted = _counted_params(shop, customer)
     moment = connection.ops.adapt_datetimefield_value(now)
     median = float(shop_median) if shop_median is not None else None
-    params = [*counted, moment, moment, moment, shop.currency, median, median,
+    params = [*counted_params, moment, moment, moment, shop.currency, median, median,
               shop.pk, False, *([customer.pk] if customer else [])]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,9 +1,9 @@
 """What every metric shares: the period in the shop's time zone, which orders count, an order's
 net value, and the per-shop options.
 
-Which orders count ("counted orders"): the shop's orders that are paid or partially refunded,
-not cancelled, not test orders, with a ``processed_at``.  Fully refunded orders are not purchases;
-pending, authorised or voided ones are not purchases yet.  Customer metrics also need a customer:
+Which orders count ("counted orders") is commerce's rule, ``commerce.selectors.orders_counted``,
+the same for loyalty, segments and campaigns: paid or partially refunded, not cancelled, not test
+orders, not refunded in full, with a ``processed_at``.  Customer metrics also need a customer:
 guest orders the platform did not link to one cannot be followed over time; order metrics
 (average order value, profit per order) include them.
 
@@ -28,19 +28,19 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
+from django.db.models import DecimalField, QuerySet
 
-from commerce.models import FinancialStatus, Order, Shop
+from commerce.models import Order, Shop
+from commerce.selectors import COUNTED_ORDER_STATUSES, ORDER_NET_VALUE, orders_counted
 from retention_app.errors import ApplicationError
 from retention_app.money import ZERO, money_str
 
-COUNTED_STATUSES = (FinancialStatus.PAID, FinancialStatus.PARTIALLY_REFUNDED)
+COUNTED_STATUSES = COUNTED_ORDER_STATUSES
 HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
 
 MONEY = DecimalField(max_digits=20, decimal_places=3)
-# What a customer paid for an order, net of its refunds (tax and shipping included).
-NET_VALUE = ExpressionWrapper(F("total") - F("total_refunded"), output_field=MONEY)
+NET_VALUE = ORDER_NET_VALUE
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,8 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def counted_orders(*, shop: Shop) -> QuerySet[Order]:
-    """The shop's orders that count as purchases (see the module docstring)."""
-    return Order.objects.filter(shop=shop, financial_status__in=COUNTED_STATUSES, cancelled_at__isnull=True,
-                                is_test=False, processed_at__isnull=False)
+    """The shop's orders that count as purchases (commerce's rule, see the module docstring)."""
+    return orders_counted(shop=shop)
 
 
 def customer_orders(*, shop: Shop) -> QuerySet[Order]:

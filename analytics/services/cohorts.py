@@ -1,11 +1,16 @@
 """Cohort retention: customers by the month of their first order, and the share of each cohort
-ordering again in each later month (the triangle behind the heat map)."""
+ordering again in each later month (the triangle behind the heat map).
 
-from datetime import date, datetime
+A month that is not over -- the current one, or one the period's end cuts -- is **partial**: its
+shares (and a cohort's size, for the cohort month) can still grow, so they are flagged instead of
+reading as a drop."""
+
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Min
+from django.utils import timezone
 
 from analytics.services.base import Period, customer_orders, in_range, local_midnight, percent
 from commerce.models import Shop
@@ -39,14 +44,24 @@ def _month_index(column: str, month_starts: list[datetime]) -> tuple[str, list[A
     return f"CASE {' '.join(branches)} ELSE 0 END", params
 
 
-def cohort_retention(*, shop: Shop, start: date, end: date) -> list[dict[str, Any]]:
+def _month_last_day(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def cohort_retention(*, shop: Shop, start: date, end: date, today: date | None = None) -> list[dict[str, Any]]:
     """One entry per calendar month the period touches (oldest first): the customers whose first
     counted order ever falls in that month (and in the period), and ``retention_percent[k]``, the
     share of them with a counted order in the k-th month after it (k = 0 is the cohort month, 100
-    by definition), up to the period's end; the last month may be partial.  A month without new
-    customers has ``size`` 0 and ``None`` shares."""
+    by definition), up to the period's end.  A month without new customers has ``size`` 0 and
+    ``None`` shares.
+
+    ``retention_partial[k]`` is True when that month is not over on the period's last day (or
+    ``today``, the shop's local date, when the period runs past it): its share is so far, not
+    final.  ``partial`` says the same of the cohort month itself (its ``size`` can still grow)."""
     period = Period.of(shop=shop, start=start, end=end)
     months = period.months()
+    observed = min(period.end, today or timezone.localdate(timezone=period.zone))
+    partial = [_month_last_day(month) > observed for month in months]
     starts = [local_midnight(month, period.zone) for month in months]
     base = customer_orders(shop=shop)
     firsts = (
@@ -69,6 +84,8 @@ def cohort_retention(*, shop: Shop, start: date, end: date) -> list[dict[str, An
         cohorts.append({
             "month": month.strftime("%Y-%m"),
             "size": size,
+            "partial": partial[index],
             "retention_percent": [percent(counts.get((index, later), 0), size) for later in range(index, len(months))],
+            "retention_partial": partial[index:],
         })
     return cohorts

@@ -248,10 +248,17 @@ def report_table(report: dict[str, Any]) -> str:
 
 
 def _cohort_lines(cohorts: list[dict[str, Any]]) -> list[str]:
+    """The triangle; a month not over yet is marked ``*`` (its share is so far, not a drop)."""
     width = max((len(cohort["retention_percent"]) for cohort in cohorts), default=0)
     header = f"{'':<7} {'':>6} " + " ".join(f"{'m' + str(k):>6}" for k in range(width))
     lines = [header.rstrip()]
     for cohort in cohorts:
-        cells = " ".join(f"{_plain(value):>6}" for value in cohort["retention_percent"])
-        lines.append(f"{cohort['month']:<7} {cohort['size']:>6} {cells}".rstrip())
+        # partial months are the latest: the mark ends a row, it never pushes a later column
+        cells = " ".join(f"{_plain(value):>6}{'*' if partial else ''}"
+                         for value, partial in zip(cohort["retention_percent"], cohort["retention_partial"],
+                                                   strict=True))
+        size = f"{cohort['size']:>6}{'*' if cohort['partial'] else ''}"
+        lines.append(f"{cohort['month']:<7} {size} {cells}".rstrip())
+    if any(cohort["partial"] or any(cohort["retention_partial"]) for cohort in cohorts):
+        lines.append(_("* month not over yet: the figure so far, not a drop"))
     return lines

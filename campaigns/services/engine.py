@@ -56,7 +56,8 @@ from campaigns.models import (
     Unsubscribe,
 )
 from campaigns.services import email, sms
-from commerce.models import PAID_STATUSES, Customer, Order, OrderLine, Product
+from commerce.models import Customer, OrderLine, Product
+from commerce.selectors import counted_order_q, orders_counted
 
 logger = logging.getLogger(__name__)
 
@@ -299,9 +300,8 @@ def _exit_reason(scheduled: ScheduledStep) -> str:
     conditions = scheduled.step.conditions or {}
     enrolment = scheduled.enrolment
     if conditions.get("no_order_since_enrolment"):
-        ordered = Order.objects.filter(shop_id=enrolment.shop_id, customer=enrolment.customer,
-                                       cancelled_at__isnull=True, financial_status__in=PAID_STATUSES,
-                                       processed_at__gt=enrolment.enrolled_at).exists()
+        ordered = orders_counted(shop=enrolment.shop_id).filter(customer=enrolment.customer,
+                                                                processed_at__gt=enrolment.enrolled_at).exists()
         if ordered:
             return "the customer ordered again"
     return customer_exit_reason(step=scheduled.step, customer=enrolment.customer)
@@ -575,9 +575,8 @@ def winback_scan(*, flow: Flow, now: datetime | None = None) -> int:
     last order, so a customer who comes back and lapses again is welcomed back again)."""
     now = now or timezone.now()
     days = int(flow.settings.get("inactive_days", 180))
-    lapsed = (Order.objects.filter(shop_id=flow.shop_id, cancelled_at__isnull=True, customer__isnull=False,
-                                   financial_status__in=PAID_STATUSES, customer__is_deleted=False,
-                                   customer__redacted_at__isnull=True)
+    lapsed = (orders_counted(shop=flow.shop_id).filter(customer__isnull=False, customer__is_deleted=False,
+                                                       customer__redacted_at__isnull=True)
               .values("customer_id").annotate(last=Max("processed_at"))
               .filter(last__lte=now - timedelta(days=days), last__gt=now - timedelta(days=days + 30))
               .values_list("customer_id", "last"))
@@ -622,8 +621,8 @@ def repurchase_medians(*, shop_id: int, min_repurchases: int) -> dict[int, int]:
     only intervals of at least a day).  One query: each purchase next to the previous one."""
     previous = Window(Lag("order__processed_at"), partition_by=[F("product_id"), F("order__customer_id")],
                       order_by=F("order__processed_at").asc())
-    gaps = (OrderLine.objects.filter(shop_id=shop_id, product__isnull=False, order__customer__isnull=False,
-                                     order__cancelled_at__isnull=True)
+    gaps = (OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=shop_id, product__isnull=False,
+                                     order__customer__isnull=False)
             .annotate(gap=ExpressionWrapper(F("order__processed_at") - previous, output_field=DurationField()))
             .filter(gap__gte=timedelta(days=1))
             .values_list("product_id", "gap"))
@@ -661,8 +660,8 @@ def replenishment_scan(*, flow: Flow, now: datetime | None = None) -> int:
         recent |= Q(product_id__in=product_ids, order__processed_at__gt=since)
         due |= Q(product_id__in=product_ids, last__gt=since, last__lte=until)
     since = now - timedelta(days=max(by_cycle) + 1)  # implied by ``recent``; lets the order date index help
-    last_purchases = (OrderLine.objects.filter(recent, shop_id=flow.shop_id, order__customer__isnull=False,
-                                               order__cancelled_at__isnull=True, order__processed_at__gt=since,
+    last_purchases = (OrderLine.objects.filter(recent, counted_order_q(prefix="order__"), shop_id=flow.shop_id,
+                                               order__customer__isnull=False, order__processed_at__gt=since,
                                                order__customer__is_deleted=False,
                                                order__customer__redacted_at__isnull=True)
                       .values("product_id", "order__customer_id").annotate(last=Max("order__processed_at"))

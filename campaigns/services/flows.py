@@ -19,7 +19,8 @@ from campaigns.services.engine import (
     steps_for_new_enrolment,
     timing_for,
 )
-from commerce.models import PAID_STATUSES, Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
+from commerce.models import Customer, DomainEvent, FulfillmentStatus, Order, Shop, Variant
+from commerce.selectors import counted_order_q
 from commerce.services import order_event_for_history
 from retention_app.errors import ApplicationError
 
@@ -468,7 +469,7 @@ def flow_apply_history(*, shop: Shop, key: str, days: int, now: datetime | None 
     # would-be events carry the same keys, so an order enrols once however it is found.
     orders = Order.objects.filter(shop=shop, customer__isnull=False, cancelled_at__isnull=True, is_test=False)
     if flow.trigger == DomainEvent.Name.ORDER_PAID:
-        orders = orders.filter(financial_status__in=PAID_STATUSES, processed_at__gt=since, processed_at__lte=now)
+        orders = orders.filter(counted_order_q(), processed_at__gt=since, processed_at__lte=now)
     elif flow.trigger == DomainEvent.Name.ORDER_FULFILLED:
         orders = orders.filter(fulfillment_status=FulfillmentStatus.FULFILLED, platform_updated_at__gt=since,
                                platform_updated_at__lte=now)

@@ -10,11 +10,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from commerce import events
 from commerce.models import Customer, Shop
+from commerce.selectors import ORDER_NET_VALUE
 from loyalty.models import (
     Account,
     AccountBadge,
@@ -155,7 +156,7 @@ def challenge_progress(*, challenge: Challenge, account: Account, at: datetime |
     orders = account_orders(account=account).filter(processed_at__gte=challenge.starts_at, processed_at__lte=until)
     if challenge.goal == ChallengeGoal.ORDERS:
         return Decimal(orders.count())
-    return orders.aggregate(spend=Sum(F("total") - F("total_refunded")))["spend"] or Decimal("0")
+    return orders.aggregate(spend=Sum(ORDER_NET_VALUE))["spend"] or Decimal("0")
 
 
 def challenges_review(*, account: Account, at: datetime | None = None) -> list[Challenge]:

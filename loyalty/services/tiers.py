@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from commerce import events
 from commerce.models import Shop
+from commerce.selectors import ORDER_NET_VALUE
 from loyalty.models import (
     Account,
     EntryKind,
@@ -53,7 +54,7 @@ def tier_metric(*, account: Account, scheme: TierScheme, at: datetime) -> Decima
     orders = account_orders(account=account).filter(processed_at__lte=at)
     if since:
         orders = orders.filter(processed_at__gte=since)
-    return orders.aggregate(spend=Sum(F("total") - F("total_refunded")))["spend"] or ZERO
+    return orders.aggregate(spend=Sum(ORDER_NET_VALUE))["spend"] or ZERO
 
 
 def tier_for_metric(*, tiers: list[Tier], metric: Decimal) -> Tier | None:

@@ -53,7 +53,8 @@ def test_the_report_has_every_documented_key_and_the_right_values(shop):
     assert report["average_order_value"] == "22.500"  # (14 × 20 + 40 + (60 − 20)) / 16
     assert report["profit_per_order"] == "22.500"  # no costs known
     assert report["profit"]["orders_without_cost"] == 16
-    assert report["cohorts"] == [{"month": "2026-03", "size": 15, "retention_percent": [Decimal("100.00")]}]
+    assert report["cohorts"] == [{"month": "2026-03", "size": 15, "partial": False,
+                                  "retention_percent": [Decimal("100.00")], "retention_partial": [False]}]
     assert report["clv"]["historic_mean"] == "29.217"  # (100 × 30 + 14 × 20 + 80) / 115
     assert report["clv"]["model"] is None and report["clv"]["customers"] == 115
     assert "too few repeat customers" in report["clv"]["reason"]
@@ -198,3 +199,15 @@ def test_the_definitions_follow_the_active_language(shop):
     assert "שיעור שימור לקוחות (CRR)" in table
     assert persian["definitions"]["churn_rate_percent"].startswith("سهم مشتریان فعال")
     assert hebrew["crr_percent"] == persian["crr_percent"] == Decimal("90.00")
+
+
+def test_the_table_marks_a_month_not_over_yet(shop):
+    report = retention_report(shop=shop, start=date(2026, 3, 1), end=date(2026, 3, 15))
+    assert report["cohorts"][0]["partial"] and report["cohorts"][0]["retention_partial"] == [True]
+    table = report_table(report)
+    march = next(line for line in table.splitlines() if line.startswith("2026-03"))
+    assert "100.00*" in march
+    assert "* month not over yet" in table
+    whole = report_table(retention_report(shop=shop, **MARCH))
+    assert "*" not in next(line for line in whole.splitlines() if line.startswith("2026-03"))
+    assert "month not over yet" not in whole

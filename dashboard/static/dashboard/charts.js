@@ -39,11 +39,20 @@
         return Array.isArray(value) ? value.map(number) : number(value);
       });
       var dataset = { label: series.label, data: data, borderColor: colour, backgroundColor: colour };
+      var partial = series.partial || [];
+      dataset.partial = partial;
       if (spec.kind === "line") {
         dataset.backgroundColor = colour + "33";
         dataset.tension = 0;
         dataset.spanGaps = false;
         dataset.pointRadius = 2;
+        if (partial.length) {  // a month not over yet: dashed line into it, hollow point
+          dataset.segment = { borderDash: function (context) { return partial[context.p1DataIndex] ? [5, 4] : undefined; } };
+          dataset.pointBackgroundColor = data.map(function (_, i) { return partial[i] ? "#fff" : colour; });
+        }
+      } else if (partial.length) {  // a month not over yet: a lighter bar with a dashed edge
+        dataset.backgroundColor = data.map(function (_, i) { return partial[i] ? colour + "55" : colour; });
+        dataset.borderWidth = data.map(function (_, i) { return partial[i] ? 1.5 : 0; });
       }
       if (series.floating) {  // a range bar and a value bar, told apart by colour
         dataset.backgroundColor = data.map(function (_, i) { return i === 0 ? "#c7d2dc" : palette[0]; });
@@ -91,6 +100,9 @@
               label: function (item) {
                 var raw = item.raw;
                 var text = Array.isArray(raw) ? format(raw[0]) + " – " + format(raw[1]) : format(item.parsed[valueAxis]);
+                if ((item.dataset.partial || [])[item.dataIndex] && spec.partial_note) {
+                  text += " (" + spec.partial_note + ")";
+                }
                 return (item.dataset.label ? item.dataset.label + ": " : "") + text;
               },
             },
