@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from campaigns.models import Attribution, Enrolment, Flow, FlowStep, Message, ScheduledStep, Unsubscribe
+from campaigns.models import Attribution, Enrolment, Flow, FlowStep, Message, ScheduledStep
 
 
 class FlowStepInline(admin.TabularInline):
@@ -53,4 +53,3 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Attribution)
-admin.site.register(Unsubscribe)

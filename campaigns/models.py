@@ -179,22 +179,6 @@ class Message(models.Model):
         return f"{self.template} to {self.customer_id} ({self.status})"
 
 
-class Unsubscribe(models.Model):
-    """A shopper's opt-out on a channel, taken at once and kept (the platform consent may lag)."""
-
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    source = models.CharField(max_length=30)  # "email_link", "list_unsubscribe", "sms_stop"
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["customer", "channel"], name="unsubscribe_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.customer_id} off {self.channel}"
-
-
 class Attribution(models.Model):
     """An order credited to one flow, once: it used the flow's code, or came within the
     attribution window after the flow's message reached the customer."""

@@ -18,9 +18,8 @@ from campaigns.models import (
     Message,
     MessageEvent,
     ScheduledStep,
-    Unsubscribe,
 )
-from commerce.models import Shop
+from commerce.models import ConsentChange, Shop
 from commerce.privacy import DataSubject, PrivacyParticipant
 
 
@@ -29,21 +28,21 @@ def erase_customer(*, subject: DataSubject) -> None:
     MessageEvent.objects.filter(shop=shop, message__customer_id__in=customer_ids).update(detail="")
     Message.objects.filter(shop=shop, customer_id__in=customer_ids).update(subject="")
     Enrolment.objects.filter(shop=shop, customer_id__in=customer_ids).update(context={})
-    Unsubscribe.objects.filter(shop=shop, customer_id__in=customer_ids).delete()
+    ConsentChange.objects.filter(shop=shop, customer_id__in=customer_ids).delete()
 
 
 def erase_shop(*, shop: Shop) -> None:
-    for model in (MessageEvent, Attribution, Message, ScheduledStep, Enrolment, Unsubscribe):
+    for model in (MessageEvent, Attribution, Message, ScheduledStep, Enrolment, ConsentChange):
         model._default_manager.filter(shop=shop).delete()
     FlowStep.objects.filter(flow__shop=shop).delete()
     Flow.objects.filter(shop=shop).delete()
 
 
 def export(*, subject: DataSubject) -> dict[str, Any]:
-    """The messages sent (or skipped, with why) and the shopper's consent records."""
+    """The messages sent (or skipped, with why) and the shopper's consent changes (the ledger)."""
     messages = (Message.objects.filter(shop=subject.shop, customer_id__in=subject.customer_ids)
                 .select_related("flow").prefetch_related("events").order_by("at", "pk"))
-    consent = Unsubscribe.objects.filter(shop=subject.shop, customer_id__in=subject.customer_ids)
+    consent = ConsentChange.objects.filter(shop=subject.shop, customer_id__in=subject.customer_ids)
     return {
         "messages": [
             {"flow": message.flow.name if message.flow else None, "template": message.template,
@@ -54,9 +53,8 @@ def export(*, subject: DataSubject) -> dict[str, Any]:
             for message in messages
         ],
         "consent": [
-            {"channel": row.channel, "state": "unsubscribed", "source": row.source,
-             "at": row.created_at.isoformat()}
-            for row in consent.order_by("created_at", "pk")
+            {"channel": row.channel, "state": row.state, "source": row.source, "at": row.at.isoformat()}
+            for row in consent.order_by("at", "pk")
         ],
     }
 
@@ -68,7 +66,7 @@ CAMPAIGNS = PrivacyParticipant(
     export=export,
     personal_fields=(
         "campaigns.Message.subject", "campaigns.MessageEvent.detail", "campaigns.Enrolment.context",
-        "campaigns.Unsubscribe.source",
+        "commerce.ConsentChange.source", "commerce.ConsentChange.detail",
     ),
     not_personal={
         "campaigns.Flow.name": "the flow's name",

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from campaigns.models import Channel, Message, MessageEvent
 from campaigns.services.consent import unsubscribe
+from commerce.models import ConsentSource
 
-SUPPRESSING = {"bounced": "bounce", "complained": "complaint", "rejected": "rejected"}
+SUPPRESSING = {"bounced", "complained", "rejected"}
 
 
 def tracking_event_record(*, event: Any) -> MessageEvent | None:
@@ -32,7 +33,8 @@ def tracking_event_record(*, event: Any) -> MessageEvent | None:
     except IntegrityError:
         return None  # the provider told us twice
     if recorded.event_type in SUPPRESSING:
-        unsubscribe(customer=message.customer, channel=Channel.EMAIL, source=SUPPRESSING[recorded.event_type])
+        unsubscribe(customer=message.customer, channel=Channel.EMAIL, source=ConsentSource.BOUNCE,
+                    detail=recorded.event_type)
     return recorded
 
 

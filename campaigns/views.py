@@ -10,7 +10,7 @@ from campaigns.channels.sms import twilio_signature_valid
 from campaigns.services.consent import unsubscribe
 from campaigns.services.email import unsubscribe_read
 from campaigns.services.sms import inbound_reply
-from commerce.models import Customer
+from commerce.models import ConsentSource, Customer
 
 
 @csrf_exempt  # mail clients POST here without a session (List-Unsubscribe-Post); the token authenticates
@@ -23,7 +23,7 @@ def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
     if customer is None:
         return render(request, "campaigns/unsubscribe.html", {"invalid": True}, status=404)
     if request.method == "POST":
-        unsubscribe(customer=customer, channel=channel, source="email_link")
+        unsubscribe(customer=customer, channel=channel, source=ConsentSource.UNSUBSCRIBE_LINK)
         return render(request, "campaigns/unsubscribe.html", {"done": True, "shop": customer.shop})
     return render(request, "campaigns/unsubscribe.html", {"shop": customer.shop})
 

@@ -344,3 +344,43 @@ class DomainEvent(ShopOwned):
 
     def __str__(self) -> str:
         return self.key
+
+
+class MarketingChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ConsentSource(models.TextChoices):
+    UNSUBSCRIBE_LINK = "unsubscribe_link", _("Unsubscribe link")
+    SMS_STOP = "sms_stop", _("STOP reply")
+    SMS_START = "sms_start", _("START reply")
+    BOUNCE = "bounce", _("Bounce or complaint")
+    PLATFORM = "platform", _("Store (platform)")
+    WIDGET = "widget", _("Storefront widget")
+    MERCHANT = "merchant", _("Merchant")
+    IMPORT = "import", _("Import")
+
+
+class ConsentChange(models.Model):
+    """One change of a shopper's marketing consent on a channel: the ledger, appended to and
+    never updated (but for ``platform_synced_at``).  The current state is kept beside it on
+    ``Customer.email_consent`` / ``sms_consent``; the newest change by ``at`` wins
+    (``commerce.consent``)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_changes")
+    channel = models.CharField(max_length=10, choices=MarketingChannel.choices)
+    state = models.CharField(max_length=20, choices=MarketingConsent.choices)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    at = models.DateTimeField()  # when it happened (the platform's consent_updated_at for its changes)
+    detail = models.CharField(max_length=200, blank=True)  # e.g. "bounced", the provider's word
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    # When the store was told (our own changes are written back to the platform); null: not yet.
+    platform_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "customer", "channel", "at"], name="consentchange_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.state} ({self.source})"

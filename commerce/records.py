@@ -23,6 +23,9 @@ class CustomerRecord:
     account_state: str = ""  # enabled / disabled / invited / declined; "" when not given
     email_consent: str = "not_subscribed"
     sms_consent: str = "not_subscribed"
+    # When the shopper last gave or withdrew consent on the platform (None: not given).
+    email_consent_updated_at: datetime | None = None
+    sms_consent_updated_at: datetime | None = None
     # None means "the payload does not carry a birthday" (keep what is stored).
     birthday: date | None = None
     has_birthday: bool = False

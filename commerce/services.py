@@ -20,6 +20,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from commerce import events, privacy
+from commerce.consent import consent_from_platform
 from commerce.models import (
     PAID_STATUSES,
     Customer,
@@ -220,6 +221,7 @@ def _customer_values(record: CustomerRecord) -> dict[str, Any]:
 @transaction.atomic
 def customers_upsert(*, shop: Shop, records: Sequence[CustomerRecord], live: bool) -> UpsertResult:
     result = UpsertResult()
+    records = consent_from_platform(shop=shop, records=records)  # our newer consent changes are kept
     applied = _records_apply(
         model=Customer, shop=shop, records=records, values=_customer_values,
         fields=[*CUSTOMER_FIELDS, *ADDRESS_FIELDS, "birthday"], result=result,

@@ -49,6 +49,20 @@ class DiscountCodeTaken(Exception):
     """The code already exists in the store (codes are unique per shop)."""
 
 
+class PlatformUnavailable(Exception):
+    """The platform could not be reached or asked us to slow down: worth trying again later."""
+
+
+@dataclass(frozen=True)
+class ConsentUpdate:
+    """A shopper's marketing consent on one channel ("email" or "sms"), as of ``at``."""
+
+    customer_platform_id: str
+    channel: str
+    subscribed: bool
+    at: datetime
+
+
 class PlatformAdapter(Protocol):
     platform: str
 
@@ -75,6 +89,11 @@ class PlatformAdapter(Protocol):
 
     def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:
         """Create a real discount code in the store; ``DiscountCodeTaken`` if it exists."""
+
+    def customer_consent_update(self, *, shop: Shop, update: ConsentUpdate) -> None:
+        """Set the shopper's marketing consent in the store, dated ``update.at`` (so the store's
+        own record, and its webhooks, carry when it happened).  Raises ``PlatformUnavailable``
+        when worth retrying, another error when not."""
 
     def cart_link(self, *, shop: Shop, variant_platform_ids: Sequence[str]) -> str:
         """A storefront link, for messages, that puts one of each variant in the shopper's cart."""

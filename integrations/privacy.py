@@ -40,9 +40,11 @@ class BodyText(Func):
 
 def _literal(value: str) -> str:
     """``value`` as a regular expression matching it inside :class:`BodyText` (both PostgreSQL's
-    and Python's regex syntax: SQLite's REGEXP is Python's ``re``)."""
+    and Python's regex syntax: SQLite's REGEXP is Python's ``re``).  The search ignores case;
+    beyond ASCII on PostgreSQL only by lower-casing the value (payloads write emails in lower case)."""
+    value = value.lower()
     if connection.vendor == "postgresql":
-        text = "".join(chr(byte) if 32 <= byte < 127 and byte != 92 else f"\\{byte:03o}"
+        text = "".join(chr(byte) if 0 < byte < 128 and byte != 92 else f"\\{byte:03o}"
                        for byte in value.encode("utf-8"))
     else:
         text = value

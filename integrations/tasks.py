@@ -7,10 +7,10 @@ from celery import shared_task
 from django.conf import settings
 
 from commerce.models import Platform, Shop, ShopStatus
+from integrations import consent, services, webhooks
 from integrations import selectors as sync_selectors
-from integrations import services, webhooks
 from integrations.models import SyncKind, SyncRun, SyncStatus
-from integrations.platforms import adapter_for
+from integrations.platforms import PlatformUnavailable, adapter_for
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,13 @@ def retry_due_deliveries() -> int:
 @shared_task
 def prune_processed_deliveries() -> int:
     return webhooks.deliveries_prune(older_than=timedelta(days=settings.INBOX_RETENTION_DAYS))
+
+
+@shared_task(acks_late=True, autoretry_for=(PlatformUnavailable,), retry_backoff=5, retry_backoff_max=600,
+             max_retries=8)
+def consent_write_back(change_pk: int) -> str:
+    """A shopper's consent change set in the store (after the commit that recorded it)."""
+    return consent.consent_write_back(change_id=change_pk)
 
 
 @shared_task(acks_late=True)

@@ -53,10 +53,10 @@ from campaigns.models import (
     ScheduledStep,
     StepAction,
     StepStatus,
-    Unsubscribe,
 )
 from campaigns.services import email, sms
-from commerce.models import Customer, OrderLine, Product
+from commerce.consent import consent_state
+from commerce.models import Customer, MarketingConsent, OrderLine, Product
 from commerce.selectors import counted_order_q, orders_counted
 
 logger = logging.getLogger(__name__)
@@ -290,10 +290,8 @@ def _cap_slot(customer: Customer, channel: str, now: datetime, place: Place) -> 
 
 
 def _consented(customer: Customer, channel: str) -> bool:
-    if Unsubscribe.objects.filter(customer=customer, channel=channel).exists():
-        return False
-    state = customer.email_consent if channel == Channel.EMAIL else customer.sms_consent
-    return state == "subscribed"
+    """The current state the consent ledger keeps on the customer (``commerce.consent``)."""
+    return consent_state(customer=customer, channel=channel) == MarketingConsent.SUBSCRIBED
 
 
 def _exit_reason(scheduled: ScheduledStep) -> str:

@@ -9,10 +9,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from campaigns.channels.sms import keyword, phone_key, provider
-from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep, Unsubscribe
-from campaigns.services.consent import unsubscribe
+from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep
+from campaigns.services.consent import consent_change, unsubscribe
 from campaigns.services.email import Rendered, enrolment_order, language_for, step_products
-from commerce.models import Customer
+from commerce.models import ConsentSource, Customer
 from integrations.platforms import adapter_for
 
 TITLE_SEPARATOR = {"fa": "، "}
@@ -76,10 +76,11 @@ def inbound_reply(*, sender: str, body: str) -> str:
     customers = customers_with_phone(sender)
     if word == "stop":
         for customer in customers:
-            unsubscribe(customer=customer, channel=Channel.SMS, source="sms_stop")
+            unsubscribe(customer=customer, channel=Channel.SMS, source=ConsentSource.SMS_STOP)
         return "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
     if word == "start":
-        Unsubscribe.objects.filter(customer__in=customers, channel=Channel.SMS).delete()
+        for customer in customers:
+            consent_change(customer=customer, channel=Channel.SMS, subscribed=True, source=ConsentSource.SMS_START)
         return "You are subscribed again. Reply STOP to unsubscribe, HELP for help."
     if word == "help":
         return "Store messages from Comeback. Reply STOP to unsubscribe. Msg&data rates may apply."

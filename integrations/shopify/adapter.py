@@ -6,10 +6,17 @@ from urllib.parse import quote, urlencode
 
 from commerce.models import Platform, Shop
 from integrations.models import SyncRun, WebhookDelivery
-from integrations.platforms import DiscountCode, DiscountCodeTaken, DiscountKind, DiscountSpec
+from integrations.platforms import (
+    ConsentUpdate,
+    DiscountCode,
+    DiscountCodeTaken,
+    DiscountKind,
+    DiscountSpec,
+    PlatformUnavailable,
+)
 from integrations.shopify import normalise, queries, sync
 from integrations.shopify import webhooks as shopify_webhooks
-from integrations.shopify.client import ShopifyError
+from integrations.shopify.client import ShopifyError, ShopifyTransientError
 from integrations.webhooks import InboundWebhook
 
 
@@ -77,6 +84,19 @@ def discount_mutation(spec: DiscountSpec) -> tuple[str, str, dict[str, Any]]:
     return queries.DISCOUNT_CODE_BASIC_CREATE, "discountCodeBasicCreate", {"basicCodeDiscount": payload}
 
 
+def consent_mutation(update: ConsentUpdate) -> tuple[str, str, dict[str, Any]]:
+    """(mutation, root field, variables) for ``customerEmailMarketingConsentUpdate`` or
+    ``customerSmsMarketingConsentUpdate``: SUBSCRIBED (single opt-in) or UNSUBSCRIBED, dated."""
+    consent = {"marketingState": "SUBSCRIBED" if update.subscribed else "UNSUBSCRIBED",
+               "marketingOptInLevel": "SINGLE_OPT_IN", "consentUpdatedAt": update.at.isoformat()}
+    customer = f"gid://shopify/Customer/{update.customer_platform_id}"
+    if update.channel == "sms":
+        return (queries.CUSTOMER_SMS_MARKETING_CONSENT_UPDATE, "customerSmsMarketingConsentUpdate",
+                {"input": {"customerId": customer, "smsMarketingConsent": consent}})
+    return (queries.CUSTOMER_EMAIL_MARKETING_CONSENT_UPDATE, "customerEmailMarketingConsentUpdate",
+            {"input": {"customerId": customer, "emailMarketingConsent": consent}})
+
+
 class ShopifyAdapter:
     platform: str = Platform.SHOPIFY
 
@@ -110,6 +130,16 @@ class ShopifyAdapter:
         if errors or not result.get("codeDiscountNode"):
             raise ShopifyError("; ".join(error.get("message", "") for error in errors) or "no discount created")
         return DiscountCode(code=spec.code, platform_id=normalise.legacy_id(result["codeDiscountNode"]["id"]))
+
+    def customer_consent_update(self, *, shop: Shop, update: ConsentUpdate) -> None:
+        mutation, root, variables = consent_mutation(update)
+        try:
+            result = sync.client_for(shop).execute(mutation, variables)[root]
+        except ShopifyTransientError as error:
+            raise PlatformUnavailable(str(error)) from error
+        errors = result.get("userErrors") or []
+        if errors or not result.get("customer"):
+            raise ShopifyError("; ".join(error.get("message", "") for error in errors) or "consent not updated")
 
     def cart_link(self, *, shop: Shop, variant_platform_ids: Sequence[str]) -> str:
         """A cart permalink (``/cart/<variant id>:<quantity>,...``): the mirror keeps no product handles."""

@@ -114,6 +114,15 @@ def _consent(value: Any) -> str:
     return _CONSENT.get(str(value or "").lower(), "not_subscribed")
 
 
+def _consent_updated_at(value: Any) -> datetime | None:
+    """When the shopper last gave or withdrew consent: ``consent_updated_at`` (webhooks, REST),
+    ``consentUpdatedAt`` (GraphQL ``emailMarketingConsent`` / ``smsMarketingConsent``)."""
+    if not isinstance(value, dict):
+        return None
+    return _datetime(value.get("consent_updated_at") or value.get("consentUpdatedAt")
+                     or value.get("marketingUpdatedAt"))
+
+
 # --- customers -------------------------------------------------------------------------------
 
 def _coordinate(value: Any) -> float | None:
@@ -160,6 +169,8 @@ def customer_from_graphql(node: dict) -> CustomerRecord:
         account_state=str(node.get("state") or "").lower(),
         email_consent=_consent(node.get("emailMarketingConsent")),
         sms_consent=_consent(node.get("smsMarketingConsent")),
+        email_consent_updated_at=_consent_updated_at(node.get("emailMarketingConsent")),
+        sms_consent_updated_at=_consent_updated_at(node.get("smsMarketingConsent")),
         birthday=_date(birth.get("value")) if isinstance(birth, dict) else None,
         has_birthday="birthDate" in node,
         **_address_fields(node, "defaultAddress"),
@@ -180,6 +191,8 @@ def customer_from_rest(payload: dict) -> CustomerRecord:
         account_state=str(payload.get("state") or "").lower(),
         email_consent=_consent(payload.get("email_marketing_consent")),
         sms_consent=_consent(payload.get("sms_marketing_consent")),
+        email_consent_updated_at=_consent_updated_at(payload.get("email_marketing_consent")),
+        sms_consent_updated_at=_consent_updated_at(payload.get("sms_marketing_consent")),
         **_address_fields(payload, "default_address"),
     )
 

@@ -300,3 +300,23 @@ WEBHOOK_TOPICS = {
     "shop/update": "SHOP_UPDATE",
 }
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+
+# --- marketing consent (an unsubscribe or STOP written back to the store) -----------------------
+
+CUSTOMER_EMAIL_MARKETING_CONSENT_UPDATE = """
+mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMarketingConsentUpdateInput!) {
+  customerEmailMarketingConsentUpdate(input: $input) {
+    customer { id emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt } }
+    userErrors { field code message }
+  }
+}
+"""
+
+CUSTOMER_SMS_MARKETING_CONSENT_UPDATE = """
+mutation CustomerSmsMarketingConsentUpdate($input: CustomerSmsMarketingConsentUpdateInput!) {
+  customerSmsMarketingConsentUpdate(input: $input) {
+    customer { id smsMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt } }
+    userErrors { field code message }
+  }
+}
+"""

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from campaigns.models import FlowStep, Unsubscribe
+from campaigns.models import FlowStep
 from campaigns.services.engine import enrol, run_due
 from campaigns.services.flows import flow_enable
-from commerce.models import Customer
+from commerce.models import ConsentChange, Customer
 from tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,13 +72,19 @@ def test_stop_opts_out_at_once_and_only_for_sms(shop, sms_flow, client, tmp_path
     response = inbound(client, "stop please")
     assert response.status_code == 200
     assert "unsubscribed" in response.content.decode()
-    assert Unsubscribe.objects.filter(customer=customer, channel="sms").exists()
-    assert not Unsubscribe.objects.filter(customer=customer, channel="email").exists()
+    customer.refresh_from_db()
+    assert (customer.sms_consent, customer.email_consent) == ("unsubscribed", "subscribed")
+    [stop] = ConsentChange.objects.filter(customer=customer)
+    assert (stop.channel, stop.state, stop.source) == ("sms", "unsubscribed", "sms_stop")
     enrol(flow=sms_flow, customer=customer, trigger_key="after-stop", at=NOON)
     assert [o.reason for o in run_due(now=NOON)] == ["no marketing consent for sms"]
-    # START subscribes again
+    # a second STOP changes nothing; START subscribes again, both kept in the ledger
+    inbound(client, "STOP")
     inbound(client, "START")
-    assert not Unsubscribe.objects.filter(customer=customer, channel="sms").exists()
+    customer.refresh_from_db()
+    assert customer.sms_consent == "subscribed"
+    assert list(ConsentChange.objects.filter(customer=customer).order_by("at", "pk").values_list(
+        "state", "source")) == [("unsubscribed", "sms_stop"), ("subscribed", "sms_start")]
 
 
 def test_help_is_answered_and_a_forged_reply_is_refused(shop, client):
@@ -86,7 +92,7 @@ def test_help_is_answered_and_a_forged_reply_is_refused(shop, client):
     assert "Reply STOP" in inbound(client, "HELP").content.decode()
     forged = inbound(client, "STOP", token="someone-elses-token")
     assert forged.status_code == 401
-    assert not Unsubscribe.objects.exists()
+    assert not ConsentChange.objects.exists()
 
 
 def test_quiet_hours_hold_sms_too(shop, sms_flow, tmp_path):

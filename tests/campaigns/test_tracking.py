@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
 
-from campaigns.models import Message, MessageEvent, Unsubscribe
+from campaigns.models import Message, MessageEvent
 from campaigns.services.attribution import flow_stats
 from campaigns.services.engine import enrol, run_due
 from campaigns.services.flows import flow_enable
-from commerce.models import Customer
+from commerce.models import ConsentChange, Customer
 from tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,4 +49,8 @@ def test_opens_and_clicks_are_counted_once_per_message(sent):
 @pytest.mark.parametrize("event_type", ["bounced", "complained"])
 def test_bounce_or_complaint_stops_marketing_email(sent, event_type):
     report(sent, event_type)
-    assert Unsubscribe.objects.filter(customer=sent.customer, channel="email").exists()
+    sent.customer.refresh_from_db()
+    assert sent.customer.email_consent == "unsubscribed"
+    [change] = ConsentChange.objects.filter(customer=sent.customer)
+    assert (change.channel, change.state, change.source) == ("email", "unsubscribed", "bounce")
+    assert change.detail == event_type

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaigns.models import Enrolment, Flow, Message, MessageEvent, Unsubscribe
-from commerce.models import Customer, Order, Shop
+from campaigns.models import Enrolment, Flow, Message, MessageEvent
+from commerce.models import ConsentChange, Customer, Order, Shop
 from integrations.models import DataRequestExport, DeliveryStatus, WebhookDelivery
 from integrations.tasks import prune_processed_deliveries
 from integrations.webhooks import deliveries_prune
@@ -91,7 +91,8 @@ def seed_shopper_everywhere(client, shop: Shop) -> dict:
                                      language="en", subject="John, thank you for your order", status="sent", at=NOW)
     MessageEvent.objects.create(shop=shop, message=message, event_type="bounced", at=NOW,
                                 detail="550 5.1.1 <john@example.com>: mailbox unavailable")
-    Unsubscribe.objects.create(shop=shop, customer=john, channel="sms", source="sms_stop")
+    ConsentChange.objects.create(shop=shop, customer=john, channel="sms", state="unsubscribed", source="sms_stop",
+                                 at=NOW)
     # surveys: an NPS score with a free-text reason, and a zero-party profile
     survey = Survey.objects.create(shop=shop, key="feedback", kind="nps", title={"en": "How are we doing?"})
     score = Question.objects.create(shop=shop, survey=survey, position=1, key="recommend", kind="score",
@@ -155,7 +156,7 @@ def test_customer_redact_keeps_the_merchants_numbers_and_the_other_shoppers(clie
     assert LedgerEntry.objects.get(idempotency_key="referral:1").reason == "referred [redacted]"
     assert Message.objects.get(shop=alpha).status == "sent"
     assert list(Answer.objects.exclude(score=None).values_list("score", flat=True)) == [9]
-    assert not Unsubscribe.objects.exists() and not CustomerProfile.objects.exists()
+    assert not ConsentChange.objects.exists() and not CustomerProfile.objects.exists()
     assert not SegmentMembership.objects.exists() and not CustomerScore.objects.exists()
     # Ruth, the other shopper, keeps her data and her raw payload
     assert Customer.objects.get(pk=seeded["ruth"].pk).email == "ruth@example.com"
@@ -219,8 +220,9 @@ def test_data_request_export_has_points_referrals_messages_consent_and_answers(c
     assert [(m["subject"], m["status"], m["channel"]) for m in messages] == [
         ("John, thank you for your order", "sent", "email")]
     assert [e["event"] for e in messages[0]["events"]] == ["bounced"]
-    assert [(c["channel"], c["state"], c["source"]) for c in data["campaigns"]["consent"]] == [
-        ("sms", "unsubscribed", "sms_stop")]
+    # the consent ledger: his STOP (and the store's own changes as its webhooks brought them)
+    assert [(c["channel"], c["state"], c["source"]) for c in data["campaigns"]["consent"]
+            if c["channel"] == "sms"] == [("sms", "unsubscribed", "sms_stop")]
     answers = data["surveys"]["responses"][0]["answers"]
     assert (answers["recommend"]["score"], answers["reason"]["text"]) == (9, "John Smith here: lovely teapot")
     assert data["surveys"]["profile"] == {"interests": ["green tea"], "preferences": []}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -211,6 +212,44 @@ def r_discount_delete(_: Any, info: GraphQLResolveInfo, id: str) -> JSON:  # noq
     return {"deletedCodeDiscountId": id, "userErrors": []}
 
 
+# --- marketing consent ---------------------------------------------------------------------------
+
+CONSENT_INPUT_STATES = {"email": ("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"),
+                        "sms": ("SUBSCRIBED", "UNSUBSCRIBED", "PENDING")}
+
+
+def _consent_update(channel: str, key: str, mutation: str) -> Callable[..., JSON]:
+    """``customerEmailMarketingConsentUpdate`` / ``customerSmsMarketingConsentUpdate``: the store
+    records the state, opt-in level and ``consentUpdatedAt`` (now when not given; not in the
+    future) and emits ``customers/update`` carrying the new consent."""
+
+    def resolve(_: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:  # noqa: A002
+        _require(info, "write_customers", mutation)
+        shop = _shop(info)
+        consent: JSON = dict(input.get(key) or {})
+        ident = parse_gid(str(input.get("customerId") or ""), "Customer")
+        customer = shop.get_customer(ident) if ident is not None else None
+        if customer is None:
+            return {"customer": None, "userErrors": [_err(["input", "customerId"], "Customer not found", "INVALID")]}
+        if not (customer.email if channel == "email" else customer.phone):
+            what = "an email address" if channel == "email" else "a phone number"
+            return {"customer": None, "userErrors": [
+                _err(["input", "customerId"], f"Customer must have {what}", "INVALID")]}
+        state = str(consent.get("marketingState") or "")
+        if state not in CONSENT_INPUT_STATES[channel]:
+            return {"customer": None, "userErrors": [
+                _err(["input", key, "marketingState"], f"Marketing state {state} is not allowed", "INCLUSION")]}
+        at = consent.get("consentUpdatedAt")
+        if at is not None and at > shop.now() + timedelta(minutes=1):
+            return {"customer": None, "userErrors": [
+                _err(["input", key, "consentUpdatedAt"], "Consent updated at cannot be in the future", "INVALID")]}
+        updated = shop.set_marketing_consent(customer.id, channel=channel, state=state,
+                                             opt_in_level=consent.get("marketingOptInLevel"), at=at)
+        return {"customer": updated, "userErrors": []}
+
+    return resolve
+
+
 MUTATIONS: dict[str, Callable[..., Any]] = {
     "bulkOperationRunQuery": r_bulk_run,
     "bulkOperationCancel": r_bulk_cancel,
@@ -224,4 +263,8 @@ MUTATIONS: dict[str, Callable[..., Any]] = {
     "discountCodeBxgyCreate": _discount_create("bxgy", "bxgyCodeDiscount",
                                                "discountCodeBxgyCreate"),
     "discountCodeDelete": r_discount_delete,
+    "customerEmailMarketingConsentUpdate": _consent_update(
+        "email", "emailMarketingConsent", "customerEmailMarketingConsentUpdate"),
+    "customerSmsMarketingConsentUpdate": _consent_update(
+        "sms", "smsMarketingConsent", "customerSmsMarketingConsentUpdate"),
 }

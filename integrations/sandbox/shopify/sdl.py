@@ -682,6 +682,46 @@ input DiscountCodeBxgyInput {{
   customerGets: DiscountCustomerGetsInput
   combinesWith: DiscountCombinesWithInput
 }}
+input CustomerEmailMarketingConsentInput {{
+  marketingState: CustomerEmailMarketingState!
+  marketingOptInLevel: CustomerMarketingOptInLevel
+  consentUpdatedAt: DateTime
+  sourceLocationId: ID
+}}
+input CustomerEmailMarketingConsentUpdateInput {{
+  customerId: ID!
+  emailMarketingConsent: CustomerEmailMarketingConsentInput!
+}}
+input CustomerSmsMarketingConsentInput {{
+  marketingState: CustomerSmsMarketingState!
+  marketingOptInLevel: CustomerMarketingOptInLevel!
+  consentUpdatedAt: DateTime
+  sourceLocationId: ID
+}}
+input CustomerSmsMarketingConsentUpdateInput {{
+  customerId: ID!
+  smsMarketingConsent: CustomerSmsMarketingConsentInput!
+}}
+enum CustomerEmailMarketingConsentUpdateUserErrorCode {{ INCLUSION INTERNAL_ERROR INVALID MISSING_ARGUMENT }}
+type CustomerEmailMarketingConsentUpdateUserError {{
+  field: [String!]
+  message: String!
+  code: CustomerEmailMarketingConsentUpdateUserErrorCode
+}}
+enum CustomerSmsMarketingConsentErrorErrorCode {{ INCLUSION INTERNAL_ERROR INVALID MISSING_ARGUMENT }}
+type CustomerSmsMarketingConsentError {{
+  field: [String!]
+  message: String!
+  code: CustomerSmsMarketingConsentErrorErrorCode
+}}
+type CustomerEmailMarketingConsentUpdatePayload {{
+  customer: Customer
+  userErrors: [CustomerEmailMarketingConsentUpdateUserError!]!
+}}
+type CustomerSmsMarketingConsentUpdatePayload {{
+  customer: Customer
+  userErrors: [CustomerSmsMarketingConsentError!]!
+}}
 type DiscountCodeBasicCreatePayload {{
   codeDiscountNode: DiscountCodeNode
   userErrors: [DiscountUserError!]!
@@ -713,6 +753,10 @@ type Mutation {{
     DiscountCodeFreeShippingCreatePayload
   discountCodeBxgyCreate(bxgyCodeDiscount: DiscountCodeBxgyInput!): DiscountCodeBxgyCreatePayload
   discountCodeDelete(id: ID!): DiscountCodeDeletePayload
+  customerEmailMarketingConsentUpdate(input: CustomerEmailMarketingConsentUpdateInput!):
+    CustomerEmailMarketingConsentUpdatePayload
+  customerSmsMarketingConsentUpdate(input: CustomerSmsMarketingConsentUpdateInput!):
+    CustomerSmsMarketingConsentUpdatePayload
 }}
 """
 )

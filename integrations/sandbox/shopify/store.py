@@ -348,6 +348,32 @@ class Shop:
     def emit(self, topic: str, payload: dict[str, Any]) -> None:
         self._sink(self, topic, payload)
 
+    def set_marketing_consent(self, customer_id: int | str, *, channel: str, state: str,
+                              opt_in_level: str | None = None, at: datetime | None = None) -> Customer:
+        """What the consent mutations do: record the customer's marketing state on ``channel``
+        ("email" or "sms") as of ``at`` (now when not given) and emit ``customers/update``, plus
+        ``customers_email_marketing_consent/update`` or ``customers_marketing_consent/update``."""
+        with self.lock:
+            customer = self._customer_or_raise(customer_id)
+            now = self._touch(customer)
+            consent = Consent(state.upper(), opt_in_level or "SINGLE_OPT_IN", at or now)
+            if channel == "email":
+                customer.email_consent = consent
+            else:
+                consent.collected_from = "OTHER"
+                customer.sms_consent = consent
+            body = self._customer_rest(customer)
+            self.emit("customers/update", body)
+            if channel == "email":
+                self.emit("customers_email_marketing_consent/update", {
+                    "customer_id": customer.id, "email_address": customer.email,
+                    "email_marketing_consent": body["email_marketing_consent"]})
+            else:
+                self.emit("customers_marketing_consent/update", {
+                    "id": customer.id, "phone": customer.phone,
+                    "sms_marketing_consent": body["sms_marketing_consent"]})
+            return customer
+
     # --- orders ------------------------------------------------------------------------------
 
     def place_order(
