@@ -24,11 +24,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_library
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
-from campaigns.models import Channel, Flow, StepAction
+from campaigns.models import Channel, Enrolment, Flow, StepAction
 from campaigns.services.engine import QUIET_END, QUIET_START, Candidate, enrol_many, steps_for_new_enrolment
 from campaigns.services.holiday_catalogue import (
     ALIASES,
@@ -393,26 +394,30 @@ def holiday_scan(*, flow: Flow, now: datetime | None = None) -> int:
     """Daily: enrol every customer who may receive the flow's messages for the greetings due
     today and tomorrow (shop time), each at its send hour; the daily job runs every 24 hours at
     any time of day, so tomorrow's are enrolled ahead and go out on time.  Consent, caps and
-    quiet hours still apply when the step runs."""
+    quiet hours still apply when the step runs.  One greeting a day per shopper: a day's
+    occasions go out together, and a shopper already greeted that day (before the merchant
+    changed the day's occasions) is not greeted again."""
     now = now or timezone.now()
     zone = ZoneInfo(flow.shop.timezone or "UTC")
     today = now.astimezone(zone).date()
-    customers = _reachable(flow)
     enrolled = 0
     for send_date in (today, today + timedelta(days=1)):
         found = flow_greetings(flow=flow, send_date=send_date)
         if not found:
             continue
+        start = datetime.combine(send_date, time(0), zone)
         at = datetime.combine(send_date, time(min(greeting.hour for greeting in found)), zone)
         keys = "+".join(greeting.key for greeting in found)
         year = min(greeting.year_key for greeting in found)
         context = _context(found)
+        greeted = Enrolment.objects.filter(flow=flow, enrolled_at__gte=start, enrolled_at__lt=start + timedelta(days=1))
         enrolled += enrol_many(flow=flow, at=at, candidates=(
-            Candidate(pk, f"holiday:{keys}:{year}:{pk}", context) for pk in customers))
+            Candidate(pk, f"holiday:{keys}:{year}:{pk}", context)
+            for pk in _reachable(flow).exclude(pk__in=greeted.values("customer_id")).values_list("pk", flat=True)))
     return enrolled
 
 
-def _reachable(flow: Flow) -> list[int]:
+def _reachable(flow: Flow) -> QuerySet[Customer]:
     """Customers the flow's steps could reach: subscribed on the steps' channel, with an address."""
     customers = Customer.objects.filter(shop_id=flow.shop_id, is_deleted=False, redacted_at__isnull=True)
     channels = {Channel.SMS if step.action == StepAction.SEND_SMS else Channel.EMAIL
@@ -422,7 +427,7 @@ def _reachable(flow: Flow) -> list[int]:
         reachable |= customers.filter(email_consent="subscribed").exclude(email="")
     if Channel.SMS in channels:
         reachable |= customers.filter(sms_consent="subscribed").exclude(phone="")
-    return list(reachable.values_list("pk", flat=True))
+    return reachable
 
 
 def next_greeting(*, flow: Flow, day: date) -> dict:

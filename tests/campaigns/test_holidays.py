@@ -165,8 +165,11 @@ def test_nowruz_and_eid_al_fitr_on_one_day_are_one_greeting_in_persian(tehran):
     flow = flow_edit(shop=tehran, key="holiday_greetings", settings={"calendars": ["IR"]})
     sara = shopper(tehran, "fa")
     morning = datetime(2026, 3, 21, 4, 0, tzinfo=UTC)  # 07:30 in Tehran
-    assert holiday_scan(flow=flow, now=morning) == 1
+    assert holiday_scan(flow=flow, now=morning - timedelta(days=1)) == 1  # the day before: ahead
     assert Enrolment.objects.get(flow=flow).trigger_key == f"holiday:nowruz+eid_al_fitr:2026:{sara.pk}"
+    # the merchant drops Eid al-Fitr on the eve: Sara, greeted for the day already, is not greeted twice
+    flow = flow_edit(shop=tehran, key="holiday_greetings", settings={"occasions": {"IR": {"nowruz": {}}}})
+    assert holiday_scan(flow=flow, now=morning) == 0
     assert [outcome.status for outcome in run_due(now=morning + timedelta(hours=3))] == ["sent"]
     [sent] = mail.outbox
     assert sent.subject == "نوروز مبارک! سال نو خجسته باد! عید فطر مبارک!"
