@@ -6,6 +6,7 @@ from django.db.models import Count, F, Prefetch
 
 from campaigns.models import Flow, FlowStep
 from commerce.models import Customer, Order, OrderLine, Shop, Variant
+from commerce.selectors import counted_order_q
 
 
 def flow_list(*, shop: Shop, key: str | None = None) -> list[Flow]:
@@ -24,11 +25,12 @@ def shop_customer(*, shop: Shop, customer_id: int) -> Customer | None:
 
 def co_purchased(*, order: Order, limit: int = 3) -> Sequence[Variant]:
     """Post-purchase upsell: what the shop's other customers bought together with this order's
-    products (most orders together first, then the merchant's margin), not already in the order."""
+    products (most orders together first, then the merchant's margin), not already in the order.
+    Counted orders only: test and refunded baskets say nothing about what goes together."""
     bought = [pid for pid in order.lines.values_list("product_id", flat=True) if pid]
     together = (
-        OrderLine.objects.filter(shop_id=order.shop_id, order__lines__product_id__in=bought,
-                                 order__cancelled_at__isnull=True, product__isnull=False)
+        OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=order.shop_id,
+                                 order__lines__product_id__in=bought, product__isnull=False)
         .exclude(product_id__in=bought)
         .values("product_id")
         .annotate(orders=Count("order", distinct=True))

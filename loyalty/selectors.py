@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from commerce.models import Order, OrderLine, Product, Shop
-from commerce.selectors import orders_counted
+from commerce.selectors import counted_order_q, orders_counted
 from loyalty.models import Account, LedgerEntry, Program, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from retention_app.money import money_str
@@ -139,9 +139,9 @@ class FavouriteCategory:
 
 
 def favourite_category(*, account: Account, limit: int = 100) -> FavouriteCategory | None:
-    """The category the shopper spent most on (non-cancelled orders), with its products."""
-    lines = OrderLine.objects.filter(shop_id=account.shop_id, order__cancelled_at__isnull=True,
-                                     product__isnull=False)
+    """The category the shopper spent most on (counted orders: a test or refunded one is no taste),
+    with its products."""
+    lines = OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=account.shop_id, product__isnull=False)
     lines = lines.filter(order__customer_id=account.customer_id) if account.customer_id else lines.filter(
         order__email=account.email)
     best = (lines.annotate(category=Coalesce(NullIf("product__category", Value("")), "product__product_type"))

@@ -21,6 +21,7 @@ from campaigns.models import Channel, FlowStep, Message, MessageStatus, Schedule
 from campaigns.selectors import co_purchased
 from campaigns.services.copy import COPY
 from commerce.models import Customer, Order, OrderLine, Product, Variant
+from commerce.selectors import counted_order_q
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
 
 LANGUAGES = {"en", "he", "fa"}
@@ -138,7 +139,7 @@ def unsubscribe_url(customer: Customer, channel: str = Channel.EMAIL) -> str:
 def _context(*, step: FlowStep, customer: Customer, order: Order | None, products: Sequence[Variant], code: str,
              ends: datetime | None) -> dict:
     history = list(
-        OrderLine.objects.filter(shop_id=customer.shop_id, order__customer=customer, order__cancelled_at__isnull=True)
+        OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=customer.shop_id, order__customer=customer)
         .order_by("-order__processed_at").values_list("title", flat=True)[:3]
     )
     return {
