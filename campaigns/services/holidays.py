@@ -30,6 +30,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from campaigns.models import Channel, Enrolment, Flow, StepAction
+from campaigns.services.email import NothingToSend
 from campaigns.services.engine import QUIET_END, QUIET_START, Candidate, enrol_many, steps_for_new_enrolment
 from campaigns.services.holiday_catalogue import (
     ALIASES,
@@ -264,7 +265,9 @@ def calendar_overview(*, calendar: str, year: int, language: str, chosen: dict[s
 
 def greeting_values(*, values: dict, language: str) -> dict[str, str]:
     """What the holiday email and SMS say, in the shopper's language, from the enrolment's
-    context: ``holiday`` (the occasions' names) and ``holiday_subject`` (the greeting)."""
+    context: ``holiday`` (the occasions' names) and ``holiday_subject`` (the greeting).  Raises
+    ``NothingToSend`` (the engine skips the step) for an enrolment of the old calendar naming a
+    day of mourning."""
     occasions = values.get("holiday_occasions") or []
     names, subjects = [], []
     for item in occasions:
@@ -279,6 +282,8 @@ def greeting_values(*, values: dict, language: str) -> dict[str, str]:
                 name=item.get("name", "")))
     if not occasions:  # an enrolment made before occasions (or a preview with none): the name it carries
         names = [str(values.get("holiday") or gettext("the holidays"))]
+        if MOURNING.search(names[0]):  # scheduled by the old calendar, which greeted days of mourning
+            raise NothingToSend(f"{names[0]} is not a day for greetings")
         subjects = [GENERIC_SUBJECTS.get(language, GENERIC_SUBJECTS["en"]).format(name=names[0])]
     return {"holiday": _joined(names, language), "holiday_subject": " ".join(subjects)}
 

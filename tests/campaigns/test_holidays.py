@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from campaigns.models import Enrolment, FlowStep, Message, ScheduledStep
-from campaigns.services.engine import run_due
+from campaigns.services.engine import enrol, run_due
 from campaigns.services.flows import flow_edit, flow_enable
 from campaigns.services.holidays import catalogue, greetings, holiday_scan, plan
 from commerce.models import Customer
@@ -234,3 +234,18 @@ def test_a_holiday_sms_carries_the_greeting_in_the_shoppers_language(jerusalem, 
     [line] = [json.loads(line) for file in (tmp_path / "sms").glob("*.jsonl") for line in file.read_text().splitlines()]
     assert line["body"].startswith("Shira Cosmetics: חנוכה שמח!") and "STOP" in line["body"]
     assert FlowStep.objects.filter(flow=flow, version=flow.version, action="send_sms").exists()
+
+
+@pytest.mark.django_db
+def test_a_greeting_scheduled_by_the_old_calendar_for_a_day_of_mourning_is_skipped(tehran):
+    # given: an enrolment the old calendar made for the martyrdom of Imam Ali (before this change)
+    flow = flow_enable(shop=tehran, key="holiday_greetings")
+    sara = shopper(tehran, "fa")
+    at = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+    enrol(flow=flow, customer=sara, trigger_key=f"holiday:Martyrdom of Imam Ali:2026:{sara.pk}", at=at,
+          context={"holiday": "Martyrdom of Imam Ali", "holiday_date": "2026-03-11", "holiday_country": "IR"})
+    # when: it is due
+    [outcome] = run_due(now=at)
+    # then: nothing is sent, and the reason says why
+    assert outcome.status == "skipped" and "not a day for greetings" in outcome.reason
+    assert mail.outbox == []
