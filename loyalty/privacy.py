@@ -94,7 +94,7 @@ def export(*, subject: DataSubject) -> dict[str, Any]:
     they made (friends as status and dates only: a friend's email is the friend's data) or came by."""
     accounts = list(_accounts(subject).select_related("tier").order_by("pk"))
     account_ids = [account.pk for account in accounts]
-    entries = LedgerEntry.objects.filter(shop=subject.shop, account_id__in=account_ids).order_by("created_at", "pk")
+    entries = LedgerEntry.objects.filter(shop=subject.shop, account_id__in=account_ids).order_by("occurred_at", "pk")
     balances = dict(entries.order_by().values_list("account_id").annotate(total=Sum("points")))
     redemptions = (Redemption.objects.filter(shop=subject.shop, account_id__in=account_ids)
                    .select_related("reward").order_by("created_at", "pk"))
@@ -112,9 +112,9 @@ def export(*, subject: DataSubject) -> dict[str, Any]:
             for account in accounts
         ],
         "points_history": [
-            {"at": entry.created_at.isoformat(), "kind": entry.kind, "source": entry.source,
+            {"at": entry.occurred_at.isoformat(), "kind": entry.kind, "source": entry.source,
              "source_id": entry.source_id, "points": entry.points, "reason": entry.reason,
-             "available_at": entry.available_at.isoformat()}
+             "available_at": entry.available_at.isoformat(), "recorded_at": entry.created_at.isoformat()}
             for entry in entries
         ],
         "redemptions": [
