@@ -385,8 +385,10 @@ class Shop:
         financial_status: str = "paid",
         new_customer: bool = False,
         use_app_codes: float = 0.0,
+        test: bool = False,
     ) -> Order:
-        """Place an order now and emit ``orders/create`` (+ ``orders/paid`` when paid).
+        """Place an order now and emit ``orders/create`` (+ ``orders/paid`` when paid); ``test``
+        places it as Shopify's test gateway (Bogus) does (``"test": true``).
 
         ``customer_id`` None picks a random existing customer (or a new one with
         ``new_customer=True``); ``line_items`` are ``[(variant_id, qty)]`` (random if omitted);
@@ -448,7 +450,7 @@ class Shop:
                 buyer_accepts_marketing=bool(
                     customer and customer.email_consent
                     and customer.email_consent.state == "SUBSCRIBED"),
-                shipping_address=shipping_address,
+                shipping_address=shipping_address, test=test,
             )
             self.next_order_number += 1
             self._add_order(order)
