@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from campaigns.models import Enrolment, FlowStep, Message, ScheduledStep
 from campaigns.services.engine import enrol, run_due
-from campaigns.services.flows import flow_edit, flow_enable
+from campaigns.services.flows import flow_edit, flow_enable, flow_preview
 from campaigns.services.holidays import catalogue, greetings, holiday_scan, plan
 from commerce.models import Customer
 from tests.factories import ShopFactory
@@ -249,3 +249,13 @@ def test_a_greeting_scheduled_by_the_old_calendar_for_a_day_of_mourning_is_skipp
     # then: nothing is sent, and the reason says why
     assert outcome.status == "skipped" and "not a day for greetings" in outcome.reason
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_the_next_greeting_in_the_shoppers_language(jerusalem):
+    flow_enable(shop=jerusalem, key="holiday_greetings")
+    noa = shopper(jerusalem, "he")
+    [step] = flow_preview(shop=jerusalem, key="holiday_greetings", customer=noa,
+                          now=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    assert step["subject"] == "חנוכה שמח!" and "חנוכה" in step["text"]
+    assert Enrolment.objects.count() == 0 and mail.outbox == []
