@@ -23,6 +23,7 @@ from django.utils import timezone
 from analytics.services import loyalty_return
 from commerce import services
 from commerce.models import Customer, Order
+from commerce.privacy import customer_export
 from commerce.records import CustomerRecord
 from dashboard.models import MembershipRole
 from dashboard.services import membership_grant
@@ -208,3 +209,11 @@ def test_the_dashboards_points_table_lists_the_history_days(client, synced):
     assert [row[:3] for row in rows[1:]] == [["2026-01-15", "100", "0"], ["2026-02-10", "60", "0"],
                                              ["2026-02-20", "0", "0"], ["2026-03-05", "40", "0"]]
     assert rows[3][3] == "-20"  # reversed on the refund's day
+
+
+def test_the_shoppers_data_export_dates_their_points_history_by_the_orders(synced):
+    backfill(shop=synced, apply=True)
+    exported = customer_export(shop=synced, platform_id="c1")["loyalty"]["points_history"]
+    assert [(item["points"], item["at"][:10]) for item in exported] == [
+        (100, "2026-01-15"), (60, "2026-02-10"), (-20, "2026-02-20")]
+    assert {item["recorded_at"][:10] for item in exported} == {timezone.now().date().isoformat()}
