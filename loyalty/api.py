@@ -5,18 +5,32 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty import selectors
-from loyalty.models import Reward
+from loyalty.models import Account, Reward
 from loyalty.services import accounts, actions, ledger, redemption, referrals
 from retention_app.api import ShopperApi
 from retention_app.errors import ApplicationError
 
 
 class ProxyLoyaltyApi(ShopperApi):
+    """``GET``: what the widget shows, writing nothing; a logged-in shopper whose account is not
+    open yet (or not yet placed in a tier) reads ``member: false`` and the widget then ``POST``s
+    here once to open and place it, getting the same state back."""
+
     def get(self, request: Request) -> Response:
+        account = selectors.shopper_account(shop=self.shop, customer_platform_id=self.customer_platform_id)
+        return Response(self._state(account))
+
+    def post(self, request: Request) -> Response:
         account = accounts.shopper_account_open(shop=self.shop, customer_platform_id=self.customer_platform_id)
+        if account is None:
+            raise ApplicationError("log in to join the program", status=403, code="login_required")
+        return Response(self._state(account))
+
+    def _state(self, account: Account | None) -> dict:
         state = selectors.widget_state(shop=self.shop, account=account)
         state["logged_in"] = bool(self.customer_platform_id)
-        return Response(state)
+        state["member"] = account is not None and (account.tier_id is not None or not state["tiers"])
+        return state
 
 
 class ProxyRedeemApi(ShopperApi):

@@ -38,6 +38,14 @@ def account_orders(*, account: Account) -> QuerySet[Order]:
     return orders.filter(email=account.email)
 
 
+def shopper_account(*, shop: Shop, customer_platform_id: str) -> Account | None:
+    """The logged-in shopper's account, if it was opened (reading the widget opens none)."""
+    if not customer_platform_id:
+        return None
+    return (Account.objects.filter(shop=shop, customer__platform_id=customer_platform_id)
+            .select_related("tier", "customer").first())
+
+
 def active_tiers(*, shop: Shop) -> list[Tier]:
     scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
     return list(scheme.tiers.order_by("threshold")) if scheme else []

@@ -134,7 +134,7 @@
   };
 
   // --- state and API ---------------------------------------------------------------------------
-  let state = null, issued = null, busy = null, loadError = false, surveys = [], thanks = null;
+  let state = null, issued = null, busy = null, loadError = false, surveys = [], thanks = null, joinTried = false;
   let root, launcher, panel, body, alertBox, statusBox;
   const uid = "comeback-" + Math.random().toString(36).slice(2, 8);
 
@@ -153,6 +153,12 @@
       const res = await call("/loyalty", { headers: { Accept: "application/json" } });
       if (!res.ok) throw new Error("HTTP " + res.status);
       state = res.data;
+      if (state.logged_in && state.member === false && !joinTried) {
+        // Reading opens nothing: a logged-in shopper's account is opened by a POST, once a page.
+        joinTried = true;
+        const joined = await call("/loyalty", { method: "POST", headers: { Accept: "application/json" } });
+        if (joined.ok) state = joined.data;
+      }
       loadError = false;
     } catch (e) {
       loadError = true;

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from commerce.models import Customer, Shop
-from loyalty.models import Reward
+from loyalty.models import Account, Reward
 from loyalty.services.ledger import account_balance, account_for_customer, entry_write
 from loyalty.services.program import program_enable
 from tests.browser import needs_chromium
@@ -116,6 +116,25 @@ def test_member_redeems_a_reward_with_the_keyboard(page: Page, store: Any, membe
     expect(dialog).to_be_hidden()
     expect(launcher).to_have_attribute("aria-expanded", "false")
     assert "cbw-launcher" in focused_class(page), "Escape returns the focus to the launcher"
+
+
+@needs_chromium
+def test_a_shoppers_first_visit_opens_their_account_with_a_referral_link(page: Page, store: Any) -> None:
+    # given a logged-in shopper the store has sent us, with no loyalty account yet
+    shop = Shop.objects.get(domain=DOMAIN)
+    customer = (Customer.objects.filter(shop=shop).exclude(email="")
+                .exclude(pk__in=Account.objects.filter(shop=shop).values("customer_id")).order_by("pk").first())
+    assert customer is not None
+    # when they open the store: the widget reads (which opens nothing), then joins with a POST
+    page.goto(f"{store.origin}/?customer={customer.platform_id}")
+    page.locator(".cbw-launcher").click()
+    dialog = page.get_by_role("dialog", name="Rewards")
+    referral = dialog.locator(".cbw-referral input")
+    expect(referral).to_have_value(re.compile(r"\?ref=\w+"))
+    expect(dialog.locator("[data-cbw=balance]")).to_contain_text("Next tier")
+    # then their account is open, once, and the link carries its code
+    account = Account.objects.get(shop=shop, customer=customer)
+    assert referral.input_value().endswith(f"?ref={account.referral_code}")
 
 
 @needs_chromium
