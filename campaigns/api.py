@@ -154,10 +154,12 @@ class VipEarlyAccessApi(ShopScopedApi):
     class InputSerializer(serializers.Serializer):
         tiers = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1)
         launch = serializers.CharField(max_length=120)
+        starts_at = serializers.DateTimeField(required=False)  # when the early access opens
 
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         enrolled = flows.vip_early_access_launch(shop=self.shop, tiers=data.validated_data["tiers"],
-                                                 launch=data.validated_data["launch"])
+                                                 launch=data.validated_data["launch"],
+                                                 starts_at=data.validated_data.get("starts_at"))
         return Response({"enrolled": enrolled}, status=201)

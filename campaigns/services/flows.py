@@ -202,8 +202,10 @@ def _event_customer(event: DomainEvent) -> tuple[Customer | None, dict]:
     return None, {}
 
 
-def vip_early_access_launch(*, shop: Shop, tiers: list[str], launch: str, at: datetime | None = None) -> int:
-    """Enrol the members of the chosen tiers into the early-access flow for one launch."""
+def vip_early_access_launch(*, shop: Shop, tiers: list[str], launch: str, at: datetime | None = None,
+                            starts_at: datetime | None = None) -> int:
+    """Enrol the members of the chosen tiers into the early-access flow for one launch.  With a
+    start date the invitation is date-bound (it passes the frequency caps until that day ends)."""
     from loyalty.models import Account
 
     flow = flow_enable(shop=shop, key="vip_early_access")
@@ -214,7 +216,7 @@ def vip_early_access_launch(*, shop: Shop, tiers: list[str], launch: str, at: da
     for account in members:
         if account.customer is not None and enrol(
             flow=flow, customer=account.customer, trigger_key=f"vip:{launch}:{account.customer_id}", at=at,
-            context={"launch": launch},
+            context={"launch": launch, **({"starts_at": starts_at.isoformat()} if starts_at else {})},
         ):
             enrolled += 1
     return enrolled

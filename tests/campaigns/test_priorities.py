@@ -69,6 +69,12 @@ def test_priority_comes_from_the_flows_kind(shop, shopper):
                           "winback": Priority.MARKETING, "replenishment": Priority.MARKETING,
                           "review_request": Priority.MARKETING, "loyalty_points_earned": Priority.MARKETING}
     assert thanks is not None and thanks.scheduled.get().priority == Priority.TRANSACTIONAL
+    vip = flow(shop, "vip_early_access")
+    dated = enrol(flow=vip, customer=shopper, trigger_key="vip:spring", at=NOON,
+                  context={"launch": "Spring", "starts_at": "2026-06-12T07:00:00+00:00"})
+    undated = enrol(flow=vip, customer=shopper, trigger_key="vip:someday", at=NOON, context={"launch": "Someday"})
+    assert dated is not None and dated.scheduled.get().priority == Priority.DATE_BOUND
+    assert undated is not None and undated.scheduled.get().priority == Priority.MARKETING
 
 
 def test_six_flows_on_one_day_date_bound_go_on_their_day_the_others_spread_none_skipped(shop, shopper, monkeypatch,
