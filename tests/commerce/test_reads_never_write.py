@@ -122,7 +122,7 @@ def test_every_read_of_a_freshly_installed_shop_writes_nothing(client, fresh):
     user = UserFactory(username="merchant")
     membership_grant(user=user, shop=fresh, role=MembershipRole.OWNER)
     client.force_login(user)
-    requests = [(path, {}) for path in DASHBOARD_PAGES]
+    requests: list[tuple[str, dict[str, str]]] = [(path, {}) for path in DASHBOARD_PAGES]
     requests += [(f"{path}{'&' if '?' in path else '?'}{embedded(fresh)}", {}) for path in DASHBOARD_PAGES[1:8]]
     requests += list(merchant_reads(fresh))
     requests += [(path, {}) for path in shopper_reads(fresh)]
