@@ -38,6 +38,9 @@ def shop_status(*, shop: Shop) -> dict[str, Any]:
         "status": shop.status,
         "currency": shop.currency,
         "timezone": shop.timezone,
+        "locale": shop.locale,
+        # the platform refused our token: the merchant must reopen the app from the store's admin
+        "reauthorization_required": shop.reauthorization_required,
         "customers": Customer.objects.filter(shop=shop).count(),
         "orders": Order.objects.filter(shop=shop).count(),
         "sync": sync_summary(sync_latest(shop=shop)),

@@ -65,6 +65,8 @@ class ShopStatusApi(ShopScopedApi):
         status = serializers.CharField()
         currency = serializers.CharField()
         timezone = serializers.CharField()
+        locale = serializers.CharField()
+        reauthorization_required = serializers.BooleanField()
         customers = serializers.IntegerField()
         orders = serializers.IntegerField()
         sync = serializers.DictField(allow_null=True)

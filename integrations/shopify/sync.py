@@ -283,11 +283,16 @@ RECONCILE_OVERLAP = timedelta(minutes=2)
 
 
 def reconcile(*, shop: Shop, batch_size: int = 250) -> dict[str, int]:
-    """Fetch everything changed since the last mark and upsert it as live data."""
+    """Fetch everything changed since the last mark and upsert it as live data.
+
+    First the webhook subscriptions are made whole again (one call when nothing is missing):
+    Shopify removes a subscription after repeated delivery failures, and shops installed before a
+    topic was added (``shop/update``) get it here."""
     client = client_for(shop)
     run = SyncRun.objects.create(shop=shop, kind=SyncKind.RECONCILE, status=SyncStatus.RUNNING)
     counts: dict[str, int] = {}
     try:
+        webhooks_register(shop=shop, client=client)
         for resource in RESOURCES:
             cursor = SyncCursor.objects.filter(shop=shop, resource=resource).first()
             search = None

@@ -13,9 +13,11 @@ token (the previous refresh token stays valid until the new one is used).  So:
   waits, re-reads the row and uses the token the first one stored; the rotated refresh token is
   saved in the same transaction as the access token;
 * a shop still on a legacy non-expiring token keeps using it until the merchant next opens the
-  app, where ``shop_token_exchange`` swaps it for an expiring one; if Shopify refuses a token we
-  cannot renew ourselves, the shop is marked ``reauthorization_required_at`` (shown in the
-  dashboard and the Django admin) until a new token arrives.
+  app, where ``shop_token_exchange`` swaps it for an expiring one (``manage.py
+  shopify_tokens_migrate`` does it without the merchant, for shops nobody opens before the
+  cutoff); if Shopify refuses a token we cannot renew ourselves, the shop is marked
+  ``reauthorization_required_at`` (shown in the dashboard and the Django admin) until a new token
+  arrives.
 """
 
 import logging
@@ -234,6 +236,33 @@ def token_exchange_due(*, shop: Shop) -> bool:
     the shop still has a legacy non-expiring token, or none that works."""
     return shop.status == "installed" and (
         shop.access_token_expires_at is None or not shop.refresh_token or shop.reauthorization_required_at is not None)
+
+
+def shop_token_migrate(*, shop: Shop) -> bool:
+    """Move a shop off its legacy non-expiring token without the merchant: token exchange of that
+    token for an expiring one (Shopify's way for apps merchants do not open; the legacy token stops
+    working).  True when it moved; a refusal marks the shop for re-authorization."""
+    with transaction.atomic():
+        stored = shop_lock(shop_id=shop.pk)
+        if stored.status != "installed" or not stored.access_token or stored.access_token_expires_at is not None:
+            _adopt(shop, stored)
+            return False
+        try:
+            grant = _token_request(domain=stored.domain, body={
+                "grant_type": TOKEN_EXCHANGE,
+                "subject_token": stored.access_token,
+                "subject_token_type": OFFLINE_ACCESS_TOKEN,
+                "requested_token_type": OFFLINE_ACCESS_TOKEN,
+                "expiring": "1",
+            })
+        except TokenRefused as error:
+            shop_reauthorization_required(shop=stored, reason=str(error))
+            _adopt(shop, stored)
+            return False
+        _save(stored, grant.shop_fields())
+    logger.info("%s moved to an expiring offline token (legacy token exchanged)", stored.domain)
+    _adopt(shop, stored)
+    return True
 
 
 def shop_token_exchange(*, shop: Shop, session_token: str) -> Shop:

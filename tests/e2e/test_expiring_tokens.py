@@ -4,10 +4,12 @@ app, and a refused legacy token shows the re-authorization state."""
 
 import threading
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -30,9 +32,11 @@ SHOP_QUERY = "query { shop { name } }"
 
 
 def legacy_shop(sandbox: Any) -> Shop:
-    """A shop installed before expiring tokens: a non-expiring token, no refresh token."""
-    return commerce.shop_installed(platform=Platform.SHOPIFY, domain=DOMAIN, access_token=sandbox.install(DOMAIN),
-                                   scopes=sandbox.default_scopes)
+    """A shop installed before expiring tokens: a non-expiring token, no refresh token (and the
+    sandbox's cutoff for such tokens still a day away, whatever today's date)."""
+    sandbox.token_policy.non_expiring_until = datetime.now(UTC) + timedelta(days=1)
+    return commerce.shop_installed(platform=Platform.SHOPIFY, domain=DOMAIN, scopes=sandbox.default_scopes,
+                                   access_token=sandbox.install(DOMAIN, expiring=False))
 
 
 def open_embedded(app: Any, path: str = "/dashboard/overview/") -> requests.Response:
@@ -209,3 +213,27 @@ def test_after_the_cutoff_a_legacy_shop_shows_the_reauthorization_state(app, san
     assert not shop.reauthorization_required and shop.refresh_token
     assert sync.client_for(shop).execute(SHOP_QUERY)["shop"]["name"] == store.name
     assert "RE-AUTHORIZATION REQUIRED" not in admin_client.get("/admin/commerce/shop/").content.decode()
+
+
+def test_legacy_shops_nobody_opens_are_moved_by_the_command(app, sandbox):
+    # given a legacy shop, and another whose legacy token Shopify has already revoked
+    store = sandbox.add_shop(DOMAIN, seed=8, customers=10, orders=20)
+    shop = legacy_shop(sandbox)
+    legacy = shop.access_token
+    sandbox.add_shop("revoked-store.myshopify.com", seed=1, customers=5, orders=5)
+    revoked = commerce.shop_installed(platform=Platform.SHOPIFY, domain="revoked-store.myshopify.com",
+                                      scopes=sandbox.default_scopes, access_token="shpat_" + "0" * 32)
+    out = StringIO()
+    # when the operator runs the migration
+    call_command("shopify_tokens_migrate", stdout=out)
+    # then the first shop has an expiring token (its legacy token is dead), the other needs the merchant
+    shop.refresh_from_db()
+    assert shop.access_token != legacy and shop.refresh_token and shop.access_token_expires_at is not None
+    assert legacy not in store.tokens
+    assert sync.client_for(shop).execute(SHOP_QUERY)["shop"]["name"] == store.name
+    revoked.refresh_from_db()
+    assert revoked.reauthorization_required and revoked.access_token_expires_at is None
+    assert "1 moved, 1 not moved" in out.getvalue()
+    # and a second run has nothing left to do
+    call_command("shopify_tokens_migrate", stdout=(again := StringIO()))
+    assert "0 moved, 0 not moved" in again.getvalue()

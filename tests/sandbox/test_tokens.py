@@ -98,9 +98,10 @@ def test_previous_refresh_token_stays_valid_until_the_new_one_is_used(shop: Shop
 
 
 def test_non_expiring_tokens_are_refused_after_the_cutoff(sandbox: ShopifySandbox, shop: Shop) -> None:
-    legacy = sandbox.install(shop.domain)
+    legacy = sandbox.install(shop.domain, expiring=False)
     expiring = sandbox.grant(shop.domain)["access_token"]
-    assert sandbox.token_policy.non_expiring_until == datetime(2027, 1, 1, tzinfo=UTC)
+    assert sandbox.token_policy.non_expiring_until == datetime(2027, 1, 1, tzinfo=UTC)  # Shopify's cutoff
+    sandbox.token_policy.non_expiring_until = datetime.now(UTC) + timedelta(days=1)
     assert admin(shop, legacy).status_code == 200
     sandbox.token_policy.non_expiring_until = datetime.now(UTC) - timedelta(seconds=1)
     refused = admin(shop, legacy)
@@ -125,7 +126,7 @@ def test_token_exchange_of_a_session_token_with_expiring(shop: Shop) -> None:
 
 
 def test_a_legacy_token_is_migrated_without_a_user_session(sandbox: ShopifySandbox, shop: Shop) -> None:
-    legacy = sandbox.install(shop.domain)
+    legacy = sandbox.install(shop.domain, expiring=False)
     body = token_endpoint(shop, grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
                           subject_token=legacy, expiring="1",
                           subject_token_type="urn:shopify:params:oauth:token-type:offline-access-token",

@@ -395,11 +395,12 @@ class SandboxApp:
         return _json(self._shop(shop).summary())
 
     def on_token(self, request: Request, shop: str) -> Response:
-        """An install without OAuth: non-expiring unless ``expiring`` is true."""
+        """An install without OAuth: an expiring token with its refresh token, or a legacy
+        non-expiring one with ``"expiring": false``."""
         body = self._body(request)
         scopes = body.get("scopes") or self.sandbox.default_scopes
         return _json(self.sandbox.grant(self._shop(shop).domain, scopes,
-                                        expiring=str(body.get("expiring", "")).lower() in ("1", "true")))
+                                        expiring=str(body.get("expiring", "1")).lower() not in ("0", "false")))
 
     def on_place_order(self, request: Request, shop: str) -> Response:
         body = self._body(request)

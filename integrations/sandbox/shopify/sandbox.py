@@ -274,9 +274,11 @@ class ShopifySandbox:
         with self._shops_lock:
             return list(self._shops.values())
 
-    def install(self, domain: str, scopes: str | None = None) -> str:
-        """A non-expiring access token for ``domain`` without the OAuth dance (a legacy install)."""
-        return self.shop(domain).issue_token(scopes or self.default_scopes)
+    def install(self, domain: str, scopes: str | None = None, *, expiring: bool = True) -> str:
+        """An access token for ``domain`` without the OAuth dance: expiring like every install's
+        since 2027 (``access_token_lifetime``), or a legacy non-expiring one."""
+        lifetime = self.token_policy.access_token_lifetime if expiring else None
+        return self.shop(domain).issue_token(scopes or self.default_scopes, lifetime=lifetime)
 
     def grant(self, domain: str, scopes: str | None = None, *, expiring: bool = True) -> dict[str, Any]:
         """What the token endpoint answers for an install: ``access_token``, ``scope`` and, when

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -284,13 +285,15 @@ class Shop:
 
     # --- tokens ------------------------------------------------------------------------------
 
-    def issue_token(self, scopes: str | Iterable[str] = DEFAULT_SCOPES) -> str:
-        """Mint a non-expiring access token directly (what an install without ``expiring=1`` gives);
-        ``ShopifySandbox.grant`` mints expiring ones."""
+    def issue_token(self, scopes: str | Iterable[str] = DEFAULT_SCOPES, *,
+                    lifetime: float | None = 3600.0) -> str:
+        """Mint an access token directly, expiring in ``lifetime`` seconds (None: a legacy
+        non-expiring one); ``ShopifySandbox.grant`` also gives a refresh token."""
         scope_list = _scopes(scopes)
         token = "shpat_" + secrets.token_hex(16)
         with self.lock:
-            self.tokens[token] = AccessToken(token, scope_list, self.now())
+            self.tokens[token] = AccessToken(token, scope_list, self.now(),
+                                             time.time() + lifetime if lifetime is not None else None)
             self.installed = True
         return token
 
