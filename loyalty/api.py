@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from integrations.platforms import adapter_for
 from loyalty import selectors
 from loyalty.models import Account, Reward
 from loyalty.services import accounts, actions, ledger, redemption, referrals
@@ -79,19 +80,47 @@ def _client_ip(request: Request) -> str | None:
     return (forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")) or None
 
 
-class ProxyReferralClaimApi(ShopperApi):
-    """A friend arriving with ``?ref=CODE`` gives an email and gets a first-order code."""
+class ProxyReferralOfferApi(ShopperApi):
+    """``GET …/referrals/offer?code=CODE``: what the friend who opened a referral link is offered."""
 
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=32)
-        email = serializers.EmailField()
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        referrer_first_name = serializers.CharField(allow_blank=True)
+        discount_percent = serializers.IntegerField()
+        own_link = serializers.BooleanField()
+
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        offer = selectors.referral_offer(shop=self.shop, code=data.validated_data["code"],
+                                         customer_platform_id=self.customer_platform_id)
+        if offer is None:
+            raise ApplicationError("unknown referral code", status=404, code="referral_unknown")
+        return Response({**self.OutputSerializer(offer).data, "logged_in": bool(self.customer_platform_id)})
+
+
+class ProxyReferralClaimApi(ShopperApi):
+    """``POST …/referrals``: the friend (logged in, or giving an email) gets a first-order code."""
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=32)
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
 
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         referral = referrals.referral_start(shop=self.shop, code=data.validated_data["code"],
-                                            friend_email=data.validated_data["email"], ip=_client_ip(request))
+                                            friend_email=data.validated_data["email"],
+                                            customer_platform_id=self.customer_platform_id, ip=_client_ip(request))
         if referral.status == "rejected":
             # The shopper sees a plain answer; the reasons are for the merchant's eyes.
             raise ApplicationError("this referral cannot be used", status=422, code="referral_refused")
-        return Response({"status": referral.status, "code": referral.friend_code or None}, status=201)
+        if not referral.friend_code:  # held for review, or the store did not answer (the claim can be retried)
+            return Response({"status": referral.status, "code": None}, status=201)
+        return Response({"status": referral.status, "code": referral.friend_code,
+                         "apply_link": adapter_for(self.shop.platform).discount_apply_link(
+                             shop=self.shop, code=referral.friend_code),
+                         "expires_at": referrals.friend_code_expires_at(referral=referral).isoformat()}, status=201)

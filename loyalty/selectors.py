@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from commerce.models import Order, OrderLine, Product, Shop
 from commerce.selectors import counted_order_q, orders_counted
+from integrations.platforms import adapter_for
 from loyalty.models import Account, LedgerEntry, Program, Redemption, RedemptionStatus, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_balance
 from retention_app.money import money_str
@@ -86,7 +87,7 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
                  "next_threshold": str(next_tier.threshold) if next_tier else None,
                  "remaining": str(max(next_tier.threshold - progress, Decimal("0"))) if next_tier else None},
         "referral": {"code": account.referral_code,
-                     "link": f"https://{shop.domain}/?ref={account.referral_code}"},
+                     "link": adapter_for(shop.platform).referral_link(shop=shop, code=account.referral_code)},
         # The shopper's activity, newest first by when it happened (an order's points carry the
         # order's date, also when the backfill wrote them at install: ``recorded_at``).
         "history": [
@@ -164,3 +165,29 @@ def favourite_category(*, account: Account, limit: int = 100) -> FavouriteCatego
         Q(category=best["category"]) | Q(category="", product_type=best["category"])
     ).values_list("platform_id", flat=True)[:limit]
     return FavouriteCategory(name=best["category"], spend=best["spend"], product_platform_ids=tuple(products))
+
+
+@dataclass(frozen=True)
+class ReferralOffer:
+    """What a friend who opens a referral link is offered: who invites them (first name only,
+    never the email) and their first-order discount."""
+
+    code: str
+    referrer_first_name: str
+    discount_percent: int
+    own_link: bool  # the logged-in shopper opened their own link
+
+
+def referral_offer(*, shop: Shop, code: str, customer_platform_id: str = "") -> ReferralOffer | None:
+    """The offer behind a referral code, or ``None`` for an unknown code or a paused program;
+    ``customer_platform_id``: the logged-in shopper, to tell the referrer's own visit."""
+    program = program_get(shop=shop)
+    referrer = Account.objects.filter(shop=shop, referral_code=code.strip().upper()).select_related(
+        "customer").first()
+    if referrer is None or not program.is_enabled:
+        return None
+    first_name = (referrer.customer.first_name if referrer.customer else "").strip().split(" ")[0]
+    return ReferralOffer(code=referrer.referral_code, referrer_first_name=first_name,
+                         discount_percent=program.referral_friend_discount_percent,
+                         own_link=bool(customer_platform_id) and referrer.customer is not None
+                         and referrer.customer.platform_id == customer_platform_id)

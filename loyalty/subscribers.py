@@ -14,8 +14,8 @@ def on_order_paid(event: DomainEvent) -> None:
         return
     earning.order_points_award(order=order)
     redemption.redemptions_mark_used(order=order)
-    if event.payload.get("is_first_order"):
-        referrals.referral_order_paid(order=order)
+    if event.payload.get("is_first_order") or order.discount_codes:  # a friend's code on a later order: refused
+        referrals.referral_order_paid(order=order, by_email=bool(event.payload.get("is_first_order")))
     _tier_review(order)
 
 

@@ -33,6 +33,12 @@
       thanks: "Thank you for your answers!", thanksPts: "Thank you! You earned {points}.",
       surveyGone: "This survey is no longer available.", sendFailed: "We couldn't send your answers. Please try again.",
       kinds: { earn: "Earned", redeem: "Redeemed", reverse: "Reversed", expire: "Expired", adjust: "Adjustment" },
+      invited: "{name} invited you", invitedAnon: "You've been invited", offer: "Get {percent} off your first order.",
+      email: "Your email", getCode: "Get my code", getting: "Getting your code…", friendCode: "Your first-order code",
+      friendUse: "Enter it at checkout. It works once, on your first order.", apply: "Apply it to my cart",
+      badEmail: "Please enter a valid email address.", already: "This email has already been invited.",
+      refused: "This invitation can't be used.", tooMany: "Too many tries. Please try again later.",
+      invalidRef: "This invitation link is no longer valid.", reviewing: "Thank you! The shop will check this invitation first.",
     },
     he: {
       title: "מועדון הטבות", rewards: "הטבות", close: "סגירה", points: { one: "נקודה אחת", other: "{n} נקודות" },
@@ -56,6 +62,12 @@
       thanks: "תודה על התשובות!", thanksPts: "תודה! צברתם {points}.",
       surveyGone: "הסקר הזה כבר לא זמין.", sendFailed: "לא הצלחנו לשלוח את התשובות. נסו שוב.",
       kinds: { earn: "נצברו", redeem: "מומשו", reverse: "בוטלו", expire: "פגו", adjust: "עדכון" },
+      invited: "הוזמנת על ידי {name}", invitedAnon: "קיבלת הזמנה", offer: "קבלו {percent} הנחה על ההזמנה הראשונה.",
+      email: "האימייל שלך", getCode: "לקבלת הקוד", getting: "מכינים את הקוד…", friendCode: "הקוד שלך להזמנה הראשונה",
+      friendUse: "הזינו אותו בקופה. הוא תקף פעם אחת, בהזמנה הראשונה.", apply: "החלת הקוד על העגלה",
+      badEmail: "נא להזין כתובת אימייל תקינה.", already: "כתובת האימייל הזו כבר הוזמנה.",
+      refused: "לא ניתן להשתמש בהזמנה הזו.", tooMany: "יותר מדי ניסיונות. נסו שוב מאוחר יותר.",
+      invalidRef: "קישור ההזמנה כבר לא בתוקף.", reviewing: "תודה! החנות תבדוק קודם את ההזמנה הזו.",
     },
     fa: {
       title: "باشگاه مشتریان", rewards: "جوایز", close: "بستن", points: { other: "{n} امتیاز" },
@@ -79,6 +91,12 @@
       thanks: "از پاسخ‌های شما سپاسگزاریم!", thanksPts: "سپاس! {points} گرفتید.",
       surveyGone: "این نظرسنجی دیگر در دسترس نیست.", sendFailed: "ارسال پاسخ‌ها ممکن نشد. دوباره تلاش کنید.",
       kinds: { earn: "کسب شده", redeem: "استفاده شده", reverse: "برگشت خورده", expire: "منقضی شده", adjust: "اصلاح" },
+      invited: "{name} شما را دعوت کرده است", invitedAnon: "شما دعوت شده‌اید", offer: "{percent} تخفیف برای نخستین خریدتان بگیرید.",
+      email: "ایمیل شما", getCode: "دریافت کد", getting: "در حال دریافت کد…", friendCode: "کد تخفیف نخستین خرید شما",
+      friendUse: "هنگام پرداخت واردش کنید. فقط یک بار و برای نخستین خرید معتبر است.", apply: "اعمال کد روی سبد خرید",
+      badEmail: "لطفاً یک نشانی ایمیل معتبر وارد کنید.", already: "این ایمیل پیش‌تر دعوت شده است.",
+      refused: "این دعوت قابل استفاده نیست.", tooMany: "تلاش‌ها بیش از حد بود. بعداً دوباره تلاش کنید.",
+      invalidRef: "این پیوند دعوت دیگر معتبر نیست.", reviewing: "سپاس! فروشگاه ابتدا این دعوت را بررسی می‌کند.",
     },
   };
 
@@ -99,6 +117,7 @@
     .map((p, i) => (i % 2 === 0 ? p : vars[p] === undefined ? "" : vars[p]));
   const t = (key, vars, count) => tn(key, vars || {}, count).join("");
   const pts = (n) => t("points", { n: num.format(n) }, n);
+  const pct = (n) => new Intl.NumberFormat(tag, { style: "percent" }).format(n / 100);
   const date = (iso) => { const d = new Date(iso); return isNaN(d) ? "" : dates.format(d); };
   const money = (amount, currency) => {
     try {
@@ -137,6 +156,127 @@
   let state = null, issued = null, busy = null, loadError = false, surveys = [], thanks = null, joinTried = false;
   let root, launcher, panel, body, alertBox, statusBox;
   const uid = "comeback-" + Math.random().toString(36).slice(2, 8);
+
+  // --- referral: ?ref=CODE is kept (localStorage, else a cookie) until the friend claims a code;
+  // the claimed code is kept until it expires, so both survive navigation up to checkout -------
+  const refKey = "comeback-ref:" + endpoint, codeKey = "comeback-friend:" + endpoint;
+  const REF_DAYS = 30;
+  let offer = null, claimed = null, freshRef = false, claiming = false, claimForm = null;
+  const saved = (key) => {
+    let raw = null;
+    try { raw = localStorage.getItem(key); } catch (e) { /* storage blocked: the cookie below */ }
+    if (raw === null) {
+      const m = document.cookie.split("; ").find((c) => c.startsWith(encodeURIComponent(key) + "="));
+      raw = m ? decodeURIComponent(m.slice(m.indexOf("=") + 1)) : null;
+    }
+    try { return raw ? JSON.parse(raw) : null; } catch (e) { return null; }
+  };
+  const keep = (key, value) => {
+    const raw = JSON.stringify(value);
+    try { localStorage.setItem(key, raw); return; } catch (e) { /* storage blocked */ }
+    document.cookie = encodeURIComponent(key) + "=" + encodeURIComponent(raw) + "; path=/; max-age="
+      + REF_DAYS * 86400 + "; samesite=lax";
+  };
+  const forget = (key) => {
+    try { localStorage.removeItem(key); } catch (e) { /* storage blocked */ }
+    document.cookie = encodeURIComponent(key) + "=; path=/; max-age=0; samesite=lax";
+  };
+
+  function captureRef() {
+    let ref = null;
+    try { ref = new URLSearchParams(location.search).get("ref"); } catch (e) { ref = null; }
+    claimed = saved(codeKey);
+    if (claimed && (!claimed.code || (claimed.expires_at && new Date(claimed.expires_at) < Date.now()))) {
+      claimed = null;
+      forget(codeKey);
+    }
+    if (ref && /^[A-Za-z0-9_-]{4,32}$/.test(ref) && !claimed) {
+      freshRef = true;
+      keep(refKey, { ref: ref.toUpperCase(), at: Date.now() });
+    }
+  }
+
+  async function loadOffer() {
+    const kept = saved(refKey);
+    if (claimed || !kept || !kept.ref || Date.now() - (kept.at || 0) > REF_DAYS * 864e5) return;
+    try {
+      const res = await call("/referrals/offer?code=" + encodeURIComponent(kept.ref), { headers: { Accept: "application/json" } });
+      if (res.ok && !res.data.own_link) offer = res.data;
+      else if (res.status === 404 || res.data.own_link) forget(refKey);
+    } catch (e) { /* offline: the next page tries again */ }
+  }
+
+  const CLAIM_ERRORS = { invalid: "badEmail", email_required: "badEmail", already_referred: "already",
+    referral_refused: "refused", rate_limited: "tooMany", referral_unknown: "invalidRef", program_inactive: "paused" };
+
+  async function claim() {
+    const input = claimForm.querySelector("input");
+    const email = input ? input.value.trim() : "";
+    if (claiming) return;
+    if (input && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      input.setAttribute("aria-invalid", "true");
+      setAlert(t("badEmail"));
+      input.focus();
+      return;
+    }
+    if (input) input.removeAttribute("aria-invalid");
+    claiming = true;
+    setAlert("");
+    render();
+    let message = "", res = null;
+    try {
+      res = await call("/referrals", { method: "POST", body: JSON.stringify({ code: offer.code, email }),
+        headers: { Accept: "application/json", "Content-Type": "application/json" } }, 45000);
+    } catch (e) { message = t("network"); }
+    if (res && res.status === 201 && res.data.code) {
+      claimed = { code: res.data.code, expires_at: res.data.expires_at, apply_link: res.data.apply_link };
+      keep(codeKey, claimed);
+    } else if (res) {
+      message = t(res.status === 201 ? "reviewing" : CLAIM_ERRORS[res.data.code] || "failed");
+    }
+    if (res && (res.status === 201 || ["referral_refused", "referral_unknown", "already_referred"].includes(res.data.code))) {
+      forget(refKey);
+      offer = null;
+    }
+    claiming = false;
+    render(claimed ? "friend-code" : null);
+    setAlert(message);
+    if (message && input && offer && CLAIM_ERRORS[res && res.data.code] === "badEmail") {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  }
+
+  function inviteForm() {
+    if (!claimForm) {
+      const id = uid + "email";
+      claimForm = h("form.cbw-claim", { novalidate: true, onsubmit: (ev) => { ev.preventDefault(); claim(); } },
+        state.logged_in ? null : [h("label", { for: id }, t("email")), h("input", { id, type: "email", name: "email",
+          class: "cbw-input", autocomplete: "email", required: true, dir: "ltr", "data-key": "email" })],
+        h("button.cbw-btn.cbw-btn-block", { type: "submit", "data-key": "claim" }, t("getCode")));
+    }
+    const button = claimForm.querySelector("[type=submit]");
+    button.textContent = t(claiming ? "getting" : "getCode");
+    button.setAttribute("aria-disabled", claiming ? "true" : "false");
+    return claimForm;
+  }
+
+  // The friend's offer (before the claim) or code (after): first in the panel.
+  function referralView() {
+    if (claimed) {
+      return [h("div.cbw-issued.cbw-friend", { role: "group", "aria-labelledby": uid + "friend", tabindex: "-1",
+        "data-key": "friend-code", "data-cbw": "friend-code" },
+      h("p", { id: uid + "friend", class: "cbw-issued-title" }, t("friendCode")),
+      h("p.cbw-code", { dir: "ltr" }, claimed.code), meta(t("friendUse"), expiry(claimed.expires_at)),
+      h("div.cbw-actions", null, copyButton(claimed.code, "copy-friend", claimed.code),
+        claimed.apply_link ? h("a.cbw-btn", { href: claimed.apply_link, "data-key": "apply" }, t("apply")) : null))];
+    }
+    if (!offer) return [];
+    const name = String(offer.referrer_first_name || "").trim();
+    return [h("section.cbw-invite", { "aria-labelledby": uid + "invite", "data-cbw": "invite" },
+      h("h3.cbw-pitch-title", { id: uid + "invite" }, name ? tn("invited", { name: bdi(name) }) : t("invitedAnon")),
+      h("p", null, t("offer", { percent: pct(offer.discount_percent) })), inviteForm())];
+  }
 
   async function call(path, init, ms) {
     const ctrl = new AbortController();
@@ -316,7 +456,7 @@
   function describe(r, currency) {
     const v = Number(r.value);
     if (r.kind === "fixed_amount") return t("off", { amount: money(v, currency) });
-    if (r.kind === "percentage") return t("off", { amount: new Intl.NumberFormat(tag, { style: "percent" }).format(v / 100) });
+    if (r.kind === "percentage") return t("off", { amount: pct(v) });
     return r.kind === "free_shipping" ? t("freeShip") : "";
   }
 
@@ -350,7 +490,7 @@
     const currency = (state.program || {}).currency || "USD";
     const bal = state.balance || { available: 0, pending: 0 };
     const tier = state.tier || {};
-    const out = [];
+    const out = referralView();
     if (issued) {
       out.push(h("div.cbw-issued", { role: "group", "aria-labelledby": uid + "issued", tabindex: "-1",
         "data-key": "issued" },
@@ -400,7 +540,7 @@
     let unit = 1;
     if (ratio > 0 && ratio < 1) [unit, ratio] = [Math.round(1 / ratio), 1];
     const tiers = (state.tiers || []).map((x, i) => [i ? " · " : "", bdi(x.name)]);
-    return [h("div.cbw-pitch", { "data-cbw": "pitch" },
+    return [...referralView(), h("div.cbw-pitch", { "data-cbw": "pitch" },
       h("p.cbw-pitch-title", null, t("pitch")),
       ratio > 0 ? h("p", null, t("earn", { points: pts(ratio), amount: money(unit, p.currency || "USD") })) : null,
       tiers.length ? meta(tn("tiers", { names: tiers })) : null,
@@ -447,10 +587,10 @@
     document.body.append(root);
   }
 
-  function open() {
+  function open(focus) {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
-    panel.focus();
+    if (focus !== false) panel.focus();
     refresh();
   }
 
@@ -482,13 +622,18 @@
   }
 
   async function start() {
+    captureRef();
     try {
-      await Promise.all([load(), loadCss()]);
+      await Promise.all([load(), loadCss(), loadOffer()]);
     } catch (e) { // the app is unreachable: show nothing rather than a broken launcher
       if (window.console) console.warn("Comeback widget: could not load " + endpoint + "/loyalty", e);
       return;
     }
-    if (state && state.program && state.program.enabled !== false) render();
+    if (state && state.program && state.program.enabled !== false) {
+      render();
+      // the friend who just opened a referral link sees the offer at once (the page keeps the focus)
+      if (offer && freshRef) open(false);
+    }
   }
 
   window.ComebackWidget = {

@@ -1,25 +1,33 @@
 """Referrals: the friend gets a first-order discount, the referrer is rewarded once the friend's
 first order is paid.  Every fraud rule that fires is recorded with its reason.
 
-Hard rules reject: self-referral (same customer, same normalised email, same phone), a friend
-who already ordered, the referrer's monthly cap.  Softer signals send the referral to the
-merchant's review queue: the same name, too many referrals from one IP in a week.
+Hard rules reject: self-referral (same customer, same normalised email, same phone; at the
+order also the order's own email), a friend who already ordered, the referrer's monthly cap.
+Softer signals send the referral to the merchant's review queue: the same name, the same
+shipping address as the referrer, too many referrals from one IP in a week.  Claims from one IP
+are also rate-limited (``CLAIMS_PER_IP_HOUR``): a burst is refused before anything is written.
+
+The friend's code is created in the store through the platform adapter; the referral completes
+on the friend's first paid order that carries the code (or comes from the friend's email).
 """
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from commerce import events
 from commerce.models import Customer, Order, Shop
-from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
+from integrations.platforms import DiscountCodeTaken, DiscountKind, DiscountSpec, adapter_for
 from loyalty.models import Account, EntryKind, EntrySource, Referral, ReferralStatus
 from loyalty.selectors import program_get
+from loyalty.services.earning import order_date
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import rule_for
 from retention_app.errors import ApplicationError
@@ -29,6 +37,11 @@ logger = logging.getLogger(__name__)
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 REJECT = "reject"
 REVIEW = "review"
+#: Claims (referrals recorded) from one IP address per hour before further claims are refused.
+CLAIMS_PER_IP_HOUR = 10
+#: How long the friend's first-order code stays valid.
+FRIEND_CODE_DAYS = 30
+FRIEND_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def email_normalise(email: str) -> str:
@@ -62,14 +75,17 @@ def fraud_reasons(
     if friend is not None and referrer_customer is not None and friend.pk == referrer_customer.pk:
         reasons.append((REJECT, "self-referral: same customer"))
     referrer_email = referrer_customer.email if referrer_customer else referrer.email
-    if referrer_email and email_normalise(referrer_email) == email_normalise(friend_email):
+    friend_emails = {email_normalise(e) for e in (friend_email, completing_order.email if completing_order else "",
+                                                  friend.email if friend is not None else "") if e}
+    if referrer_email and email_normalise(referrer_email) in friend_emails:
         reasons.append((REJECT, "self-referral: same email"))
     if friend is not None and referrer_customer is not None and friend.phone and referrer_customer.phone \
             and _phone(friend.phone) == _phone(referrer_customer.phone):
         reasons.append((REJECT, "self-referral: same phone"))
     if friend is not None and _name(friend) and _name(friend) == _name(referrer_customer):
         reasons.append((REVIEW, "same name as the referrer"))
-    mine = Q(email=friend_email.strip().lower())
+    mine = Q(email__in=[friend_email.strip().lower()] + (
+        [completing_order.email.strip().lower()] if completing_order is not None and completing_order.email else []))
     if friend is not None:
         mine |= Q(customer=friend)
     if completing_order is not None and completing_order.shipping_address_key and referrer_customer is not None:
@@ -107,18 +123,55 @@ def _status(reasons: list[tuple[str, str]], default: str) -> str:
     return default
 
 
-def referral_start(
-    *, shop: Shop, code: str, friend_email: str, ip: str | None = None, issue_code: bool = True
-) -> Referral:
-    """A friend arrives with a referral code and gives an email: record it, check it, and give
-    the friend a first-order discount code unless a rule fired."""
-    referrer = Account.objects.filter(shop=shop, referral_code=code.strip().upper()).select_related("customer").first()
+def _referrer_get(*, shop: Shop, code: str) -> Account:
+    referrer = (Account.objects.filter(shop=shop, referral_code=code.strip().upper())
+                .select_related("customer").first())
     if referrer is None:
-        raise ApplicationError("unknown referral code", status=404)
-    email = friend_email.strip().lower()
-    if "@" not in email:
-        raise ApplicationError("a valid email is required", status=400)
-    friend = Customer.objects.filter(shop=shop, email=email).first()
+        raise ApplicationError("unknown referral code", status=404, code="referral_unknown")
+    return referrer
+
+
+def _friend_identify(*, shop: Shop, friend_email: str, customer_platform_id: str) -> tuple[str, Customer | None]:
+    """The friend's email and customer: the logged-in shopper's own, else the email they typed."""
+    friend = None
+    if customer_platform_id:
+        friend = Customer.objects.filter(shop=shop, platform_id=customer_platform_id).first()
+    email = ((friend.email if friend is not None else "") or friend_email).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise ApplicationError("a valid email is required", status=400, code="email_required") from error
+    if friend is None:
+        friend = Customer.objects.filter(shop=shop, email=email).first()
+    return email, friend
+
+
+def referral_start(
+    *, shop: Shop, code: str, friend_email: str = "", customer_platform_id: str = "", ip: str | None = None,
+    issue_code: bool = True,
+) -> Referral:
+    """A friend arrives with a referral code: record the referral (pending, or rejected / held for
+    review with the reasons), and give the friend a single-use first-order code unless a rule fired.
+
+    The friend is the logged-in shopper (``customer_platform_id``) or whoever owns
+    ``friend_email``.  Refused without writing anything: an unknown code (404), a paused program,
+    a bad email (400), a friend already referred (409), too many claims from one IP (429).
+    """
+    referrer = _referrer_get(shop=shop, code=code)
+    if not program_get(shop=shop).is_enabled:
+        raise ApplicationError("the rewards program is paused", status=409, code="program_inactive")
+    email, friend = _friend_identify(shop=shop, friend_email=friend_email, customer_platform_id=customer_platform_id)
+    existing = Referral.objects.filter(shop=shop, friend_email=email).first()
+    if existing is not None:
+        if (existing.referrer_id == referrer.pk and existing.status == ReferralStatus.PENDING
+                and not existing.friend_code and issue_code):
+            _friend_code_issue(referral=existing)  # the first attempt at the code failed: try again
+            return existing
+        raise ApplicationError("this friend was already referred", status=409, code="already_referred")
+    if ip and Referral.objects.filter(shop=shop, ip=ip, created_at__gte=timezone.now() - timedelta(hours=1)
+                                      ).count() >= CLAIMS_PER_IP_HOUR:
+        raise ApplicationError("too many referral claims from this address; try again later", status=429,
+                               code="rate_limited")
     reasons = fraud_reasons(shop=shop, referrer=referrer, friend_email=email, friend=friend, ip=ip)
     try:
         with transaction.atomic():
@@ -126,71 +179,107 @@ def referral_start(
                 shop=shop, referrer=referrer, friend_email=email, friend_customer=friend, ip=ip,
                 status=_status(reasons, ReferralStatus.PENDING), reasons=[reason for _, reason in reasons],
             )
-    except IntegrityError as error:
-        raise ApplicationError("this friend was already referred", status=409) from error
+    except IntegrityError as error:  # the same friend, claimed at the same moment
+        raise ApplicationError("this friend was already referred", status=409, code="already_referred") from error
     if referral.status == ReferralStatus.PENDING and issue_code:
         _friend_code_issue(referral=referral)
     return referral
 
 
+def friend_code_expires_at(*, referral: Referral) -> datetime:
+    """The friend's code ends ``FRIEND_CODE_DAYS`` after the claim, also when issued on a retry."""
+    return referral.created_at + timedelta(days=FRIEND_CODE_DAYS)
+
+
 def _friend_code_issue(*, referral: Referral) -> None:
+    """Create the friend's single-use code in the store (limited to the friend when they are a
+    known customer).  A failure is recorded on the referral and the claim can be retried."""
     program = program_get(shop=referral.shop)
-    code = "FRIEND-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
-    spec = DiscountSpec(code=code, title="Comeback referral: first order", kind=DiscountKind.PERCENTAGE,
-                        value=Decimal(program.referral_friend_discount_percent), usage_limit=1,
-                        ends_at=timezone.now() + timedelta(days=30))
-    try:
-        adapter_for(referral.shop.platform).discount_code_create(shop=referral.shop, spec=spec)
-    except Exception as error:  # the referral stands; the code can be issued again later
-        logger.warning("referral %s: friend code failed: %s", referral.pk, error)
-        Referral.objects.filter(pk=referral.pk).update(error=f"{type(error).__name__}: {error}"[:500])
+    adapter = adapter_for(referral.shop.platform)
+    friend_ids = (referral.friend_customer.platform_id,) if referral.friend_customer_id and \
+        referral.friend_customer is not None else ()
+    for _ in range(3):
+        code = "FRIEND-" + "".join(secrets.choice(FRIEND_CODE_ALPHABET) for _ in range(8))
+        spec = DiscountSpec(code=code, title="Referral: first order", kind=DiscountKind.PERCENTAGE,
+                            value=Decimal(program.referral_friend_discount_percent), usage_limit=1,
+                            starts_at=timezone.now(), ends_at=friend_code_expires_at(referral=referral),
+                            customer_platform_ids=friend_ids)
+        try:
+            adapter.discount_code_create(shop=referral.shop, spec=spec)
+        except DiscountCodeTaken:
+            continue
+        except Exception as error:  # the referral stands; the claim can ask for the code again
+            logger.warning("referral %s: friend code failed: %s", referral.pk, error)
+            Referral.objects.filter(pk=referral.pk).update(error=f"{type(error).__name__}: {error}"[:500])
+            referral.error = f"{type(error).__name__}: {error}"[:500]
+            return
+        Referral.objects.filter(pk=referral.pk).update(friend_code=code, error="")
+        referral.friend_code, referral.error = code, ""
         return
-    Referral.objects.filter(pk=referral.pk).update(friend_code=code, error="")
-    referral.friend_code = code
 
 
 def _reward(referral: Referral) -> None:
-    """Both sides earn; the referrer's points stay pending for the return window."""
+    """Both sides earn; the points stay pending for the return window after the friend's order,
+    like the program's purchase points."""
     program = program_get(shop=referral.shop)
-    available_at = timezone.now() + timedelta(days=program.pending_days)
+    order = referral.friend_order
+    occurred_at = order_date(order=order) if order is not None else timezone.now()
+    available_at = occurred_at + timedelta(days=program.pending_days)
     referrer_rule = rule_for(shop=referral.shop, kind="referral_referrer")
     if referrer_rule and referrer_rule.points:
         entry_write(account=referral.referrer, kind=EntryKind.EARN, source=EntrySource.RULE,
                     source_id=f"referral:{referral.pk}", key=f"referral:{referral.pk}:referrer",
-                    points=referrer_rule.points, available_at=available_at, reason=f"referred {referral.friend_email}")
+                    points=referrer_rule.points, occurred_at=occurred_at, available_at=available_at,
+                    reason="referred a friend")
     friend_rule = rule_for(shop=referral.shop, kind="referral_friend")
     if friend_rule and friend_rule.points and referral.friend_customer is not None:
         friend_account = account_for_customer(shop=referral.shop, customer=referral.friend_customer)
         entry_write(account=friend_account, kind=EntryKind.EARN, source=EntrySource.RULE,
                     source_id=f"referral:{referral.pk}", key=f"referral:{referral.pk}:friend",
-                    points=friend_rule.points, available_at=available_at, reason="joined through a referral")
+                    points=friend_rule.points, occurred_at=occurred_at, available_at=available_at,
+                    reason="joined through a referral")
     events.emit(shop=referral.shop, name="loyalty.referral_completed", key=f"referral-completed:{referral.pk}",
                 payload={"referral_id": referral.pk, "referrer_account_id": referral.referrer_id})
     events.dispatch_soon()
 
 
-@transaction.atomic
-def referral_order_paid(*, order: Order) -> Referral | None:
-    """The friend's first paid order completes the referral (checks run again with what the
-    order tells us: customer, phone, name)."""
-    if not order.email and order.customer is None:
+def _referral_for_order(*, order: Order, by_email: bool) -> Referral | None:
+    """The open referral an order answers, locked: the one whose code the order used (codes are
+    case-insensitive at checkout), else the one made for the order's email."""
+    open_referrals = Referral.objects.select_for_update(of=("self",)).filter(
+        Q(status=ReferralStatus.PENDING) | Q(status=ReferralStatus.REVIEW, friend_order__isnull=True),
+        shop_id=order.shop_id,
+    ).select_related("referrer__customer")
+    codes = [str(code).strip().upper() for code in order.discount_codes or () if str(code).strip()]
+    if codes:
+        by_code = open_referrals.filter(friend_code__in=codes).order_by("pk").first()
+        if by_code is not None:
+            return by_code
+    emails = {e.strip().lower() for e in (order.email, order.customer.email if order.customer else "") if e}
+    if not emails or not by_email:
         return None
-    candidates = Referral.objects.select_for_update(of=("self",)).filter(
-        shop_id=order.shop_id, status=ReferralStatus.PENDING
-    )
-    email = (order.customer.email if order.customer else "") or order.email
-    referral = candidates.filter(friend_email=email.strip().lower()).select_related("referrer__customer").first()
-    if referral is None and order.discount_codes:
-        referral = candidates.filter(friend_code__in=[c.upper() for c in order.discount_codes]).first()
+    return open_referrals.filter(friend_email__in=emails).order_by("pk").first()
+
+
+@transaction.atomic
+def referral_order_paid(*, order: Order, by_email: bool = True) -> Referral | None:
+    """The friend's first paid order completes the referral and rewards both sides, once: the
+    referral row is locked and leaves the open states, so a second delivery finds nothing.  The
+    fraud checks run again with what the order tells us (customer, email, phone, name, address);
+    a referral held for review keeps waiting for the merchant, now with its order.  ``by_email``:
+    whether the order may match by email (the customer's first order), not only by the code."""
+    referral = _referral_for_order(order=order, by_email=by_email)
     if referral is None:
         return None
     friend = order.customer
     reasons = fraud_reasons(shop=order.shop, referrer=referral.referrer, friend_email=referral.friend_email,
                             friend=friend, ip=None, exclude_referral_id=referral.pk, completing_order=order)
-    referral.friend_customer = friend
+    held = referral.status == ReferralStatus.REVIEW
+    earlier = [reason for reason in referral.reasons if held]
+    referral.friend_customer = friend or referral.friend_customer
     referral.friend_order = order
-    referral.reasons = [reason for _, reason in reasons]
-    referral.status = _status(reasons, ReferralStatus.COMPLETED)
+    referral.reasons = earlier + [reason for _, reason in reasons if reason not in earlier]
+    referral.status = _status(reasons, ReferralStatus.REVIEW if held else ReferralStatus.COMPLETED)
     if referral.status == ReferralStatus.COMPLETED:
         referral.completed_at = timezone.now()
     referral.save()
@@ -215,4 +304,6 @@ def referral_review(*, referral: Referral, approve: bool) -> Referral:
     referral.save(update_fields=["status", "completed_at"])
     if referral.status == ReferralStatus.COMPLETED:
         _reward(referral)
+    elif not referral.friend_code:  # approved before the friend ordered: now the friend's code
+        transaction.on_commit(lambda: _friend_code_issue(referral=referral))
     return referral

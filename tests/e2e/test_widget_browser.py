@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from commerce.models import Customer, Shop
-from loyalty.models import Account, Reward
+from loyalty.models import Account, LedgerEntry, Referral, Reward
 from loyalty.services.ledger import account_balance, account_for_customer, entry_write
 from loyalty.services.program import program_enable
 from tests.browser import needs_chromium
@@ -19,6 +19,7 @@ from tests.e2e.conftest import install
 
 DOMAIN = "widget.myshopify.com"
 VIEWPORT = {"width": 1280, "height": 800}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -231,4 +232,107 @@ def test_widget_files_are_served_cacheable_and_nothing_else(client: Any) -> None
         assert client.get(f"/storefront/{other}").status_code == 404, other
     sizes = sum((Path(__file__).resolve().parents[2] / "storefront" / name).stat().st_size
                 for name in ("comeback-widget.js", "comeback-widget.css"))
-    assert sizes < 40_000  # no framework, no build step: small enough to read (loyalty, referrals, surveys)
+    assert sizes < 50_000  # no framework, no build step: small enough to read (loyalty, referrals, surveys)
+
+
+@pytest.fixture
+def referrer(store: Any, member: tuple[Customer, Any]) -> tuple[Customer, Any]:
+    customer, account = member
+    Customer.objects.filter(pk=customer.pk).update(first_name="Dana", last_name="Levi")
+    return customer, account
+
+
+def referral_link(page: Page, store: Any, customer: Customer) -> str:
+    """The referrer copies their link from their own widget."""
+    page.goto(f"{store.origin}/?customer={customer.platform_id}")
+    page.locator(".cbw-launcher").click()
+    link = page.get_by_role("dialog").locator(".cbw-referral input").input_value()
+    page.goto(f"{store.origin}/account/logout")
+    return link
+
+
+@needs_chromium
+def test_a_friend_opens_the_referral_link_gets_a_code_orders_with_it_and_the_referrer_earns_once(
+        page: Page, browser: Browser, store: Any, sandbox: Any, referrer: Any, tmp_path: Path) -> None:
+    customer, account = referrer
+    link = referral_link(page, store, customer)
+    # the link is the shop's storefront (the sandbox's own origin), built by the platform adapter
+    assert link == f"{store.origin}/?ref={account.referral_code}"
+    friend = browser.new_context(viewport=VIEWPORT, reduced_motion="reduce").new_page()
+    friend.set_default_timeout(10_000)
+
+    # given a friend (a guest) who opens the link: the panel opens with the offer
+    friend.goto(link)
+    dialog = friend.get_by_role("dialog", name="Rewards")
+    expect(dialog).to_be_visible()
+    offer = dialog.locator("[data-cbw=invite]")
+    expect(offer).to_contain_text("Dana invited you")
+    expect(offer).to_contain_text("Get 10% off your first order.")
+    expect(offer).not_to_contain_text("Levi")
+    expect(offer).not_to_contain_text(str(customer.email))
+    # a bad email is refused in the page, nothing recorded
+    friend.get_by_label("Your email").fill("noa@")
+    friend.get_by_role("button", name="Get my code").click()
+    expect(friend.get_by_role("alert")).to_have_text("Please enter a valid email address.")
+    assert not Referral.objects.exists()
+
+    # when the friend gives an email
+    friend.get_by_label("Your email").fill("Noa.Friend@example.com")
+    friend.get_by_role("button", name="Get my code").click()
+    code_box = dialog.locator("[data-cbw=friend-code]")
+    expect(code_box).to_contain_text(re.compile(r"FRIEND-[A-Z0-9]{8}"), timeout=20_000)
+    code = re.search(r"FRIEND-[A-Z0-9]{8}", code_box.inner_text()).group(0)  # type: ignore[union-attr]
+    expect(code_box).to_contain_text("Enter it at checkout")
+    expect(friend.get_by_role("alert")).to_be_hidden()
+    # then the code is a real single-use code in the store, and the referral is pending
+    made = next(c for c in store.discount_codes if c.code == code)
+    assert made.usage_limit == 1
+    referral = Referral.objects.get()
+    assert (referral.status, referral.friend_email, referral.friend_code, referral.referrer_id) == (
+        "pending", "noa.friend@example.com", code, account.pk)
+    apply = dialog.get_by_role("link", name="Apply it to my cart")
+    assert apply.get_attribute("href") == f"{store.origin}/discount/{code}?redirect=%2F"
+
+    # the code is remembered on the way to checkout: the store keeps it for checkout (Shopify's
+    # /discount/<code> link), and the widget on the next page still shows it (no ?ref any more)
+    apply.click()
+    expect(friend.get_by_role("status").filter(has_text="will be applied at checkout")).to_contain_text(code)
+    assert "ref=" not in friend.url
+    friend.locator(".cbw-launcher").click()
+    expect(friend.get_by_role("dialog").locator("[data-cbw=friend-code]")).to_contain_text(code)
+    friend.context.close()
+
+    # when the friend orders with the code, and every webhook of it is delivered twice
+    new = store.create_customer(first_name="Noa", last_name="Friend", email="noa.friend@example.com")
+    sandbox.webhooks.wait_idle(15)
+    sandbox.webhooks.duplicate_next(10)
+    order = store.place_order(customer_id=new.id, discount_code=code)
+    sandbox.webhooks.wait_idle(15)
+    assert [c["code"] for c in store.order_json(order.id)["discount_codes"]] == [code]
+
+    # then the referral is completed and the referrer earned exactly once (pending for the return window)
+    referral.refresh_from_db()
+    assert referral.status == "completed", referral.reasons
+    assert referral.friend_order is not None and referral.friend_order.platform_id == str(order.id)
+    earned = LedgerEntry.objects.filter(account=account, idempotency_key__startswith="referral:")
+    assert [(e.points, e.idempotency_key) for e in earned] == [(200, f"referral:{referral.pk}:referrer")]
+    assert account_balance(account=account).pending == 200
+
+
+@needs_chromium
+@pytest.mark.parametrize(("locale", "invited", "offer", "button"), [
+    ("he", "הוזמנת על ידי Dana", "קבלו 10% הנחה על ההזמנה הראשונה.", "לקבלת הקוד"),
+    ("fa", "Dana شما را دعوت کرده است", "۱۰٪ تخفیف برای نخستین خریدتان بگیرید.", "دریافت کد"),
+], ids=["he", "fa"])
+def test_the_friend_sees_the_offer_in_their_language(page: Page, store: Any, referrer: Any, locale: str,
+                                                     invited: str, offer: str, button: str) -> None:
+    _, account = referrer
+    page.goto(f"{store.origin}/?ref={account.referral_code}&locale={locale}")
+    invite = page.locator("[data-cbw=invite]")
+    expect(invite).to_be_visible()
+    expect(invite).to_contain_text(invited)
+    expect(invite).to_contain_text(offer)
+    expect(page.get_by_role("button", name=button)).to_be_visible()
+    assert page.locator(".cbw").get_attribute("dir") == "rtl"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot(page, SCREENSHOTS / f"widget-referral-{locale}.png")

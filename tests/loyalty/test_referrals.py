@@ -4,12 +4,19 @@ from datetime import timedelta
 
 import pytest
 
-from commerce.models import Customer
+from commerce.models import Customer, Order
 from loyalty.models import Account, LedgerEntry, Program, Referral
 from loyalty.services.ledger import account_for_customer
-from loyalty.services.referrals import email_normalise, referral_review, referral_start
+from loyalty.services.referrals import (
+    CLAIMS_PER_IP_HOUR,
+    email_normalise,
+    referral_order_paid,
+    referral_review,
+    referral_start,
+)
 from retention_app.errors import ApplicationError
 from tests.loyalty.helpers import T0, customer, deliver, line, order
+from tests.loyalty.test_widget_api import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +52,8 @@ def test_friend_first_order_rewards_both_sides_after_the_return_window(shop, ref
     assert referral.status == "completed"
     earned = LedgerEntry.objects.get(idempotency_key=f"referral:{referral.pk}:referrer")
     assert earned.points == 200 and earned.account == referrer
-    assert earned.available_at > earned.created_at + timedelta(days=13)  # pending for the return window
+    # pending for the return window after the friend's order, like the purchase points
+    assert earned.available_at == T0 + timedelta(days=1 + 14)
     assert LedgerEntry.objects.get(idempotency_key=f"referral:{referral.pk}:friend").points == 100
     # a second order by the friend changes nothing
     deliver(shop, order("11", [line("11a", 1, "40.00")], customer="f1", email="noa@example.com",
@@ -126,3 +134,163 @@ def test_same_shipping_address_as_the_referrer_goes_to_review(shop, referrer):
                         address="home-key", at=T0 + timedelta(days=2)))
     referral.refresh_from_db()
     assert (referral.status, referral.reasons) == ("review", ["same shipping address as the referrer"])
+
+
+def with_code(referral, code="FRIEND-TEST2345"):
+    """The code the store would have made (the adapter is exercised over HTTP in tests/e2e)."""
+    Referral.objects.filter(pk=referral.pk).update(friend_code=code)
+    referral.friend_code = code
+    return code
+
+
+def referral_entries():
+    return list(LedgerEntry.objects.filter(idempotency_key__startswith="referral:")
+                .order_by("idempotency_key").values_list("idempotency_key", "points", "reason"))
+
+
+def test_an_order_with_the_friends_code_completes_it_whatever_email_it_carries(shop, referrer):
+    referral = start(shop, referrer, "noa@example.com")
+    code = with_code(referral)
+    customer(shop, "f6", "noa.work@example.com")
+    # codes are case-insensitive at checkout
+    deliver(shop, order("60", [line("60a", 1, "40.00")], customer="f6", email="noa.work@example.com",
+                        codes=(code.lower(),)))
+    referral.refresh_from_db()
+    assert (referral.status, referral.friend_order.platform_id) == ("completed", "60")
+    assert referral_entries() == [(f"referral:{referral.pk}:friend", 100, "joined through a referral"),
+                                  (f"referral:{referral.pk}:referrer", 200, "referred a friend")]
+
+
+def test_a_duplicated_order_completes_the_referral_once(shop, referrer):
+    referral = start(shop, referrer, "noa@example.com")
+    customer(shop, "f1", "noa@example.com")
+    record = order("12", [line("12a", 1, "40.00")], customer="f1", email="noa@example.com")
+    deliver(shop, record, record)
+    paid = Order.objects.get(shop=shop, platform_id="12")
+    assert referral_order_paid(order=paid) is None  # the event replayed by hand: nothing open any more
+    referral.refresh_from_db()
+    assert referral.status == "completed"
+    assert [key for key, _, _ in referral_entries()] == [f"referral:{referral.pk}:friend",
+                                                         f"referral:{referral.pk}:referrer"]
+
+
+def test_the_referrer_using_the_friends_code_is_a_self_referral(shop, referrer):
+    referral = start(shop, referrer, "made-up@example.com")
+    code = with_code(referral)
+    deliver(shop, order("70", [line("70a", 1, "40.00")], customer="r1", email="dana.levi@gmail.com", codes=(code,)))
+    referral.refresh_from_db()
+    assert referral.status == "rejected"
+    assert {"self-referral: same customer", "self-referral: same email"} <= set(referral.reasons)
+    assert referral_entries() == []
+
+
+def test_a_guest_checkout_with_the_referrers_email_is_a_self_referral(shop, referrer):
+    referral = start(shop, referrer, "made-up@example.com")
+    code = with_code(referral)
+    deliver(shop, order("71", [line("71a", 1, "40.00")], customer="", email="Dana.Levi+x@gmail.com", codes=(code,)))
+    referral.refresh_from_db()
+    assert (referral.status, referral.reasons) == ("rejected", ["self-referral: same email"])
+    assert referral_entries() == []
+
+
+def test_an_existing_customer_using_a_friends_code_is_not_a_new_friend(shop, referrer):
+    deliver(shop, order("80", [line("80a", 1, "40.00")], customer="old", email="old@example.com"))
+    referral = start(shop, referrer, "someone-new@example.com")
+    code = with_code(referral)
+    deliver(shop, order("81", [line("81a", 1, "40.00")], customer="old", email="old@example.com", codes=(code,),
+                        at=T0 + timedelta(days=3)))
+    referral.refresh_from_db()
+    assert referral.status == "rejected"
+    assert "friend is not a new customer" in referral.reasons
+    assert referral_entries() == []
+
+
+def test_a_logged_in_friend_claims_with_their_account_email(shop, referrer):
+    customer(shop, "f9", "Noa@Example.com")
+    referral = referral_start(shop=shop, code=referrer.referral_code.lower(), customer_platform_id="f9",
+                              issue_code=False)
+    assert (referral.status, referral.friend_email, referral.friend_customer.platform_id) == (
+        "pending", "noa@example.com", "f9")
+
+
+def test_a_logged_in_customer_who_already_ordered_is_refused(shop, referrer):
+    customer(shop, "f10", "ten@example.com")
+    deliver(shop, order("95", [line("95a", 1, "40.00")], customer="f10", email="ten@example.com"))
+    referral = referral_start(shop=shop, code=referrer.referral_code, customer_platform_id="f10", issue_code=False)
+    assert (referral.status, referral.reasons) == ("rejected", ["friend is not a new customer"])
+
+
+def test_the_referrer_opening_their_own_link_is_refused(shop, referrer):
+    referral = referral_start(shop=shop, code=referrer.referral_code, customer_platform_id="r1", issue_code=False)
+    assert referral.status == "rejected"
+    assert {"self-referral: same customer", "self-referral: same email"} <= set(referral.reasons)
+
+
+@pytest.mark.parametrize(("code", "email", "status", "error"), [
+    ("NOPE1234", "a@example.com", 404, "referral_unknown"),
+    (None, "not-an-email", 400, "email_required"),
+    (None, "", 400, "email_required"),
+])
+def test_claims_refused_before_anything_is_written(shop, referrer, code, email, status, error):
+    with pytest.raises(ApplicationError) as refused:
+        referral_start(shop=shop, code=code or referrer.referral_code, friend_email=email, issue_code=False)
+    assert (refused.value.status, refused.value.code) == (status, error)
+    assert not Referral.objects.exists()
+
+
+def test_a_paused_program_takes_no_referrals(shop, referrer):
+    Program.objects.filter(shop=shop).update(is_enabled=False)
+    with pytest.raises(ApplicationError) as refused:
+        start(shop, referrer, "noa@example.com")
+    assert refused.value.code == "program_inactive"
+    assert not Referral.objects.exists()
+
+
+def test_claims_from_one_ip_are_rate_limited(shop, referrer):
+    Program.objects.filter(shop=shop).update(referral_monthly_cap=100, referral_ip_weekly_limit=100)
+    for n in range(CLAIMS_PER_IP_HOUR):
+        start(shop, referrer, f"burst{n}@example.com", ip="203.0.113.77")
+    with pytest.raises(ApplicationError) as refused:
+        start(shop, referrer, "one-more@example.com", ip="203.0.113.77")
+    assert (refused.value.status, refused.value.code) == (429, "rate_limited")
+    assert Referral.objects.count() == CLAIMS_PER_IP_HOUR
+    assert start(shop, referrer, "one-more@example.com", ip="203.0.113.78").status == "pending"  # another address
+
+
+def test_a_failed_code_is_issued_again_when_the_friend_retries(shop, referrer, settings):
+    settings.SHOPIFY_SANDBOX_URL = "http://127.0.0.1:1"  # the store is unreachable
+    first = referral_start(shop=shop, code=referrer.referral_code, friend_email="noa@example.com")
+    assert (first.status, first.friend_code) == ("pending", "")
+    assert first.error
+    again = referral_start(shop=shop, code=referrer.referral_code, friend_email="noa@example.com")
+    assert again.pk == first.pk and Referral.objects.count() == 1  # retried, not "already referred"
+    with pytest.raises(ApplicationError) as refused:  # another referrer cannot take the friend over
+        other = account_for_customer(shop=shop, customer=Customer.objects.create(
+            shop=shop, platform_id="r2", email="other@example.com"))
+        referral_start(shop=shop, code=other.referral_code, friend_email="noa@example.com")
+    assert refused.value.code == "already_referred"
+
+
+def test_a_referral_held_for_review_keeps_its_order_and_the_merchant_completes_it(shop, referrer):
+    Program.objects.filter(shop=shop).update(referral_ip_weekly_limit=0)
+    referral = start(shop, referrer, "noa@example.com")
+    assert referral.status == "review"
+    customer(shop, "f11", "noa@example.com")
+    deliver(shop, order("99", [line("99a", 1, "40.00")], customer="f11", email="noa@example.com"))
+    referral.refresh_from_db()
+    assert (referral.status, referral.friend_order.platform_id) == ("review", "99")
+    assert referral_entries() == []
+    referral_review(referral=referral, approve=True)
+    assert [key for key, _, _ in referral_entries()] == [f"referral:{referral.pk}:friend",
+                                                         f"referral:{referral.pk}:referrer"]
+
+
+def test_the_offer_names_the_referrer_by_first_name_only(client, shop, referrer):
+    response = client.get(f"/proxy/referrals/offer?{signed(shop, code=referrer.referral_code.lower())}")
+    assert response.json() == {"code": referrer.referral_code, "referrer_first_name": "Dana", "discount_percent": 10,
+                               "own_link": False, "logged_in": False}
+    assert "Levi" not in response.content.decode() and "gmail" not in response.content.decode()
+    own = client.get(f"/proxy/referrals/offer?{signed(shop, 'r1', code=referrer.referral_code)}").json()
+    assert (own["own_link"], own["logged_in"]) == (True, True)
+    unknown = client.get(f"/proxy/referrals/offer?{signed(shop, code='NOPE1234')}")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "referral_unknown")

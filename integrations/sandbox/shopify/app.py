@@ -35,7 +35,7 @@ from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
 from .schema import Ctx
 from .store import PRIVACY_TOPICS, OAuthCode, SandboxError, Shop
-from .storefront import PROXY_PREFIXES, app_proxy, login_page, logout, storefront_page
+from .storefront import PROXY_PREFIXES, app_proxy, discount_link, login_page, logout, storefront_page
 
 if TYPE_CHECKING:
     from .sandbox import ShopifySandbox
@@ -97,6 +97,7 @@ class SandboxApp:
             Rule(f"{shop}/", endpoint="storefront"),
             Rule(f"{shop}/account/login", endpoint="account_login"),
             Rule(f"{shop}/account/logout", endpoint="account_logout"),
+            Rule(f"{shop}/discount/<code>", endpoint="discount_link"),
             Rule(f"{shop}/<any({', '.join(PROXY_PREFIXES)}):prefix>/<subpath>", endpoint="app_proxy",
                  methods=PROXY_METHODS),
             Rule(f"{shop}/<any({', '.join(PROXY_PREFIXES)}):prefix>/<subpath>/<path:rest>",
@@ -176,6 +177,9 @@ class SandboxApp:
 
     def on_account_logout(self, request: Request, shop: str) -> Response:
         return logout(self._shop(shop), request)
+
+    def on_discount_link(self, request: Request, shop: str, code: str) -> Response:
+        return discount_link(self._shop(shop), request, code)
 
     def on_app_proxy(self, request: Request, shop: str, prefix: str, subpath: str, rest: str = ""
                      ) -> Response:

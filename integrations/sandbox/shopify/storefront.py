@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: The stand-in for Shopify's customer session: the logged-in customer's id, per shop (path).
 CUSTOMER_COOKIE = "sandbox_customer_id"
+#: The code a shareable discount link (``/discount/<code>``) keeps for checkout, as Shopify does.
+DISCOUNT_COOKIE = "discount_code"
 #: Parameters the proxy sets itself; a shopper's query cannot supply them.
 PROXY_PARAMS = frozenset({"shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature"})
 #: Shopify's allowed proxy prefixes (``/apps/<subpath>``, ``/a/…``, ``/community/…``, ``/tools/…``).
@@ -50,15 +52,18 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {"featured": "Featured products", "login": "Log in", "logout": "Log out", "hello": "Hello, {name}",
            "choose": "Log in as a customer of this sandbox shop", "other": "Customer id", "go": "Log in",
            "no_app": "No app URL is configured (sandbox.app_config(app_url=…) or --app-url): the widget is off.",
-           "unknown": "There is no customer {id} in this shop.", "back": "Back to the store"},
+           "unknown": "There is no customer {id} in this shop.", "back": "Back to the store",
+           "discount": "Discount code {code} will be applied at checkout."},
     "he": {"featured": "מוצרים נבחרים", "login": "התחברות", "logout": "התנתקות", "hello": "שלום, {name}",
            "choose": "התחברות כלקוח של חנות הדמו", "other": "מזהה לקוח", "go": "התחברות",
            "no_app": "לא הוגדרה כתובת אפליקציה: הווידג'ט כבוי.",
-           "unknown": "אין לקוח {id} בחנות הזו.", "back": "חזרה לחנות"},
+           "unknown": "אין לקוח {id} בחנות הזו.", "back": "חזרה לחנות",
+           "discount": "קוד ההנחה {code} יוחל בקופה."},
     "fa": {"featured": "محصولات منتخب", "login": "ورود", "logout": "خروج", "hello": "سلام، {name}",
            "choose": "ورود به عنوان یکی از مشتریان این فروشگاه آزمایشی", "other": "شناسهٔ مشتری", "go": "ورود",
            "no_app": "نشانی برنامه تنظیم نشده است: ویجت خاموش است.",
-           "unknown": "مشتری {id} در این فروشگاه وجود ندارد.", "back": "بازگشت به فروشگاه"},
+           "unknown": "مشتری {id} در این فروشگاه وجود ندارد.", "back": "بازگشت به فروشگاه",
+           "discount": "کد تخفیف {code} هنگام پرداخت اعمال می‌شود."},
 }
 
 
@@ -165,6 +170,9 @@ def storefront_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> Re
             notices.append(text["unknown"].format(id=html.escape(wanted)))
         customer = chosen
         set_customer = str(chosen.id) if chosen else ""
+    code = request.cookies.get(DISCOUNT_COOKIE, "")
+    if code and shop.discount_by_code(code) is not None:
+        notices.append(text["discount"].format(code=f"<bdi dir='ltr'>{html.escape(code)}</bdi>"))
     origin = shop.origin
     suffix = f"?{urlencode({'locale': locale})}"
     if customer is not None:
@@ -215,6 +223,18 @@ def login_page(shop: Shop, request: Request) -> Response:
     return _document(locale, f"{text['login']} · {shop.name}", body)
 
 
+def discount_link(shop: Shop, request: Request, code: str) -> Response:
+    """``GET {origin}/discount/<code>?redirect=/path``: Shopify's shareable discount link.  The code
+    is kept in a cookie for checkout (the store page says so) and the shopper goes on to
+    ``redirect``, a path in the shop (anything else: the home page)."""
+    target = request.args.get("redirect", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = Response("", status=302, headers={"Location": shop.origin + target})
+    response.set_cookie(DISCOUNT_COOKIE, code, path=cookie_path(shop), samesite="Lax")
+    return response
+
+
 def logout(shop: Shop, request: Request) -> Response:
     location = f"{shop.origin}/?{urlencode({'locale': page_locale(request)})}"
     response = Response("", status=302, headers={"Location": location})
@@ -250,5 +270,5 @@ def app_proxy(sandbox: ShopifySandbox, shop: Shop, request: Request, path_prefix
                     content_type=answer.headers.get("Content-Type", "application/octet-stream"))
 
 
-__all__ = ["CUSTOMER_COOKIE", "app_proxy", "login_page", "logout", "proxy_query", "proxy_signature",
-           "storefront_page", "valid_proxy_path"]
+__all__ = ["CUSTOMER_COOKIE", "DISCOUNT_COOKIE", "app_proxy", "discount_link", "login_page", "logout", "proxy_query",
+           "proxy_signature", "storefront_page", "valid_proxy_path"]
