@@ -168,3 +168,37 @@ def test_generator_stream_is_deterministic(tmp_path: Any) -> None:
         write_jsonl(fa, spec)
         write_jsonl(fb, spec)
     assert a.read_bytes() == b.read_bytes() and a.stat().st_size > 0
+
+
+UNGROUPED_RUN = """
+mutation BulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { id } userErrors { field message } }
+}
+"""
+
+
+def bulk_lines(shop: Shop, token: str, version: str, mutation: str) -> list[dict[str, Any]]:
+    def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return requests.post(f"{shop.origin}/admin/api/{version}/graphql.json", timeout=10,  # type: ignore[no-any-return]
+                             json={"query": query, "variables": variables},
+                             headers={"X-Shopify-Access-Token": token}).json()["data"]
+
+    operation = post(mutation, {"query": queries.BULK_PRODUCTS})["bulkOperationRunQuery"]["bulkOperation"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        node = post(queries.BULK_STATUS_QUERY, {"id": operation["id"]})["node"]
+        if node["status"] == "COMPLETED":
+            return [json.loads(x) for x in download(node["url"]).decode().splitlines()]
+        time.sleep(0.05)
+    raise AssertionError("bulk operation did not finish")
+
+
+def test_group_objects_defaults_to_false_from_2026_01(shop: Shop, token: str) -> None:
+    # the pinned version: children may come after all parents unless groupObjects: true
+    ungrouped = bulk_lines(shop, token, API_VERSION, UNGROUPED_RUN)
+    kinds = ["child" if "__parentId" in line else "root" for line in ungrouped]
+    assert kinds == sorted(kinds, key=lambda kind: kind == "child") and "child" in kinds
+    grouped = bulk_lines(shop, token, API_VERSION, queries.BULK_RUN_MUTATION)
+    assert "__parentId" in grouped[1] and sorted(map(json.dumps, grouped)) == sorted(map(json.dumps, ungrouped))
+    # before 2026-01 grouping was the default
+    assert "__parentId" in bulk_lines(shop, token, "2025-10", UNGROUPED_RUN)[1]

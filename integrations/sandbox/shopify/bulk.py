@@ -391,11 +391,15 @@ class BulkQuery:
 
     def write(self, out: IO[bytes], ctx: Ctx, nodes: Iterable[Any],
               lock: threading.RLock | None = None, chunk: int = 200,
-              should_stop: Callable[[], bool] | None = None) -> tuple[int, int]:
-        """Stream JSONL to ``out``; returns (object count, root object count)."""
+              should_stop: Callable[[], bool] | None = None, grouped: bool = True) -> tuple[int, int]:
+        """Stream JSONL to ``out``; returns (object count, root object count).
+
+        ``grouped``: each child line right after its parent (``groupObjects: true``); otherwise
+        every child line comes after all the parents, as an ungrouped result may (API 2026-01+)."""
         objects = roots = 0
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         buffer: list[str] = []
+        children = None if grouped else tempfile.TemporaryFile()
         compiler = self.compiler(ctx)
         iterator = iter(nodes)
         while True:
@@ -410,11 +414,19 @@ class BulkQuery:
             else:
                 produced = list(self.lines(ctx, batch, compiler))
             for line, is_root in produced:
-                buffer.append(dumps(line))
+                if children is not None and not is_root:
+                    children.write((dumps(line) + "\n").encode())
+                else:
+                    buffer.append(dumps(line))
                 objects += 1
                 roots += is_root
-            out.write(("\n".join(buffer) + "\n").encode())
+            if buffer:
+                out.write(("\n".join(buffer) + "\n").encode())
             buffer.clear()
+        if children is not None:
+            with children:
+                children.seek(0)
+                shutil.copyfileobj(children, out)
         return objects, roots
 
 
@@ -462,7 +474,10 @@ class BulkManager:
         self._data_dir.mkdir(parents=True, exist_ok=True)
         return self._data_dir
 
-    def run(self, shop: Shop, text: str, ctx: Ctx) -> tuple[BulkOperation | None, list[JSON]]:
+    def run(self, shop: Shop, text: str, ctx: Ctx, group_objects: bool | None = None
+            ) -> tuple[BulkOperation | None, list[JSON]]:
+        """Start a bulk query; ``group_objects`` None: the version's default (true before 2026-01)."""
+        grouped = group_objects if group_objects is not None else ctx.api_version < "2026-01"
         with shop.lock:
             running = [op for op in shop.bulk_operations.values()
                        if op.status in ("CREATED", "RUNNING", "CANCELING")]
@@ -477,7 +492,7 @@ class BulkManager:
             op = BulkOperation(id=shop.ids.next("BulkOperation"), query=text, status="CREATED",
                                created_at=shop.now())
             shop.bulk_operations[op.id] = op
-        thread = threading.Thread(target=self._execute, args=(shop, op, query, ctx),
+        thread = threading.Thread(target=self._execute, args=(shop, op, query, ctx, grouped),
                                   name=f"bulk-{op.id}", daemon=True)
         self._threads.append(thread)
         thread.start()
@@ -494,7 +509,7 @@ class BulkManager:
         op.status = "CANCELING"
         return op, []
 
-    def _execute(self, shop: Shop, op: BulkOperation, query: BulkQuery, ctx: Ctx) -> None:
+    def _execute(self, shop: Shop, op: BulkOperation, query: BulkQuery, ctx: Ctx, grouped: bool = True) -> None:
         started = time.monotonic()
         with shop.lock:  # the creating request holds the lock: it answers CREATED first
             op.status = "RUNNING"
@@ -510,7 +525,7 @@ class BulkManager:
                 nodes = list(query.root_connection(replace(ctx, bulk_mode=True)).all())
             with path.open("wb") as out:
                 objects, roots = query.write(out, ctx, nodes, lock=shop.lock,
-                                             should_stop=lambda: op.cancel_requested)
+                                             should_stop=lambda: op.cancel_requested, grouped=grouped)
             elapsed = time.monotonic() - started
             self.rates.append((objects, elapsed))
             if self.min_duration > elapsed:

@@ -44,7 +44,7 @@ def r_bulk_run(_: Any, info: GraphQLResolveInfo, query: str, groupObjects: bool 
     ctx = _ctx(info)
     if ctx.bulk is None:
         raise GraphQLError("bulk operations are not available here")
-    operation, errors = ctx.bulk.run(_shop(info), query, ctx)
+    operation, errors = ctx.bulk.run(_shop(info), query, ctx, group_objects=groupObjects)
     return {"bulkOperation": operation, "userErrors": errors}
 
 
