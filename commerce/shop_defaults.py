@@ -5,7 +5,8 @@ segments are created here, when the shop is installed (``shop_installed`` calls
 ``shop_defaults_create``), never on the first page view.  ``commerce`` cannot import the apps
 above it, so they register their part in ``AppConfig.ready``; each part must be idempotent
 (a reinstall or a replayed install creates only what is missing).  Shops installed before this
-existed got their defaults from each app's data migration.
+existed got their defaults from each app's data migration; ``manage.py shop_defaults`` gives
+installed shops whatever a later release added.
 """
 
 from typing import Protocol

@@ -130,8 +130,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def flow_presets_create(*, shop: Shop) -> int:
     """Create the preset flows the shop does not have yet, switched off until the merchant turns
-    them on (at install; idempotent).  Returns how many were created.  A preset added later also
-    needs a data migration for the shops installed before it (reads never create flows)."""
+    them on (at install; idempotent).  Returns how many were created.  Reads never create flows:
+    a preset added later reaches the shops installed before it by a data migration or
+    ``manage.py shop_defaults``."""
     existing = set(Flow.objects.filter(shop=shop).values_list("key", flat=True))
     created = 0
     for key, preset in PRESETS.items():

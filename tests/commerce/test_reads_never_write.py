@@ -139,8 +139,14 @@ def test_every_read_of_a_freshly_installed_shop_writes_nothing(client, fresh):
 
 
 def test_a_shop_without_defaults_reads_sensibly_and_writes_nothing(client, legacy):
-    requests = list(merchant_reads(legacy)) + [(path, {}) for path in shopper_reads(legacy)]
+    user = UserFactory(username="legacy-merchant")
+    membership_grant(user=user, shop=legacy, role=MembershipRole.OWNER)
+    client.force_login(user)
+    requests = [(path, {}) for path in DASHBOARD_PAGES] + list(merchant_reads(legacy))
+    requests += [(path, {}) for path in shopper_reads(legacy)]
     assert_reads_write_nothing(client, requests)
+    for page in DASHBOARD_PAGES[1:8]:
+        assert client.get(page).status_code == 200, page
     # the program reads as the defaults, switched off; lists are empty; an unknown flow is a 404
     assert client.get("/api/loyalty/program", headers=bearer(legacy)).json()["is_enabled"] is False
     assert client.get("/api/loyalty/rewards", headers=bearer(legacy)).json() == []

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.core.management import CommandError, call_command
 from django.db import models
 
 from campaigns.models import Flow, FlowStep
@@ -168,3 +169,23 @@ def test_the_data_migration_keeps_what_a_shop_already_has():
     assert Survey.objects.get(shop=older, key="nps").title == {"en": "Ours"}
     assert Flow.objects.filter(shop=older).count() == len(FLOW_PRESETS)
     assert Survey.objects.filter(shop=older).count() == len(SURVEY_PRESETS)
+
+
+def test_the_command_gives_installed_shops_what_they_are_missing(capsys):
+    # given an older installed shop without defaults, a shop that lost a preset, an uninstalled shop
+    older = ShopFactory(domain="older.myshopify.com", defaults=False)
+    current = install()
+    Flow.objects.filter(shop=current, key="winback").delete()
+    kept = rows(current)
+    gone = ShopFactory(domain="gone.myshopify.com", status="uninstalled", defaults=False)
+    # when the operator runs the command (twice)
+    call_command("shop_defaults")
+    call_command("shop_defaults")
+    # then the installed shops have every default once, and nothing else changed
+    assert comparable(older) == comparable(current)
+    assert Flow.objects.filter(shop=current, key="winback").count() == 1
+    assert all(rows(current)[name] >= kept[name] for name in kept)
+    assert not any(comparable(gone).values())
+    assert "checked for 2 installed shop(s)" in capsys.readouterr().out
+    with pytest.raises(CommandError):
+        call_command("shop_defaults", shop="gone.myshopify.com")
