@@ -11,7 +11,7 @@ older state (a late delivery, the echo of our own write-back) changes nothing.
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +25,9 @@ from commerce.models import (
 )
 from commerce.records import CustomerRecord
 
+# How long an unwritten change is retried by the sweep (a shopper who never had an address in
+# the store, or a shop that left, would otherwise be tried forever).
+WRITE_BACK_DAYS = 7
 STATE_FIELDS = {MarketingChannel.EMAIL: "email_consent", MarketingChannel.SMS: "sms_consent"}
 RECORD_TIMES = {MarketingChannel.EMAIL: "email_consent_updated_at", MarketingChannel.SMS: "sms_consent_updated_at"}
 
@@ -119,3 +122,11 @@ def consent_change_synced(*, change: ConsentChange) -> None:
     ConsentChange.objects.filter(pk=change.pk, platform_synced_at__isnull=True).update(
         platform_synced_at=timezone.now())
 
+
+
+def consent_changes_unsynced(*, before: datetime, limit: int = 500) -> list[int]:
+    """Our changes not yet written to the store, made before ``before`` and within
+    ``WRITE_BACK_DAYS`` (their task was lost with the broker, or ran out of retries)."""
+    return list(ConsentChange.objects.filter(platform_synced_at__isnull=True, at__lt=before,
+                                             at__gte=before - timedelta(days=WRITE_BACK_DAYS))
+                .exclude(source=ConsentSource.PLATFORM).order_by("at", "pk").values_list("pk", flat=True)[:limit])

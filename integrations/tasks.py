@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from commerce.consent import consent_changes_unsynced
 from commerce.models import Platform, Shop, ShopStatus
 from integrations import consent, services, webhooks
 from integrations import selectors as sync_selectors
@@ -38,6 +40,15 @@ def prune_processed_deliveries() -> int:
 def consent_write_back(change_pk: int) -> str:
     """A shopper's consent change set in the store (after the commit that recorded it)."""
     return consent.consent_write_back(change_id=change_pk)
+
+
+@shared_task
+def consent_write_back_due() -> int:
+    """The sweep: changes older than a few minutes still not written (their own task was lost)."""
+    due = consent_changes_unsynced(before=timezone.now() - timedelta(minutes=10))
+    for pk in due:
+        consent_write_back.delay(pk)
+    return len(due)
 
 
 @shared_task(acks_late=True)

@@ -134,7 +134,8 @@ class ShopifyAdapter:
     def customer_consent_update(self, *, shop: Shop, update: ConsentUpdate) -> None:
         mutation, root, variables = consent_mutation(update)
         try:
-            result = sync.client_for(shop).execute(mutation, variables)[root]
+            # few tries here: the write-back task retries with backoff when the store is away
+            result = sync.client_for(shop, interactive=True).execute(mutation, variables)[root]
         except ShopifyTransientError as error:
             raise PlatformUnavailable(str(error)) from error
         errors = result.get("userErrors") or []

@@ -213,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.daily_scans",
         "schedule": timedelta(hours=24),
     },
+    "integrations-consent-write-back": {  # consent changes whose write-back was lost or gave up
+        "task": "integrations.tasks.consent_write_back_due",
+        "schedule": timedelta(minutes=15),
+    },
     "commerce-outbox-dispatch": {
         "task": "commerce.tasks.dispatch_pending_events",
         "schedule": timedelta(minutes=1),

@@ -6,12 +6,16 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 
 from campaigns.services.email import unsubscribe_url
 from campaigns.services.sms import inbound_reply
+from commerce.consent import consent_change_record
 from commerce.models import ConsentChange, Customer, Shop
 from integrations.consent import consent_write_back
 from integrations.models import WebhookDelivery
+from integrations.platforms import PlatformUnavailable
+from integrations.tasks import consent_write_back_due
 from tests.e2e.conftest import install
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +30,7 @@ def store(app, sandbox):
     store.create_customer(first_name="Noa", email="noa@example.com", phone="+972501234567",
                           email_marketing="SUBSCRIBED", sms_marketing="SUBSCRIBED")
     install(app, DOMAIN)
+    sandbox.webhooks.wait_idle(15)  # the install's own deliveries are in before the test starts
     return store
 
 
@@ -96,6 +101,29 @@ def test_a_later_opt_in_in_the_store_resubscribes_an_out_of_date_one_does_not(st
     assert latest is not None
     assert (latest.source, latest.state) == ("platform", "subscribed")
     assert abs(latest.at - (unsubscribed_at + timedelta(minutes=5))) < timedelta(seconds=1)
+
+
+def test_a_write_back_that_cannot_reach_the_store_is_left_to_retry_and_done_once_it_can(store, sandbox, settings):
+    # given a STOP recorded (twenty minutes ago) while the store cannot be reached
+    change = consent_change_record(customer=ours(), channel="sms", state="unsubscribed", source="sms_stop",
+                                   at=timezone.now() - timedelta(minutes=20))
+    assert change is not None
+    reachable = settings.SHOPIFY_SANDBOX_URL
+    settings.SHOPIFY_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens there
+    # when the write-back runs: the task is told to retry, nothing is marked written
+    with pytest.raises(PlatformUnavailable):
+        consent_write_back(change_id=change.pk)
+    change.refresh_from_db()
+    assert change.platform_synced_at is None
+    assert shopper(store).sms_consent.state == "SUBSCRIBED"
+    # when the sweep finds it with the store back
+    settings.SHOPIFY_SANDBOX_URL = reachable
+    assert consent_write_back_due() == 1
+    # then
+    assert shopper(store).sms_consent.state == "UNSUBSCRIBED"
+    change.refresh_from_db()
+    assert change.platform_synced_at is not None
+    assert consent_write_back_due() == 0  # written once
 
 
 def test_the_stores_consent_mutations_refuse_what_shopify_refuses(store, sandbox):
