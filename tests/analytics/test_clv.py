@@ -137,9 +137,9 @@ def test_rfm_summary_merges_same_day_purchases_and_cuts_at_the_end_date():
 
 def test_bgnbd_fit_on_cdnow_matches_the_published_parameters(summary):
     # when
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy shared machine must not fail the test
     fit = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     # then
     assert fit.converged
     assert fit.n_customers == 2357
