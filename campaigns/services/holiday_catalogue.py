@@ -82,7 +82,7 @@ ISRAELI = Calendar(
                 ("חנוכה", "חנוכה שמח!"), ("حنوکا", "جشن حنوکا مبارک!")),
         _jewish("purim", "Purim", ("Purim", "Purim Sameach! Happy Purim!"),
                 ("פורים", "פורים שמח!"), ("پوریم", "جشن پوریم مبارک!")),
-        _jewish("pesach", "Pesach", ("Pesach", "Chag Pesach Sameach! Happy Passover!"),
+        _jewish("pesach", "Pesach", ("Pesach", "Chag Sameach! Happy Pesach!"),
                 ("פסח", "חג פסח כשר ושמח!"), ("پسح", "عید پسح مبارک!")),
         _jewish("lag_baomer", "Lag BaOmer", ("Lag BaOmer", "Happy Lag BaOmer!"),
                 ("ל״ג בעומר", "ל״ג בעומר שמח!"), ("لاگ بعومر", "لاگ بعومر مبارک!"), default=False),
