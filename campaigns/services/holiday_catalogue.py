@@ -105,7 +105,7 @@ PERSIAN = Calendar(
                  ("עיד אל-פיטר", "עיד אל-פיטר שמח!"), ("عید فطر", "عید فطر مبارک!")),
         _persian("eid_al_adha", "Eid al-Adha", ("Eid al-Adha", "Eid Mubarak! Happy Eid al-Adha!"),
                  ("עיד אל-אדחא", "עיד אל-אדחא שמח!"), ("عید قربان", "عید قربان مبارک!")),
-        _persian("shab_e_yalda", "Shab-e Yalda", ("Shab-e Yalda", "Happy Yalda Night!"),
+        _persian("shab_e_yalda", "Shab-e Yalda", ("Shab-e Yalda", "Shab-e Yalda Mobarak! Happy Yalda night!"),
                  ("ליל יאלדה", "ליל יאלדה שמח!"), ("شب یلدا", "شب یلدا مبارک!"), derived_from=("Nowruz", 275)),
         _persian("eid_al_ghadir", "Eid al-Ghadir", ("Eid al-Ghadir", "Happy Eid al-Ghadir!"),
                  ("עיד אל-ע׳דיר", "עיד אל-ע׳דיר שמח!"), ("عید غدیر", "عید غدیر مبارک!"), default=False),
