@@ -59,6 +59,7 @@ def on_order_refunded(event: DomainEvent) -> None:
     ).first()
     if refund is not None:
         earning.refund_points_reverse(refund=refund)
+        referrals.referral_order_reversed(order=refund.order)
         _tier_review(refund.order)
 
 
@@ -66,6 +67,7 @@ def on_order_cancelled(event: DomainEvent) -> None:
     order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).select_related("shop").first()
     if order is not None:
         earning.cancel_points_reverse(order=order)
+        referrals.referral_order_reversed(order=order)
         _tier_review(order)
 
 

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from commerce import events
 from commerce.models import Customer, Order, Shop
+from commerce.selectors import orders_counted
 from integrations.platforms import DiscountCodeTaken, DiscountKind, DiscountSpec, adapter_for
-from loyalty.models import Account, EntryKind, EntrySource, Referral, ReferralStatus
+from loyalty.models import Account, EntryKind, EntrySource, LedgerEntry, Referral, ReferralStatus
 from loyalty.selectors import program_get
 from loyalty.services.earning import order_date
 from loyalty.services.ledger import account_for_customer, entry_write
@@ -268,6 +269,8 @@ def referral_order_paid(*, order: Order, by_email: bool = True) -> Referral | No
     fraud checks run again with what the order tells us (customer, email, phone, name, address);
     a referral held for review keeps waiting for the merchant, now with its order.  ``by_email``:
     whether the order may match by email (the customer's first order), not only by the code."""
+    if not orders_counted(shop=order.shop_id).filter(pk=order.pk).exists():
+        return None  # a test order, or one already cancelled or refunded in full, completes nothing
     referral = _referral_for_order(order=order, by_email=by_email)
     if referral is None:
         return None
@@ -285,6 +288,31 @@ def referral_order_paid(*, order: Order, by_email: bool = True) -> Referral | No
     referral.save()
     if referral.status == ReferralStatus.COMPLETED:
         _reward(referral)
+    return referral
+
+
+@transaction.atomic
+def referral_order_reversed(*, order: Order) -> Referral | None:
+    """The friend's order was cancelled or refunded in full within the return window: the
+    referral's points, still pending, are taken back (each once) and the referral no longer
+    counts.  After the window the reward stands, as purchase points do."""
+    referral = (Referral.objects.select_for_update(of=("self",))
+                .filter(shop_id=order.shop_id, friend_order=order, status=ReferralStatus.COMPLETED).first())
+    if referral is None or orders_counted(shop=order.shop_id).filter(pk=order.pk).exists():
+        return None
+    now = timezone.now()
+    earned = LedgerEntry.objects.filter(shop_id=order.shop_id, kind=EntryKind.EARN, source_id=f"referral:{referral.pk}",
+                                        available_at__gt=now).select_related("account")
+    if not earned:
+        return None
+    source = EntrySource.CANCELLATION if order.cancelled_at else EntrySource.REFUND
+    for entry in earned:
+        entry_write(account=entry.account, kind=EntryKind.REVERSE, source=source, source_id=entry.source_id,
+                    key=f"reverse:{entry.idempotency_key}", points=-entry.points, available_at=entry.available_at,
+                    occurred_at=order.cancelled_at or now, reason="the friend's order was returned")
+    referral.status = ReferralStatus.REJECTED
+    referral.reasons = [*referral.reasons, "the friend's order was cancelled or refunded within the return window"]
+    referral.save(update_fields=["status", "reasons"])
     return referral
 
 

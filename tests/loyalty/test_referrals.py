@@ -1,12 +1,14 @@
 """Referral rewards and every fraud rule, each with its reason."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from commerce.models import Customer, Order
 from loyalty.models import Account, LedgerEntry, Program, Referral
-from loyalty.services.ledger import account_for_customer
+from loyalty.services.ledger import account_balance, account_for_customer
 from loyalty.services.referrals import (
     CLAIMS_PER_IP_HOUR,
     email_normalise,
@@ -15,7 +17,7 @@ from loyalty.services.referrals import (
     referral_start,
 )
 from retention_app.errors import ApplicationError
-from tests.loyalty.helpers import T0, customer, deliver, line, order
+from tests.loyalty.helpers import T0, customer, deliver, line, order, refund
 from tests.loyalty.test_widget_api import signed
 
 pytestmark = pytest.mark.django_db
@@ -294,3 +296,49 @@ def test_the_offer_names_the_referrer_by_first_name_only(client, shop, referrer)
     assert (own["own_link"], own["logged_in"]) == (True, True)
     unknown = client.get(f"/proxy/referrals/offer?{signed(shop, code='NOPE1234')}")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "referral_unknown")
+
+
+def test_a_friends_order_returned_within_the_window_takes_the_reward_back(shop, referrer):
+    # given a completed referral whose points are still pending (the order is a day old)
+    referral = start(shop, referrer, "noa@example.com")
+    customer(shop, "f12", "noa@example.com")
+    lines = [line("120a", 1, "40.00")]
+    placed = timezone.now() - timedelta(days=1)
+    deliver(shop, order("120", lines, customer="f12", email="noa@example.com", at=placed))
+    referral.refresh_from_db()
+    assert referral.status == "completed"
+    # when the friend returns it in full
+    returned = refund("r120", "120", [("120a", 1, "40.00")])
+    deliver(shop, order("120", lines, customer="f12", email="noa@example.com", at=placed, version=1,
+                        status="refunded", refunds=(returned,)))
+    # then both sides lose the referral points, once, and the referral no longer counts
+    referral.refresh_from_db()
+    assert referral.status == "rejected"
+    assert referral.reasons[-1] == "the friend's order was cancelled or refunded within the return window"
+    reversed_entries = LedgerEntry.objects.filter(kind="reverse", idempotency_key__startswith="reverse:referral:")
+    assert sorted(e.points for e in reversed_entries) == [-200, -100]
+    assert account_balance(account=referrer).pending == 0
+    deliver(shop, order("120", lines, customer="f12", email="noa@example.com", at=placed, version=2,
+                        status="refunded", refunds=(returned,), cancelled=True))
+    assert reversed_entries.count() == 2
+
+
+def test_after_the_return_window_a_cancellation_leaves_the_reward(shop, referrer):
+    referral = start(shop, referrer, "noa@example.com")
+    customer(shop, "f13", "noa@example.com")
+    lines = [line("130a", 1, "40.00")]
+    deliver(shop, order("130", lines, customer="f13", email="noa@example.com"))  # T0: months ago
+    deliver(shop, order("130", lines, customer="f13", email="noa@example.com", version=1, cancelled=True))
+    referral.refresh_from_db()
+    assert referral.status == "completed"
+    assert not LedgerEntry.objects.filter(idempotency_key__startswith="reverse:referral:").exists()
+
+
+def test_a_test_order_completes_nothing(shop, referrer):
+    referral = start(shop, referrer, "noa@example.com")
+    customer(shop, "f14", "noa@example.com")
+    deliver(shop, replace(order("140", [line("140a", 1, "40.00")], customer="f14", email="noa@example.com"),
+                          is_test=True))
+    referral.refresh_from_db()
+    assert referral.status == "pending"
+    assert referral_entries() == []
