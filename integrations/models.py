@@ -51,6 +51,12 @@ class WebhookDelivery(models.Model):
                 name="delivery_retry_idx",
                 condition=Q(status="failed"),
             ),
+            # the retention job's batches: done deliveries by age
+            models.Index(
+                fields=["received_at"],
+                name="delivery_done_age_idx",
+                condition=Q(status__in=["processed", "ignored"]),
+            ),
         ]
 
     def __str__(self) -> str:
