@@ -21,7 +21,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ShopAdmin(admin.ModelAdmin):
     list_display = ("domain", "platform", "name", "status", "access", "currency", "timezone", "sync_state",
                     "installed_at")
-    list_filter = ("platform", "status")
+    list_filter = ("platform", "status", ("reauthorization_required_at", admin.EmptyFieldListFilter))
     search_fields = ("domain", "name", "email")
     exclude = ("access_token", "refresh_token")
     readonly_fields = ("platform", "domain", "platform_id", "scopes", "installed_at", "uninstalled_at",

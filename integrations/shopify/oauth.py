@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import shopify
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from shopify import session_token
@@ -26,6 +27,7 @@ from retention_app.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 STATE_MAX_AGE = timedelta(minutes=10)
+TOKEN_EXCHANGE_RETRY = timedelta(minutes=2)
 
 
 def install_url(*, shop_domain: str) -> str:
@@ -144,8 +146,13 @@ def session_token_shop(authorization: str) -> tuple[Shop, str]:
 def _token_exchange_on_open(*, shop: Shop, session_token: str) -> None:
     """The merchant opened the app with a legacy (or refused) token: trade the verified session
     token for an expiring offline token.  A failure never blocks the page: the old token stays in
-    use (and a refused one keeps the shop's re-authorization state) until the next open."""
+    use (and a refused one keeps the shop's re-authorization state); the next try waits
+    ``TOKEN_EXCHANGE_RETRY`` so a Shopify outage does not slow every page and API call."""
+    pause_key = f"shopify-token-exchange-paused:{shop.domain}"
+    if cache.get(pause_key):
+        return
     try:
         tokens.shop_token_exchange(shop=shop, session_token=session_token)
     except ShopifyError as error:
+        cache.set(pause_key, True, TOKEN_EXCHANGE_RETRY.total_seconds())
         logger.warning("token exchange for %s failed: %s", shop.domain, error)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import requests
+from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -197,6 +199,9 @@ def test_after_the_cutoff_a_legacy_shop_shows_the_reauthorization_state(app, san
     # then operators see it in the Django admin's shop list
     listing = admin_client.get("/admin/commerce/shop/").content.decode()
     assert "RE-AUTHORIZATION REQUIRED" in listing
+    flagged = admin_client.get("/admin/commerce/shop/", {"reauthorization_required_at__isempty": "0"})
+    fine = admin_client.get("/admin/commerce/shop/", {"reauthorization_required_at__isempty": "1"})
+    assert DOMAIN in flagged.content.decode() and DOMAIN not in fine.content.decode()
     # and a member who logs in to the dashboard is told what to do
     member = UserFactory(username="owner")
     membership_grant(user=member, shop=shop, role=MembershipRole.OWNER)
@@ -237,3 +242,24 @@ def test_legacy_shops_nobody_opens_are_moved_by_the_command(app, sandbox):
     # and a second run has nothing left to do
     call_command("shopify_tokens_migrate", stdout=(again := StringIO()))
     assert "0 moved, 0 not moved" in again.getvalue()
+
+
+def test_a_failed_exchange_never_blocks_the_page_and_is_not_retried_on_every_request(app, sandbox):
+    # given a legacy shop, and Shopify refusing the token exchange for now
+    store = sandbox.add_shop(DOMAIN, seed=8, customers=10, orders=20)
+    shop = legacy_shop(sandbox)
+    legacy = shop.access_token
+    sandbox.set_api_secret("a-secret-shopify-does-not-match-today")
+    # when the merchant opens the app, twice
+    assert open_embedded(app).status_code == 200
+    sandbox.set_api_secret(django_settings.SHOPIFY_API_SECRET)
+    assert open_embedded(app).status_code == 200
+    # then the pages showed, the old token is still in use, and the second open did not ask again
+    shop.refresh_from_db()
+    assert shop.access_token == legacy and shop.access_token_expires_at is None
+    assert sync.client_for(shop).execute(SHOP_QUERY)["shop"]["name"] == store.name
+    # and once the pause is over, opening the app moves the shop
+    cache.delete(f"shopify-token-exchange-paused:{DOMAIN}")
+    assert open_embedded(app).status_code == 200
+    shop.refresh_from_db()
+    assert shop.access_token != legacy and shop.refresh_token
