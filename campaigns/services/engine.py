@@ -145,8 +145,7 @@ def _parse_day(value: object) -> date | None:
         return None
 
 
-def message_deadline(*, priority: int, flow: Flow, context: dict, customer: Customer, first_due: datetime
-                     ) -> datetime:
+def message_deadline(*, priority: int, context: dict, customer: Customer, first_due: datetime) -> datetime:
     """The moment after which the message is of no use (skipped, "its moment has passed").
 
     Transactional: ``STALE_AFTER`` after it was due.  Date-bound: the end of its day on the
@@ -161,7 +160,7 @@ def message_deadline(*, priority: int, flow: Flow, context: dict, customer: Cust
     if expires is not None:
         return expires
     zone = _zone(customer)
-    day = first_due.astimezone(ZoneInfo(flow.shop.timezone or "UTC")).date()
+    day = first_due.astimezone(ZoneInfo(customer.shop.timezone or "UTC")).date()  # the scans' calendar
     occasion = _parse_day(context.get("holiday_date")) or _parse_day(context.get("starts_at"))
     if occasion is not None and occasion > day:
         day = occasion
@@ -381,8 +380,7 @@ class Timing:
 def timing_for(*, flow: Flow, step: FlowStep, customer: Customer, context: dict, first_due: datetime,
                due: datetime | None = None, pk: int | None = None) -> Timing:
     priority = message_priority(flow=flow, step=step, context=context)
-    deadline = message_deadline(priority=priority, flow=flow, context=context, customer=customer,
-                                first_due=first_due)
+    deadline = message_deadline(priority=priority, context=context, customer=customer, first_due=first_due)
     occasion = ""
     if priority == Priority.DATE_BOUND:
         occasion = (f"its moment passed ({context['expires_at'][:10]})" if _parse_moment(context.get("expires_at"))
