@@ -52,7 +52,8 @@ def test_install_stores_an_expiring_token_and_its_refresh_token_encrypted(app, s
     sandbox.add_shop(DOMAIN, seed=2, customers=10, orders=20)
     before = timezone.now()
     install(app, DOMAIN)
-    # then the shop has a one-hour token and a refresh token
+    # then the app asked for an expiring token, and the shop has a one-hour token and a refresh token
+    assert sandbox.token_requests == [{"shop": DOMAIN, "grant_type": "authorization_code", "expiring": "1"}]
     shop = Shop.objects.get(domain=DOMAIN)
     assert shop.refresh_token.startswith("shprt_")
     assert before + timedelta(seconds=3590) <= shop.access_token_expires_at <= timezone.now() + timedelta(seconds=3600)
@@ -102,6 +103,7 @@ def test_a_401_refreshes_once_and_repeats_the_call(app, sandbox):
     # then it got its answer after exactly one refresh, and the rotated pair is stored
     assert data["shop"]["name"] == store.name
     assert store.token_refreshes == 1
+    assert sandbox.token_requests[-1] == {"shop": DOMAIN, "grant_type": "refresh_token", "expiring": ""}
     stored = Shop.objects.get(pk=shop.pk)
     assert stored.access_token not in ("", old_token) and stored.refresh_token not in ("", old_refresh)
     assert stored.access_token == shop.access_token
@@ -174,6 +176,10 @@ def test_a_legacy_token_is_exchanged_when_the_merchant_opens_the_app(app, sandbo
     response = open_embedded(app)
     # then the page shows, and the shop now has an expiring token with a refresh token
     assert response.status_code == 200
+    assert sandbox.token_requests == [{
+        "shop": DOMAIN, "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "expiring": "1",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+        "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token"}]
     shop.refresh_from_db()
     assert shop.access_token != legacy and shop.refresh_token and shop.access_token_expires_at is not None
     assert shop.access_token in store.tokens and store.tokens[shop.access_token].expires is not None

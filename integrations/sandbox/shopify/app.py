@@ -246,6 +246,9 @@ class SandboxApp:
             return _json({"error": "invalid_request", "error_description":
                           "The client credentials are invalid"}, 400)
         grant_type = str(body.get("grant_type") or "authorization_code")
+        sandbox.token_requests.append({  # what the app asked for, without its secrets
+            "shop": store.domain, "grant_type": grant_type, "expiring": str(body.get("expiring", "")),
+            **{k: str(body[k]) for k in ("subject_token_type", "requested_token_type") if k in body}})
         try:
             if grant_type == "refresh_token":
                 return _json(tokens.refresh(store, str(body.get("refresh_token") or ""),

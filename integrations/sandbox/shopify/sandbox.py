@@ -95,6 +95,8 @@ class ShopifySandbox:
         one hour); from ``non_expiring_tokens_until`` (Shopify: 2027-01-01; None: never) the Admin
         API refuses non-expiring ones; ``token_refresh_delay`` slows refreshes (race tests)."""
         self.api_key = api_key
+        #: every request to a token endpoint: shop, grant_type, expiring (and the token types)
+        self.token_requests: list[dict[str, str]] = []
         self.token_policy = TokenPolicy(
             access_token_lifetime=access_token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
             non_expiring_until=non_expiring_tokens_until, refresh_delay=token_refresh_delay)
