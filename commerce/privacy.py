@@ -19,8 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Expression, Func, JSONField, Q
+from django.db.models import CharField, Expression, Func, JSONField, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from commerce.models import (
@@ -161,6 +164,15 @@ def customer_export(
     return data
 
 
+def admin_log_erase(*, objects: QuerySet[Any]) -> None:
+    """Operators' edits in the Django admin name the object they changed (a customer's name or
+    email, a guest account's email): keep that they happened, not whom they named."""
+    ids = objects.order_by().annotate(text_pk=Cast("pk", output_field=CharField())).values("text_pk")
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(objects.model), object_id__in=ids).update(
+        object_repr="[redacted]", change_message=""
+    )
+
+
 class JSONWithout(Func):
     """A JSON object without one of its keys, set-based (an erased reason in an event payload):
     ``payload - 'key'`` on PostgreSQL, ``json_remove(payload, '$.key')`` on SQLite."""
@@ -192,9 +204,11 @@ def _commerce_erase_customer(*, subject: DataSubject) -> None:
     orders = Order.objects.filter(shop=subject.shop, pk__in=subject.order_ids)
     orders.update(email="", phone="", shipping_address_key="", updated_at=now)
     Refund.objects.filter(shop=subject.shop, order_id__in=subject.order_ids).exclude(note="").update(note="")
+    admin_log_erase(objects=subject.customers)
 
 
 def _commerce_erase_shop(*, shop: Shop) -> None:
+    admin_log_erase(objects=Customer.objects.filter(shop=shop))
     for model in (RefundLine, Refund, OrderLine, Order, Variant, Product, Customer, DomainEvent):
         model._default_manager.filter(shop=shop).delete()
     # Every credential the shop row holds (encrypted fields), whatever their names.

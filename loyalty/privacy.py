@@ -16,7 +16,7 @@ from django.db.models import CharField, F, Q, Sum, Value
 from django.db.models.functions import Cast, Concat, Replace
 
 from commerce.models import DomainEvent, Shop
-from commerce.privacy import DataSubject, JSONWithout, PrivacyParticipant
+from commerce.privacy import DataSubject, JSONWithout, PrivacyParticipant, admin_log_erase
 from loyalty.models import (
     Account,
     AccountBadge,
@@ -60,6 +60,7 @@ def erase_customer(*, subject: DataSubject) -> None:
     account_ids = list(_accounts(subject).values_list("pk", flat=True))
     Account.objects.filter(pk__in=account_ids, customer__isnull=False).update(email="")
     Account.objects.filter(pk__in=account_ids, customer__isnull=True).update(email=_tombstone())
+    admin_log_erase(objects=Account.objects.filter(pk__in=account_ids))
     LedgerEntry.objects.filter(shop=shop, account_id__in=account_ids, source=EntrySource.ADMIN).update(reason="")
     if subject.emails:
         mentions = LedgerEntry.objects.filter(shop=shop).filter(_any_of("reason", subject.emails))
@@ -69,9 +70,11 @@ def erase_customer(*, subject: DataSubject) -> None:
         mentions.update(reason=reason)
         # what a case-sensitive replace missed
         LedgerEntry.objects.filter(shop=shop).filter(_any_of("reason", subject.emails)).update(reason=REDACTED)
-    Referral.objects.filter(shop=shop).filter(
+    referral_ids = list(Referral.objects.filter(shop=shop).filter(
         Q(friend_customer_id__in=subject.customer_ids) | Q(friend_email__in=subject.emails)
-    ).update(friend_email=_tombstone(), ip=None, error="")
+    ).values_list("pk", flat=True))
+    Referral.objects.filter(pk__in=referral_ids).update(friend_email=_tombstone(), ip=None, error="")
+    admin_log_erase(objects=Referral.objects.filter(pk__in=referral_ids))
     # ``loyalty.points_earned`` events carry a copy of the entry's reason
     DomainEvent.objects.filter(shop=shop, name__startswith="loyalty.", payload__account_id__in=account_ids).update(
         payload=JSONWithout("payload", "reason")
@@ -83,6 +86,8 @@ def erase_customer(*, subject: DataSubject) -> None:
 
 
 def erase_shop(*, shop: Shop) -> None:
+    admin_log_erase(objects=Account.objects.filter(shop=shop))
+    admin_log_erase(objects=Referral.objects.filter(shop=shop))
     # children before parents (Redemption.reward is PROTECT; accounts before the tiers they name)
     for model in (AccountBadge, ChallengeCompletion, Review, Redemption, Referral, LedgerEntry, Account,
                   Reward, Badge, Challenge, Tier, TierScheme, EarningRule, Program):

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -22,7 +24,7 @@ from loyalty.models import Account, LedgerEntry, Referral
 from loyalty.services.ledger import account_for_customer, account_for_guest, entry_write
 from segments.models import CustomerScore, Segment, SegmentMembership
 from surveys.models import Answer, CustomerProfile, Question, Response, Survey
-from tests.factories import ShopFactory
+from tests.factories import ShopFactory, UserFactory
 from tests.integrations.helpers import fixture, post_webhook
 from tests.privacy import our_models, where_stored
 
@@ -109,6 +111,12 @@ def seed_shopper_everywhere(client, shop: Shop) -> dict:
     SegmentMembership.objects.get_or_create(shop=shop, segment=segment, customer=john)
     CustomerScore.objects.update_or_create(shop=shop, customer=john, defaults={
         "currency": "USD", "total_spent": Decimal("403"), "computed_at": NOW})
+    # an operator's edits in the Django admin, which name what they changed
+    operator = UserFactory(is_staff=True)
+    for changed in (john, guest, Referral.objects.get(shop=shop, friend_customer=john)):
+        LogEntry.objects.create(user=operator, content_type=ContentType.objects.get_for_model(changed),
+                                object_id=str(changed.pk), object_repr=str(changed)[:200], action_flag=CHANGE,
+                                change_message=f"Changed {changed}")
     # a data request the merchant has not fetched yet
     post_webhook(client, "customers/data_request", privacy_payload(shop, data_request={"id": 77}),
                  shop_domain=shop.domain)
@@ -128,13 +136,14 @@ def balance(account: Account) -> int:
 def test_customer_redact_leaves_the_shopper_in_no_table(client, alpha):
     # given John in every app, and the raw payloads that carried him
     seed_shopper_everywhere(client, alpha)
-    assert where_stored(JOHN)  # the walk finds him before
+    assert where_stored(JOHN, [*our_models(), LogEntry])  # the walk finds him before
     assert WebhookDelivery.objects.filter(topic="orders/create").get().status == DeliveryStatus.PROCESSED
     # when Shopify sends customers/redact
     redact = privacy_payload(alpha, orders_to_redact=[820982911946154508])
     assert post_webhook(client, "customers/redact", redact, shop_domain=alpha.domain).status_code == 200
-    # then no table holds his email, phone, name, address or IP -- the inbox included
-    assert where_stored(JOHN) == []
+    # then no table holds his email, phone, name, address or IP -- the inbox and the admin log included
+    assert where_stored(JOHN, [*our_models(), LogEntry]) == []
+    assert LogEntry.objects.count() == 3
     assert WebhookDelivery.objects.get(topic="customers/redact").status == DeliveryStatus.PROCESSED
     assert not DataRequestExport.objects.exists()
 
@@ -187,7 +196,7 @@ def test_shop_redact_leaves_nothing_personal_of_the_shop(client, alpha, beta):
     post_webhook(client, "app/uninstalled", {"id": 1, "domain": alpha.domain}, shop_domain=alpha.domain)
     post_webhook(client, "shop/redact", {"shop_id": 1, "shop_domain": alpha.domain}, shop_domain=alpha.domain)
     # then none of alpha's shoppers' data remains, in any table
-    assert where_stored(JOHN + RUTH) == []
+    assert where_stored(JOHN + RUTH, [*our_models(), LogEntry]) == []
     # and no row of alpha is left but the blank shop and the redact request itself
     leftovers = {
         model.__name__: model._default_manager.filter(shop=alpha).count()
