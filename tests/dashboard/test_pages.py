@@ -136,6 +136,34 @@ def test_flows_table_downloads_as_csv(client, store, member):
     assert client.get("/dashboard/flows/", {"format": "csv", "table": "nothing"}).status_code == 404
 
 
+def test_flows_page_says_what_was_deferred_or_skipped_and_why(client, store, member):
+    from campaigns.services.engine import enrol, run_due
+    from campaigns.services.flows import flow_enable
+
+    # given one shopper with two marketing messages due on one day (one a day may go)
+    # and a holiday greeting held (its flow paused) past its day
+    noon = datetime.combine(shop_today(shop=store), time(12), ZoneInfo("Asia/Jerusalem"))
+    shopper = CustomerFactory(shop=store, first_name="Dana", email="dana@example.com", email_consent="subscribed")
+    for key in ("winback", "replenishment"):
+        flow = flow_enable(shop=store, key=key)
+        flow.steps.update(config={})
+        enrol(flow=flow, customer=shopper, trigger_key=f"{key}:1", at=noon - timedelta(hours=1),
+              context={"product": "Tea"})
+    late = flow_enable(shop=store, key="holiday_greetings")
+    three_days_ago = noon - timedelta(days=3)
+    enrol(flow=late, customer=shopper, trigger_key="holiday:1", at=three_days_ago,
+          context={"holiday": "Shavuot", "holiday_date": three_days_ago.date().isoformat()})
+    run_due(now=noon)
+    # when
+    client.force_login(member)
+    rows = _csv(client.get("/dashboard/flows/", {"format": "csv", "table": "flows"}))
+    # then
+    by_flow = {row[0]: row for row in rows[1:]}
+    assert by_flow["Replenishment reminder"][9:] == ["0", "1", "Frequency cap (deferred): 1"]
+    assert by_flow["Holiday greetings"][9:] == ["1", "0", "Its day had passed: 1"]
+    assert by_flow["Win-back: we miss you"][2] == "1"
+
+
 def test_surveys_page_shows_the_nps_of_the_range(client, store, member):
     from surveys.models import Channel, SurveyKind
     from surveys.selectors import survey_list
