@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from commerce.models import Platform, Shop, ShopStatus
 from integrations import services as integration_services
 from integrations.models import WebhookDelivery
 from integrations.shopify import normalise, privacy
+from integrations.shopify.version import API_VERSION
 from integrations.webhooks import (
     DeliveryIgnored,
     InboundWebhook,
@@ -38,6 +40,20 @@ def signature_valid(body: bytes, signature: str) -> bool:
     return valid
 
 
+logger = logging.getLogger(__name__)
+
+_VERSIONS_NOTED: set[str] = set()
+
+
+def _api_version_note(version: str) -> None:
+    """Payloads come in the app's webhook API version (set in the app's configuration, not per
+    subscription): say once per process when it is not the version the app pins."""
+    if version and version != API_VERSION and version not in _VERSIONS_NOTED:
+        _VERSIONS_NOTED.add(version)
+        logger.warning("Shopify webhooks arrive in API version %s but the app speaks %s: set the app's "
+                       "webhook API version to %s", version, API_VERSION, API_VERSION)
+
+
 def inbound_from_request(*, body: bytes, headers: Mapping[str, str]) -> InboundWebhook:
     if not signature_valid(body, header(headers, "X-Shopify-Hmac-Sha256")):
         raise WebhookUnauthorized("invalid X-Shopify-Hmac-Sha256")
@@ -47,6 +63,7 @@ def inbound_from_request(*, body: bytes, headers: Mapping[str, str]) -> InboundW
     if not topic or not delivery_id or not shop_domain:
         raise WebhookRejected("X-Shopify-Topic, X-Shopify-Webhook-Id and X-Shopify-Shop-Domain are required")
     kept = {k: v for k, v in headers.items() if k.lower().startswith("x-shopify-") or k.lower() == "content-type"}
+    _api_version_note(header(headers, "X-Shopify-API-Version"))
     return InboundWebhook(
         platform=Platform.SHOPIFY,
         delivery_id=delivery_id,

@@ -1,14 +1,16 @@
 """``shop/update`` keeps the shop's name, currency, time zone and locale current, in order."""
 
 import copy
+import json
 
 import pytest
 
 from commerce.models import Shop
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.shopify import queries
+from integrations.shopify import webhooks as shopify_webhooks
 from tests.factories import ShopFactory
-from tests.integrations.helpers import fixture, post_webhook
+from tests.integrations.helpers import fixture, post_webhook, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,3 +63,17 @@ def test_a_forged_shop_update_is_refused(client, shop):
                             secret="not-our-secret-but-just-as-long-as-ours")
     assert response.status_code == 401
     assert details(shop) == ("Old Name", "", "USD", "America/New_York", "en")
+
+
+def test_webhooks_in_another_api_version_are_noted_once(client, shop, caplog):
+    # helpers.post_webhook sends the pinned version; a delivery in another one is worth a warning
+    shopify_webhooks._VERSIONS_NOTED.discard("2025-07")  # noted once per process: start afresh
+    body = json.dumps(fixture("shopify_shop.json")).encode()
+    for webhook_id in ("v-1", "v-2"):
+        client.post("/webhooks/shopify", data=body, content_type="application/json", headers={
+            "X-Shopify-Topic": "shop/update", "X-Shopify-Hmac-Sha256": sign(body),
+            "X-Shopify-Shop-Domain": shop.domain, "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-API-Version": "2025-07"})
+    notes = [r for r in caplog.records if "arrive in API version 2025-07" in r.getMessage()]
+    assert len(notes) == 1
+    assert WebhookDelivery.objects.count() == 2  # still stored and processed
