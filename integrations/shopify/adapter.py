@@ -24,10 +24,11 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _customer_selection(spec: DiscountSpec) -> dict[str, Any]:
+def _context(spec: DiscountSpec) -> dict[str, Any]:
+    """Who may use the code: ``context`` (since 2025-10; ``customerSelection`` is deprecated)."""
     if spec.customer_platform_ids:
         return {"customers": {"add": [f"gid://shopify/Customer/{c}" for c in spec.customer_platform_ids]}}
-    return {"all": True}
+    return {"all": "ALL"}
 
 
 def _items(spec: DiscountSpec) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def discount_mutation(spec: DiscountSpec) -> tuple[str, str, dict[str, Any]]:
         "endsAt": _iso(spec.ends_at),
         "usageLimit": spec.usage_limit,
         "appliesOncePerCustomer": True,
-        "customerSelection": _customer_selection(spec),
+        "context": _context(spec),
     }
     minimum = _minimum(spec)
     if minimum:
