@@ -35,6 +35,7 @@ from commerce.models import (
     Variant,
 )
 from commerce.records import CustomerRecord, OrderRecord, ProductRecord, RefundRecord
+from commerce.selectors import orders_counted
 from commerce.shop_defaults import shop_defaults_create
 from retention_app.money import money_str
 
@@ -518,11 +519,12 @@ def _refunds_upsert(*, shop: Shop, records: Sequence[RefundRecord], orders: dict
 
 
 def _customers_first_order_refresh(*, shop: Shop, customer_ids: set[int | None] | None = None) -> int:
-    """Recompute customers' first (non-cancelled) order date: one grouped scan of the orders,
-    then updates for the customers whose date changed.  ``None`` means every customer of the shop
+    """Recompute customers' first counted order date (``selectors.orders_counted``: a test order or
+    one refunded in full is no first purchase, e.g. for the first-order anniversary): one grouped
+    scan of the orders, then updates for the customers whose date changed.  ``None`` means every customer of the shop
     (after a bulk load; a correlated subquery per customer can degrade to a scan of all orders
     per customer on freshly loaded tables)."""
-    orders = Order.objects.filter(shop=shop, cancelled_at__isnull=True, customer__isnull=False)
+    orders = orders_counted(shop=shop).filter(customer__isnull=False)
     customers = Customer.objects.filter(shop=shop)
     if customer_ids is not None:
         ids = [pk for pk in customer_ids if pk]

@@ -10,7 +10,7 @@ from django.db import connection
 
 from analytics.services import average_order_value, historic_clv, repeat_purchase_rate
 from campaigns.models import Enrolment
-from campaigns.services.engine import winback_scan
+from campaigns.services.engine import dates_scan, winback_scan
 from campaigns.services.flows import flow_enable
 from commerce.models import Customer, Order
 from commerce.selectors import counted_order_q, orders_counted, orders_counted_sql
@@ -119,3 +119,17 @@ def test_the_winback_scan_sees_the_paid_order_as_the_last_one(shop):
     assert winback_scan(flow=flow, now=NOW) == 1
     enrolment = Enrolment.objects.get(shop=shop, flow=flow)
     assert enrolment.trigger_key == f"winback:{enrolment.customer_id}:2026-01-10"
+
+
+def test_a_test_order_a_year_earlier_is_no_first_order_anniversary(client, shop):
+    # given a test order placed a year before the customer's first real one
+    earlier = _test_order(fixture("shopify_order.json"))
+    earlier.update(id=820982911946154800, name="#1000", order_number=1000, processed_at="2025-01-10T10:15:00-05:00",
+                   created_at="2025-01-10T10:15:00-05:00", updated_at="2025-01-10T10:15:00-05:00")
+    assert post_webhook(client, "orders/create", earlier, shop_domain=shop.domain).status_code == 200
+    # then the first order is the paid one, and its first anniversary is a year away
+    customer = Customer.objects.get(shop=shop, platform_id="115310627314723954")
+    assert customer.first_order_at == PAID_AT
+    flow = flow_enable(shop=shop, key="anniversary")
+    assert dates_scan(flow=flow, now=PAID_AT + timedelta(hours=2)) == 0
+    assert dates_scan(flow=flow, now=PAID_AT.replace(year=2027) + timedelta(hours=2)) == 1
