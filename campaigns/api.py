@@ -6,8 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns import selectors
-from campaigns.models import Flow, FlowStep, StepAction
-from campaigns.services import attribution, flows, holidays
+from campaigns.models import Channel, Flow, FlowStep, StepAction
+from campaigns.services import attribution, consent, flows, holidays
+from commerce.models import ConsentSource
 from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
 
@@ -163,3 +164,35 @@ class VipEarlyAccessApi(ShopScopedApi):
                                                  launch=data.validated_data["launch"],
                                                  starts_at=data.validated_data.get("starts_at"))
         return Response({"enrolled": enrolled}, status=201)
+
+
+class CustomerConsentApi(ShopScopedApi):
+    """A shopper's marketing consent: the current state per channel and every change (the
+    ledger, newest first).  POST records the merchant's change (a shopper who asked by phone or
+    in the shop), effective at once and written back to the store."""
+
+    class InputSerializer(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=Channel.choices)
+        subscribed = serializers.BooleanField()
+
+    def _out(self, customer_id: int) -> dict:
+        customer = selectors.shop_customer(shop=self.shop, customer_id=customer_id)
+        if customer is None:
+            raise ApplicationError("customer not found", status=404, code="not_found")
+        return {"customer_id": customer.pk, "email": customer.email_consent, "sms": customer.sms_consent,
+                "changes": [{"channel": change.channel, "state": change.state, "source": change.source,
+                             "at": change.at.isoformat(), "written_to_store": change.platform_synced_at is not None}
+                            for change in selectors.consent_history(customer=customer)]}
+
+    def get(self, request: Request, customer_id: int) -> Response:
+        return Response(self._out(customer_id))
+
+    def post(self, request: Request, customer_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = selectors.shop_customer(shop=self.shop, customer_id=customer_id)
+        if customer is None:
+            raise ApplicationError("customer not found", status=404, code="not_found")
+        consent.consent_change(customer=customer, channel=data.validated_data["channel"],
+                               subscribed=data.validated_data["subscribed"], source=ConsentSource.MERCHANT)
+        return Response(self._out(customer_id))

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from django.db.models import Count, F, Prefetch
 
 from campaigns.models import Flow, FlowStep
-from commerce.models import Customer, Order, OrderLine, Shop, Variant
+from commerce.models import ConsentChange, Customer, Order, OrderLine, Shop, Variant
 from commerce.selectors import counted_order_q
 
 
@@ -21,6 +21,11 @@ def flow_list(*, shop: Shop, key: str | None = None) -> list[Flow]:
 
 def shop_customer(*, shop: Shop, customer_id: int) -> Customer | None:
     return Customer.objects.filter(shop=shop, pk=customer_id).select_related("shop").first()
+
+
+def consent_history(*, customer: Customer) -> list[ConsentChange]:
+    """The shopper's consent changes (the ledger), newest first."""
+    return list(ConsentChange.objects.filter(shop_id=customer.shop_id, customer=customer).order_by("-at", "-pk"))
 
 
 def co_purchased(*, order: Order, limit: int = 3) -> Sequence[Variant]:

@@ -49,6 +49,7 @@ urlpatterns = [
     path("proxy/upsell", campaigns_api.ProxyUpsellApi.as_view(), name="proxy-upsell"),
     path("api/campaigns/vip-early-access", campaigns_api.VipEarlyAccessApi.as_view()),
     path("api/campaigns/holidays", campaigns_api.HolidayCalendarApi.as_view()),
+    path("api/campaigns/customers/<int:customer_id>/consent", campaigns_api.CustomerConsentApi.as_view()),
     path("api/campaigns/flows/<str:key>/enable", campaigns_api.FlowEnableApi.as_view()),
     path("api/campaigns/flows/<str:key>", campaigns_api.FlowDetailApi.as_view()),
     path("api/campaigns/flows/<str:key>/preview", campaigns_api.FlowPreviewApi.as_view()),

@@ -17,6 +17,8 @@ from integrations.models import WebhookDelivery
 from integrations.platforms import PlatformUnavailable
 from integrations.tasks import consent_write_back_due
 from tests.e2e.conftest import install
+from tests.factories import ShopFactory
+from tests.integrations.test_oauth import session_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,6 +126,29 @@ def test_a_write_back_that_cannot_reach_the_store_is_left_to_retry_and_done_once
     change.refresh_from_db()
     assert change.platform_synced_at is not None
     assert consent_write_back_due() == 0  # written once
+
+
+def test_the_merchant_sees_the_ledger_and_a_change_they_make_reaches_the_store(store, sandbox, client):
+    headers = {"Authorization": f"Bearer {session_token(DOMAIN)}"}
+    url = f"/api/campaigns/customers/{ours().pk}/consent"
+    # when the merchant records that the shopper asked (by phone) to get no more SMS
+    response = client.post(url, {"channel": "sms", "subscribed": False}, content_type="application/json",
+                           headers=headers)
+    sandbox.webhooks.wait_idle(15)
+    # then it is in the store, and the merchant sees the state and the change
+    assert response.status_code == 200, response.content
+    assert shopper(store).sms_consent.state == "UNSUBSCRIBED"
+    seen = client.get(url, headers=headers).json()
+    assert (seen["email"], seen["sms"]) == ("subscribed", "unsubscribed")
+    assert [(c["channel"], c["state"], c["source"], c["written_to_store"]) for c in seen["changes"]] == [
+        ("sms", "unsubscribed", "merchant", True)]
+    # another shop's merchant cannot see or change this shopper
+    other = ShopFactory(domain="other-consent.myshopify.com")
+    stranger = {"Authorization": f"Bearer {session_token(other.domain)}"}
+    assert client.get(url, headers=stranger).status_code == 404
+    assert client.post(url, {"channel": "email", "subscribed": False}, content_type="application/json",
+                       headers=stranger).status_code == 404
+    assert ours().email_consent == "subscribed"
 
 
 def test_the_stores_consent_mutations_refuse_what_shopify_refuses(store, sandbox):
