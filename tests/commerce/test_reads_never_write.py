@@ -84,8 +84,8 @@ def merchant_reads(shop: Shop) -> Iterator[tuple[str, dict[str, str]]]:
              "/api/loyalty/rewards", "/api/loyalty/tiers", "/api/loyalty/referrals",
              "/api/loyalty/customers?email=dana@example.com",
              f"/api/loyalty/report?start={date(2026, 1, 1)}&end={date(2026, 3, 31)}",
-             "/api/campaigns/flows", "/api/campaigns/flows/winback", "/api/surveys", "/api/segments",
-             "/api/segments/loyal/customers"]
+             "/api/campaigns/flows", "/api/campaigns/flows/winback", "/api/campaigns/holidays?calendar=IL&year=2026",
+             "/api/surveys", "/api/segments", "/api/segments/loyal/customers"]
     if account is not None:
         paths.append(f"/api/loyalty/customers/{account.pk}")
     if scheme is not None:
@@ -102,6 +102,9 @@ def shopper_reads(shop: Shop) -> Iterator[str]:
         yield f"/proxy/loyalty?{proxy(shop, customer_id)}"
         yield f"/proxy/surveys?{proxy(shop, customer_id, locale='he')}"
     yield f"/proxy/upsell?{proxy(shop, 'c1', order='o-c1')}"
+    referrer = Account.objects.filter(shop=shop).first()
+    for customer_id in ("", "c2"):  # a friend who opened a referral link, logged out and in
+        yield f"/proxy/referrals/offer?{proxy(shop, customer_id, code=referrer.referral_code if referrer else 'NONE')}"
 
 
 DASHBOARD_PAGES = ("/dashboard/", "/dashboard/overview/", "/dashboard/cohorts/", "/dashboard/segments/",
@@ -142,7 +145,8 @@ def test_a_shop_without_defaults_reads_sensibly_and_writes_nothing(client, legac
     user = UserFactory(username="legacy-merchant")
     membership_grant(user=user, shop=legacy, role=MembershipRole.OWNER)
     client.force_login(user)
-    requests = [(path, {}) for path in DASHBOARD_PAGES] + list(merchant_reads(legacy))
+    requests: list[tuple[str, dict[str, str]]] = [(path, {}) for path in DASHBOARD_PAGES]
+    requests += list(merchant_reads(legacy))
     requests += [(path, {}) for path in shopper_reads(legacy)]
     assert_reads_write_nothing(client, requests)
     for page in DASHBOARD_PAGES[1:8]:
