@@ -91,6 +91,7 @@ class ProxyReferralOfferApi(ShopperApi):
         referrer_first_name = serializers.CharField(allow_blank=True)
         discount_percent = serializers.IntegerField()
         own_link = serializers.BooleanField()
+        email_required = serializers.BooleanField()
 
     def get(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.query_params)

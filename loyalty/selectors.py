@@ -10,7 +10,7 @@ from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
-from commerce.models import Order, OrderLine, Product, Shop
+from commerce.models import Customer, Order, OrderLine, Product, Shop
 from commerce.selectors import counted_order_q, orders_counted
 from integrations.platforms import adapter_for
 from loyalty.models import Account, LedgerEntry, Program, Redemption, RedemptionStatus, Reward, Tier, TierScheme
@@ -176,6 +176,7 @@ class ReferralOffer:
     referrer_first_name: str
     discount_percent: int
     own_link: bool  # the logged-in shopper opened their own link
+    email_required: bool  # a guest, or a shopper whose email we do not know yet: the claim needs one
 
 
 def referral_offer(*, shop: Shop, code: str, customer_platform_id: str = "") -> ReferralOffer | None:
@@ -187,7 +188,10 @@ def referral_offer(*, shop: Shop, code: str, customer_platform_id: str = "") -> 
     if referrer is None or not program.is_enabled:
         return None
     first_name = (referrer.customer.first_name if referrer.customer else "").strip().split(" ")[0]
+    known_email = bool(customer_platform_id) and Customer.objects.filter(
+        shop=shop, platform_id=customer_platform_id).exclude(email="").exists()
     return ReferralOffer(code=referrer.referral_code, referrer_first_name=first_name,
                          discount_percent=program.referral_friend_discount_percent,
                          own_link=bool(customer_platform_id) and referrer.customer is not None
-                         and referrer.customer.platform_id == customer_platform_id)
+                         and referrer.customer.platform_id == customer_platform_id,
+                         email_required=not known_email)

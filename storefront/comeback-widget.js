@@ -251,7 +251,7 @@
     if (!claimForm) {
       const id = uid + "email";
       claimForm = h("form.cbw-claim", { novalidate: true, onsubmit: (ev) => { ev.preventDefault(); claim(); } },
-        state.logged_in ? null : [h("label", { for: id }, t("email")), h("input", { id, type: "email", name: "email",
+        offer.email_required === false ? null : [h("label", { for: id }, t("email")), h("input", { id, type: "email", name: "email",
           class: "cbw-input", autocomplete: "email", required: true, dir: "ltr", "data-key": "email" })],
         h("button.cbw-btn.cbw-btn-block", { type: "submit", "data-key": "claim" }, t("getCode")));
     }

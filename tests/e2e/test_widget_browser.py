@@ -336,3 +336,24 @@ def test_the_friend_sees_the_offer_in_their_language(page: Page, store: Any, ref
     assert page.locator(".cbw").get_attribute("dir") == "rtl"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     screenshot(page, SCREENSHOTS / f"widget-referral-{locale}.png")
+
+
+@needs_chromium
+def test_a_logged_in_friend_gets_a_code_for_their_own_account_without_typing_an_email(
+        page: Page, store: Any, sandbox: Any, referrer: Any) -> None:
+    _, account = referrer
+    new = store.create_customer(first_name="Avi", last_name="Mizrahi", email="avi@example.com")
+    sandbox.webhooks.wait_idle(15)  # the app knows the new customer (customers/create)
+    page.goto(f"{store.origin}/?customer={new.id}")  # logged in, no order yet
+    page.goto(f"{store.origin}/?ref={account.referral_code}")
+    invite = page.locator("[data-cbw=invite]")
+    expect(invite).to_contain_text("Dana invited you")
+    expect(invite.get_by_label("Your email")).to_have_count(0)
+    invite.get_by_role("button", name="Get my code").click()
+    code_box = page.locator("[data-cbw=friend-code]")
+    expect(code_box).to_contain_text(re.compile(r"FRIEND-[A-Z0-9]{8}"), timeout=20_000)
+    referral = Referral.objects.get()
+    assert (referral.friend_email, referral.status) == ("avi@example.com", "pending")
+    # the code in the store is this customer's alone
+    made = next(c for c in store.discount_codes if c.code == referral.friend_code)
+    assert made.customer_ids() == {new.id}

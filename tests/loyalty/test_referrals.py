@@ -290,10 +290,13 @@ def test_a_referral_held_for_review_keeps_its_order_and_the_merchant_completes_i
 def test_the_offer_names_the_referrer_by_first_name_only(client, shop, referrer):
     response = client.get(f"/proxy/referrals/offer?{signed(shop, code=referrer.referral_code.lower())}")
     assert response.json() == {"code": referrer.referral_code, "referrer_first_name": "Dana", "discount_percent": 10,
-                               "own_link": False, "logged_in": False}
+                               "own_link": False, "email_required": True, "logged_in": False}
     assert "Levi" not in response.content.decode() and "gmail" not in response.content.decode()
     own = client.get(f"/proxy/referrals/offer?{signed(shop, 'r1', code=referrer.referral_code)}").json()
-    assert (own["own_link"], own["logged_in"]) == (True, True)
+    assert (own["own_link"], own["logged_in"], own["email_required"]) == (True, True, False)
+    # a shopper the store has not told us about yet (their customers/create is on its way) types it
+    unknown_yet = client.get(f"/proxy/referrals/offer?{signed(shop, 'new-9', code=referrer.referral_code)}").json()
+    assert (unknown_yet["logged_in"], unknown_yet["email_required"]) == (True, True)
     unknown = client.get(f"/proxy/referrals/offer?{signed(shop, code='NOPE1234')}")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "referral_unknown")
 
