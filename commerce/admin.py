@@ -2,7 +2,17 @@
 
 from django.contrib import admin
 
-from commerce.models import Customer, DomainEvent, Order, OrderLine, Platform, Product, Refund, Shop
+from commerce.models import (
+    ConsentChange,
+    Customer,
+    DomainEvent,
+    Order,
+    OrderLine,
+    Platform,
+    Product,
+    Refund,
+    Shop,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -108,3 +118,13 @@ class DomainEventAdmin(ReadOnlyAdmin):
     list_display = ("key", "name", "shop", "occurred_at", "dispatched_at")
     list_filter = ("name", "shop")
     search_fields = ("key",)
+
+
+@admin.register(ConsentChange)
+class ConsentChangeAdmin(ReadOnlyAdmin):
+    """The consent ledger: appended by the shopper's own actions and the store's changes only."""
+
+    list_display = ("customer", "channel", "state", "source", "at", "platform_synced_at", "shop")
+    list_filter = ("shop", "channel", "state", "source")
+    list_select_related = ("customer", "shop")
+    date_hierarchy = "at"
