@@ -267,7 +267,8 @@
       return [h("div.cbw-issued.cbw-friend", { role: "group", "aria-labelledby": uid + "friend", tabindex: "-1",
         "data-key": "friend-code", "data-cbw": "friend-code" },
       h("p", { id: uid + "friend", class: "cbw-issued-title" }, t("friendCode")),
-      h("p.cbw-code", { dir: "ltr" }, claimed.code), meta(t("friendUse"), expiry(claimed.expires_at)),
+      h("p.cbw-code", { dir: "ltr" }, claimed.code), meta(t("friendUse")),
+      claimed.expires_at ? meta(t("expires", { date: date(claimed.expires_at) })) : null,
       h("div.cbw-actions", null, copyButton(claimed.code, "copy-friend", claimed.code),
         claimed.apply_link ? h("a.cbw-btn", { href: claimed.apply_link, "data-key": "apply" }, t("apply")) : null))];
     }

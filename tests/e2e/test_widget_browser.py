@@ -320,12 +320,12 @@ def test_a_friend_opens_the_referral_link_gets_a_code_orders_with_it_and_the_ref
 
 
 @needs_chromium
-@pytest.mark.parametrize(("locale", "invited", "offer", "button"), [
-    ("he", "הוזמנת על ידי Dana", "קבלו 10% הנחה על ההזמנה הראשונה.", "לקבלת הקוד"),
-    ("fa", "Dana شما را دعوت کرده است", "۱۰٪ تخفیف برای نخستین خریدتان بگیرید.", "دریافت کد"),
+@pytest.mark.parametrize(("locale", "invited", "offer", "button", "used"), [
+    ("he", "הוזמנת על ידי Dana", "קבלו 10% הנחה על ההזמנה הראשונה.", "לקבלת הקוד", "הזינו אותו בקופה"),
+    ("fa", "Dana شما را دعوت کرده است", "۱۰٪ تخفیف برای نخستین خریدتان بگیرید.", "دریافت کد", "هنگام پرداخت"),
 ], ids=["he", "fa"])
 def test_the_friend_sees_the_offer_in_their_language(page: Page, store: Any, referrer: Any, locale: str,
-                                                     invited: str, offer: str, button: str) -> None:
+                                                     invited: str, offer: str, button: str, used: str) -> None:
     _, account = referrer
     page.goto(f"{store.origin}/?ref={account.referral_code}&locale={locale}")
     invite = page.locator("[data-cbw=invite]")
@@ -336,6 +336,13 @@ def test_the_friend_sees_the_offer_in_their_language(page: Page, store: Any, ref
     assert page.locator(".cbw").get_attribute("dir") == "rtl"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     screenshot(page, SCREENSHOTS / f"widget-referral-{locale}.png")
+    # the code, with how to use it, in the same language; the code itself reads left to right
+    invite.locator("input[type=email]").fill(f"friend-{locale}@example.com")
+    page.get_by_role("button", name=button).click()
+    code_box = page.locator("[data-cbw=friend-code]")
+    expect(code_box).to_contain_text(used, timeout=20_000)
+    assert code_box.locator(".cbw-code").get_attribute("dir") == "ltr"
+    screenshot(page, SCREENSHOTS / f"widget-referral-code-{locale}.png")
 
 
 @needs_chromium
