@@ -52,6 +52,8 @@ class DataSubject:
     platform_ids: tuple[str, ...] = ()
     customer_ids: tuple[int, ...] = ()
     order_ids: tuple[int, ...] = ()
+    # the platform's ids of those orders, and of listed orders we never stored (a raw payload may hold them)
+    order_platform_ids: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
 
@@ -112,7 +114,7 @@ def data_subject_resolve(
     orders = list(
         Order.objects.filter(shop=shop)
         .filter(Q(customer_id__in=customer_ids) | Q(platform_id__in=list(order_platform_ids)))
-        .values("pk", "email", "phone")
+        .values("pk", "email", "phone", "platform_id")
     )
     rows = customers + orders
     return DataSubject(
@@ -120,6 +122,7 @@ def data_subject_resolve(
         platform_ids=(platform_id,) if platform_id else (),
         customer_ids=tuple(customer_ids),
         order_ids=tuple(row["pk"] for row in orders),
+        order_platform_ids=tuple(sorted({*order_platform_ids, *(row["platform_id"] for row in orders)})),
         emails=_clean([*emails, *(row["email"] for row in rows)]),
         phones=tuple(sorted({p.strip() for p in [*phones, *(row["phone"] for row in rows)] if p and p.strip()})),
     )

@@ -3,7 +3,8 @@ request exports and sync state.
 
 A redacted customer's raw inbox payloads (an ``orders/create`` body holds their name, email,
 addresses) are found in one statement per request -- the shop's deliveries whose body mentions
-the customer's id (as a whole number) or one of their emails or phones -- and blanked.  The row
+the customer's id or one of their orders' ids (as whole numbers), or one of their emails or
+phones -- and blanked.  The row
 stays, so a redelivery of the same id is still recognised as a duplicate and not processed
 again; one not yet processed is marked ignored (processing it would bring the data back).
 This is a text search over the raw bytes, on PostgreSQL and SQLite alike, so it also finds the
@@ -77,7 +78,8 @@ def deliveries_mentioning(*, shop: Shop, ids: Iterable[str], texts: Iterable[str
 def erase_customer(*, subject: DataSubject) -> None:
     shop = subject.shop
     DataRequestExport.objects.filter(shop=shop, customer_platform_id__in=subject.platform_ids).delete()
-    pks = list(deliveries_mentioning(shop=shop, ids=subject.platform_ids, texts=subject.emails + subject.phones)
+    ids = subject.platform_ids + subject.order_platform_ids  # a refund's payload names only its order
+    pks = list(deliveries_mentioning(shop=shop, ids=ids, texts=subject.emails + subject.phones)
                .values_list("pk", flat=True))
     WebhookDelivery.objects.filter(pk__in=pks).exclude(
         status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED]

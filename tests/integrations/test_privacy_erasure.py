@@ -185,6 +185,27 @@ def test_customer_redact_stops_an_unprocessed_payload_from_bringing_the_data_bac
     assert (bytes(delivery.body), delivery.status, delivery.next_attempt_at) == (b"", DeliveryStatus.IGNORED, None)
 
 
+def test_customer_redact_reaches_payloads_that_name_only_the_listed_orders(client, alpha):
+    # given a guest order we never stored (its delivery failed) and a refund naming only the order
+    guest_order = fixture("shopify_order.json") | {"id": 450789469, "email": "guest@example.com", "customer": None,
+                                                   "contact_email": "guest@example.com", "name": "#1001"}
+    post_webhook(client, "orders/create", guest_order, shop_domain=alpha.domain, webhook_id="guest-order")
+    WebhookDelivery.objects.filter(delivery_id="guest-order").update(status=DeliveryStatus.FAILED)
+    Order.objects.filter(shop=alpha).delete()
+    post_webhook(client, "refunds/create", fixture("shopify_refund.json") | {"order_id": 450789469},
+                 shop_domain=alpha.domain, webhook_id="its-refund")
+    post_webhook(client, "refunds/create", fixture("shopify_refund.json") | {"id": 1, "order_id": 4507894690},
+                 shop_domain=alpha.domain, webhook_id="other-refund")
+    # when Shopify asks to redact a customer, listing that order
+    post_webhook(client, "customers/redact", privacy_payload(alpha, orders_to_redact=[450789469]),
+                 shop_domain=alpha.domain)
+    # then both payloads of that order are blank and will not be retried; a refund of another order is kept
+    deliveries = WebhookDelivery.objects.exclude(topic="customers/redact")
+    assert {d.delivery_id: (bytes(d.body) == b"", d.status) for d in deliveries} == {
+        "guest-order": (True, DeliveryStatus.IGNORED), "its-refund": (True, DeliveryStatus.IGNORED),
+        "other-refund": (False, DeliveryStatus.FAILED)}
+
+
 def test_shop_redact_leaves_nothing_personal_of_the_shop(client, alpha, beta):
     # given two shops with shoppers in every app
     seed_shopper_everywhere(client, alpha)
