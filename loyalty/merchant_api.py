@@ -169,7 +169,8 @@ class ReferralListApi(ShopScopedApi):
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = Referral
-            fields = ["id", "referrer", "friend_email", "status", "reasons", "ip", "created_at", "completed_at"]
+            fields = ["id", "referrer", "friend_email", "status", "reasons", "ip", "friend_code", "friend_order",
+                      "error", "created_at", "completed_at"]
 
     def get(self, request: Request) -> Response:
         found = Referral.objects.filter(shop=self.shop).order_by("-created_at")

@@ -17,6 +17,7 @@ from loyalty.services.referrals import (
     referral_start,
 )
 from retention_app.errors import ApplicationError
+from tests.integrations.test_oauth import session_token
 from tests.loyalty.helpers import T0, customer, deliver, line, order, refund
 from tests.loyalty.test_widget_api import signed
 
@@ -345,3 +346,14 @@ def test_a_test_order_completes_nothing(shop, referrer):
     referral.refresh_from_db()
     assert referral.status == "pending"
     assert referral_entries() == []
+
+
+def test_the_merchant_sees_the_friends_code_and_order_in_the_referral_list(client, shop, referrer):
+    referral = start(shop, referrer, "noa@example.com")
+    code = with_code(referral)
+    customer(shop, "f15", "noa@example.com")
+    deliver(shop, order("150", [line("150a", 1, "40.00")], customer="f15", email="noa@example.com", codes=(code,)))
+    listed = client.get("/api/loyalty/referrals", headers={"Authorization": f"Bearer {session_token(shop.domain)}"})
+    (row,) = listed.json()
+    assert (row["friend_code"], row["status"], row["friend_order"]) == (
+        code, "completed", Order.objects.get(shop=shop, platform_id="150").pk)
