@@ -1,11 +1,13 @@
 """Full-pipe fixtures: the Shopify sandbox over real HTTP and the app on a live server."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.db import OperationalError
 
 from integrations.sandbox.shopify import ShopifySandbox
 
@@ -39,3 +41,19 @@ def install(app: Any, domain: str) -> requests.Response:
     assert response.status_code == 200, response.text[:500]
     assert "/shopify/installed" in response.url
     return response
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll the database while the live server processes a webhook.  SQLite's shared-cache test
+    database answers "table is locked" (at once, no busy wait) while the server thread writes:
+    that reading counts as "not yet"."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        time.sleep(0.1)
+    return condition()

@@ -4,7 +4,6 @@ concurrent redemptions never overdraw."""
 import hashlib
 import hmac
 import threading
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -18,7 +17,7 @@ from loyalty.services.ledger import account_balance, account_for_customer, entry
 from loyalty.services.program import program_enable
 from loyalty.services.redemption import reward_redeem
 from retention_app.errors import ApplicationError
-from tests.e2e.conftest import install
+from tests.e2e.conftest import install, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,10 +62,7 @@ def test_widget_state_and_redemption_through_the_app_proxy(app, member):
     assert account_balance(account=account).available == 300 - reward["points_cost"]
     # and the next order using the code marks the redemption used
     store.place_order(customer_id=int(customer.platform_id), discount_code=code)
-    deadline = time.monotonic() + 10
-    while Redemption.objects.get(code=code).status != "used" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert Redemption.objects.get(code=code).status == "used"
+    assert wait_until(lambda: Redemption.objects.get(code=code).status == "used")
 
 
 def test_bad_or_missing_proxy_signature_gets_401(app, member):
