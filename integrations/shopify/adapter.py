@@ -1,5 +1,6 @@
 """The Shopify implementation of ``integrations.platforms.PlatformAdapter``."""
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -14,10 +15,12 @@ from integrations.platforms import (
     DiscountSpec,
     PlatformUnavailable,
 )
-from integrations.shopify import normalise, queries, sync
+from integrations.shopify import normalise, queries, sync, tokens
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.shopify.client import ShopifyError, ShopifyTransientError
 from integrations.webhooks import InboundWebhook
+
+logger = logging.getLogger(__name__)
 
 
 def _iso(value: Any) -> str | None:
@@ -120,6 +123,14 @@ class ShopifyAdapter:
         return sync.history_sync_run(run=run)
 
     def reconcile(self, *, shop: Shop) -> dict[str, int]:
+        """The periodic reconciliation also moves a shop still on a legacy non-expiring token to an
+        expiring one (token exchange of that token), so shops whose merchants do not open the app
+        before Shopify's cutoff keep working; an unreachable Shopify leaves it for the next run."""
+        if shop.access_token and shop.access_token_expires_at is None and shop.reauthorization_required_at is None:
+            try:
+                tokens.shop_token_migrate(shop=shop)
+            except ShopifyError as error:
+                logger.warning("%s: legacy token not moved yet (%s)", shop.domain, error)
         return sync.reconcile(shop=shop)
 
     def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:

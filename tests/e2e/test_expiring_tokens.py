@@ -21,6 +21,7 @@ from commerce.models import Customer, Order, Platform, Shop
 from dashboard.models import MembershipRole
 from dashboard.services import membership_grant
 from integrations.models import SyncRun
+from integrations.platforms import adapter_for
 from integrations.shopify import sync, tokens
 from integrations.shopify.client import ShopifyAuthError
 from tests.e2e.conftest import install
@@ -248,6 +249,20 @@ def test_legacy_shops_nobody_opens_are_moved_by_the_command(app, sandbox):
     # and a second run has nothing left to do
     call_command("shopify_tokens_migrate", stdout=(again := StringIO()))
     assert "0 moved, 0 not moved" in again.getvalue()
+
+
+def test_the_periodic_reconciliation_moves_a_legacy_shop_to_an_expiring_token(app, sandbox):
+    # given a legacy shop that nobody opens
+    store = sandbox.add_shop(DOMAIN, seed=8, customers=10, orders=20)
+    shop = legacy_shop(sandbox)
+    legacy = shop.access_token
+    # when the beat's reconciliation reaches it
+    adapter_for(Platform.SHOPIFY).reconcile(shop=shop)
+    # then it runs on an expiring token (the legacy one is gone) and the reconciliation still ran
+    shop.refresh_from_db()
+    assert shop.access_token != legacy and shop.refresh_token and shop.access_token_expires_at is not None
+    assert legacy not in store.tokens
+    assert SyncRun.objects.filter(shop=shop, kind="reconcile", status="completed").count() == 1
 
 
 def test_a_failed_exchange_never_blocks_the_page_and_is_not_retried_on_every_request(app, sandbox):
