@@ -3,7 +3,7 @@
 from commerce import events
 from commerce.models import Customer, DomainEvent, Order, Refund
 from loyalty.models import Account
-from loyalty.services import actions, earning, ledger, redemption, referrals, tiers
+from loyalty.services import accounts, actions, earning, ledger, redemption, referrals, tiers
 
 
 def on_order_paid(event: DomainEvent) -> None:
@@ -75,8 +75,11 @@ def on_customer_created(event: DomainEvent) -> None:
     customer = Customer.objects.filter(shop_id=event.shop_id, pk=event.payload.get("customer_id")).select_related(
         "shop"
     ).first()
-    if customer is not None and customer.email:
-        ledger.guest_points_claim(customer=customer)
+    if customer is None:
+        return
+    if customer.email:
+        ledger.guest_points_claim(customer=customer)  # first: a guest account may become theirs
+    accounts.customer_account_open(customer=customer)
 
 
 def register() -> None:

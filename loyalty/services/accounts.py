@@ -1,7 +1,9 @@
-"""Opening a shopper's account when they first show up (widget, storefront)."""
+"""Opening a shopper's account: when a new customer arrives while the program runs, or when the
+widget asks on their first visit (its ``POST``: reading the widget opens nothing)."""
 
 from commerce.models import Customer, Shop
 from loyalty.models import Account
+from loyalty.selectors import program_get
 from loyalty.services.ledger import account_for_customer
 from loyalty.services.tiers import tier_evaluate
 
@@ -18,3 +20,11 @@ def shopper_account_open(*, shop: Shop, customer_platform_id: str) -> Account | 
     if account.tier_id is None:
         tier_evaluate(account=account)
     return Account.objects.select_related("tier", "customer").get(pk=account.pk)
+
+
+def customer_account_open(*, customer: Customer) -> Account | None:
+    """A customer who arrives while the program runs is a member at once (in the first tier, with
+    a referral code), so the widget's first read finds the account.  ``None`` while it is off."""
+    if not program_get(shop=customer.shop).is_enabled:
+        return None
+    return shopper_account_open(shop=customer.shop, customer_platform_id=customer.platform_id)

@@ -3,6 +3,7 @@
 import pytest
 
 from loyalty.models import Account
+from loyalty.services.program import program_enable
 from tests.commerce.test_reads_never_write import proxy
 from tests.loyalty.helpers import customer, deliver, line, order
 
@@ -10,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_reading_shows_a_non_member_and_the_post_opens_the_account_once(client, shop):
-    # given a shopper who has ordered (so spend places them in a tier) but never opened the widget
+    # given a shopper who has ordered (so spend places them in a tier) but has no account (one that
+    # came with the history sync, before the program ran)
     customer(shop, "c1", "dana@example.com")
     Account.objects.filter(shop=shop).delete()  # the order below opens one; start from a shopper without
     deliver(shop, order("1", [line("1a", 1, "600.00")]))
@@ -33,6 +35,16 @@ def test_reading_shows_a_non_member_and_the_post_opens_the_account_once(client, 
     assert joined["referral"]["code"] == account.referral_code == second.json()["referral"]["code"]
     # and the next read shows the member without writing
     assert client.get(f"/proxy/loyalty?{proxy(shop, 'c1')}").json()["member"] is True
+
+
+def test_a_customer_who_arrives_while_the_program_runs_is_a_member_at_once(shop):
+    # when the store sends a new customer (customers/create) while the program is on
+    customer(shop, "c2", "noa@example.com")
+    # then their account is open, in the first tier; while the program is off, nobody is opened
+    assert Account.objects.get(shop=shop, customer__platform_id="c2").tier.name == "Bronze"
+    program_enable(shop=shop, enabled=False)
+    customer(shop, "c3", "lior@example.com")
+    assert not Account.objects.filter(shop=shop, customer__platform_id="c3").exists()
 
 
 def test_joining_needs_a_customer_the_store_has_sent(client, shop):
