@@ -103,6 +103,18 @@ class ProxyReferralOfferApi(ShopperApi):
         return Response({**self.OutputSerializer(offer).data, "logged_in": bool(self.customer_platform_id)})
 
 
+class ProxyFriendCodeApi(ShopperApi):
+    """``GET …/referrals/code?code=FRIEND-…``: whether the friend's code still waits for its order."""
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=64)
+
+    def get(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        return Response({"usable": selectors.friend_code_usable(shop=self.shop, code=data.validated_data["code"])})
+
+
 class ProxyReferralClaimApi(ShopperApi):
     """``POST …/referrals``: the friend (logged in, or giving an email) gets a first-order code."""
 

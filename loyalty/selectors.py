@@ -13,7 +13,18 @@ from django.utils import timezone
 from commerce.models import Customer, Order, OrderLine, Product, Shop
 from commerce.selectors import counted_order_q, orders_counted
 from integrations.platforms import adapter_for
-from loyalty.models import Account, LedgerEntry, Program, Redemption, RedemptionStatus, Reward, Tier, TierScheme
+from loyalty.models import (
+    Account,
+    LedgerEntry,
+    Program,
+    Redemption,
+    RedemptionStatus,
+    Referral,
+    ReferralStatus,
+    Reward,
+    Tier,
+    TierScheme,
+)
 from loyalty.services.ledger import account_balance
 from retention_app.money import money_str
 
@@ -195,3 +206,17 @@ def referral_offer(*, shop: Shop, code: str, customer_platform_id: str = "") -> 
                          own_link=bool(customer_platform_id) and referrer.customer is not None
                          and referrer.customer.platform_id == customer_platform_id,
                          email_required=not known_email)
+
+
+#: How long a friend's first-order code stays valid after the claim.
+FRIEND_CODE_DAYS = 30
+
+
+def friend_code_usable(*, shop: Shop, code: str) -> bool:
+    """Whether a friend's first-order code still waits for its order (the widget stops showing a
+    used, refused or expired one)."""
+    return Referral.objects.filter(
+        shop=shop, friend_code=code.strip().upper(), friend_order__isnull=True,
+        status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW],
+        created_at__gt=timezone.now() - timedelta(days=FRIEND_CODE_DAYS),
+    ).exists()

@@ -42,6 +42,7 @@ urlpatterns = [
     path("proxy/loyalty/social", loyalty.ProxySocialApi.as_view(), name="proxy-loyalty-social"),
     path("proxy/referrals", loyalty.ProxyReferralClaimApi.as_view(), name="proxy-referrals"),
     path("proxy/referrals/offer", loyalty.ProxyReferralOfferApi.as_view(), name="proxy-referral-offer"),
+    path("proxy/referrals/code", loyalty.ProxyFriendCodeApi.as_view(), name="proxy-referral-code"),
     path("storefront/<path:path>", storefront.asset, name="storefront-asset"),
     path("u/<str:token>", campaigns.unsubscribe_link, name="unsubscribe"),
     path("webhooks/sms/twilio", campaigns.sms_inbound_twilio, name="sms-inbound-twilio"),

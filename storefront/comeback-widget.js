@@ -197,6 +197,13 @@
   }
 
   async function loadOffer() {
+    if (claimed) { // a code used in an order (or refused, or expired) is no longer shown
+      try {
+        const res = await call("/referrals/code?code=" + encodeURIComponent(claimed.code), { headers: { Accept: "application/json" } });
+        if (res.ok && res.data.usable === false) { claimed = null; forget(codeKey); }
+      } catch (e) { /* offline: keep showing it */ }
+      return;
+    }
     const kept = saved(refKey);
     if (claimed || !kept || !kept.ref || Date.now() - (kept.at || 0) > REF_DAYS * 864e5) return;
     try {

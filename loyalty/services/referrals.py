@@ -27,7 +27,7 @@ from commerce.models import Customer, Order, Shop
 from commerce.selectors import orders_counted
 from integrations.platforms import DiscountCodeTaken, DiscountKind, DiscountSpec, adapter_for
 from loyalty.models import Account, EntryKind, EntrySource, LedgerEntry, Referral, ReferralStatus
-from loyalty.selectors import program_get
+from loyalty.selectors import FRIEND_CODE_DAYS, program_get
 from loyalty.services.earning import order_date
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import rule_for
@@ -40,8 +40,6 @@ REJECT = "reject"
 REVIEW = "review"
 #: Claims (referrals recorded) from one IP address per hour before further claims are refused.
 CLAIMS_PER_IP_HOUR = 10
-#: How long the friend's first-order code stays valid.
-FRIEND_CODE_DAYS = 30
 FRIEND_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 

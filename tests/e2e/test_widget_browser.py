@@ -300,7 +300,6 @@ def test_a_friend_opens_the_referral_link_gets_a_code_orders_with_it_and_the_ref
     assert "ref=" not in friend.url
     friend.locator(".cbw-launcher").click()
     expect(friend.get_by_role("dialog").locator("[data-cbw=friend-code]")).to_contain_text(code)
-    friend.context.close()
 
     # when the friend orders with the code, and every webhook of it is delivered twice
     new = store.create_customer(first_name="Noa", last_name="Friend", email="noa.friend@example.com")
@@ -317,6 +316,12 @@ def test_a_friend_opens_the_referral_link_gets_a_code_orders_with_it_and_the_ref
     earned = LedgerEntry.objects.filter(account=account, idempotency_key__startswith="referral:")
     assert [(e.points, e.idempotency_key) for e in earned] == [(200, f"referral:{referral.pk}:referrer")]
     assert account_balance(account=account).pending == 200
+    # and the friend's widget no longer offers the used code
+    friend.goto(f"{store.origin}/")
+    friend.locator(".cbw-launcher").click()
+    expect(friend.get_by_role("dialog").locator("[data-cbw=pitch]")).to_be_visible()
+    expect(friend.locator("[data-cbw=friend-code]")).to_have_count(0)
+    friend.context.close()
 
 
 @needs_chromium

@@ -357,3 +357,16 @@ def test_the_merchant_sees_the_friends_code_and_order_in_the_referral_list(clien
     (row,) = listed.json()
     assert (row["friend_code"], row["status"], row["friend_order"]) == (
         code, "completed", Order.objects.get(shop=shop, platform_id="150").pk)
+
+
+def test_the_friends_code_is_usable_until_its_order(client, shop, referrer):
+    referral = start(shop, referrer, "noa@example.com")
+    code = with_code(referral)
+
+    def usable() -> bool:
+        return client.get(f"/proxy/referrals/code?{signed(shop, code=code.lower())}").json()["usable"]
+
+    assert usable() is True
+    customer(shop, "f16", "noa@example.com")
+    deliver(shop, order("160", [line("160a", 1, "40.00")], customer="f16", email="noa@example.com", codes=(code,)))
+    assert usable() is False
