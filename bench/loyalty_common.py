@@ -189,6 +189,7 @@ class LoyaltyBench:
         from django.utils import timezone
 
         from commerce.models import Platform, Shop, ShopStatus
+        from commerce.shop_defaults import shop_defaults_create
         from loyalty.services.program import program_enable
 
         started = time.perf_counter()
@@ -198,7 +199,8 @@ class LoyaltyBench:
             access_token="shpat_bench_token", scopes="read_orders,read_customers",
             installed_at=timezone.now() - timedelta(days=installed_days_ago),
         )
-        program_enable(shop=shop)  # creates the default program, rules, tiers, rewards and badges
+        shop_defaults_create(shop=shop)  # what an install creates: program, flow and survey presets, segments
+        program_enable(shop=shop)
         self.shop_id = shop.pk
         self.current = self.template
         print(f"# template database {self.template} migrated in {time.perf_counter() - started:.1f}s; "
