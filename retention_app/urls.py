@@ -62,6 +62,7 @@ urlpatterns = [
     path("api/segments", segments_api.SegmentListApi.as_view()),
     path("api/segments/settings", segments_api.SegmentSettingsApi.as_view()),
     path("api/segments/<slug:key>/customers", segments_api.SegmentCustomersApi.as_view()),
+    path("api/segments/<slug:key>", segments_api.SegmentDetailApi.as_view()),
     path("surveys/", include("surveys.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the dashboard's language switcher

@@ -36,8 +36,16 @@ class SegmentListApi(ShopScopedApi):
                                           name=data.validated_data["name"],
                                           conditions=data.validated_data["conditions"])
         count = next(row["count"] for row in selectors.segment_counts(shop=self.shop) if row["key"] == segment.key)
-        return Response({"key": segment.key, "name": segment.name, "kind": segment.kind,
+        return Response({"id": segment.pk, "key": segment.key, "name": segment.name, "kind": segment.kind,
                          "conditions": segment.conditions, "count": count}, status=201)
+
+
+class SegmentDetailApi(ShopScopedApi):
+    """``DELETE``: one of the shop's merchant segments (predefined ones cannot be deleted)."""
+
+    def delete(self, request: Request, key: str) -> Response:
+        services.segment_delete(shop=self.shop, key=key)
+        return Response(status=204)
 
 
 class SegmentSettingsApi(ShopScopedApi):

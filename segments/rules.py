@@ -26,6 +26,11 @@ Fields: ``total_spent`` (net, the shop's currency), ``orders_count``, ``days_sin
 ``first_order_days_ago`` with ``gte`` / ``lte``; ``tag`` ``contains`` (one of the customer's
 tags, case-insensitive); ``tier`` ``is`` (the loyalty tier's name); ``segment`` ``is`` (another
 segment's key); ``country`` ``is`` (an ISO 3166 code, ``Customer.country_code``).
+
+Every value is bounded (``NUMBER_BOUNDS``, ``MAX_TEXT``, ``MAX_DEPTH``, ``MAX_LEAVES``) so that a
+stored rule can always be turned into a query: days within a century, counts within a million,
+amounts within the money column (``Decimal(20, 3)``).  Rules stored before the bounds existed are
+checked again when evaluated; one that fails raises ``InvalidRule`` and is skipped by the recompute.
 """
 
 import math
@@ -54,6 +59,19 @@ AT_RISK_FACTOR = Decimal("1.5")
 TOP_SPENDERS_SHARE = Decimal("0.10")
 MAX_DEPTH = 4
 MAX_LEAVES = 30
+MAX_TEXT = 255
+MAX_NUMBER_TEXT = 40  # characters of a number given as text
+MAX_ERRORS = 20
+MAX_DAYS = 36500
+MAX_COUNT = 10**6
+MAX_AMOUNT = Decimal("99999999999999999.999")  # the money column: 20 digits, 3 of them decimals
+NUMBER_BOUNDS: dict[str, Decimal] = {"total_spent": MAX_AMOUNT, "orders_count": Decimal(MAX_COUNT),
+                                     "days_since_last_order": Decimal(MAX_DAYS),
+                                     "first_order_days_ago": Decimal(MAX_DAYS)}
+
+
+class InvalidRule(Exception):
+    """A stored merchant rule that no longer passes validation (saved before the bounds existed)."""
 
 
 @dataclass(frozen=True)
@@ -102,9 +120,16 @@ def predefined_q(key: str, *, context: RuleContext) -> Q:
 
 
 def segment_q(segment: Segment, *, context: RuleContext) -> Q:
+    """The segment's rule; ``InvalidRule`` for a merchant rule that fails validation (callers skip it)."""
     if segment.kind == SegmentKind.PREDEFINED:
         return predefined_q(segment.key, context=context)
-    return conditions_q(segment.conditions, context=context)
+    problems = conditions_problems(segment.conditions)
+    if problems:
+        raise InvalidRule(f"segment {segment.key!r} of shop {segment.shop_id}: {problems[0]}")
+    try:
+        return conditions_q(segment.conditions, context=context)
+    except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as error:
+        raise InvalidRule(f"segment {segment.key!r} of shop {segment.shop_id}: {error!r}") from error
 
 
 # --- the merchant's condition language --------------------------------------------------------
@@ -145,9 +170,19 @@ class HasTag(Expression):
         return sql, (*tags_params, *tag_params)
 
 
+def conditions_problems(conditions: Any) -> list[str]:
+    """What is wrong with the shape and values of a condition tree (no database reads); empty when valid."""
+    errors: list[str] = []
+    leaves: list[int] = []
+    _validate(conditions, path="conditions", depth=1, errors=errors, leaves=leaves, referenced=set())
+    if len(leaves) > MAX_LEAVES:
+        errors.append(f"conditions: at most {MAX_LEAVES} conditions")
+    return errors[:MAX_ERRORS]
+
+
 def conditions_validate(conditions: Any, *, shop: Shop, own_key: str = "") -> dict[str, Any]:
     """The conditions, normalised (numbers as text, trimmed strings); ``ApplicationError`` (400)
-    listing every problem otherwise."""
+    listing every problem otherwise, the first one in the message."""
     errors: list[str] = []
     leaves: list[int] = []
     referenced: set[str] = set()
@@ -157,11 +192,12 @@ def conditions_validate(conditions: Any, *, shop: Shop, own_key: str = "") -> di
         errors.append(f"conditions: at most {MAX_LEAVES} conditions")
     if own_key and own_key in referenced:
         errors.append("conditions: a segment cannot refer to itself")
-    known = set(PREDEFINED_KEYS) | set(Segment.objects.filter(shop=shop).values_list("key", flat=True))
-    errors.extend(f"conditions: unknown segment {key!r}" for key in sorted(referenced - known))
+    if not errors:
+        known = set(PREDEFINED_KEYS) | set(Segment.objects.filter(shop=shop).values_list("key", flat=True))
+        errors.extend(f"conditions: unknown segment {key!r}" for key in sorted(referenced - known))
     if errors:
-        raise ApplicationError("the segment conditions are not valid", status=400, code="invalid_conditions",
-                               extra={"errors": errors})
+        raise ApplicationError(f"the segment conditions are not valid: {errors[0]}", status=400,
+                               code="invalid_conditions", extra={"errors": errors[:MAX_ERRORS]})
     return normalised
 
 
@@ -182,6 +218,9 @@ def _validate(node: Any, *, path: str, depth: int, errors: list[str], leaves: li
         if not isinstance(items, list) or not items:
             errors.append(f"{path}.{groups[0]}: expected a non-empty list")
             return {}
+        if len(items) > MAX_LEAVES:
+            errors.append(f"{path}.{groups[0]}: at most {MAX_LEAVES} conditions")
+            return {}
         return {groups[0]: [_validate(item, path=f"{path}.{groups[0]}[{index}]", depth=depth + 1, errors=errors,
                                       leaves=leaves, referenced=referenced)
                             for index, item in enumerate(items)]}
@@ -194,6 +233,9 @@ def _leaf(node: dict[str, Any], *, path: str, errors: list[str], referenced: set
         errors.append(f"{path}: a condition has exactly 'field', 'op' and 'value'")
         return {}
     field, op, value = node["field"], node["op"], node["value"]
+    if not isinstance(field, str) or not isinstance(op, str):
+        errors.append(f"{path}: 'field' and 'op' are texts")
+        return {}
     if field == "country":
         if op != "is" or not isinstance(value, str) or not COUNTRY_CODE.fullmatch(value.strip()):
             errors.append(f"{path}: country takes 'is' and a two-letter ISO 3166 code")
@@ -203,37 +245,45 @@ def _leaf(node: dict[str, Any], *, path: str, errors: list[str], referenced: set
         if op not in ("gte", "lte"):
             errors.append(f"{path}: {field} takes 'gte' or 'lte'")
             return {}
-        number = _number(value, whole=field != "total_spent")
+        number = _number(value, whole=field != "total_spent", highest=NUMBER_BOUNDS[field])
         if number is None:
-            kind = "an amount" if field == "total_spent" else "a whole number"
-            errors.append(f"{path}: {field} needs {kind} of at least 0")
+            kind = "an amount (at most 3 decimals)" if field == "total_spent" else "a whole number"
+            errors.append(f"{path}: {field} needs {kind} of at least 0 and at most {NUMBER_BOUNDS[field]}")
             return {}
-        return {"field": field, "op": op, "value": str(number)}
+        return {"field": field, "op": op, "value": f"{number:f}" if isinstance(number, Decimal) else str(number)}
     if field in TEXT_FIELDS:
         if op != TEXT_FIELDS[field]:
             errors.append(f"{path}: {field} takes '{TEXT_FIELDS[field]}'")
             return {}
-        if not isinstance(value, str) or not value.strip() or len(value) > 255:
-            errors.append(f"{path}: {field} needs a non-empty text")
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+            errors.append(f"{path}: {field} needs a non-empty text of at most {MAX_TEXT} characters")
             return {}
         if field == "segment":
             referenced.add(value.strip())
         return {"field": field, "op": op, "value": value.strip()}
-    errors.append(f"{path}: unknown field {field!r}")
+    errors.append(f"{path}: unknown field {field[:50]!r}")
     return {}
 
 
-def _number(value: Any, *, whole: bool) -> Decimal | int | None:
+def _number(value: Any, *, whole: bool, highest: Decimal) -> Decimal | int | None:
+    """``value`` as a finite number within ``0..highest`` (whole, or with at most 3 decimals), else None."""
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
         return None
+    if isinstance(value, int) and not 0 <= value <= highest:  # before str(): huge ints are slow to print
+        return None
+    text = str(value).strip()
+    if len(text) > MAX_NUMBER_TEXT:
+        return None
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         return None
-    if not number.is_finite() or number < 0:
+    if not number.is_finite() or not 0 <= number <= highest:
         return None
     if whole:
         return int(number) if number == number.to_integral_value() else None
+    if number != number.quantize(Decimal("0.001")):
+        return None
     return number
 
 

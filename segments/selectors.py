@@ -7,7 +7,7 @@ from django.db.models import Count
 from commerce.models import Customer, Shop
 from retention_app.errors import ApplicationError
 from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembership, SegmentSettings
-from segments.rules import PREDEFINED
+from segments.rules import PREDEFINED, conditions_problems
 
 MAX_PAGE_SIZE = 200
 
@@ -43,11 +43,16 @@ def segment_counts(*, shop: Shop) -> list[dict[str, Any]]:
 
 def segment_list(*, shop: Shop) -> list[dict[str, Any]]:
     """``segment_counts`` with each segment's rule: the documented description of a predefined
-    segment, the conditions of a merchant's."""
+    segment, the conditions of a merchant's, and whether the rule is ``valid`` (a rule stored
+    before the bounds existed is not evaluated; ``problems`` says why)."""
     descriptions = {item.key: str(item.description) for item in PREDEFINED}
     conditions = dict(Segment.objects.filter(shop=shop, kind=SegmentKind.MERCHANT).values_list("key", "conditions"))
-    return [{**row, "description": descriptions.get(row["key"], ""), "conditions": conditions.get(row["key"])}
-            for row in segment_counts(shop=shop)]
+    rows = []
+    for row in segment_counts(shop=shop):
+        problems = conditions_problems(conditions[row["key"]]) if row["key"] in conditions else []
+        rows.append({**row, "description": descriptions.get(row["key"], ""), "conditions": conditions.get(row["key"]),
+                     "valid": not problems, "problems": problems})
+    return rows
 
 
 def segment_customers(*, shop: Shop, key: str, page: int = 1, page_size: int = 50) -> dict[str, Any]:

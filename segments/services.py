@@ -13,6 +13,7 @@ loyalty and campaigns use too): paid, not cancelled, not test, and not fully ref
 that was wholly returned is no repurchase); spend is net of refunds.
 """
 
+import logging
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -29,11 +30,14 @@ from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembersh
 from segments.rules import (
     AT_RISK_FACTOR,
     PREDEFINED,
+    InvalidRule,
     RuleContext,
     conditions_validate,
     segment_q,
     top_count,
 )
+
+logger = logging.getLogger(__name__)
 
 QUINTILES = 5
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
@@ -86,7 +90,8 @@ def segments_for(*, shop: Shop) -> list[Segment]:
 
 
 def segment_create(*, shop: Shop, key: str, name: str, conditions: Any) -> Segment:
-    """A merchant segment; its members are computed at once."""
+    """A merchant segment; its members are computed at once, in the same transaction (a failure
+    leaves no segment behind)."""
     if not KEY_PATTERN.fullmatch(key):
         raise ApplicationError("a segment key is lowercase letters, digits, '-' and '_' (at most 50)", status=400,
                                code="invalid_key")
@@ -96,15 +101,53 @@ def segment_create(*, shop: Shop, key: str, name: str, conditions: Any) -> Segme
     if Segment.objects.filter(shop=shop, key=key).exists():
         raise ApplicationError(f"a segment with the key {key!r} exists", status=409, code="conflict")
     validated = conditions_validate(conditions, shop=shop, own_key=key)
-    try:
-        with transaction.atomic():
-            segment = Segment.objects.create(shop=shop, key=key, name=name.strip(), kind=SegmentKind.MERCHANT,
-                                             conditions=validated)
-    except IntegrityError:
-        raise ApplicationError(f"a segment with the key {key!r} exists", status=409, code="conflict") from None
     with transaction.atomic():
+        try:
+            with transaction.atomic():
+                segment = Segment.objects.create(shop=shop, key=key, name=name.strip()[:120],
+                                                 kind=SegmentKind.MERCHANT, conditions=validated)
+        except IntegrityError:
+            raise ApplicationError(f"a segment with the key {key!r} exists", status=409, code="conflict") from None
         _members_sync(segment=segment, context=_context(shop=shop, now=timezone.now()))
     return segment
+
+
+def segment_delete(*, shop: Shop, key: str) -> None:
+    """Delete one of the shop's merchant segments with its memberships.  Predefined segments, and
+    segments another segment or a campaign step refers to, are refused (409); another shop's is 404."""
+    from campaigns.models import FlowStep
+
+    segment = Segment.objects.filter(shop=shop, key=key).first()
+    if segment is None and key.isdigit():  # the id the create answer gave
+        segment = Segment.objects.filter(shop=shop, pk=int(key)).first()
+    if segment is None:
+        raise ApplicationError("segment not found", status=404)
+    key = segment.key
+    if segment.kind == SegmentKind.PREDEFINED:
+        raise ApplicationError(f"the predefined segment {key!r} cannot be deleted", status=409,
+                               code="predefined_segment")
+    users = sorted(other.key for other in Segment.objects.filter(shop=shop, kind=SegmentKind.MERCHANT)
+                   .exclude(pk=segment.pk).only("key", "conditions") if key in _referenced(other.conditions))
+    if users:
+        raise ApplicationError(f"the segment {key!r} is used by the segment {users[0]!r}", status=409,
+                               code="segment_in_use", extra={"used_by": users})
+    if FlowStep.objects.filter(flow__shop=shop).filter(Q(conditions__segment=key)
+                                                       | Q(conditions__not_segment=key)).exists():
+        raise ApplicationError(f"the segment {key!r} is used by a campaign", status=409, code="segment_in_use")
+    with transaction.atomic():
+        SegmentMembership.objects.filter(shop=shop, segment=segment).delete()
+        segment.delete()
+
+
+def _referenced(node: Any) -> set[str]:
+    """The segment keys a stored condition tree refers to (``segment is …``), whatever its shape."""
+    if isinstance(node, list):
+        return set().union(*(_referenced(item) for item in node[:100]))
+    if not isinstance(node, dict):
+        return set()
+    if node.get("field") == "segment" and isinstance(node.get("value"), str):
+        return {node["value"].strip()}
+    return _referenced(node.get("all")) | _referenced(node.get("any"))
 
 
 # --- the figures -----------------------------------------------------------------------------
@@ -287,7 +330,10 @@ def shop_recompute(*, shop: Shop, now: datetime | None = None) -> int:
         _quintiles_all(shop=shop)
         context = _context(shop=shop, now=now)
         for segment in segments:
-            _members_sync(segment=segment, context=context)
+            try:
+                _members_sync(segment=segment, context=context)
+            except InvalidRule as error:  # stored before the bounds: its members stay as they were
+                logger.warning("segment rule skipped: %s", error)
     return CustomerScore.objects.filter(shop=shop).count()
 
 
@@ -311,7 +357,12 @@ def customer_refresh(*, customer: Customer, now: datetime | None = None) -> list
         context = _context(shop=shop, now=now)
         keys = []
         for segment in segments:
-            mine = CustomerScore.objects.filter(pk=score.pk).filter(segment_q(segment, context=context)).exists()
+            try:
+                rule = segment_q(segment, context=context)
+            except InvalidRule as error:  # stored before the bounds: skipped, the event goes on
+                logger.warning("segment rule skipped: %s", error)
+                continue
+            mine = CustomerScore.objects.filter(pk=score.pk).filter(rule).exists()
             if mine:
                 SegmentMembership.objects.get_or_create(shop=shop, segment=segment, customer=customer)
                 keys.append(segment.key)
