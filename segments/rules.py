@@ -255,8 +255,11 @@ def _leaf(node: dict[str, Any], *, path: str, errors: list[str], referenced: set
         if op != TEXT_FIELDS[field]:
             errors.append(f"{path}: {field} takes '{TEXT_FIELDS[field]}'")
             return {}
-        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-            errors.append(f"{path}: {field} needs a non-empty text of at most {MAX_TEXT} characters")
+        # Control characters are refused: PostgreSQL rejects NUL in a text parameter.
+        if (not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT
+                or any(ord(char) < 32 for char in value)):
+            errors.append(f"{path}: {field} needs a non-empty text of at most {MAX_TEXT} characters "
+                          f"without control characters")
             return {}
         if field == "segment":
             referenced.add(value.strip())

@@ -70,6 +70,7 @@ def test_the_reported_1e12_days_is_a_400_and_nothing_is_saved(client, shop):
     ("total_spent", True),
     ("tag", "x" * 256),
     ("tag", {"$gt": ""}),
+    ("tag", "vip\x00"),
     ("tier", 5),
     ("country", "Z" * 1000),
 ])
