@@ -1,25 +1,25 @@
 """Shopify OAuth install (authorization-code grant, expiring offline token) and session tokens."""
 
-import hmac
 import logging
 import secrets
 import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
+import jwt
 import shopify
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from shopify import session_token
 
 from commerce import services as commerce
 from commerce.models import Platform, Shop
 from integrations.models import OAuthState
 from integrations.shopify import tokens
+from integrations.shopify.app_proxy import hex_digest_equal
 from integrations.shopify.client import ShopifyError
 from integrations.shopify.domains import shop_domain_clean, shop_origin
 from retention_app.errors import ApplicationError
@@ -55,7 +55,7 @@ def query_hmac_valid(params: Mapping[str, str]) -> bool:
     for secret in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS):
         if secret:
             signer: Any = type("SignedSession", (shopify.Session,), {"secret": secret})
-            valid |= hmac.compare_digest(signer.calculate_hmac(dict(params)), received)
+            valid |= hex_digest_equal(signer.calculate_hmac(dict(params)), received)
     return valid
 
 
@@ -116,30 +116,63 @@ def callback_complete(*, params: Mapping[str, str]) -> Shop:
     return shop
 
 
+#: Claims every Shopify session token carries; a token without any of them is refused.
+SESSION_TOKEN_CLAIMS = ("exp", "nbf", "iat", "aud", "iss", "dest")
+
+
+def _session_token_payload(token: str, secret: str) -> dict[str, Any]:
+    """Decode and check one session token against one secret; ``jwt.PyJWTError`` or
+    ``ValueError`` when anything is missing, wrongly typed or wrong."""
+    payload: dict[str, Any] = jwt.decode(
+        token, secret, algorithms=["HS256"], audience=settings.SHOPIFY_API_KEY,
+        leeway=settings.SHOPIFY_SESSION_TOKEN_LEEWAY_SECONDS,
+        options={"require": list(SESSION_TOKEN_CLAIMS), "verify_signature": True, "verify_exp": True,
+                 "verify_nbf": True, "verify_iat": True, "verify_aud": True},
+    )
+    dest, issuer, sub = payload["dest"], payload["iss"], payload.get("sub", "")
+    if not isinstance(dest, str) or not isinstance(issuer, str) or not isinstance(sub, str | int):
+        raise ValueError("dest and iss must be strings (and sub a string or a number)")
+    if not dest.startswith("https://"):
+        raise ValueError("dest must be https://<shop>.myshopify.com")
+    domain = shop_domain_clean(dest.removeprefix("https://"))
+    if dest != f"https://{domain}" or urljoin(issuer, "/") != f"https://{domain}/":
+        raise ValueError("iss and dest must be the same shop")
+    return payload
+
+
 def session_token_shop(authorization: str) -> tuple[Shop, str]:
     """The shop (and the staff user, ``sub``) an embedded-admin request is for, from its
     verified session token only.
 
-    The official client checks the HS256 signature, ``aud`` (our API key), ``exp``/``nbf`` with a
-    few seconds of leeway, and that ``iss`` and ``dest`` are the same myshopify host.
+    Checks the HS256 signature (current secret, or the previous one during a rotation), that
+    ``exp``, ``nbf``, ``iat``, ``aud``, ``iss`` and ``dest`` are all present and well typed,
+    ``aud`` is our API key, the times hold with a few seconds of leeway, and ``iss`` and ``dest``
+    are the same ``https://<shop>.myshopify.com``.  Any failure is a 401, never a 500.
     """
+    prefix, _, token = (authorization or "").strip().partition(" ")
+    if prefix != "Bearer" or not token.strip():
+        raise ApplicationError("invalid session token: no Bearer token", status=401)
+    token = token.strip()
+    payload: dict[str, Any] | None = None
     last_error: Exception | None = None
     for secret in (settings.SHOPIFY_API_SECRET, settings.SHOPIFY_API_SECRET_PREVIOUS):
         if not secret:
             continue
         try:
-            payload = session_token.decode_from_header(authorization or "", settings.SHOPIFY_API_KEY, secret)
+            payload = _session_token_payload(token, secret)
             break
-        except session_token.SessionTokenError as error:
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
             last_error = error
-    else:
+        except ApplicationError as error:
+            last_error = ValueError(error.message)
+    if payload is None:
         raise ApplicationError(f"invalid session token: {last_error}", status=401)
     domain = shop_domain_clean(str(payload["dest"]).removeprefix("https://"))
     shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain, status="installed").first()
     if shop is None:
         raise ApplicationError("the shop has not installed the app", status=401)
     if tokens.token_exchange_due(shop=shop):
-        _token_exchange_on_open(shop=shop, session_token=authorization.strip()[len("Bearer "):].strip())
+        _token_exchange_on_open(shop=shop, session_token=token)
     return shop, str(payload.get("sub") or "")
 
 

@@ -1,6 +1,7 @@
 """Shopify webhooks: signature check, and what each topic does once it is out of the inbox."""
 
 import base64
+import binascii
 import hashlib
 import hmac
 import logging
@@ -30,13 +31,20 @@ def _secrets() -> list[str]:
 
 
 def signature_valid(body: bytes, signature: str) -> bool:
-    """Base64 HMAC-SHA256 of the raw body, compared in constant time."""
-    if not signature:
+    """Base64 HMAC-SHA256 of the raw body, compared in constant time.  A header that is not
+    ASCII, not base64 or not 32 bytes long is simply invalid (a 401), never an error."""
+    signature = signature.strip()
+    if not signature or not signature.isascii():
+        return False
+    try:
+        received = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(received) != hashlib.sha256().digest_size:
         return False
     valid = False
     for secret in _secrets():
-        digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-        valid |= hmac.compare_digest(digest, signature.strip())
+        valid |= hmac.compare_digest(hmac.new(secret.encode(), body, hashlib.sha256).digest(), received)
     return valid
 
 

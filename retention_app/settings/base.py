@@ -262,6 +262,11 @@ SHOPIFY_SCOPES = env_list(
 SHOPIFY_SANDBOX_URL = os.environ.get("SHOPIFY_SANDBOX_URL", "").rstrip("/")
 SHOPIFY_HTTP_TIMEOUT = float(os.environ.get("SHOPIFY_HTTP_TIMEOUT", "20"))
 SHOPIFY_OAUTH_MAX_AGE_SECONDS = 90
+# App-proxy requests (signed by Shopify with a timestamp) are refused when the timestamp is further
+# than this from now, either way: a captured signed URL cannot be replayed later.
+SHOPIFY_PROXY_MAX_AGE_SECONDS = int(os.environ.get("SHOPIFY_PROXY_MAX_AGE_SECONDS", "300"))
+# Clock skew allowed on session tokens' exp/nbf/iat (App Bridge often sends a slightly future nbf).
+SHOPIFY_SESSION_TOKEN_LEEWAY_SECONDS = 10
 # Expiring offline tokens are refreshed this long before they run out (Shopify: they live an hour).
 SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS = float(os.environ.get("SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS", "300"))
 SHOPIFY_BULK_POLL_SECONDS = float(os.environ.get("SHOPIFY_BULK_POLL_SECONDS", "1"))

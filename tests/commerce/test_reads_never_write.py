@@ -5,6 +5,7 @@ defaults being made at install (it gets empty lists, 404s or defaults in memory 
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Iterator
 from datetime import date
 from urllib.parse import urlencode
@@ -38,7 +39,7 @@ def writes(captured: CaptureQueriesContext) -> list[str]:
 def proxy(shop: Shop, customer_id: str = "", **extra: str) -> str:
     """Signed like Shopify's app proxy, written out independently of the code under test."""
     params = {"shop": shop.domain, "logged_in_customer_id": customer_id, "path_prefix": "/apps/comeback",
-              "timestamp": "1767225600", **extra}
+              "timestamp": str(int(time.time())), **extra}
     message = "".join(f"{key}={value}" for key, value in sorted(params.items()))
     params["signature"] = hmac.new(PROXY_SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
     return urlencode(params)

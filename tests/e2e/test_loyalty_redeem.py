@@ -4,6 +4,7 @@ concurrent redemptions never overdraw."""
 import hashlib
 import hmac
 import threading
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -26,7 +27,7 @@ DOMAIN = "loyal.myshopify.com"
 
 def proxy_query(shop: str, customer_id: str, secret: str | None = None) -> str:
     params = {"shop": shop, "logged_in_customer_id": customer_id, "path_prefix": "/apps/comeback",
-              "timestamp": "1767225600"}
+              "timestamp": str(int(time.time()))}
     message = "".join(f"{k}={v}" for k, v in sorted(params.items()))
     key = (secret or django_settings.SHOPIFY_API_SECRET).encode()
     params["signature"] = hmac.new(key, message.encode(), hashlib.sha256).hexdigest()

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -18,7 +19,7 @@ SECRET = "test-api-secret-with-at-least-32-bytes"
 
 def signed(shop, customer_id: str = "", **extra: str) -> str:
     params = {"shop": shop.domain, "logged_in_customer_id": customer_id, "path_prefix": "/apps/comeback",
-              "timestamp": "1767225600", **extra}
+              "timestamp": str(int(time.time())), **extra}
     message = "".join(f"{k}={v}" for k, v in sorted(params.items()))
     params["signature"] = hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
     return urlencode(params)
