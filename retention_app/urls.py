@@ -12,7 +12,8 @@ from surveys import api as surveys_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),  # the email provider's tracking webhooks
+    # The email provider's tracking webhooks: each served only when it can be authenticated.
+    path("anymail/", include("integrations.email_webhooks")),
     path("shopify/install", integrations.shopify_install, name="shopify-install"),
     path("shopify/callback", integrations.shopify_callback, name="shopify-callback"),
     path("shopify/installed", integrations.shopify_installed, name="shopify-installed"),

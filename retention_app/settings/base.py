@@ -228,7 +228,17 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Email (django-anymail; with no provider, files under var/outbox/) -----------------------
-ANYMAIL: dict[str, str] = {}
+# Tracking webhooks under /anymail/ are served only when authenticated (integrations/email_webhooks):
+# ANYMAIL_WEBHOOK_SECRET is "user:password" for HTTP basic auth (comma-separate two to rotate);
+# providers that sign take their own key, e.g. MAILGUN_WEBHOOK_SIGNING_KEY.
+ANYMAIL: dict[str, str | list[str]] = {}
+if env_list("ANYMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = env_list("ANYMAIL_WEBHOOK_SECRET")
+for _anymail_key in ("MAILGUN_WEBHOOK_SIGNING_KEY", "MANDRILL_WEBHOOK_KEY", "POSTAL_WEBHOOK_KEY",
+                     "MAILERSEND_SIGNING_SECRET", "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY",
+                     "RESEND_SIGNING_SECRET", "MAILTRAP_TRACKING_SECRET"):
+    if os.environ.get(_anymail_key):
+        ANYMAIL[_anymail_key] = os.environ[_anymail_key]
 if os.environ.get("EMAIL_BACKEND"):
     EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
 else:

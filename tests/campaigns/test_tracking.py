@@ -1,6 +1,8 @@
 """Provider tracking (django-anymail): delivered/opened/clicked counted per flow, a bounce or a
 complaint stops marketing email at once."""
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -54,3 +56,23 @@ def test_bounce_or_complaint_stops_marketing_email(sent, event_type):
     [change] = ConsentChange.objects.filter(customer=sent.customer)
     assert (change.channel, change.state, change.source) == ("email", "unsubscribed", "bounce")
     assert change.detail == event_type
+
+
+def test_postmark_events_over_http_with_the_webhook_secret(client, settings, sent):
+    """The real path: Postmark posts to /anymail/postmark/tracking/ with the configured basic auth."""
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "anymail:tracking-secret"}
+    auth = "Basic " + base64.b64encode(b"anymail:tracking-secret").decode()
+    common = {"MessageID": sent.provider_message_id, "Metadata": {"comeback_message": sent.tracking_id},
+              "Recipient": sent.customer.email, "MessageStream": "outbound", "Tag": ""}
+    bodies = [
+        {"RecordType": "Delivery", "DeliveredAt": "2026-06-10T12:01:00Z", "Details": "250 OK", **common},
+        {"RecordType": "Open", "ReceivedAt": "2026-06-10T12:10:00Z", "FirstOpen": True, **common},
+        {"RecordType": "Click", "ReceivedAt": "2026-06-10T12:11:00Z", "OriginalLink": "https://shop.example/p",
+         "ClickLocation": "HTML", **common},
+    ]
+    for body in bodies:
+        response = client.post("/anymail/postmark/tracking/", json.dumps(body),
+                               content_type="application/json", HTTP_AUTHORIZATION=auth)
+        assert response.status_code == 200
+    stats = {row["flow"]: row for row in flow_stats(shop=sent.shop)}["winback"]
+    assert (stats["delivered"], stats["opened"], stats["clicked"]) == (1, 1, 1)
