@@ -5,15 +5,19 @@ only warns), and answers 500 for providers whose signing key is missing.  Here e
 tracking route is served only while it can be authenticated, checked on every request (so a
 key added or removed in settings takes effect at once); otherwise it is a 404, as if not mounted:
 
-- providers that sign every request (Mailgun, Mandrill, Postal, MailerSend, Unisender Go): their
-  signing key must be configured;
+- providers that sign every request (Mailgun, Mandrill, Postal, MailerSend): their signing key
+  must be configured;
 - providers that may sign (SendGrid, Resend, Mailtrap): their key, or the shared secret;
 - the others (Postmark, Amazon SES, Brevo, Mailjet, SparkPost): the shared secret, which anymail
   checks as HTTP basic auth ("user:password") and refuses with a 400 when wrong or missing.
 
-Inbound-email routes are not mounted: the app does not receive mail.
+A provider whose optional package is missing (boto3 for Amazon SES, svix for Resend) is a 404 too,
+not a 500.  Inbound-email routes are not mounted: the app does not receive mail.  Unisender Go is
+not mounted.  A body anymail cannot parse (before or after the signature check) is a 400, not a
+500; errors in our own tracking handler stay 500s, so the provider retries.
 """
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +35,7 @@ from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from anymail.webhooks.resend import ResendTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from anymail.webhooks.sparkpost import SparkPostTrackingWebhookView
-from anymail.webhooks.unisender_go import UnisenderGoTrackingWebhookView
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
@@ -44,7 +48,6 @@ PROVIDERS: list[_Provider] = [
     ("mandrill/tracking/", MandrillCombinedWebhookView, "Mandrill", "webhook_key", True),
     ("postal/tracking/", PostalTrackingWebhookView, "Postal", "webhook_key", True),
     ("mailersend/tracking/", MailerSendTrackingWebhookView, "MailerSend", "signing_secret", True),
-    ("unisender_go/tracking/", UnisenderGoTrackingWebhookView, "Unisender Go", "api_key", True),
     ("sendgrid/tracking/", SendGridTrackingWebhookView, "SendGrid",
      "tracking_webhook_verification_key", False),
     ("resend/tracking/", ResendTrackingWebhookView, "Resend", "signing_secret", False),
@@ -57,8 +60,11 @@ PROVIDERS: list[_Provider] = [
 ]
 
 
+# Packages a provider's view needs; without them anymail raises on the first request.
+_NEEDS = {"Amazon SES": "boto3", "Resend": "svix"}
+
 # Providers whose key anymail also reads from a bare setting (e.g. ``MANDRILL_WEBHOOK_KEY``).
-_BARE = {"Mandrill", "Postal", "Unisender Go"}
+_BARE = {"Mandrill", "Postal"}
 
 
 def _configured(name: str, *, esp_name: str | None = None) -> bool:
@@ -73,9 +79,30 @@ def _configured(name: str, *, esp_name: str | None = None) -> bool:
 
 def webhook_authenticated(*, esp_name: str, key_setting: str | None, key_required: bool) -> bool:
     """Whether a provider's webhook can authenticate its requests with the current settings."""
+    if esp_name in _NEEDS and importlib.util.find_spec(_NEEDS[esp_name]) is None:
+        return False
     if key_setting and _configured(key_setting, esp_name=esp_name):
         return True
     return not key_required and _configured("webhook_secret")
+
+
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+class _MalformedIsBadRequest:
+    """Mixed in before an anymail view: a body its validators or parser choke on is a 400."""
+
+    def run_validators(self, request: HttpRequest) -> None:
+        try:
+            super().run_validators(request)  # type: ignore[misc]
+        except _MALFORMED as error:
+            raise BadRequest(f"malformed email webhook: {error!r}"[:200]) from error
+
+    def parse_events(self, request: HttpRequest) -> list[Any]:
+        try:
+            return list(super().parse_events(request))  # type: ignore[misc]
+        except _MALFORMED as error:
+            raise BadRequest(f"malformed email webhook: {error!r}"[:200]) from error
 
 
 def _gated(view: Callable[..., HttpResponse], *, esp_name: str, key_setting: str | None,
@@ -90,9 +117,14 @@ def _gated(view: Callable[..., HttpResponse], *, esp_name: str, key_setting: str
     return gate
 
 
+def _strict(view_class: Any) -> Callable[..., HttpResponse]:
+    strict: Any = type(view_class.__name__, (_MalformedIsBadRequest, view_class), {})
+    return strict.as_view()  # type: ignore[no-any-return]
+
+
 def tracking_urlpatterns() -> list[URLPattern]:
     return [
-        path(route, _gated(view_class.as_view(), esp_name=esp_name, key_setting=key_setting,
+        path(route, _gated(_strict(view_class), esp_name=esp_name, key_setting=key_setting,
                            key_required=key_required),
              name="mandrill_webhook" if route == "mandrill/" else f"{route.split('/')[0]}_tracking_webhook")
         for route, view_class, esp_name, key_setting, key_required in PROVIDERS

@@ -127,3 +127,15 @@ def test_mailgun_needs_its_signature(client, settings, sent):
     assert response.status_code == 200
     sent.customer.refresh_from_db()
     assert sent.customer.email_consent == "unsubscribed"
+
+
+@pytest.mark.parametrize(("route", "body"), [
+    ("mailgun/tracking/", "[]"), ("mailgun/tracking/", "not json"), ("mailgun/tracking/", '{"signature": 5}'),
+    ("postmark/tracking/", "[]"), ("postmark/tracking/", "not json"), ("sparkpost/tracking/", '{"a": 1}'),
+    ("mailjet/tracking/", "{}"), ("brevo/tracking/", "[]"), ("sendgrid/tracking/", "not json"),
+])
+def test_malformed_bodies_are_a_4xx_never_a_500(client, settings, sent, route, body):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": "key-mailgun-signing"}
+    response = client.post(f"/anymail/{route}", body, content_type="application/json", **basic(SECRET))
+    assert 400 <= response.status_code < 500
+    assert_untouched(sent)
