@@ -14,6 +14,9 @@ from retention_app.errors import ApplicationError
 PRESETS = {"30d": _("Last 30 days"), "90d": _("Last 90 days"), "365d": _("Last 365 days"), "ytd": _("Year to date")}
 DEFAULT_PRESET = "365d"
 MAX_DAYS = 3 * 366
+#: Explicit dates must fall in these years: year 1 or 9999 would overflow when turned into the
+#: shop's local midnight, and no store has orders outside them.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ def period_from(params: Mapping[str, str], *, shop: Shop) -> Period:
             end = date.fromisoformat(end_text) if end_text else today
         except ValueError as error:
             raise ApplicationError("dates must be YYYY-MM-DD", status=400, code="invalid") from error
+        if not (MIN_YEAR <= start.year <= MAX_YEAR and MIN_YEAR <= end.year <= MAX_YEAR):
+            raise ApplicationError(f"dates must be between the years {MIN_YEAR} and {MAX_YEAR}", status=400,
+                                   code="invalid")
         if end < start:
             raise ApplicationError("the start must not be after the end", status=400, code="invalid")
         if (end - start).days >= MAX_DAYS:

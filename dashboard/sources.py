@@ -68,6 +68,9 @@ def segment_counts(*, shop: Shop) -> list[dict[str, Any]]:
     return segment_selectors.segment_counts(shop=shop)
 
 
+MAX_PAGE = segment_selectors.MAX_PAGE
+
+
 def segment_customers(*, shop: Shop, key: str, page: int, page_size: int) -> dict[str, Any]:
     """One page of a segment's customers (404 for a segment the shop does not have)."""
     return segment_selectors.segment_customers(shop=shop, key=key, page=page, page_size=page_size)

@@ -1,5 +1,6 @@
 """The merchant dashboard's pages: thin views that call the sources and lay out tables and charts."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -349,11 +350,12 @@ def segments(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
 @require_GET
 @dashboard_view
 def segment(request: HttpRequest, access: DashboardAccess, key: str) -> HttpResponse:
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
-    result = sources.segment_customers(shop=access.shop, key=key, page=page, page_size=SEGMENT_PAGE_SIZE)
+    asked = _page_number(request.GET.get("page", "1"))
+    result = sources.segment_customers(shop=access.shop, key=key, page=asked, page_size=SEGMENT_PAGE_SIZE)
+    last = max(1, -(-int(result["count"]) // SEGMENT_PAGE_SIZE))
+    page = min(asked, last)
+    if page != asked:  # past the end (a stale link, a hand-typed 10^30): the last page, with a note
+        result = sources.segment_customers(shop=access.shop, key=key, page=page, page_size=SEGMENT_PAGE_SIZE)
     customers = result["customers"]
     if request.GET.get("format") == "csv":  # the download is the whole segment, not one page
         customers = sources.segment_all_customers(shop=access.shop, key=key)
@@ -370,11 +372,23 @@ def segment(request: HttpRequest, access: DashboardAccess, key: str) -> HttpResp
     total = int(result["count"])
     pages = max(1, -(-total // SEGMENT_PAGE_SIZE))
     pager = {"page": formatting.number(page, 0), "pages": formatting.number(pages, 0),
+             "note": _("There is no page %(asked)s; this is the last page.") % {"asked": formatting.number(asked, 0)}
+             if page != asked else "",
              "previous": access.url("dashboard:segment", key, page=page - 1) if page > 1 else "",
              "next": access.url("dashboard:segment", key, page=page + 1) if page < pages else ""}
     return _page(request, access, view_name="dashboard:segment", args=(key,), title=name,
                  template="dashboard/segment.html", tables=[table], pager=pager,
                  total=formatting.number(total, 0), back=access.url("dashboard:segments"))
+
+
+def _page_number(text: str) -> int:
+    """A ``?page=`` as 1..MAX_PAGE: not a number is page 1, anything beyond (30 digits) is MAX_PAGE."""
+    text = text.strip()
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return 1
+    if len(text) > len(str(sources.MAX_PAGE)):
+        return 1 if text.startswith("-") else sources.MAX_PAGE
+    return min(max(int(text), 1), sources.MAX_PAGE)
 
 
 def _local_day(value: Any, access: DashboardAccess) -> Any:

@@ -161,6 +161,14 @@ def delivery_process(*, delivery_pk: int) -> str:
             delivery.status = DeliveryStatus.IGNORED
             delivery.error = str(reason)
             delivery.processed_at = timezone.now()
+        except RecursionError:
+            # A signed body nested thousands of levels deep: it will never parse, so it is kept
+            # for inspection and dead at once instead of being retried (or swept) forever.
+            outcome = "failed: payload nested too deeply"
+            delivery.error = "payload nested too deeply"
+            delivery.status = DeliveryStatus.DEAD
+            delivery.next_attempt_at = None
+            logger.warning("webhook delivery %s (%s) is nested too deeply", delivery.pk, delivery.topic)
         except (ValueError, KeyError, TypeError, LookupError, PayloadError) as error:
             # ValueError covers JSONDecodeError and UnicodeDecodeError: malformed payloads.
             outcome = f"failed: {error}"

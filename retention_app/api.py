@@ -10,6 +10,7 @@ business: the authenticators live in ``integrations/`` and are listed in the set
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.utils.module_loading import import_string
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -41,6 +42,14 @@ class ShopperPrincipal:
         self.customer_platform_id = customer_platform_id
 
 
+def _limit_message(exc: Exception) -> str:
+    if isinstance(exc, TooManyFieldsSent):
+        return f"too many parameters (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})"
+    if isinstance(exc, TooManyFilesSent):
+        return f"too many files (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES})"
+    return f"the request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)"
+
+
 class BaseApi(APIView):
     """Turns the services' ``ApplicationError`` into a JSON error with its status."""
 
@@ -50,6 +59,10 @@ class BaseApi(APIView):
         return [import_string(path)() for path in getattr(settings, self.authentication_setting)]
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+            # Django would answer these with its own 400 page (a traceback page under DEBUG): say
+            # in JSON what was too big, like every other refusal of the API.
+            return Response({"error": _limit_message(exc), "code": "too_large"}, status=400)
         if isinstance(exc, ApplicationError):
             return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
         if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):

@@ -61,7 +61,7 @@ class SegmentSettingsApi(ShopScopedApi):
 
 class SegmentCustomersApi(ShopScopedApi):
     class QuerySerializer(serializers.Serializer):
-        page = serializers.IntegerField(min_value=1, default=1)
+        page = serializers.IntegerField(min_value=1, max_value=selectors.MAX_PAGE, default=1)
         page_size = serializers.IntegerField(min_value=1, max_value=selectors.MAX_PAGE_SIZE, default=50)
 
     def get(self, request: Request, key: str) -> Response:

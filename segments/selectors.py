@@ -10,6 +10,9 @@ from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembersh
 from segments.rules import PREDEFINED, conditions_problems
 
 MAX_PAGE_SIZE = 200
+#: Page numbers run 1..MAX_PAGE: a bigger one would ask the database for an offset past any real
+#: segment (and past a 64-bit OFFSET at 30 digits).  The API refuses it, the dashboard clamps it.
+MAX_PAGE = 1_000_000
 
 
 def segment_settings_get(*, shop: Shop) -> SegmentSettings:
@@ -61,7 +64,7 @@ def segment_customers(*, shop: Shop, key: str, page: int = 1, page_size: int = 5
     segment = Segment.objects.filter(shop=shop, key=key).first()
     if segment is None and key not in predefined:
         raise ApplicationError("segment not found", status=404)
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     members = SegmentMembership.objects.filter(shop=shop, segment=segment).values("customer_id")
     scores = (CustomerScore.objects.filter(shop=shop, customer_id__in=members).select_related("customer")
