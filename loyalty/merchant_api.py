@@ -257,6 +257,8 @@ class PointsReportApi(ShopScopedApi):
         data.is_valid(raise_exception=True)
         start: date = data.validated_data["start"]
         end: date = data.validated_data["end"]
+        if not (2000 <= start.year <= 2100 and 2000 <= end.year <= 2100):  # year 9999 overflows a day later
+            raise ApplicationError("dates must be between the years 2000 and 2100", status=400)
         if end < start or (end - start).days > 366:
             raise ApplicationError("the range must be at most a year, start before end", status=400)
         return Response(selectors.points_accounting(shop=self.shop, start=start, end=end))

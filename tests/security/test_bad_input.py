@@ -84,6 +84,13 @@ def test_dates_inside_the_bounds_still_work(client, alpha, login):  # noqa: F811
     assert client.get("/dashboard/overview/", {"start": "2025-01-01", "end": "2025-12-31"}).status_code == 200
 
 
+@pytest.mark.parametrize("start,end", [("0001-01-01", "0001-12-31"), ("9999-01-01", "9999-12-31")])
+def test_dates_outside_sane_years_are_a_400_in_the_points_report_api(client, admin_shop, start, end):  # noqa: F811
+    response = _api_get(client, admin_shop, f"/api/loyalty/report?start={start}&end={end}")
+    assert response.status_code == 400
+    assert "between the years 2000 and 2100" in response.json()["error"]
+
+
 # --- parameter counts ----------------------------------------------------------------------------
 
 
