@@ -58,6 +58,14 @@ class BaseApi(APIView):
     def get_authenticators(self) -> list[BaseAuthentication]:
         return [import_string(path)() for path in getattr(settings, self.authentication_setting)]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # DRF parses JSON from the stream, which skips Django's DATA_UPLOAD_MAX_MEMORY_SIZE check.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if limit is not None and (not length.isdigit() or int(length) > limit):
+            raise RequestDataTooBig("the request body is too large")
+        super().initial(request, *args, **kwargs)
+
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
             # Django would answer these with its own 400 page (a traceback page under DEBUG): say

@@ -108,6 +108,19 @@ def test_too_many_query_parameters_on_the_proxy_are_a_400_and_spend_nothing(clie
     assert not Redemption.objects.exists()
 
 
+def test_a_body_over_the_upload_limit_is_a_400_and_spends_nothing(client, member, settings):  # noqa: F811
+    shop, account = member
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    entries = LedgerEntry.objects.filter(account=account).count()
+    body = {"reward_id": 1, "padding": "x" * 2000}
+    response = client.post(f"/proxy/loyalty/redeem?{proxy_query(shop.domain, 'c1')}", body,
+                           content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (400, "too_large")
+    assert "at most 1000 bytes" in response.json()["error"]
+    assert LedgerEntry.objects.filter(account=account).count() == entries
+    assert not Redemption.objects.exists()
+
+
 # --- a deeply nested webhook ---------------------------------------------------------------------
 
 
