@@ -8,7 +8,6 @@ from commerce.models import (
     DomainEvent,
     Order,
     OrderLine,
-    Platform,
     Product,
     Refund,
     Shop,
@@ -45,11 +44,10 @@ class ShopAdmin(admin.ModelAdmin):
             return "RE-AUTHORIZATION REQUIRED: the merchant must reopen the app from their store admin"
         if not shop.access_token:
             return "-"
-        if shop.platform == Platform.SHOPIFY and shop.access_token_expires_at is None:
-            return "legacy non-expiring token (exchanged when the merchant next opens the app)"
-        if shop.access_token_expires_at is not None:
-            return f"expiring token (until {shop.access_token_expires_at:%Y-%m-%d %H:%M} UTC, refreshed automatically)"
-        return "ok"
+        if shop.access_token_expires_at is None:
+            return "non-expiring token (replaced by an expiring one when the merchant next opens the app, " \
+                   "or by the next reconciliation)"
+        return f"expiring token (until {shop.access_token_expires_at:%Y-%m-%d %H:%M} UTC, refreshed automatically)"
 
     @admin.display(description="history sync")
     def sync_state(self, shop: Shop) -> str:
