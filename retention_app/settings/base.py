@@ -286,3 +286,6 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 # Processed (and ignored) inbox rows are deleted this many days after they arrived: their raw
 # bodies hold shoppers' personal data.  Failed and dead ones are kept for operators.
 INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
+# A hard bounce stops marketing email at once; soft bounces only after this many within this many days.
+EMAIL_SOFT_BOUNCE_LIMIT = int(os.environ.get("EMAIL_SOFT_BOUNCE_LIMIT", "3"))
+EMAIL_SOFT_BOUNCE_DAYS = int(os.environ.get("EMAIL_SOFT_BOUNCE_DAYS", "30"))

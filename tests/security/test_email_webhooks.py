@@ -139,3 +139,34 @@ def test_malformed_bodies_are_a_4xx_never_a_500(client, settings, sent, route, b
     response = client.post(f"/anymail/{route}", body, content_type="application/json", **basic(SECRET))
     assert 400 <= response.status_code < 500
     assert_untouched(sent)
+
+
+def _soft(message: Message, bounce_id: int) -> str:
+    body = json.loads(postmark_bounce(message))
+    body.update({"ID": bounce_id, "Type": "SoftBounce", "TypeCode": 4096, "Name": "Soft bounce",
+                 "Details": "smtp;452 4.2.2 Mailbox full", "Inactive": False,
+                 "BouncedAt": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+    return json.dumps(body)
+
+
+def test_a_soft_bounce_does_not_unsubscribe_until_it_repeats(client, settings, sent):
+    """A full mailbox once is not a reason to lose a subscriber; three soft bounces in a month are."""
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    settings.EMAIL_SOFT_BOUNCE_LIMIT = 3
+    customer = sent.customer
+    messages = [sent]
+    for n in (2, 3):  # two more messages to the same customer, as later flow steps would send
+        messages.append(Message.objects.create(
+            shop_id=sent.shop_id, customer=customer, flow_id=sent.flow_id, channel=sent.channel,
+            template=sent.template, language=sent.language, status="sent", at=sent.at,
+            provider_message_id=f"pm-{n}", tracking_id=f"tr-{n}"))
+    for n, message in enumerate(messages, start=1):
+        response = client.post("/anymail/postmark/tracking/", _soft(message, n),
+                               content_type="application/json", **basic(SECRET))
+        assert response.status_code == 200
+        customer.refresh_from_db()
+        expected = "unsubscribed" if n == 3 else "subscribed"
+        assert customer.email_consent == expected, n
+    assert MessageEvent.objects.filter(message__customer=customer, event_type="soft_bounced").count() == 3
+    [change] = ConsentChange.objects.filter(customer=customer)
+    assert change.detail == "soft_bounced"
