@@ -1,6 +1,7 @@
 """Platform-neutral integration workflows: they speak to a store only through its adapter."""
 
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
@@ -37,7 +38,21 @@ def _details_valid(details: dict[str, str]) -> dict[str, str]:
             kept.pop("timezone")
     if len(kept.get("locale", "")) > 16:
         kept.pop("locale")
+    if "storefront_url" in kept and not _is_web_origin(kept["storefront_url"]):
+        kept.pop("storefront_url")
     return {name: value[:255] for name, value in kept.items()}
+
+
+def _is_web_origin(url: str) -> bool:
+    """``https://host[:port]`` with a plausible host name and nothing after it."""
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError:
+        return False
+    return (parts.scheme in ("https", "http") and bool(hostname) and not parts.path.strip("/")
+            and not parts.query and not parts.fragment and len(url) <= 255
+            and all(label and len(label) <= 63 for label in (hostname or "").split(".")))
 
 
 @transaction.atomic

@@ -130,6 +130,10 @@ def shop_details_from_rest(payload: dict) -> dict[str, str]:
         "currency": str(payload.get("currency") or ""),
         "timezone": str(payload.get("iana_timezone") or ""),  # "timezone" is a display string
         "locale": str(payload.get("primary_locale") or ""),
+        # "domain" is the primary domain's host (the custom domain once the merchant has one):
+        # referral and cart links go there.
+        "storefront_url": f"https://{payload['domain']}" if isinstance(payload.get("domain"), str)
+        and payload["domain"] else "",
     }
 
 

@@ -80,3 +80,27 @@ def test_webhooks_in_another_api_version_are_noted_once(client, shop, caplog):
     notes = [r for r in caplog.records if "arrive in API version 2025-07" in r.getMessage()]
     assert len(notes) == 1
     assert WebhookDelivery.objects.count() == 2  # still stored and processed
+
+
+def test_a_new_primary_domain_moves_the_storefront_links(client, shop):
+    """The merchant connects a custom domain: referral and cart links follow it."""
+    post_webhook(client, "shop/update", fixture("shopify_shop.json"), shop_domain=shop.domain)
+    shop.refresh_from_db()
+    assert shop.storefront_url == "https://supertoys.example"
+    payload = fixture("shopify_shop.json")
+    payload.update(domain="www.supertoys.example", updated_at="2099-01-01T00:00:00-05:00")
+    post_webhook(client, "shop/update", payload, shop_domain=shop.domain)
+    shop.refresh_from_db()
+    assert shop.storefront_url == "https://www.supertoys.example"
+
+
+@pytest.mark.parametrize("domain", ["evil.example/path?x=1", "a..b", "", None, 42, "x" * 300])
+def test_an_unusable_domain_keeps_the_storefront_url(client, shop, domain):
+    shop.storefront_url = "https://shop.example"
+    shop.save(update_fields=["storefront_url"])
+    payload = fixture("shopify_shop.json")
+    payload["domain"] = domain
+    post_webhook(client, "shop/update", payload, shop_domain=shop.domain)
+    shop.refresh_from_db()
+    assert shop.storefront_url == "https://shop.example"
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
