@@ -262,9 +262,12 @@ APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:8000").rstrip("/")
 SHOPIFY_API_KEY = os.environ.get("SHOPIFY_API_KEY", "comeback-dev-key")
 SHOPIFY_API_SECRET = os.environ.get("SHOPIFY_API_SECRET", "comeback-dev-secret")
 SHOPIFY_API_SECRET_PREVIOUS = os.environ.get("SHOPIFY_API_SECRET_PREVIOUS", "")
+# The scopes OAuth asks for; shopify.app.toml's [access_scopes] must list the same (a test checks).
+# write_app_proxy: Shopify requires it for the app proxy (/apps/comeback) the widget talks through.
 SHOPIFY_SCOPES = env_list(
     "SHOPIFY_SCOPES",
-    "read_customers,write_customers,read_orders,read_all_orders,read_products,read_discounts,write_discounts",
+    "read_customers,write_customers,read_orders,read_all_orders,read_products,read_discounts,write_discounts,"
+    "write_app_proxy",
 )
 # Development only: the origin of the local Shopify sandbox.  When set, shop
 # ``<name>.myshopify.com`` is reached at ``{SHOPIFY_SANDBOX_URL}/shops/<name>.myshopify.com``
