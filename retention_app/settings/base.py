@@ -5,13 +5,14 @@ mode, which is what ``make demo`` uses.  Production and CI set ``DATABASE_URL`` 
 ``CELERY_BROKER_URL`` (Redis); a Celery worker and Celery beat then run as separate processes.
 """
 
-import base64
-import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from retention_app.keys import derived_encryption_key, development_secrets, keys_refuse_public
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -30,11 +31,14 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
+# Keys come from the environment; in development (DEBUG on) the missing ones are generated once
+# into var/secrets.json and reused (retention_app/keys.py).  The repository's old public
+# development key is refused everywhere.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = development_secrets(var_dir=VAR_DIR).secret_key
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -253,9 +257,13 @@ TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 
 # --- Secrets at rest ------------------------------------------------------------------------
-# Comma-separated Fernet keys, newest first; older keys still decrypt (key rotation).
-_derived_key = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or [_derived_key]
+# Comma-separated Fernet keys, newest first; older keys still decrypt (key rotation).  Without
+# them: derived from an environment SECRET_KEY, or in development the generated one under var/.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or [
+    derived_encryption_key(SECRET_KEY) if os.environ.get("SECRET_KEY")
+    else development_secrets(var_dir=VAR_DIR).encryption_key
+]
+keys_refuse_public(secret_key=SECRET_KEY, encryption_keys=FIELD_ENCRYPTION_KEYS)
 
 # --- Shopify --------------------------------------------------------------------------------
 APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -51,6 +51,7 @@ class Command(BaseCommand):
         app_url = f"http://127.0.0.1:{port}"
         self._say("migrating the database")
         call_command("migrate", verbosity=0, interactive=False)
+        self._check_stored_secrets()
         password = self._operator_login()
 
         self._say(f"seeding the sandbox store ({options['customers']} customers, {options['orders']} orders)")
@@ -112,6 +113,19 @@ class Command(BaseCommand):
 
     def _say(self, text: str) -> None:
         self.stdout.write(self.style.SUCCESS("[demo] ") + text)
+
+    def _check_stored_secrets(self) -> None:
+        """Stop with what to do when the database's access tokens were encrypted with other keys:
+        a ``var/`` made before the development keys were generated (with the repository's public key)."""
+        try:
+            list(Shop.objects.values_list("access_token", "refresh_token"))
+        except ValueError as error:
+            raise CommandError(
+                f"the demo database ({settings.DATABASES['default']['NAME']}) holds shop access tokens "
+                "encrypted with another key than this installation's FIELD_ENCRYPTION_KEYS: var/ was made "
+                "with the old public development key (or var/secrets.json was replaced). Run `make clean` "
+                "(it deletes var/) and `make demo` again."
+            ) from error
 
     def _operator_login(self) -> str:
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(9)
