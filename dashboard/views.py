@@ -1,15 +1,19 @@
 """The merchant dashboard's pages: thin views that call the sources and lay out tables and charts."""
 
+import math
 import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -591,6 +595,19 @@ def shops(request: HttpRequest) -> HttpResponse:
 class LoginView(auth_views.LoginView):
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
+
+
+def login_locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: dict | None = None) -> HttpResponse:
+    """django-axes' answer to a locked-out username + IP, on the dashboard's login and the admin's
+    (``AXES_LOCKOUT_CALLABLE``): a 429 page saying how long to wait, with ``Retry-After``.  A try
+    during the lockout restarts the wait, so the full cool-off is what is left."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    seconds = max(1, int(cool_off.total_seconds()))
+    response = render(request, "dashboard/locked_out.html", {"minutes": math.ceil(seconds / 60)}, status=429)
+    response["Retry-After"] = str(seconds)
+    add_never_cache_headers(response)
+    return response
 
 
 class LogoutView(auth_views.LogoutView):

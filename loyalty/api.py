@@ -9,7 +9,9 @@ from loyalty import selectors
 from loyalty.models import Account, Reward
 from loyalty.services import accounts, actions, ledger, redemption, referrals
 from retention_app.api import ShopperApi
+from retention_app.client_ip import client_ip
 from retention_app.errors import ApplicationError
+from retention_app.throttles import SHOPPER_THROTTLES
 
 
 class ProxyLoyaltyApi(ShopperApi):
@@ -35,6 +37,9 @@ class ProxyLoyaltyApi(ShopperApi):
 
 
 class ProxyRedeemApi(ShopperApi):
+    throttle_classes = SHOPPER_THROTTLES
+    throttle_scope = "redeem"
+
     class InputSerializer(serializers.Serializer):
         reward_id = serializers.IntegerField()
 
@@ -60,6 +65,9 @@ class ProxyRedeemApi(ShopperApi):
 
 
 class ProxySocialApi(ShopperApi):
+    throttle_classes = SHOPPER_THROTTLES
+    throttle_scope = "social"
+
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=["follow", "share"])
         network = serializers.CharField(max_length=30)
@@ -75,13 +83,11 @@ class ProxySocialApi(ShopperApi):
         return Response({"points": entry.points if entry else 0, "already_earned": entry is None})
 
 
-def _client_ip(request: Request) -> str | None:
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    return (forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")) or None
-
-
 class ProxyReferralOfferApi(ShopperApi):
     """``GET …/referrals/offer?code=CODE``: what the friend who opened a referral link is offered."""
+
+    throttle_classes = SHOPPER_THROTTLES
+    throttle_scope = "referral_lookup"
 
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=32)
@@ -106,6 +112,9 @@ class ProxyReferralOfferApi(ShopperApi):
 class ProxyFriendCodeApi(ShopperApi):
     """``GET …/referrals/code?code=FRIEND-…``: whether the friend's code still waits for its order."""
 
+    throttle_classes = SHOPPER_THROTTLES
+    throttle_scope = "referral_lookup"
+
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=64)
 
@@ -118,6 +127,9 @@ class ProxyFriendCodeApi(ShopperApi):
 class ProxyReferralClaimApi(ShopperApi):
     """``POST …/referrals``: the friend (logged in, or giving an email) gets a first-order code."""
 
+    throttle_classes = SHOPPER_THROTTLES
+    throttle_scope = "referral_claim"
+
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=32)
         email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -127,7 +139,7 @@ class ProxyReferralClaimApi(ShopperApi):
         data.is_valid(raise_exception=True)
         referral = referrals.referral_start(shop=self.shop, code=data.validated_data["code"],
                                             friend_email=data.validated_data["email"],
-                                            customer_platform_id=self.customer_platform_id, ip=_client_ip(request))
+                                            customer_platform_id=self.customer_platform_id, ip=client_ip(request))
         if referral.status == "rejected":
             # The shopper sees a plain answer; the reasons are for the merchant's eyes.
             raise ApplicationError("this referral cannot be used", status=422, code="referral_refused")

@@ -81,6 +81,12 @@ class BaseApi(APIView):
             response = super().handle_exception(exc)
             response.data = {"error": "invalid input", "code": "invalid", "fields": exc.detail}
             return response
+        if isinstance(exc, exceptions.Throttled):  # DRF sets Retry-After; the widget reads the code
+            response = super().handle_exception(exc)
+            wait = max(1, int(getattr(exc, "wait", None) or 1))
+            response.data = {"error": f"too many requests; try again in {wait} seconds", "code": "rate_limited",
+                             "retry_after": wait}
+            return response
         return super().handle_exception(exc)
 
 

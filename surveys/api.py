@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
+from retention_app.throttles import SHOPPER_THROTTLES
 from surveys import selectors, services
 from surveys.models import Channel, Survey
 
@@ -28,6 +29,9 @@ class ProxySurveyListApi(ShopperApi):
 
 class ProxySurveyAnswerApi(ShopperApi):
     """``POST /proxy/surveys/<id>`` with ``{"answers": {"recommend": 9}, "order": "<order id>"}``."""
+
+    throttle_classes = SHOPPER_THROTTLES
+    throttle_scope = "survey_answer"
 
     class InputSerializer(serializers.Serializer):
         answers = serializers.DictField()

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "anymail",
+    "axes",
     "commerce",
     "integrations",
     "loyalty",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "retention_app.urls"
@@ -115,6 +117,9 @@ if REDIS_URL:
                           "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# django-axes first: it refuses a locked-out username + IP before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -300,3 +305,34 @@ INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
 # A hard bounce stops marketing email at once; soft bounces only after this many within this many days.
 EMAIL_SOFT_BOUNCE_LIMIT = int(os.environ.get("EMAIL_SOFT_BOUNCE_LIMIT", "3"))
 EMAIL_SOFT_BOUNCE_DAYS = int(os.environ.get("EMAIL_SOFT_BOUNCE_DAYS", "30"))
+
+# --- Abuse limits -----------------------------------------------------------------------------
+# Proxies we run in front of the app (load balancer, CDN), as comma-separated CIDRs: only the
+# X-Forwarded-For entries they append are believed (retention_app/client_ip.py).  Empty: the
+# header is ignored and REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# The shopper (widget) endpoints, per shop and client IP / per shop and logged-in shopper
+# ("N/second|minute|hour|day"; retention_app/throttles.py).  Over the limit: 429 with Retry-After.
+# Each can be set from the environment, e.g. RATE_LIMIT_REDEEM_IP=60/minute.
+SHOPPER_RATE_LIMITS: dict[str, dict[str, str]] = {
+    "redeem": {"customer": "10/minute", "ip": "30/minute"},
+    "referral_claim": {"customer": "5/minute", "ip": "10/minute"},
+    "referral_lookup": {"ip": "60/minute"},  # referral offers and friend codes: no guessing codes
+    "survey_answer": {"customer": "10/minute", "ip": "20/minute"},
+    "social": {"customer": "10/minute", "ip": "30/minute"},
+}
+for _scope, _limits in SHOPPER_RATE_LIMITS.items():
+    for _dimension in ("customer", "ip"):
+        if os.environ.get(f"RATE_LIMIT_{_scope}_{_dimension}".upper()):
+            _limits[_dimension] = os.environ[f"RATE_LIMIT_{_scope}_{_dimension}".upper()]
+# Login lockout (django-axes) on the dashboard's login and the admin's: after LOGIN_FAILURE_LIMIT
+# wrong passwords for one username from one IP, that pair is refused (429, even with the right
+# password) for LOGIN_COOLOFF_MINUTES; each new try meanwhile restarts the wait.  Operators see
+# and clear lockouts in the admin (Axes: access attempts) or with `manage.py axes_reset`.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "retention_app.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "dashboard.views.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (until the cool-off ends); successful logins are not

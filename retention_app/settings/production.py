@@ -23,6 +23,13 @@ if _missing:
     raise ImproperlyConfigured(f"production settings need these environment variables: {', '.join(_missing)}")
 if "postgresql" not in DATABASES["default"]["ENGINE"]:
     raise ImproperlyConfigured("production runs on PostgreSQL: DATABASE_URL must be postgres://...")
+# Rate limits (and OAuth state) live in the cache, which every web process must share.  Without
+# REDIS_URL the broker's Redis serves; a Redis URL of its own (another database) is tidier.
+if not os.environ.get("REDIS_URL"):
+    if not os.environ["CELERY_BROKER_URL"].startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("production needs a shared cache: set REDIS_URL (redis://...)")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["CELERY_BROKER_URL"]}}
 
 # TLS ends at the load balancer, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

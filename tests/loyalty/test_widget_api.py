@@ -62,6 +62,7 @@ def test_social_action_earns_once(client, shop, member):
 
 def test_referral_claim_records_the_ip_and_keeps_the_referral_when_the_code_fails(client, shop, member, settings):
     settings.SHOPIFY_SANDBOX_URL = "http://127.0.0.1:1"  # the store is unreachable
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]  # our proxies: the entry before theirs is the client
     response = client.post(f"/proxy/referrals?{signed(shop)}", {"code": member.referral_code,
                                                                  "email": "friend@example.com"},
                            content_type="application/json", headers={"X-Forwarded-For": "203.0.113.5, 10.0.0.1"})

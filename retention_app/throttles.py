@@ -1,0 +1,94 @@
+"""Rate limits on the shopper (widget) endpoints, as DRF throttles: per shop and client IP, and per
+shop and logged-in shopper.
+
+A view names its ``throttle_scope``; the limits are ``SHOPPER_RATE_LIMITS[scope]["ip" | "customer"]``
+("30/minute").  Counting is a fixed window in Django's cache with an atomic ``incr`` (Redis in
+production, shared by every process), so parallel requests cannot all slip through a stale count.
+A refused request is a 429 with ``Retry-After`` before the view runs: nothing is spent or sent.
+"""
+
+import hashlib
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from retention_app.api import ShopperPrincipal
+from retention_app.client_ip import client_ip
+
+PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate_parse(rate: str) -> tuple[int, int]:
+    """``"30/minute"`` -> (30, 60); the period is named by its first letter (s, m, h, d)."""
+    count, _, period = rate.partition("/")
+    return int(count), PERIOD_SECONDS[period.strip()[:1].lower()]
+
+
+def rate_hit(*, key: str, rate: str, now: float | None = None) -> int | None:
+    """Count one request under ``key``; None while within ``rate``, else the seconds until the
+    window ends."""
+    limit, period = rate_parse(rate)
+    now = time.time() if now is None else now
+    window = int(now // period)
+    cache_key = f"throttle:{key}:{period}:{window}"
+    cache.add(cache_key, 0, timeout=period + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # the window's key expired between add and incr
+        cache.set(cache_key, 1, timeout=period + 1)
+        count = 1
+    if count <= limit:
+        return None
+    return max(1, math.ceil((window + 1) * period - now))
+
+
+class ShopperThrottle(BaseThrottle):
+    dimension = ""
+
+    def __init__(self) -> None:
+        self.wait_seconds: int | None = None
+
+    def identity(self, request: Request, principal: ShopperPrincipal) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        scope = getattr(view, "throttle_scope", "")
+        rate = settings.SHOPPER_RATE_LIMITS.get(scope, {}).get(self.dimension)
+        principal = request.user
+        if not rate or not isinstance(principal, ShopperPrincipal):
+            return True
+        identity = self.identity(request, principal)
+        if not identity:
+            return True
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]  # any text makes a clean cache key
+        self.wait_seconds = rate_hit(key=f"{scope}:{self.dimension}:{principal.shop.pk}:{digest}", rate=rate)
+        return self.wait_seconds is None
+
+    def wait(self) -> float | None:
+        return self.wait_seconds
+
+
+class ShopperIpThrottle(ShopperThrottle):
+    """Per shop and client IP (``retention_app.client_ip``): logged in or not."""
+
+    dimension = "ip"
+
+    def identity(self, request: Request, principal: ShopperPrincipal) -> str | None:
+        return client_ip(request)
+
+
+class ShopperCustomerThrottle(ShopperThrottle):
+    """Per shop and logged-in shopper, whatever address they come from."""
+
+    dimension = "customer"
+
+    def identity(self, request: Request, principal: ShopperPrincipal) -> str | None:
+        return principal.customer_platform_id or None
+
+
+SHOPPER_THROTTLES: list[type[BaseThrottle]] = [ShopperIpThrottle, ShopperCustomerThrottle]

@@ -1,0 +1,81 @@
+"""The client IP: X-Forwarded-For is believed only as far as our own proxies (TRUSTED_PROXIES) vouch
+for it, walking from the right; a shopper's forged entries never become their address."""
+
+import pytest
+from django.test import RequestFactory
+
+from retention_app.client_ip import client_ip
+
+LOAD_BALANCER = "10.0.0.5"
+
+
+def _request(remote: str, forwarded: str | None = None) -> object:
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    return RequestFactory().get("/", REMOTE_ADDR=remote, **headers)
+
+
+def test_without_trusted_proxies_a_forged_header_changes_nothing(settings):
+    # given no trusted proxies (the default)
+    settings.TRUSTED_PROXIES = []
+    # when a client sends its own X-Forwarded-For
+    forged = _request("203.0.113.9", "1.2.3.4")
+    # then the address it connected from is its address
+    assert client_ip(forged) == "203.0.113.9"
+    assert client_ip(_request("203.0.113.9", "1.2.3.4, 5.6.7.8")) == "203.0.113.9"
+    assert client_ip(_request("203.0.113.9")) == "203.0.113.9"
+
+
+def test_behind_a_trusted_proxy_the_entry_it_appended_is_the_client(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    # the shopper forged "1.2.3.4"; the load balancer appended the address it saw
+    assert client_ip(_request(LOAD_BALANCER, "1.2.3.4, 198.51.100.7")) == "198.51.100.7"
+    assert client_ip(_request(LOAD_BALANCER, "198.51.100.7")) == "198.51.100.7"
+
+
+def test_every_trusted_hop_is_skipped_from_the_right(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", "172.16.0.0/12"]
+    # CDN 172.16.3.3 saw the client; the load balancer 10.0.0.5 saw the CDN
+    request = _request(LOAD_BALANCER, "6.6.6.6, 198.51.100.7, 172.16.3.3")
+    assert client_ip(request) == "198.51.100.7"
+
+
+def test_a_request_not_from_a_trusted_proxy_keeps_its_own_address(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    # a client reaching the app directly (not through the load balancer) forges a header
+    assert client_ip(_request("203.0.113.9", "10.0.0.7, 1.2.3.4")) == "203.0.113.9"
+
+
+@pytest.mark.parametrize("forwarded", ["", "unknown", "not-an-ip", " , ", "1.2.3.4.5", "é" * 50])
+def test_only_junk_in_the_header_leaves_the_proxy_address(settings, forwarded):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(_request(LOAD_BALANCER, forwarded)) == LOAD_BALANCER
+
+
+def test_invalid_entries_are_skipped(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(_request(LOAD_BALANCER, "198.51.100.7, unknown")) == "198.51.100.7"
+
+
+def test_ports_brackets_ipv6_and_mapped_addresses(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", "fd00::/8"]
+    assert client_ip(_request(LOAD_BALANCER, "198.51.100.7:5123")) == "198.51.100.7"
+    assert client_ip(_request(LOAD_BALANCER, "[2001:db8::1]:443")) == "2001:db8::1"
+    assert client_ip(_request("fd00::1", "2001:DB8:0:0::2")) == "2001:db8::2"
+    assert client_ip(_request(LOAD_BALANCER, "::ffff:198.51.100.7")) == "198.51.100.7"
+
+
+def test_invalid_trusted_proxy_settings_are_ignored(settings):
+    # a typo trusts less, never more
+    settings.TRUSTED_PROXIES = ["10.0.0.0/33", "load-balancer", "", "10.0.0.5"]
+    assert client_ip(_request(LOAD_BALANCER, "198.51.100.7")) == "198.51.100.7"
+    assert client_ip(_request("10.0.0.6", "198.51.100.7")) == "10.0.0.6"
+
+
+def test_all_hops_trusted_gives_the_furthest_one(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(_request(LOAD_BALANCER, "10.1.1.1, 10.2.2.2")) == "10.1.1.1"
+
+
+def test_no_remote_address_is_none(settings):
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(_request("")) is None
