@@ -39,6 +39,7 @@
       badEmail: "Please enter a valid email address.", already: "This email has already been invited.",
       refused: "This invitation can't be used.", tooMany: "Too many tries. Please try again later.",
       invalidRef: "This invitation link is no longer valid.", reviewing: "Thank you! The shop will check this invitation first.",
+      wait: "Too many attempts. Please try again in a minute.",
     },
     he: {
       title: "מועדון הטבות", rewards: "הטבות", close: "סגירה", points: { one: "נקודה אחת", other: "{n} נקודות" },
@@ -68,6 +69,7 @@
       badEmail: "נא להזין כתובת אימייל תקינה.", already: "כתובת האימייל הזו כבר הוזמנה.",
       refused: "לא ניתן להשתמש בהזמנה הזו.", tooMany: "יותר מדי ניסיונות. נסו שוב מאוחר יותר.",
       invalidRef: "קישור ההזמנה כבר לא בתוקף.", reviewing: "תודה! החנות תבדוק קודם את ההזמנה הזו.",
+      wait: "יותר מדי ניסיונות. נסו שוב בעוד דקה.",
     },
     fa: {
       title: "باشگاه مشتریان", rewards: "جوایز", close: "بستن", points: { other: "{n} امتیاز" },
@@ -97,6 +99,7 @@
       badEmail: "لطفاً یک نشانی ایمیل معتبر وارد کنید.", already: "این ایمیل پیش‌تر دعوت شده است.",
       refused: "این دعوت قابل استفاده نیست.", tooMany: "تلاش‌ها بیش از حد بود. بعداً دوباره تلاش کنید.",
       invalidRef: "این پیوند دعوت دیگر معتبر نیست.", reviewing: "سپاس! فروشگاه ابتدا این دعوت را بررسی می‌کند.",
+      wait: "تلاش‌ها بیش از حد بود. یک دقیقهٔ دیگر دوباره تلاش کنید.",
     },
   };
 
@@ -213,6 +216,10 @@
     } catch (e) { /* offline: the next page tries again */ }
   }
 
+  // A 429: the rate limits (Retry-After within a minute or so) or the referral rule's hourly cap.
+  const tooMany = (res) => (res.status === 429
+    ? t(res.data.retry_after > 0 && res.data.retry_after <= 90 ? "wait" : "tooMany") : "");
+
   const CLAIM_ERRORS = { invalid: "badEmail", email_required: "badEmail", already_referred: "already",
     referral_refused: "refused", rate_limited: "tooMany", referral_unknown: "invalidRef", program_inactive: "paused" };
 
@@ -239,7 +246,7 @@
       claimed = { code: res.data.code, expires_at: res.data.expires_at, apply_link: res.data.apply_link };
       keep(codeKey, claimed);
     } else if (res) {
-      message = t(res.status === 201 ? "reviewing" : CLAIM_ERRORS[res.data.code] || "failed");
+      message = res.status === 201 ? t("reviewing") : tooMany(res) || t(CLAIM_ERRORS[res.data.code] || "failed");
     }
     if (res && (res.status === 201 || ["referral_refused", "referral_unknown", "already_referred"].includes(res.data.code))) {
       forget(refKey);
@@ -317,7 +324,7 @@
   // The API's stable error codes (ApplicationError.code) -> messages; anything else: "failed".
   const REDEEM_ERRORS = { not_enough_points: "notEnough", program_inactive: "paused", login_required: "loginFirst",
     unauthorized: "loginFirst", tier_required: "otherTier", reward_unavailable: "gone" };
-  const redeemError = (res) => t(REDEEM_ERRORS[res.data.code] || "failed");
+  const redeemError = (res) => tooMany(res) || t(REDEEM_ERRORS[res.data.code] || "failed");
 
   async function redeem(reward) {
     if (busy !== null) return;
@@ -457,7 +464,7 @@
     }
     const first = showErrors(form, (res && res.status === 400 && res.data.fields) || {});
     if (first) first.focus();
-    else setAlert(t(res ? "sendFailed" : "network"));
+    else setAlert((res && tooMany(res)) || t(res ? "sendFailed" : "network"));
   }
 
   // --- rendering -------------------------------------------------------------------------------
