@@ -4,7 +4,9 @@ The ledger (``LedgerEntry``) is append-only: a balance is the sum of entries, an
 carries a per-shop ``idempotency_key`` naming its source (``earn:order:5001``,
 ``reverse:refund:77``), so the same source can never earn or reverse twice.  Pending points are
 entries whose ``available_at`` lies in the future (the return window); they become spendable
-when that time passes, without a second write.
+when that time passes, without a second write.  On PostgreSQL the database holds the rule too: a
+trigger (migration 0009) refuses UPDATE and DELETE of entries except along the privacy eraser's
+paths (``loyalty.privacy.ledger_erasure``).
 
 Each entry has three times: ``occurred_at`` (when what it records happened: the order's date for
 purchase points, the refund's or cancellation's for a reversal, the moment itself for everything

@@ -8,10 +8,18 @@ reasons that name an email ("guest points of ...", "referred ...") have it repla
 merchant's free-text notes on the shopper's entries are dropped.  Where the shopper was a
 referred friend, the referral keeps its status and dates without their email, IP or error text.
 ``shop/redact`` deletes every loyalty row of the shop: no account survives, as guest or not.
+
+These are the only writes to ledger rows after they are appended.  On PostgreSQL a trigger
+(migration ``0009_ledger_append_only``) refuses every UPDATE and DELETE of a ledger row unless the
+transaction opened the path with ``ledger_erasure``: for ``customers/redact`` an UPDATE of the
+shop's rows that changes ``reason`` alone, for ``shop/redact`` a DELETE of that shop's rows.
 """
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
+from django.db import connections, router, transaction
 from django.db.models import CharField, F, Q, Sum, Value
 from django.db.models.functions import Cast, Concat, Replace
 
@@ -55,21 +63,35 @@ def _accounts(subject: DataSubject) -> Any:
     )
 
 
+LEDGER_ERASURE_SETTING = "comeback.ledger_erasure"
+
+
+@contextmanager
+def ledger_erasure(*, shop: Shop, request: Literal["customer-redact", "shop-redact"]) -> Iterator[None]:
+    """Open the append-only ledger's one way in for a privacy request, for the body of this block
+    (``SET LOCAL`` in a savepoint of its own, reset on the way out; a failure rolls it back with
+    the savepoint).  The trigger checks the shop and what changes; a no-op off PostgreSQL."""
+    alias = router.db_for_write(LedgerEntry)
+    connection = connections[alias]
+    with transaction.atomic(using=alias):
+        if connection.vendor != "postgresql":
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, true)", [LEDGER_ERASURE_SETTING, f"{request}:{shop.pk}"])
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, '', true)", [LEDGER_ERASURE_SETTING])
+
+
 def erase_customer(*, subject: DataSubject) -> None:
     shop = subject.shop
     account_ids = list(_accounts(subject).values_list("pk", flat=True))
     Account.objects.filter(pk__in=account_ids, customer__isnull=False).update(email="")
     Account.objects.filter(pk__in=account_ids, customer__isnull=True).update(email=_tombstone())
     admin_log_erase(objects=Account.objects.filter(pk__in=account_ids))
-    LedgerEntry.objects.filter(shop=shop, account_id__in=account_ids, source=EntrySource.ADMIN).update(reason="")
-    if subject.emails:
-        mentions = LedgerEntry.objects.filter(shop=shop).filter(_any_of("reason", subject.emails))
-        reason: Any = F("reason")
-        for email in subject.emails:
-            reason = Replace(reason, Value(email), Value(REDACTED))
-        mentions.update(reason=reason)
-        # what a case-sensitive replace missed
-        LedgerEntry.objects.filter(shop=shop).filter(_any_of("reason", subject.emails)).update(reason=REDACTED)
+    with ledger_erasure(shop=shop, request="customer-redact"):
+        _ledger_reasons_erase(subject=subject, account_ids=account_ids)
     referral_ids = list(Referral.objects.filter(shop=shop).filter(
         Q(friend_customer_id__in=subject.customer_ids) | Q(friend_email__in=subject.emails)
     ).values_list("pk", flat=True))
@@ -85,13 +107,30 @@ def erase_customer(*, subject: DataSubject) -> None:
         ).update(payload=JSONWithout("payload", "reason"))
 
 
+def _ledger_reasons_erase(*, subject: DataSubject, account_ids: list[int]) -> None:
+    """The merchant's notes on the shopper's entries go; the shopper's emails in any entry's reason
+    ("guest points of ...", "referred ...") are replaced.  Only ``reason`` changes."""
+    shop = subject.shop
+    LedgerEntry.objects.filter(shop=shop, account_id__in=account_ids, source=EntrySource.ADMIN).exclude(
+        reason="").update(reason="")
+    if subject.emails:
+        mentions = LedgerEntry.objects.filter(shop=shop).filter(_any_of("reason", subject.emails))
+        reason: Any = F("reason")
+        for email in subject.emails:
+            reason = Replace(reason, Value(email), Value(REDACTED))
+        mentions.update(reason=reason)
+        # what a case-sensitive replace missed
+        LedgerEntry.objects.filter(shop=shop).filter(_any_of("reason", subject.emails)).update(reason=REDACTED)
+
+
 def erase_shop(*, shop: Shop) -> None:
     admin_log_erase(objects=Account.objects.filter(shop=shop))
     admin_log_erase(objects=Referral.objects.filter(shop=shop))
     # children before parents (Redemption.reward is PROTECT; accounts before the tiers they name)
-    for model in (AccountBadge, ChallengeCompletion, Review, Redemption, Referral, LedgerEntry, Account,
-                  Reward, Badge, Challenge, Tier, TierScheme, EarningRule, Program):
-        model._default_manager.filter(shop=shop).delete()
+    with ledger_erasure(shop=shop, request="shop-redact"):
+        for model in (AccountBadge, ChallengeCompletion, Review, Redemption, Referral, LedgerEntry, Account,
+                      Reward, Badge, Challenge, Tier, TierScheme, EarningRule, Program):
+            model._default_manager.filter(shop=shop).delete()
 
 
 def export(*, subject: DataSubject) -> dict[str, Any]:

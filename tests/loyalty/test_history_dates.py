@@ -10,6 +10,8 @@ import csv
 import dataclasses
 import importlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -38,6 +40,24 @@ from tests.loyalty.helpers import deliver, line, order, refund
 from tests.loyalty.test_widget_api import signed
 
 pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def _before_the_append_only_trigger() -> Iterator[None]:
+    """The ledger as migration 0007 saw it: its trigger (0009) came later (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks: ALTER TABLE refuses them
+        cursor.execute("ALTER TABLE loyalty_ledgerentry DISABLE TRIGGER loyalty_ledgerentry_append_only")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE loyalty_ledgerentry ENABLE TRIGGER loyalty_ledgerentry_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 JAN, FEB, MAR = (datetime(2026, 1, 15, 10, tzinfo=UTC), datetime(2026, 2, 10, 10, tzinfo=UTC),
                  datetime(2026, 3, 5, 10, tzinfo=UTC))
@@ -186,10 +206,11 @@ def test_the_migration_dates_existing_rows_from_their_orders_refunds_and_cancell
                 key="reverse:cancel:3", points=-40)
     entry_write(account=account, kind=EntryKind.ADJUST, source="admin", key="gift", points=5, reason="gift")
     written = datetime(2026, 12, 1, tzinfo=UTC)
-    LedgerEntry.objects.update(occurred_at=written, created_at=written)
-    # when the migration's data step runs
-    migration = importlib.import_module("loyalty.migrations.0007_ledger_occurred_at")
-    migration._date_from_sources(apps, SimpleNamespace(connection=connection))
+    with _before_the_append_only_trigger():
+        LedgerEntry.objects.update(occurred_at=written, created_at=written)
+        # when the migration's data step runs
+        migration = importlib.import_module("loyalty.migrations.0007_ledger_occurred_at")
+        migration._date_from_sources(apps, SimpleNamespace(connection=connection))
     # then
     assert _dates(synced) == {"earn:order:1": JAN, "earn:order:2": FEB, "reverse:refund:r2": FEB_REFUND,
                               "earn:order:3": MAR, "reverse:cancel:3": cancelled_at, "gift": written}
