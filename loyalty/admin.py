@@ -61,6 +61,9 @@ class AccountAdmin(admin.ModelAdmin):
         balance = account_balance(account=account)
         return f"{balance.available} / {balance.pending}"
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # it would take its ledger entries along (refused on PostgreSQL); privacy requests erase
+
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
