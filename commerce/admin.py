@@ -1,11 +1,21 @@
 """Operators' views of the store mirror: read-mostly and searchable."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
+from commerce import events
 from commerce.models import (
     ConsentChange,
     Customer,
+    DeliveryState,
     DomainEvent,
+    EventDelivery,
     Order,
     OrderLine,
     Product,
@@ -111,11 +121,132 @@ class ProductAdmin(ReadOnlyAdmin):
     search_fields = ("title", "platform_id")
 
 
+class EventDeliveryInline(admin.TabularInline):
+    model = EventDelivery
+    extra = 0
+    fields = ("subscriber", "state", "attempts", "error_class", "error_message", "next_attempt_at", "dead_at",
+              "resolved_at", "resolution_note")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = _("failed delivery")
+    verbose_name_plural = _("failed deliveries (subscribers not listed here handled the event)")
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+class EventDeliveryStateFilter(admin.SimpleListFilter):
+    """Events by how their subscribers fared."""
+
+    title = _("delivery")
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [
+            ("pending", _("Not dispatched yet")),
+            ("retrying", _("A subscriber is being retried")),
+            ("dead", _("A subscriber is dead-lettered")),
+            ("failed", _("A subscriber ever failed")),
+        ]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        value = self.value()
+        if value == "pending":
+            return queryset.filter(dispatched_at__isnull=True)
+        if value in (DeliveryState.RETRYING, DeliveryState.DEAD):
+            return queryset.filter(pk__in=EventDelivery.objects.filter(state=value).values("event_id"))
+        if value == "failed":
+            return queryset.filter(pk__in=EventDelivery.objects.values("event_id"))
+        return queryset
+
+
 @admin.register(DomainEvent)
 class DomainEventAdmin(ReadOnlyAdmin):
-    list_display = ("key", "name", "shop", "occurred_at", "dispatched_at")
-    list_filter = ("name", "shop")
+    list_display = ("key", "name", "shop", "occurred_at", "dispatched_at", "delivery_state")
+    list_filter = (EventDeliveryStateFilter, "name", "shop")
     search_fields = ("key",)
+    list_select_related = ("shop",)
+    inlines = [EventDeliveryInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DomainEvent]:
+        return super().get_queryset(request).annotate(
+            retrying_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.RETRYING)),
+            dead_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.DEAD)),
+            resolved_count=Count("deliveries", filter=Q(deliveries__state__in=[DeliveryState.SUCCEEDED,
+                                                                              DeliveryState.IGNORED])),
+        )
+
+    @admin.display(description=_("delivery"))
+    def delivery_state(self, event: DomainEvent) -> str:
+        """Whether every subscriber handled the event, or how many are still retrying or dead."""
+        if event.dispatched_at is None:
+            return gettext("pending")
+        parts = []
+        if event.dead_count:  # type: ignore[attr-defined]
+            parts.append(gettext("%(count)d dead") % {"count": event.dead_count})  # type: ignore[attr-defined]
+        if event.retrying_count:  # type: ignore[attr-defined]
+            parts.append(gettext("%(count)d retrying") % {"count": event.retrying_count})  # type: ignore[attr-defined]
+        if parts:
+            return ", ".join(parts)
+        if event.resolved_count:  # type: ignore[attr-defined]
+            return gettext("delivered (after failures, resolved)")
+        return gettext("delivered")
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
+                           help_text=_("Why no further attempts are needed (fixed by hand, not worth running ...)."))
+
+
+@admin.register(EventDelivery)
+class EventDeliveryAdmin(admin.ModelAdmin):
+    """Subscribers that failed on an event: retrying, dead-lettered, or resolved."""
+
+    list_display = ("event", "event_name", "shop", "subscriber", "state", "attempts", "short_error",
+                    "next_attempt_at", "dead_at", "resolved_at")
+    list_filter = ("state", "shop", "subscriber", "event__name")
+    search_fields = ("event__key", "subscriber", "error_class", "error_message")
+    list_select_related = ("event", "shop")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in EventDelivery._meta.fields]
+    actions = ["retry_now", "resolve"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # resolve instead: the record of what failed stays until it is pruned
+
+    @admin.display(description=_("event name"), ordering="event__name")
+    def event_name(self, delivery: EventDelivery) -> str:
+        return delivery.event.name
+
+    @admin.display(description=_("error"))
+    def short_error(self, delivery: EventDelivery) -> str:
+        return f"{delivery.error_class.rpartition('.')[2]}: {delivery.error_message}"[:120]
+
+    @admin.action(description=_("Retry now (dead letters too)"), permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[EventDelivery]) -> None:
+        count = events.event_deliveries_retry_now(deliveries=queryset)
+        self.message_user(request, ngettext("%(count)d delivery scheduled now.", "%(count)d deliveries scheduled now.",
+                                            count) % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Mark resolved / ignored, with a note"), permissions=["change"])
+    def resolve(self, request: HttpRequest, queryset: QuerySet[EventDelivery]) -> TemplateResponse | None:
+        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = events.event_deliveries_resolve(deliveries=queryset, note=form.cleaned_data["note"])
+            self.message_user(request, ngettext("%(count)d delivery resolved.", "%(count)d deliveries resolved.",
+                                                count) % {"count": count}, messages.SUCCESS)
+            return None
+        return TemplateResponse(request, "admin/commerce/eventdelivery/resolve.html", {
+            **self.admin_site.each_context(request),
+            "title": gettext("Resolve failed deliveries"),
+            "opts": self.model._meta,
+            "form": form,
+            "deliveries": queryset.select_related("event"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        })
 
 
 @admin.register(ConsentChange)

@@ -1,26 +1,77 @@
 """Domain events: the outbox rows are read here and handed to subscribers after the commit.
 
-A subscriber is a plain function ``(event) -> None`` registered for an event name.  Dispatch
-marks the row done only after every subscriber ran, so a crash means a retry; subscribers must
-therefore be idempotent (they key their own writes on the event).
+A subscriber is a plain function ``(event) -> None`` registered for an event name; it is known by
+its stable name, ``module.qualname``.  Subscribers must be idempotent (they key their own writes
+on the event): a crash between their work and the dispatch mark means they run again.
+
+A poison event never stalls the pipeline:
+
+- **Isolation.**  Each subscriber of an event runs in its own savepoint.  One that raises is
+  rolled back alone and recorded as an ``EventDelivery`` (error, short traceback, next attempt);
+  the event's other subscribers still run, the event is marked dispatched, and dispatch moves on.
+  The normal path pays nothing for this: all subscribers first run in the event's transaction
+  as one unit, and only an event where one of them raised is run again subscriber by subscriber.
+- **Retry, then dead letter.**  A failed delivery is retried (that subscriber only) by every
+  ``dispatch_pending`` call -- the beat runs it each minute -- after ``EVENT_RETRY_BASE_SECONDS``
+  doubled per attempt (capped at ``EVENT_RETRY_MAX_SECONDS``); after ``EVENT_MAX_ATTEMPTS``
+  attempts in all it is dead-lettered and logged at ERROR.  With the defaults (8 attempts, 60 s):
+  retries 1, 2, 4, 8, 16, 32 and 64 minutes apart, dead about two hours after the first failure.
+  Operators retry or resolve deliveries in the admin.
+- **Fair across shops.**  Each round takes at most ``EVENT_DISPATCH_PER_SHOP`` pending events of
+  each shop (``ROW_NUMBER() OVER (PARTITION BY shop_id ORDER BY id)``) and interleaves the shops,
+  so one shop's flood or poison cannot starve the others.  Rows are locked with
+  ``SKIP LOCKED``: two workers never run the same event (or the same retry) at once.
+
+Ordering: within one shop, events are first delivered in outbox (id) order.  A delivery that
+failed does not hold back later events: the same subscriber receives the shop's (and the same
+customer's) later events while the failed one waits for its retry, so a retried event may be
+handled after events that came later.  Subscribers therefore recompute from the current rows or
+key their writes on the event, never assume they saw the previous event.  Nothing is ordered
+across shops.
 """
 
+import logging
+import traceback
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from commerce.models import DomainEvent, Shop
+from commerce.models import DeliveryState, DomainEvent, EventDelivery, Shop
+
+logger = logging.getLogger(__name__)
 
 Subscriber = Callable[[DomainEvent], None]
 _SUBSCRIBERS: dict[str, list[Subscriber]] = defaultdict(list)
+
+ERROR_MESSAGE_CHARS = 2000
+TRACEBACK_FRAMES = 8
+TRACEBACK_CHARS = 4000
+
+
+class SubscriberMissing(Exception):
+    """A delivery names a subscriber that is no longer registered for its event."""
 
 
 def subscribe(name: str, subscriber: Subscriber) -> None:
     if subscriber not in _SUBSCRIBERS[name]:
         _SUBSCRIBERS[name].append(subscriber)
+
+
+def unsubscribe(name: str, subscriber: Subscriber) -> None:
+    if subscriber in _SUBSCRIBERS[name]:
+        _SUBSCRIBERS[name].remove(subscriber)
+
+
+def subscriber_name(subscriber: Subscriber) -> str:
+    """The stable name a delivery is recorded under: ``module.qualname``."""
+    return f"{subscriber.__module__}.{subscriber.__qualname__}"
 
 
 def emit(*, shop: Shop, name: str, key: str, payload: dict, occurred_at: datetime | None = None) -> bool:
@@ -45,30 +96,201 @@ def dispatch_soon() -> None:
 
 
 def dispatch_pending(*, limit: int = 500, rounds: int = 5) -> int:
-    """Dispatch waiting events; events that subscribers emit along the way (a tier reached
-    because of an order) are dispatched in the following rounds of the same call."""
+    """Dispatch waiting events, then retry the failed deliveries that are due.
+
+    Events that subscribers emit along the way (a tier reached because of an order) are taken by
+    the following rounds of the same call.  At most ``limit * rounds`` events per call.  Returns
+    the number of events dispatched plus the retries that succeeded.
+    """
+    budget = limit * rounds
     done = 0
-    for _ in range(rounds):
-        batch = _dispatch_round(limit=limit)
+    while done < budget:
+        batch = _dispatch_round(limit=min(limit, budget - done))
         done += batch
         if batch == 0:
             break
-    return done
+    return done + event_deliveries_retry_due(limit=limit)
+
+
+def _fair_pks(queryset: QuerySet[Any], *, limit: int) -> list[int]:
+    """Primary keys of ``queryset``: at most ``EVENT_DISPATCH_PER_SHOP`` per shop, in id order
+    within a shop, the shops interleaved (each shop's first, then each shop's second, ...)."""
+    ranked = queryset.annotate(
+        shop_rank=Window(RowNumber(), partition_by=[F("shop_id")], order_by=F("id").asc())
+    ).filter(shop_rank__lte=settings.EVENT_DISPATCH_PER_SHOP)
+    return list(ranked.order_by("shop_rank", "id").values_list("pk", flat=True)[:limit])
 
 
 def _dispatch_round(*, limit: int) -> int:
     done = 0
-    pending = DomainEvent.objects.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", flat=True)
-    for pk in list(pending[:limit]):
-        with transaction.atomic():
-            event = DomainEvent.objects.select_for_update(skip_locked=True).filter(
-                pk=pk, dispatched_at__isnull=True
-            ).first()
-            if event is None:
-                continue
-            for subscriber in _SUBSCRIBERS.get(event.name, []):
-                subscriber(event)
-            event.dispatched_at = timezone.now()
-            event.save(update_fields=["dispatched_at"])
+    for pk in _fair_pks(DomainEvent.objects.filter(dispatched_at__isnull=True), limit=limit):
+        if _event_dispatch(pk):
             done += 1
     return done
+
+
+def _event_locked(pk: int) -> DomainEvent | None:
+    return DomainEvent.objects.select_for_update(skip_locked=True).filter(pk=pk, dispatched_at__isnull=True).first()
+
+
+def _event_dispatch(pk: int) -> bool:
+    """Run every subscriber of one event and mark it dispatched; ``False`` if another worker has
+    it (or had it).  Tried first as one unit, the fast path; if a subscriber raised, the whole
+    unit is rolled back and the event is run again with each subscriber isolated."""
+    try:
+        with transaction.atomic():
+            event = _event_locked(pk)
+            if event is None:
+                return False
+            for subscriber in _SUBSCRIBERS.get(event.name, []):
+                subscriber(event)
+            DomainEvent.objects.filter(pk=pk).update(dispatched_at=timezone.now())
+            return True
+    except Exception:  # noqa: BLE001 - whatever a subscriber raised, it is recorded below
+        pass
+    return _event_dispatch_isolated(pk)
+
+
+def _event_dispatch_isolated(pk: int) -> bool:
+    with transaction.atomic():
+        event = _event_locked(pk)
+        if event is None:
+            return False
+        for subscriber in _SUBSCRIBERS.get(event.name, []):
+            try:
+                with transaction.atomic():
+                    subscriber(event)
+            except Exception as error:  # noqa: BLE001 - isolation: any failure is recorded, not raised
+                _first_failure_record(event=event, subscriber=subscriber_name(subscriber), error=error)
+        DomainEvent.objects.filter(pk=pk).update(dispatched_at=timezone.now())
+    return True
+
+
+def _first_failure_record(*, event: DomainEvent, subscriber: str, error: Exception) -> None:
+    delivery = EventDelivery.objects.filter(shop_id=event.shop_id, event=event, subscriber=subscriber).first()
+    if delivery is None:
+        delivery = EventDelivery(shop_id=event.shop_id, event=event, subscriber=subscriber)
+    delivery.event = event
+    _failure_note(delivery=delivery, error=error)
+    delivery.save()
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    seconds = settings.EVENT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.EVENT_RETRY_MAX_SECONDS))
+
+
+def _failure_note(*, delivery: EventDelivery, error: BaseException) -> None:
+    """Count the attempt, keep the error, and schedule the next attempt or dead-letter it."""
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.error_class = f"{type(error).__module__}.{type(error).__qualname__}"[:255]
+    delivery.error_message = str(error)[:ERROR_MESSAGE_CHARS]
+    frames = traceback.format_tb(error.__traceback__)[-TRACEBACK_FRAMES:]
+    delivery.error_traceback = "".join(frames)[-TRACEBACK_CHARS:]
+    delivery.resolved_at = None
+    event = delivery.event
+    if delivery.attempts >= settings.EVENT_MAX_ATTEMPTS:
+        delivery.state = DeliveryState.DEAD
+        delivery.next_attempt_at = None
+        delivery.dead_at = now
+        logger.error(
+            "event %s (%s) of shop %s dead-lettered for %s after %d attempts: %s: %s",
+            event.key, event.name, event.shop_id, delivery.subscriber, delivery.attempts,
+            delivery.error_class, delivery.error_message,
+        )
+    else:
+        delivery.state = DeliveryState.RETRYING
+        delivery.next_attempt_at = now + _retry_delay(delivery.attempts)
+        delivery.dead_at = None
+        logger.warning(
+            "event %s (%s) of shop %s failed in %s (attempt %d, next at %s): %s: %s",
+            event.key, event.name, event.shop_id, delivery.subscriber, delivery.attempts,
+            delivery.next_attempt_at.isoformat(), delivery.error_class, delivery.error_message,
+        )
+
+
+def _subscriber_find(*, event_name: str, name: str) -> Subscriber | None:
+    for subscriber in _SUBSCRIBERS.get(event_name, []):
+        if subscriber_name(subscriber) == name:
+            return subscriber
+    return None
+
+
+def event_deliveries_retry_due(*, limit: int = 500) -> int:
+    """Retry the failed deliveries whose time has come, fairly across shops; each runs only its
+    own subscriber, in a savepoint.  Returns how many succeeded."""
+    due = EventDelivery.objects.filter(state=DeliveryState.RETRYING, next_attempt_at__lte=timezone.now())
+    succeeded = 0
+    for pk in _fair_pks(due, limit=limit):
+        if _delivery_retry(pk):
+            succeeded += 1
+    return succeeded
+
+
+def _delivery_retry(pk: int) -> bool:
+    with transaction.atomic():
+        delivery = (
+            EventDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event")
+            .filter(pk=pk, state=DeliveryState.RETRYING, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if delivery is None:
+            return False
+        subscriber = _subscriber_find(event_name=delivery.event.name, name=delivery.subscriber)
+        try:
+            with transaction.atomic():
+                if subscriber is None:
+                    raise SubscriberMissing(f"{delivery.subscriber} is not subscribed to {delivery.event.name}")
+                subscriber(delivery.event)
+        except Exception as error:  # noqa: BLE001 - recorded, retried or dead-lettered
+            _failure_note(delivery=delivery, error=error)
+            delivery.save()
+            return False
+        now = timezone.now()
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.state = DeliveryState.SUCCEEDED
+        delivery.next_attempt_at = None
+        delivery.resolved_at = now
+        delivery.save()
+        logger.info("event %s of shop %s delivered to %s on attempt %d",
+                    delivery.event.key, delivery.shop_id, delivery.subscriber, delivery.attempts)
+        return True
+
+
+# --- operators' actions (the admin) ------------------------------------------------------------
+
+def event_deliveries_retry_now(*, deliveries: QuerySet[EventDelivery]) -> int:
+    """Retry now: failing, dead and ignored deliveries get a fresh set of attempts and are run
+    once the current transaction commits.  Deliveries that succeeded are left alone."""
+    now = timezone.now()
+    count = deliveries.exclude(state=DeliveryState.SUCCEEDED).update(
+        state=DeliveryState.RETRYING, attempts=0, next_attempt_at=now, dead_at=None, resolved_at=None,
+        updated_at=now,
+    )
+    if count:
+        dispatch_soon()
+    return count
+
+
+def event_deliveries_resolve(*, deliveries: QuerySet[EventDelivery], note: str) -> int:
+    """Resolved by an operator (fixed by hand, or not worth running): no further attempts."""
+    now = timezone.now()
+    return deliveries.filter(state__in=[DeliveryState.RETRYING, DeliveryState.DEAD]).update(
+        state=DeliveryState.IGNORED, next_attempt_at=None, resolved_at=now, resolution_note=note, updated_at=now,
+    )
+
+
+def event_deliveries_prune(*, older_than: timedelta, batch_size: int = 1000) -> int:
+    """Delete deliveries resolved (succeeded or ignored) more than ``older_than`` ago: their error
+    text may quote shoppers' data.  Retrying and dead ones stay for operators."""
+    old = EventDelivery.objects.filter(
+        state__in=[DeliveryState.SUCCEEDED, DeliveryState.IGNORED], resolved_at__lt=timezone.now() - older_than
+    )
+    deleted = 0
+    while pks := list(old.order_by().values_list("pk", flat=True)[:batch_size]):
+        deleted += EventDelivery.objects.filter(pk__in=pks).delete()[0]
+    return deleted

@@ -346,6 +346,52 @@ class DomainEvent(ShopOwned):
         return self.key
 
 
+class DeliveryState(models.TextChoices):
+    RETRYING = "retrying", _("Retrying")
+    DEAD = "dead", _("Dead letter")
+    SUCCEEDED = "succeeded", _("Succeeded on retry")
+    IGNORED = "ignored", _("Resolved by an operator")
+
+
+class EventDelivery(ShopOwned):
+    """One subscriber's failure to handle one outbox event, and its retries (``commerce.events``).
+
+    A row exists only once a subscriber raised: the normal path writes none.  It is retried with
+    backoff while ``retrying``, dead-lettered after ``EVENT_MAX_ATTEMPTS`` attempts, and resolved
+    either by a retry that succeeds or by an operator (``ignored``, with a note).
+    """
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.CharField(max_length=255)  # module.qualname: stable across restarts
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.RETRYING)
+    attempts = models.PositiveIntegerField(default=0)
+    error_class = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+    error_traceback = models.TextField(blank=True)  # the last frames (file, line, function) only
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dead_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("event delivery failure")
+        verbose_name_plural = _("event delivery failures")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "event", "subscriber"], name="eventdelivery_unique_subscriber"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="eventdelivery_due_idx",
+                condition=Q(state="retrying"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.subscriber} ({self.state})"
+
+
 class MarketingChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")

@@ -29,6 +29,7 @@ from django.utils import timezone
 from commerce.models import (
     Customer,
     DomainEvent,
+    EventDelivery,
     MarketingConsent,
     Order,
     OrderLine,
@@ -207,7 +208,19 @@ def _commerce_erase_customer(*, subject: DataSubject) -> None:
     orders = Order.objects.filter(shop=subject.shop, pk__in=subject.order_ids)
     orders.update(email="", phone="", shipping_address_key="", updated_at=now)
     Refund.objects.filter(shop=subject.shop, order_id__in=subject.order_ids).exclude(note="").update(note="")
+    _event_errors_erase(subject=subject, now=now)
     admin_log_erase(objects=subject.customers)
+
+
+def _event_errors_erase(*, subject: DataSubject, now: Any) -> None:
+    """A subscriber's error message may quote the shopper (a database error naming a value):
+    blank those of their events, and any that quotes their email or phone."""
+    about = Q(event__payload__customer_id__in=subject.customer_ids) | Q(event__payload__order_id__in=subject.order_ids)
+    for value in (*subject.emails, *subject.phones):
+        about |= Q(error_message__icontains=value)
+    EventDelivery.objects.filter(shop=subject.shop).filter(about).exclude(error_message="").update(
+        error_message="", updated_at=now
+    )
 
 
 def _commerce_erase_shop(*, shop: Shop) -> None:
@@ -276,6 +289,7 @@ COMMERCE = PrivacyParticipant(
         "commerce.Customer.locale", "commerce.Customer.email_consent", "commerce.Customer.sms_consent",
         "commerce.Order.email", "commerce.Order.phone", "commerce.Order.shipping_address_key",
         "commerce.Refund.note",
+        "commerce.EventDelivery.error_message",  # deleted with the shop's events by shop/redact
         # the merchant's: blanked by shop/redact, with every credential (encrypted field) of the shop row
         "commerce.Shop.name", "commerce.Shop.email",
         *(f"commerce.Shop.{f.name}" for f in Shop._meta.concrete_fields if isinstance(f, EncryptedTextField)),
@@ -286,6 +300,8 @@ COMMERCE = PrivacyParticipant(
         "commerce.Product.tags": "the merchant's product tags",
         "commerce.DomainEvent.payload": "ids, amounts and points only (no names, emails or text)",
         "commerce.DomainEvent.name": "the event's name (order.paid)",
+        "commerce.EventDelivery.error_traceback": "code locations only (file, line, function), no values",
+        "commerce.EventDelivery.resolution_note": "the operator's note on how a failure was resolved",
         "commerce.Shop.domain": "the store's domain: the tombstone that says it was redacted",
         "commerce.Shop.scopes": "the app's granted API scopes",
     },

@@ -234,7 +234,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.tasks.recompute_all_shops",
         "schedule": timedelta(hours=24),
     },
+    "commerce-event-deliveries-prune": {
+        "task": "commerce.tasks.prune_resolved_event_deliveries",
+        "schedule": timedelta(hours=6),
+    },
 }
+
+# --- The outbox (commerce/events.py) ---------------------------------------------------------
+# A subscriber that raises is retried (alone) after EVENT_RETRY_BASE_SECONDS, doubled per attempt
+# up to EVENT_RETRY_MAX_SECONDS, and dead-lettered after EVENT_MAX_ATTEMPTS attempts in all:
+# with the defaults 1, 2, 4 ... 64 minutes apart, dead about two hours after the first failure.
+EVENT_MAX_ATTEMPTS = int(os.environ.get("EVENT_MAX_ATTEMPTS", "8"))
+EVENT_RETRY_BASE_SECONDS = int(os.environ.get("EVENT_RETRY_BASE_SECONDS", "60"))
+EVENT_RETRY_MAX_SECONDS = int(os.environ.get("EVENT_RETRY_MAX_SECONDS", str(6 * 3600)))
+# Fairness: one dispatch round takes at most this many pending events of each shop.
+EVENT_DISPATCH_PER_SHOP = int(os.environ.get("EVENT_DISPATCH_PER_SHOP", "100"))
 
 # --- Email (django-anymail; with no provider, files under var/outbox/) -----------------------
 # Tracking webhooks under /anymail/ are served only when authenticated (integrations/email_webhooks):
