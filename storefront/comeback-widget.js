@@ -5,7 +5,10 @@
   "use strict";
   if (window.ComebackWidget) return;
   const script = document.currentScript || document.querySelector("script[src*='comeback-widget']");
-  const opts = (script && script.dataset) || {};
+  // The Shopify app embed renders a mount point carrying the settings (data-comeback-widget); a
+  // pasted <script data-…> works too.  The mount point's attributes win.
+  const mount = document.querySelector("[data-comeback-widget]");
+  const opts = Object.assign({}, (script && script.dataset) || {}, (mount && mount.dataset) || {});
   const endpoint = (opts.endpoint || "/apps/comeback").replace(/\/+$/, "");
   const routes = window.Shopify && window.Shopify.routes;
   const loginUrl = opts.loginUrl || ((routes && routes.root) || "/") + "account/login";
@@ -570,7 +573,7 @@
     const active = document.activeElement;
     const keep = focusKey || (panel.contains(active) && active.getAttribute("data-key"));
     const bal = state && state.logged_in && state.balance;
-    launcher.replaceChildren(icon(), h("span", null, t("title")), ...(bal ? [h("span", { class: "cbw-badge",
+    launcher.replaceChildren(icon(), h("span", null, opts.label || t("title")), ...(bal ? [h("span", { class: "cbw-badge",
       "aria-hidden": "true" }, num.format(bal.available)), sr(", " + pts(bal.available))] : []));
     const content = !state ? [meta(t("loading"))] : state.logged_in ? memberView() : guestView();
     if (loadError) {
@@ -584,6 +587,8 @@
   function build() {
     root = h("div.cbw", { dir: rtl ? "rtl" : "ltr", lang: tag });
     if (opts.accent) root.style.setProperty("--cbw-accent", opts.accent);
+    // the merchant's corner; "auto" (or none): where lines end, right in LTR and left in RTL
+    if (opts.position === "left" || opts.position === "right") root.classList.add("cbw-at-" + opts.position);
     launcher = h("button.cbw-launcher", { "aria-expanded": "false", "aria-controls": uid + "panel",
       "aria-haspopup": "dialog", onclick: () => (panel.hidden ? open() : close()) });
     alertBox = h("div.cbw-alert", { role: "alert", hidden: true });
@@ -599,7 +604,7 @@
       if (ev.key === "Escape" && !panel.hidden) { ev.stopPropagation(); close(); }
     });
     root.append(launcher, panel);
-    document.body.append(root);
+    (mount || document.body).append(root);
   }
 
   function open(focus) {

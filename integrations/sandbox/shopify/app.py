@@ -35,7 +35,7 @@ from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
 from .schema import Ctx
 from .store import PRIVACY_TOPICS, OAuthCode, SandboxError, Shop
-from .storefront import PROXY_PREFIXES, app_proxy, discount_link, login_page, logout, storefront_page
+from .storefront import PROXY_PREFIXES, app_proxy, discount_link, extension_asset, login_page, logout, storefront_page
 
 if TYPE_CHECKING:
     from .sandbox import ShopifySandbox
@@ -103,6 +103,7 @@ class SandboxApp:
             Rule(f"{shop}/<any({', '.join(PROXY_PREFIXES)}):prefix>/<subpath>/<path:rest>",
                  endpoint="app_proxy", methods=PROXY_METHODS),
             Rule("/bulk/<name>", endpoint="bulk_file", methods=["GET"]),
+            Rule("/extensions/<handle>/<version>/assets/<name>", endpoint="extension_asset", methods=["GET"]),
             Rule("/_sandbox/health", endpoint="health"),
             Rule("/_sandbox/shops", endpoint="shops", methods=["GET", "POST"]),
             Rule(control, endpoint="shop_summary"),
@@ -118,6 +119,7 @@ class SandboxApp:
                  methods=["POST", "PATCH"]),
             Rule(f"{control}/discount_codes", endpoint="discount_codes"),
             Rule(f"{control}/uninstall", endpoint="uninstall", methods=["POST"]),
+            Rule(f"{control}/app_embed", endpoint="app_embed", methods=["GET", "POST"]),
             Rule(f"{control}/rate_limit", endpoint="rate_limit", methods=["POST"]),
             Rule(f"{control}/manual_approval", endpoint="manual_approval", methods=["POST"]),
             Rule(f"{control}/privacy/<path:topic>", endpoint="privacy", methods=["POST"]),
@@ -168,6 +170,25 @@ class SandboxApp:
                      "<p>Control API under <code>/_sandbox/</code>.</p>")
 
     # --- storefront (the shopper's side) ------------------------------------------------------
+
+    def on_extension_asset(self, request: Request, handle: str, version: str, name: str) -> Response:
+        return extension_asset(self.sandbox, handle, name)
+
+    def on_app_embed(self, request: Request, shop: str) -> Response:
+        """The theme editor's App embeds: ``{"enabled": true, "settings": {"accent": "#…"}}``."""
+        store = self._shop(shop)
+        if request.method == "POST":
+            body = self._body(request)
+            settings = body.get("settings")
+            if settings is not None and not isinstance(settings, dict):
+                raise SandboxError("settings is an object of the block's setting ids")
+
+            def flag(name: str) -> bool | None:
+                value = body.get(name)
+                return None if value is None else str(value).lower() not in ("0", "false", "off", "")
+
+            store.app_embed_set(enabled=flag("enabled"), settings=settings, widget_snippet=flag("widget_snippet"))
+        return _json(store.summary()["app_embed"])
 
     def on_storefront(self, request: Request, shop: str) -> Response:
         return storefront_page(self.sandbox, self._shop(shop), request)

@@ -26,6 +26,7 @@ from .schema import build
 from .sdl import TOPIC_ENUM
 from .store import DEFAULT_SCOPES, PRIVACY_TOPICS, SandboxError, Shop
 from .storefront import valid_proxy_path
+from .theme import DEFAULT_EXTENSION, ThemeExtension
 from .tokens import TokenPolicy
 from .webhooks import Delivery, WebhookSender
 
@@ -116,6 +117,10 @@ class ShopifySandbox:
         self.app_proxy_path = "/apps/comeback"
         self.app_proxy_url: str | None = None
         self.app_proxy_timeout = 30.0
+        #: the app's deployed theme app extension (its app embed renders on shops that switched it
+        #: on); by default the repository's extensions/comeback-widget, read on first use
+        self.theme_extension_path: str | None = str(DEFAULT_EXTENSION) if DEFAULT_EXTENSION.is_dir() else None
+        self._theme_extension: ThemeExtension | None = None
         self.public_url = public_url.rstrip("/") if public_url else None
         self.quiet = quiet
         self.schema = shared_schema()
@@ -188,12 +193,14 @@ class ShopifySandbox:
                    redirect_uris: Iterable[str] | None = _UNSET,
                    api_secret: str | None = _UNSET, scopes: str | None = _UNSET,
                    app_url: str | None = _UNSET, app_proxy_path: str = _UNSET,
-                   app_proxy_url: str | None = _UNSET, app_proxy_timeout: float = _UNSET) -> None:
+                   app_proxy_url: str | None = _UNSET, app_proxy_timeout: float = _UNSET,
+                   theme_extension: str | None = _UNSET) -> None:
         """The app's settings in the Partner dashboard (only what is given changes).
 
         ``app_url`` switches the storefront side on: shop pages embed the app's widget and
         ``{origin}{app_proxy_path}/*`` (default ``/apps/comeback``) is forwarded, signed, to
-        ``app_proxy_url`` (default ``{app_url}/proxy``)."""
+        ``app_proxy_url`` (default ``{app_url}/proxy``).  ``theme_extension``: the folder of the
+        theme app extension to deploy (None: none)."""
         if privacy_webhook_uri is not _UNSET:
             self.privacy_webhook_uri = privacy_webhook_uri
         if redirect_uris is not _UNSET:
@@ -210,6 +217,16 @@ class ShopifySandbox:
             self.app_proxy_url = app_proxy_url.rstrip("/") if app_proxy_url else None
         if app_proxy_timeout is not _UNSET:
             self.app_proxy_timeout = float(app_proxy_timeout)
+        if theme_extension is not _UNSET:
+            self.theme_extension_path = str(theme_extension) if theme_extension else None
+            self._theme_extension = ThemeExtension(theme_extension) if theme_extension else None
+
+    @property
+    def theme_extension(self) -> ThemeExtension | None:
+        """The deployed theme app extension, parsed (Liquid and schema) on first use."""
+        if self._theme_extension is None and self.theme_extension_path:
+            self._theme_extension = ThemeExtension(self.theme_extension_path)
+        return self._theme_extension
 
     @property
     def app_proxy_target(self) -> str:

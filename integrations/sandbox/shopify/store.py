@@ -141,6 +141,13 @@ class Shop:
             locales=[("en", True), ("he", False), ("fa", False)],
         )
         self.installed = True
+        #: the theme editor's App embeds switch for the app's embed block, and the merchant's
+        #: settings for it (over the block schema's defaults); off until the merchant turns it on
+        self.app_embed_enabled = False
+        self.app_embed_settings: dict[str, Any] = {}
+        #: the theme has the widget's <script> pasted in (how it was installed before the app
+        #: embed); shown only while the app embed is off
+        self.widget_snippet = True
         self.tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.details_updated_at: datetime | None = None  # last update_shop
@@ -992,6 +999,21 @@ class Shop:
             self.version += 1
             return True
 
+    def app_embed_set(self, *, enabled: bool | None = None, settings: dict[str, Any] | None = None,
+                      widget_snippet: bool | None = None) -> None:
+        """The merchant in the theme editor: switch the app embed on or off, change its settings
+        (merged into the current ones; None removes one), or remove the pasted snippet."""
+        with self.lock:
+            if enabled is not None:
+                self.app_embed_enabled = bool(enabled)
+            for key, value in (settings or {}).items():
+                if value is None:
+                    self.app_embed_settings.pop(key, None)
+                else:
+                    self.app_embed_settings[str(key)] = value
+            if widget_snippet is not None:
+                self.widget_snippet = bool(widget_snippet)
+
     def summary(self) -> dict[str, Any]:
         with self.lock:
             return {
@@ -1000,6 +1022,8 @@ class Shop:
                 "name": self.name,
                 "currency": self.currency,
                 "installed": self.installed,
+                "app_embed": {"enabled": self.app_embed_enabled, "settings": dict(self.app_embed_settings),
+                              "widget_snippet": self.widget_snippet},
                 "customers": len(self._customers),
                 "orders": len(self._orders),
                 "products": len(self._products),

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from .common import money
 from .model import Customer
 from .store import SandboxError, Shop
+from .theme import ThemeExtension
 
 if TYPE_CHECKING:
     from .sandbox import ShopifySandbox
@@ -187,7 +188,10 @@ def storefront_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> Re
         f"<div class='price'>{html.escape(price(p.variants[0].price, shop.currency))}</div></li>"
         for p in products)
     widget = ""
-    if sandbox.app_url and shop.installed:
+    extension = sandbox.theme_extension
+    if sandbox.app_url and shop.installed and shop.app_embed_enabled and extension is not None:
+        widget = app_embeds(sandbox, extension, shop, request, customer, locale)
+    elif sandbox.app_url and shop.installed and shop.widget_snippet:
         endpoint = f"{origin}{sandbox.app_proxy_path}"
         widget = (f"<script src='{html.escape(sandbox.app_url + WIDGET_SCRIPT_PATH)}' "
                   f"data-endpoint='{html.escape(endpoint)}' "
@@ -203,6 +207,55 @@ def storefront_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> Re
     elif set_customer == "":
         response.delete_cookie(CUSTOMER_COOKIE, path=cookie_path(shop), httponly=True, samesite="Lax")
     return response
+
+
+def liquid_objects(shop: Shop, request: Request, customer: Customer | None, locale: str) -> dict[str, object]:
+    """Shopify's storefront objects as a theme block sees them (the fields our block and the
+    common ones use).  ``routes`` are paths on the shop's origin, as on Shopify."""
+    root = cookie_path(shop).rstrip("/") + "/"
+    primary = next((code for code, is_primary in shop.config.locales if is_primary), "en")
+    query = "" if locale == primary else f"?{urlencode({'locale': locale})}"
+    person = None
+    if customer is not None:
+        person = {"id": customer.id, "email": customer.email or "", "first_name": customer.first_name or "",
+                  "last_name": customer.last_name or "", "name": customer_name(customer),
+                  "has_account": True}
+    return {
+        "customer": person,
+        "shop": {"name": shop.name, "permanent_domain": shop.domain, "domain": shop.domain, "url": shop.origin,
+                 "secure_url": shop.origin, "currency": shop.currency, "email": shop.config.email,
+                 "locale": primary},
+        "request": {"locale": {"iso_code": locale, "primary": locale == primary, "root_url": root.rstrip("/") or "/"},
+                    "design_mode": False, "page_type": "index", "path": root, "host": urlparse(shop.origin).netloc},
+        "routes": {"root_url": root, "account_url": f"{root}account{query}",
+                   "account_login_url": f"{root}account/login{query}",
+                   "account_logout_url": f"{root}account/logout{query}", "cart_url": f"{root}cart",
+                   "search_url": f"{root}search"},
+        "localization": {"language": {"iso_code": locale}},
+    }
+
+
+def app_embeds(sandbox: ShopifySandbox, extension: ThemeExtension, shop: Shop, request: Request,
+               customer: Customer | None, locale: str) -> str:
+    """The app's embed blocks with ``target: body``, rendered with Liquid, as Shopify adds them
+    before ``</body>`` when the merchant switched the embed on."""
+    objects = liquid_objects(shop, request, customer, locale)
+    return "".join(
+        extension.render_block(block, cdn_origin=sandbox.base_url, locale=locale,
+                               settings=shop.app_embed_settings, objects=objects)
+        for block in extension.app_embeds if block.target == "body")
+
+
+def extension_asset(sandbox: ShopifySandbox, handle: str, name: str) -> Response:
+    """``GET {sandbox}/extensions/<handle>/<version>/assets/<name>``: the extension's file, as
+    Shopify's CDN serves it (cacheable for a year: a new version has a new URL)."""
+    extension = sandbox.theme_extension
+    found = extension.asset(name) if extension is not None and extension.handle == handle else None
+    if found is None:
+        return _json_error("Not Found", 404)
+    content, content_type = found
+    return Response(content, content_type=content_type, headers={
+        "Cache-Control": "public, max-age=31536000, immutable", "Access-Control-Allow-Origin": "*"})
 
 
 def login_page(shop: Shop, request: Request) -> Response:
@@ -270,5 +323,6 @@ def app_proxy(sandbox: ShopifySandbox, shop: Shop, request: Request, path_prefix
                     content_type=answer.headers.get("Content-Type", "application/octet-stream"))
 
 
-__all__ = ["CUSTOMER_COOKIE", "DISCOUNT_COOKIE", "app_proxy", "discount_link", "login_page", "logout", "proxy_query",
+__all__ = ["CUSTOMER_COOKIE", "DISCOUNT_COOKIE", "app_embeds", "app_proxy", "discount_link", "extension_asset",
+           "liquid_objects", "login_page", "logout", "proxy_query",
            "proxy_signature", "storefront_page", "valid_proxy_path"]
