@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from django.core.cache import cache
+from playwright.sync_api import Browser, expect
 
 from commerce.models import Customer, Shop
 from loyalty.models import LedgerEntry, Redemption, Referral, Reward
@@ -20,6 +21,7 @@ from retention_app.throttles import rate_hit
 from surveys.models import Response as SurveyResponse
 from surveys.models import Survey
 from surveys.selectors import survey_list
+from tests.browser import needs_chromium
 from tests.e2e.conftest import app, install, sandbox  # noqa: F401 (fixtures: the sandbox over real HTTP)
 from tests.factories import CustomerFactory, ShopFactory
 
@@ -43,21 +45,29 @@ def signed(domain: str, customer_id: str = "", **extra: str) -> str:
     return urlencode(params)
 
 
-def _assert_limited(response: Any) -> int:
+def _assert_limited(response: Any, period: int = 60) -> int:
     assert response.status_code == 429, response.content[:300]
     body = response.json()
     assert body["code"] == "rate_limited"
     wait = int(response.headers["Retry-After"])
-    assert 1 <= wait <= 60
+    assert 1 <= wait <= period
     assert body["retry_after"] == wait
     return wait
+
+
+def _room_in_window(period: int = 60, needed: float = 20) -> None:
+    """The limits count in fixed windows (a minute starts at :00): start a burst early enough in one
+    that it cannot straddle two (which would count it twice as leniently)."""
+    left = period - time.time() % period
+    if left < needed:
+        time.sleep(left + 0.05)
 
 
 # --- redeem, end to end through the Shopify sandbox ----------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_redeem_past_the_limit_is_429_and_spends_nothing_and_creates_no_code(app, sandbox):  # noqa: F811
+def test_redeem_past_the_limit_is_429_and_spends_nothing_and_creates_no_code(app, sandbox, settings):  # noqa: F811
     # given a member with plenty of points and a cheap reward, in a store on the sandbox
     domain = "limited.myshopify.com"
     store = sandbox.add_shop(domain, seed=5, customers=5, orders=5)
@@ -70,20 +80,60 @@ def test_redeem_past_the_limit_is_429_and_spends_nothing_and_creates_no_code(app
     reward = Reward.objects.create(shop=shop, name="Tiny", kind="fixed_amount", points_cost=10, value=1)
     url = f"{app.url}/proxy/loyalty/redeem"
     codes_before = len(store.discount_codes)
-    # when the shopper redeems ten times within the minute (the default limit)
-    for _ in range(10):
+    settings.SHOPPER_RATE_LIMITS = {"redeem": {"customer": "3/hour", "ip": "30/minute"}}
+    _room_in_window(3600, needed=120)
+    # when the shopper redeems as often as the limit allows
+    for _ in range(3):
         made = requests.post(f"{url}?{signed(domain, customer.platform_id)}", json={"reward_id": reward.pk},
                              timeout=30)
         assert made.status_code == 201, made.text
-    # then the eleventh is refused with 429 and Retry-After
+    # then the next one is refused with 429 and Retry-After
     refused = requests.post(f"{url}?{signed(domain, customer.platform_id)}", json={"reward_id": reward.pk},
                             timeout=30)
-    _assert_limited(refused)
+    _assert_limited(refused, period=3600)
     # and nothing was spent, recorded or created in the store for it
-    assert account_balance(account=account).available == 1000 - 10 * 10
-    assert Redemption.objects.filter(account=account).count() == 10
-    assert LedgerEntry.objects.filter(account=account, kind="redeem").count() == 10
-    assert len(store.discount_codes) == codes_before + 10
+    assert account_balance(account=account).available == 1000 - 3 * 10
+    assert Redemption.objects.filter(account=account).count() == 3
+    assert LedgerEntry.objects.filter(account=account, kind="redeem").count() == 3
+    assert len(store.discount_codes) == codes_before + 3
+
+
+@needs_chromium
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("locale", "message"), [
+    ("en", "Too many attempts. Please try again in a minute."),
+    ("he", "יותר מדי ניסיונות. נסו שוב בעוד דקה."),
+    ("fa", "تلاش‌ها بیش از حد بود. یک دقیقهٔ دیگر دوباره تلاش کنید."),
+])
+def test_the_widget_tells_the_shopper_to_wait_in_their_language(browser: Browser, app, sandbox,  # noqa: F811
+                                                                settings, locale, message):
+    # given a member in a store whose widget talks to the app through the sandbox's signed app proxy
+    domain = "widget-limits.myshopify.com"
+    sandbox.app_config(app_url=app.url)
+    store = sandbox.add_shop(domain, seed=12, customers=5, orders=5)
+    install(app, domain)
+    shop = Shop.objects.get(domain=domain)
+    program_enable(shop=shop)
+    customer = Customer.objects.filter(shop=shop).exclude(email="").order_by("pk").first()
+    account = account_for_customer(shop=shop, customer=customer)
+    entry_write(account=account, kind="adjust", source="admin", key="gift", points=300, reason="gift")
+    # and a shopper who has used up their redemptions for this minute
+    settings.SHOPPER_RATE_LIMITS = {"redeem": {"customer": "0/minute"}}
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{store.origin}/?customer={customer.platform_id}&locale={locale}")
+        page.locator(".cbw-launcher").click()
+        # when they redeem
+        page.locator(".cbw-reward .cbw-btn").first.click()
+        # then the widget says so in their language, and nothing was spent or created
+        expect(page.get_by_role("alert")).to_have_text(message)
+    finally:
+        context.close()
+    assert account_balance(account=account).available == 300
+    assert not Redemption.objects.exists()
+    assert not store.discount_codes
 
 
 # --- per IP and per shopper (Django test client) ------------------------------------------------
@@ -111,6 +161,7 @@ def test_one_address_is_limited_across_shoppers_and_a_forged_header_does_not_hel
     shop, accounts = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "3/minute", "customer": "10/minute"}}
     settings.TRUSTED_PROXIES = []
+    _room_in_window()
     # three attempts from one address (for a reward that does not exist: refused, but counted)
     assert [_redeem(client, shop, f"c{n}", 999_999).status_code for n in range(3)] == [404] * 3
     # the fourth, by yet another shopper and with a forged X-Forwarded-For, is refused
@@ -127,6 +178,7 @@ def test_one_address_is_limited_across_shoppers_and_a_forged_header_does_not_hel
 def test_one_shopper_is_limited_from_any_address(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "100/minute", "customer": "2/minute"}}
+    _room_in_window()
     statuses = [_redeem(client, shop, "c1", 999_999, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(3)]
     assert statuses[:2] == [404, 404] and statuses[2] == 429
     # another shopper of the same shop goes on
@@ -136,6 +188,7 @@ def test_one_shopper_is_limited_from_any_address(client, members, settings):
 def test_limits_are_per_shop(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "1/minute", "customer": "1/minute"}}
+    _room_in_window()
     other = ShopFactory(domain="other-limits.myshopify.com")
     program_enable(shop=other)
     CustomerFactory(shop=other, platform_id="c1", email="c1@example.org")
@@ -147,6 +200,7 @@ def test_limits_are_per_shop(client, members, settings):
 def test_an_unsigned_request_is_401_not_counted(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "1/minute"}}
+    _room_in_window()
     for _ in range(3):
         assert client.post("/proxy/loyalty/redeem?shop=limits.myshopify.com", {"reward_id": 1},
                            content_type=JSON).status_code == 401
@@ -168,6 +222,7 @@ def test_survey_answers_past_the_limit_are_refused_and_not_stored(client, member
     survey_list(shop=shop)  # the presets
     Survey.objects.filter(shop=shop).update(is_active=True)
     nps = Survey.objects.get(shop=shop, key="nps")
+    _room_in_window(needed=30)
     # twenty answers from one address within the minute (to a survey that does not exist)
     for n in range(20):
         response = client.post(f"/proxy/surveys/999999?{signed(shop.domain, f'c{n % 4}')}",
@@ -185,6 +240,7 @@ def test_survey_answers_past_the_limit_are_refused_and_not_stored(client, member
 
 def test_referral_claims_past_the_limit_are_refused_and_record_nothing(client, members):
     shop, accounts = members
+    _room_in_window(needed=30)
     for n in range(10):  # unknown codes: refused, but counted
         response = client.post(f"/proxy/referrals?{signed(shop.domain)}",
                                {"code": f"NOPE{n:04d}", "email": f"friend{n}@example.com"}, content_type=JSON)
@@ -198,6 +254,7 @@ def test_referral_claims_past_the_limit_are_refused_and_record_nothing(client, m
 def test_guessing_referral_codes_is_limited(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"referral_lookup": {"ip": "5/minute"}}
+    _room_in_window()
     statuses = [client.get(f"/proxy/referrals/offer?{signed(shop.domain, code=f'GUESS{n:03d}')}").status_code
                 for n in range(5)]
     assert statuses == [404] * 5
