@@ -6,11 +6,15 @@ one shop cannot starve another.  Runs on PostgreSQL in CI (the whole suite does)
 import copy
 import json
 import logging
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from commerce import events
@@ -364,3 +368,60 @@ def test_erasing_a_customer_blanks_error_messages_about_them():
     customer_erase(shop=shop, platform_id="77")
     assert dict(EventDelivery.objects.values_list("event__key", "error_message")) == {
         "e-1": "", "e-2": "", "e-3": "unrelated"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_run_the_same_event_or_retry_twice(settings):
+    """Two dispatchers at once (PostgreSQL: SKIP LOCKED), as two Celery workers would be."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (CI runs this on PostgreSQL)")
+    settings.EVENT_DISPATCH_PER_SHOP = 10
+    shops = [ShopFactory(domain=f"busy-{n}.myshopify.com", defaults=False) for n in range(3)]
+    for shop in shops:
+        DomainEvent.objects.bulk_create(
+            DomainEvent(shop=shop, name="test.busy", key=f"{shop.pk}-{n}", occurred_at=timezone.now())
+            for n in range(20)
+        )
+    handled: list[str] = []
+    guard = threading.Lock()
+
+    def slow(event: DomainEvent) -> None:
+        time.sleep(0.002)
+        with guard:
+            handled.append(event.key)
+        if event.key.endswith("-7"):
+            raise RuntimeError("poison")
+
+    def worker() -> None:
+        try:
+            events.dispatch_pending(limit=15)
+        finally:
+            connection.close()
+
+    events.subscribe("test.busy", slow)
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        first_pass = list(handled)
+        handled.clear()
+        make_due()
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        events.unsubscribe("test.busy", slow)
+
+    # every event ran to its end once (the poisoned ones twice: the unit, then isolated)
+    assert not DomainEvent.objects.filter(dispatched_at__isnull=True).exists()
+    poisoned = {f"{shop.pk}-7" for shop in shops}
+    counts = Counter(first_pass)
+    assert {key for key, count in counts.items() if count != 1} == poisoned
+    assert all(counts[key] == 2 for key in poisoned)
+    # and each failed delivery was retried by exactly one of the two workers
+    assert sorted(handled) == sorted(poisoned)
+    assert list(EventDelivery.objects.values_list("attempts", flat=True)) == [2, 2, 2]
