@@ -36,9 +36,11 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def store(app: Any, sandbox: Any) -> Any:
-    """An installed shop with the program on; the sandbox embeds the widget from the live server."""
+    """An installed shop with the program on and the app embed switched on."""
     sandbox.app_config(app_url=app.url)
     shop_store = sandbox.add_shop(DOMAIN, seed=12, customers=20, orders=40)
+    # the widget as merchants add it: the theme app extension's app embed, rendered with Liquid
+    shop_store.app_embed_set(enabled=True, widget_snippet=False)
     install(app, DOMAIN)
     program_enable(shop=Shop.objects.get(domain=DOMAIN))
     return shop_store

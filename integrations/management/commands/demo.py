@@ -57,8 +57,11 @@ class Command(BaseCommand):
         self._say(f"seeding the sandbox store ({options['customers']} customers, {options['orders']} orders)")
         sandbox = ShopifySandbox(api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET)
         sandbox_url = sandbox.start(host="127.0.0.1", port=options["sandbox_port"])
-        sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"], orders=options["orders"],
-                         now=datetime.now(UTC))
+        demo_store = sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"],
+                                      orders=options["orders"], now=datetime.now(UTC))
+        # The merchant has switched the theme app extension's app embed on (theme editor > App
+        # embeds): the storefront renders extensions/comeback-widget's block, not a pasted snippet.
+        demo_store.app_embed_set(enabled=True, widget_snippet=False)
         sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify", app_url=app_url)
 
         # This process runs the scheduler's work too (the demo has no Celery beat): it reaches the
