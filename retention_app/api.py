@@ -72,7 +72,10 @@ class BaseApi(APIView):
             # in JSON what was too big, like every other refusal of the API.
             return Response({"error": _limit_message(exc), "code": "too_large"}, status=400)
         if isinstance(exc, ApplicationError):
-            return Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+            response = Response({"error": exc.message, "code": exc.code, **exc.extra}, status=exc.status)
+            if exc.status == 429 and exc.extra.get("retry_after"):
+                response["Retry-After"] = str(exc.extra["retry_after"])
+            return response
         if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
             response = super().handle_exception(exc)
             response.data = {"error": str(exc.detail), "code": "unauthorized"}

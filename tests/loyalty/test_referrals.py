@@ -256,6 +256,7 @@ def test_claims_from_one_ip_are_rate_limited(shop, referrer):
     with pytest.raises(ApplicationError) as refused:
         start(shop, referrer, "one-more@example.com", ip="203.0.113.77")
     assert (refused.value.status, refused.value.code) == (429, "rate_limited")
+    assert 3590 <= refused.value.extra["retry_after"] <= 3601  # the first of the burst leaves the hour then
     assert Referral.objects.count() == CLAIMS_PER_IP_HOUR
     assert start(shop, referrer, "one-more@example.com", ip="203.0.113.78").status == "pending"  # another address
 

@@ -14,9 +14,10 @@ from django.core.cache import cache
 from playwright.sync_api import Browser, expect
 
 from commerce.models import Customer, Shop
-from loyalty.models import LedgerEntry, Redemption, Referral, Reward
+from loyalty.models import LedgerEntry, Program, Redemption, Referral, Reward
 from loyalty.services.ledger import account_balance, account_for_customer, entry_write
 from loyalty.services.program import program_enable
+from loyalty.services.referrals import CLAIMS_PER_IP_HOUR, referral_start
 from retention_app.throttles import rate_hit
 from surveys.models import Response as SurveyResponse
 from surveys.models import Survey
@@ -272,3 +273,16 @@ def test_the_window_counts_atomically_and_says_how_long_to_wait(db):
     # the next window starts afresh
     assert rate_hit(key="t", rate="3/minute", now=now + 40) is None
     assert rate_hit(key="other", rate="1/second", now=now) is None
+
+
+def test_the_referral_rules_hourly_cap_says_when_to_come_back(client, members):
+    """The referral rule's own cap (10 claims an hour from one address) is a 429 with Retry-After too."""
+    shop, accounts = members
+    Program.objects.filter(shop=shop).update(referral_monthly_cap=100, referral_ip_weekly_limit=100)
+    for n in range(CLAIMS_PER_IP_HOUR):
+        referral_start(shop=shop, code=accounts[0].referral_code, friend_email=f"burst{n}@example.com",
+                       ip="127.0.0.1", issue_code=False)
+    refused = client.post(f"/proxy/referrals?{signed(shop.domain)}",
+                          {"code": accounts[0].referral_code, "email": "one-more@example.com"}, content_type=JSON)
+    assert _assert_limited(refused, period=3601) > 3500
+    assert Referral.objects.count() == CLAIMS_PER_IP_HOUR
