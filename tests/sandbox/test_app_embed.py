@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from commerce.models import Customer, Shop
 from integrations.sandbox.shopify import ShopifySandbox
 from integrations.sandbox.shopify.theme import DEFAULT_EXTENSION, ThemeExtension
-from integrations.shopify.theme_extension import EXTENSION_DIR
+from integrations.shopify.theme_extension import EXTENSION_DIR, app_embed_editor_url
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_enable
 from tests.browser import needs_chromium
@@ -106,6 +106,32 @@ def test_the_blocks_assets_are_served_like_shopifys_cdn(storefront: Any) -> None
         assert "immutable" in answer.headers["Cache-Control"]
     for missing in ("nope.js", "..%2Fshopify.extension.toml", ".hidden"):
         assert requests.get(script.rsplit("/", 1)[0] + "/" + missing, timeout=5).status_code == 404
+
+
+def test_the_apps_deep_link_opens_the_theme_editor_with_the_embed_on_until_saved(
+        sandbox: ShopifySandbox, storefront: Any, settings: Any) -> None:  # noqa: F811
+    settings.SHOPIFY_SANDBOX_URL = sandbox.base_url
+    link = app_embed_editor_url(shop_domain=DOMAIN)
+    assert link.startswith(f"{storefront.origin}/admin/themes/current/editor?context=apps&template=index&")
+    assert f"activateAppId={settings.SHOPIFY_API_KEY}%2Fcomeback-embed" in link
+    editor = requests.get(link, timeout=5)
+    assert editor.status_code == 200 and "save to publish it" in editor.text
+    assert re.search(r"<input type='checkbox' name='enabled' role='switch' checked>", editor.text)
+    assert not storefront.app_embed_enabled  # the deep link alone publishes nothing
+    assert "data-comeback-widget" not in requests.get(f"{storefront.origin}/", timeout=5).text
+    # without the deep link the switch shows the saved state: off
+    assert " checked>" not in requests.get(link.split("?")[0], timeout=5).text.split("Enabled")[0]
+
+    saved = requests.post(link, data={"enabled": "on", "accent": "#aa3300", "position": "left", "label": ""},
+                          timeout=5)
+    assert saved.status_code == 200 and "Saved." in saved.text
+    assert storefront.app_embed_enabled and storefront.app_embed_settings == {"accent": "#aa3300", "position": "left"}
+    attrs = mount(requests.get(f"{storefront.origin}/", timeout=5).text)
+    assert (attrs["data-accent"], attrs["data-position"], attrs["data-label"]) == ("#aa3300", "left", "Rewards")
+    # switched off again in the editor: gone from the storefront
+    requests.post(link.split("?")[0], data={"accent": "#aa3300"}, timeout=5)
+    assert not storefront.app_embed_enabled
+    assert "data-comeback-widget" not in requests.get(f"{storefront.origin}/", timeout=5).text
 
 
 def test_an_extension_folder_is_checked_when_deployed(tmp_path: Path, sandbox: ShopifySandbox) -> None:  # noqa: F811

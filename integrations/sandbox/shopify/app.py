@@ -35,7 +35,16 @@ from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
 from .schema import Ctx
 from .store import PRIVACY_TOPICS, OAuthCode, SandboxError, Shop
-from .storefront import PROXY_PREFIXES, app_proxy, discount_link, extension_asset, login_page, logout, storefront_page
+from .storefront import (
+    PROXY_PREFIXES,
+    app_proxy,
+    discount_link,
+    extension_asset,
+    login_page,
+    logout,
+    storefront_page,
+    theme_editor_page,
+)
 
 if TYPE_CHECKING:
     from .sandbox import ShopifySandbox
@@ -92,6 +101,7 @@ class SandboxApp:
             Rule(f"{shop}/admin/api/<version>/graphql.json", endpoint="graphql",
                  methods=["POST"]),
             Rule(f"{shop}/admin/api/graphql.json", endpoint="graphql", methods=["POST"]),
+            Rule(f"{shop}/admin/themes/current/editor", endpoint="theme_editor", methods=["GET", "POST"]),
             Rule(f"{shop}/admin/<path:rest>", endpoint="admin_other",
                  methods=["GET", "POST", "PUT", "DELETE"]),
             Rule(f"{shop}/", endpoint="storefront"),
@@ -173,6 +183,9 @@ class SandboxApp:
 
     def on_extension_asset(self, request: Request, handle: str, version: str, name: str) -> Response:
         return extension_asset(self.sandbox, handle, name)
+
+    def on_theme_editor(self, request: Request, shop: str) -> Response:
+        return theme_editor_page(self.sandbox, self._shop(shop), request)
 
     def on_app_embed(self, request: Request, shop: str) -> Response:
         """The theme editor's App embeds: ``{"enabled": true, "settings": {"accent": "#…"}}``."""

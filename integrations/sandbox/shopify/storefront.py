@@ -258,6 +258,58 @@ def extension_asset(sandbox: ShopifySandbox, handle: str, name: str) -> Response
         "Cache-Control": "public, max-age=31536000, immutable", "Access-Control-Allow-Origin": "*"})
 
 
+_EDITOR_TEXT = {"accent": "Accent colour", "position": "Launcher position", "label": "Launcher label",
+                "auto": "Bottom corner where lines end", "right": "Bottom right", "left": "Bottom left"}
+
+
+def theme_editor_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> Response:
+    """``{origin}/admin/themes/current/editor?context=apps&activateAppId=<client id>/<block>``: the
+    theme editor's App embeds panel.  Shopify's deep link turns the named embed's switch on in the
+    editor; nothing is live until the merchant saves (a POST here)."""
+    extension = sandbox.theme_extension
+    if extension is None or not extension.app_embeds:
+        return _document("en", "Theme editor", "<main><p>This app has no app embed.</p></main>", status=404)
+    block = extension.app_embeds[0]
+    saved = False
+    if request.method == "POST":
+        form = request.form
+        values: dict[str, object] = {}
+        for setting in block.schema.get("settings", []):
+            key = setting.get("id")
+            if key in form:
+                value = form.get(key, "").strip()
+                values[key] = value if value else None
+        shop.app_embed_set(enabled=form.get("enabled") == "on", settings=values)
+        saved = True
+    activate = request.args.get("activateAppId", "")
+    deep_linked = activate == f"{sandbox.api_key}/{block.handle}"
+    enabled = shop.app_embed_enabled or (deep_linked and request.method == "GET")
+    current = {**block.defaults(), **shop.app_embed_settings}
+    fields = []
+    for setting in block.schema.get("settings", []):
+        key, kind = setting.get("id"), setting.get("type")
+        label = html.escape(_EDITOR_TEXT.get(key, key))
+        value = "" if current.get(key) is None else str(current.get(key))
+        if kind == "select":
+            options = "".join(
+                f"<option value='{html.escape(o['value'])}'{' selected' if o['value'] == value else ''}>"
+                f"{html.escape(_EDITOR_TEXT.get(o['value'], o['value']))}</option>" for o in setting.get("options", []))
+            control = f"<select id='s-{key}' name='{key}'>{options}</select>"
+        else:
+            control = (f"<input id='s-{key}' name='{key}' type='{'color' if kind == 'color' else 'text'}' "
+                       f"value='{html.escape(value)}'>")
+        fields.append(f"<p><label for='s-{key}'>{label}</label> {control}</p>")
+    note = "<p class='notice' role='status'>Saved.</p>" if saved else ""
+    if deep_linked and not shop.app_embed_enabled and not saved:
+        note = "<p class='notice' role='status'>Comeback rewards is switched on below: save to publish it.</p>"
+    body = (f"<header><h1>{html.escape(shop.name)} · Theme editor</h1><nav><a href='{html.escape(shop.origin)}/'>"
+            f"View store</a></nav></header><main>{note}<h2>App embeds</h2>"
+            f"<form method='post' action=''><fieldset><legend>Comeback rewards</legend>"
+            f"<p><label><input type='checkbox' name='enabled' role='switch'{' checked' if enabled else ''}> "
+            f"Enabled</label></p>{''.join(fields)}</fieldset><p><button type='submit'>Save</button></p></form></main>")
+    return _document("en", f"Theme editor · {shop.name}", body)
+
+
 def login_page(shop: Shop, request: Request) -> Response:
     """``GET {origin}/account/login``: pick a customer to be (the sandbox has no passwords)."""
     locale = page_locale(request)
@@ -324,5 +376,5 @@ def app_proxy(sandbox: ShopifySandbox, shop: Shop, request: Request, path_prefix
 
 
 __all__ = ["CUSTOMER_COOKIE", "DISCOUNT_COOKIE", "app_embeds", "app_proxy", "discount_link", "extension_asset",
-           "liquid_objects", "login_page", "logout", "proxy_query",
+           "liquid_objects", "login_page", "logout", "proxy_query", "theme_editor_page",
            "proxy_signature", "storefront_page", "valid_proxy_path"]
