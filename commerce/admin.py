@@ -8,6 +8,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -178,7 +180,7 @@ class DomainEventAdmin(ReadOnlyAdmin):
         )
 
     @admin.display(description=_("delivery"))
-    def delivery_state(self, event: DomainEvent) -> str:
+    def delivery_state(self, event: DomainEvent) -> str:  # a link to the failures when there are some
         """Whether every subscriber handled the event, or how many are still retrying or dead."""
         if event.dispatched_at is None:
             return gettext("pending")
@@ -189,7 +191,8 @@ class DomainEventAdmin(ReadOnlyAdmin):
         if states[DeliveryState.RETRYING]:
             parts.append(gettext("%(count)d retrying") % {"count": states[DeliveryState.RETRYING]})
         if parts:
-            return ", ".join(parts)
+            url = reverse("admin:commerce_eventdelivery_changelist")
+            return format_html('<a href="{}?event__id__exact={}">{}</a>', url, event.pk, ", ".join(parts))
         if states:
             return gettext("delivered (after failures, resolved)")
         return gettext("delivered")

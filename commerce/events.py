@@ -146,8 +146,8 @@ def _event_dispatch(pk: int) -> bool:
                 subscriber(event)
             DomainEvent.objects.filter(pk=pk).update(dispatched_at=timezone.now())
             return True
-    except Exception:  # noqa: BLE001 - whatever a subscriber raised, it is recorded below
-        pass
+    except Exception as error:  # noqa: BLE001 - whatever a subscriber raised, it is recorded below
+        logger.info("event %s: a subscriber raised %s; running its subscribers one by one", pk, type(error).__name__)
     return _event_dispatch_isolated(pk)
 
 

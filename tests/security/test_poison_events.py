@@ -229,6 +229,9 @@ def test_the_admin_retry_action_reruns_a_dead_letter_and_it_succeeds_once_fixed(
     assert "ValueError" in listing and "poisoned" not in listing and SUBSCRIBER in listing
     events_page = client.get("/admin/commerce/domainevent/", {"delivery": "dead"}).content.decode()
     assert "1 dead" in events_page and delivery.event.key in events_page
+    link = f"/admin/commerce/eventdelivery/?event__id__exact={delivery.event_id}"
+    assert link in events_page
+    assert SUBSCRIBER in client.get(link).content.decode()
     assert client.get(f"/admin/commerce/domainevent/{delivery.event_id}/change/").status_code == 200
 
     # when the operator retries before the row is fixed, it fails again and is dead again
