@@ -106,11 +106,31 @@ def bounce_redirect(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"{reverse('dashboard:bounce')}?{urlencode(query)}")
 
 
-def embedded_headers(response: HttpResponse, shop_domain: str) -> HttpResponse:
-    """The admin may frame the page (and nothing else may); tokens are short-lived, so no cache."""
-    response["Content-Security-Policy"] = f"frame-ancestors https://{shop_domain} https://admin.shopify.com"
+#: Where the Shopify admin lives, and where App Bridge (the script embedded pages load) comes from.
+SHOPIFY_ADMIN_ORIGIN = "https://admin.shopify.com"
+APP_BRIDGE_ORIGIN = "https://cdn.shopify.com"
+
+
+def _frameable_by(response: HttpResponse, *origins: str) -> None:
+    """Replace the policy's ``frame-ancestors 'none'`` (settings) for this response, and drop
+    X-Frame-Options, which would forbid the frame whatever the policy says; App Bridge may load."""
+    response._csp_replace = {"frame-ancestors": list(origins)}  # type: ignore[attr-defined]  # read by CSPMiddleware
+    response._csp_update = {"script-src": [APP_BRIDGE_ORIGIN], "connect-src": [APP_BRIDGE_ORIGIN]}  # type: ignore[attr-defined]
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
     add_never_cache_headers(response)
+
+
+def embedded_headers(response: HttpResponse, shop_domain: str) -> HttpResponse:
+    """Only this shop's admin may frame the page (Shopify's iframe protection: the shop's domain
+    and the admin's); tokens are short-lived, so no cache."""
+    _frameable_by(response, f"https://{shop_domain}", SHOPIFY_ADMIN_ORIGIN)
+    return response
+
+
+def embedded_error_headers(response: HttpResponse) -> HttpResponse:
+    """An error inside the admin's frame, before any shop is verified: the Shopify admin may show it
+    (no shop's own domain: none is known)."""
+    _frameable_by(response, SHOPIFY_ADMIN_ORIGIN)
     return response
 
 
@@ -128,8 +148,9 @@ def _activate_embedded_language(request: HttpRequest) -> None:
 
 
 def error_page(request: HttpRequest, error: ApplicationError) -> HttpResponse:
-    return render(request, "dashboard/error.html", {"message": error.message, "status": error.status},
-                  status=error.status)
+    response = render(request, "dashboard/error.html", {"message": error.message, "status": error.status},
+                      status=error.status)
+    return embedded_error_headers(response) if _is_embedded(request) else response
 
 
 def dashboard_view(
@@ -147,10 +168,7 @@ def dashboard_view(
                 _activate_embedded_language(request)
             response = view(request, access, *args, **kwargs)
         except ApplicationError as error:
-            response = error_page(request, error)
-            if _is_embedded(request):
-                add_never_cache_headers(response)
-            return response
+            return error_page(request, error)
         if access.embedded:
             embedded_headers(response, access.shop.domain)
         else:

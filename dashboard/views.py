@@ -35,7 +35,7 @@ from dashboard.periods import PRESETS, Period, period_from
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
 
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
 SEGMENT_PAGE_SIZE = 50
 # Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
 PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")
@@ -322,17 +322,21 @@ def _padded(values: list[Any], width: int) -> list[Any]:
     return list(values) + [None] * (width - len(values))
 
 
+HEAT_LEVELS = 12  # the cohort heat map's colour steps beyond the lightest (data-heat 0 ... 12 in dashboard.css)
+
+
 def _heat_cell(value: Any, *, partial: bool = False) -> dict[str, Any]:
-    """A cohort cell: its text and a colour whose depth follows the share (blank when not yet due);
-    a month not over yet is hatched (``partial``): its share is so far, not a drop."""
+    """A cohort cell: its text and a colour level whose depth follows the share (blank when not yet
+    due); a month not over yet is hatched (``partial``): its share is so far, not a drop.  A level
+    for the stylesheet, not a style attribute: the Content-Security-Policy allows no inline styles."""
     if value is None:
-        return {"text": "", "style": "", "class": "empty", "partial": False}
+        return {"text": "", "level": None, "class": "empty", "partial": False}
     share = max(Decimal("0"), min(Decimal("100"), Decimal(str(value))))
     # 0 % -> light; 100 % -> deep teal.  Steeper at the low end, where most repeat shares are.
     strength = min(Decimal("1"), (share / Decimal("40")) ** Decimal("0.7")) if share else Decimal("0")
-    lightness = 97 - int(strength * 62)
-    return {"text": formatting.percent(value, 1), "style": f"background-color:hsl(174 55% {lightness}%)",
-            "class": ("dark" if lightness < 55 else "light") + (" partial" if partial else ""), "partial": partial}
+    level = int((strength * HEAT_LEVELS).to_integral_value())
+    return {"text": formatting.percent(value, 1), "level": level,
+            "class": ("dark" if level >= 9 else "light") + (" partial" if partial else ""), "partial": partial}
 
 
 @require_GET

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from retention_app.keys import derived_encryption_key, development_secrets, keys_refuse_public
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "retention_app.csp.CSPMiddleware",  # Content-Security-Policy on every response (static files too)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn too (no web server needed)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -283,6 +285,30 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or [
     else development_secrets(var_dir=VAR_DIR).encryption_key
 ]
 keys_refuse_public(secret_key=SECRET_KEY, encryption_keys=FIELD_ENCRYPTION_KEYS)
+
+# --- Security headers -----------------------------------------------------------------------
+# One Content-Security-Policy (django-csp) for every response: scripts and styles from this origin
+# only, plus a per-response nonce for the few inline <style> blocks; no inline event handlers or
+# style attributes anywhere.  Nothing may frame a page, except that embedded dashboard pages allow
+# their own shop's admin (dashboard/auth.py: embedded_headers, which also allows App Bridge's CDN).
+CONTENT_SECURITY_POLICY: dict[str, dict[str, object]] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"  # for browsers without frame-ancestors; embedded pages send none
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # unsubscribe and survey links carry tokens: never sent to others
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- Shopify --------------------------------------------------------------------------------
 APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -11,7 +11,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from retention_app.settings.base import *  # noqa: F403
-from retention_app.settings.base import DATABASES, DEBUG, env_bool, env_list
+from retention_app.settings.base import CONTENT_SECURITY_POLICY, DATABASES, DEBUG, env_bool, env_list
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production (DEBUG=0)")
@@ -40,3 +40,5 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS") or [os.environ["APP_URL"].rstrip("/")]
+# Behind TLS: a stray http:// subresource is fetched over https instead of being blocked as mixed.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**CONTENT_SECURITY_POLICY["DIRECTIVES"], "upgrade-insecure-requests": True}}

@@ -111,6 +111,11 @@ class Console:
         page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
+    @property
+    def csp_violations(self) -> list[str]:
+        """What the Content-Security-Policy blocked (Chromium logs each refusal as an error)."""
+        return [error for error in self.errors if "Content Security Policy" in error]
+
 
 def _log_in(page: Page, base_url: str, language: str = "") -> None:
     page.goto(f"{base_url}/dashboard/")
@@ -140,6 +145,8 @@ def _chart_drawn(page: Page, chart_id: str) -> dict[str, Any]:
 def _check_page(page: Page, console: Console, base_url: str, name: str, language: str) -> None:
     response = page.goto(f"{base_url}/dashboard/{name}/")
     assert response is not None and response.status == 200, (name, language)
+    policy = response.headers["content-security-policy"]  # the charts below are drawn under it
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
     page.wait_for_load_state("networkidle")
     html = page.locator("html")
     direction = "ltr" if language == "en" else "rtl"
@@ -166,6 +173,7 @@ def _check_page(page: Page, console: Console, base_url: str, name: str, language
         assert page.locator("#heatmap tbody tr").count() >= 10
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}-{language}.png"), full_page=True)
+    assert not console.csp_violations, (name, language, console.csp_violations)
     assert not console.errors, (name, language, console.errors)
 
 
@@ -195,20 +203,27 @@ def test_language_switcher_and_embedded_load(browser: Browser, app: Any, merchan
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
+        console = Console(page)
         _log_in(page, app.url)
         page.locator("#language-switch").select_option("fa")
         page.wait_for_load_state("networkidle")
         assert page.locator("html").get_attribute("dir") == "rtl"
         assert page.locator("html").get_attribute("lang") == "fa"
         # the Shopify admin's load: a session token in the URL, the language from Shopify's locale
+        assert not console.csp_violations, console.csp_violations  # the switcher's script is no inline handler
         embedded = context.new_page()
+        embedded_console = Console(embedded)
         embedded.route("https://cdn.shopify.com/**", lambda route: route.fulfill(
             status=200, content_type="text/javascript", body="window.shopify = {};"))
         response = embedded.goto(f"{app.url}/dashboard/overview/?shop={DOMAIN}&host=YWRtaW4&locale=he"
                                  f"&id_token={session_token(DOMAIN)}")
         assert response is not None and response.status == 200
-        assert response.headers["content-security-policy"].startswith(f"frame-ancestors https://{DOMAIN}")
+        policy = response.headers["content-security-policy"]
+        assert policy.startswith(f"frame-ancestors https://{DOMAIN} https://admin.shopify.com;")
+        assert "script-src 'self' https://cdn.shopify.com" in policy and "x-frame-options" not in response.headers
         assert embedded.locator("html").get_attribute("dir") == "rtl"
         assert _chart_drawn(embedded, "customers")["chart"]
+        assert not embedded_console.csp_violations, embedded_console.csp_violations
+        assert not embedded_console.errors, embedded_console.errors
     finally:
         context.close()
