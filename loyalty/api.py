@@ -8,8 +8,7 @@ from integrations.platforms import adapter_for
 from loyalty import selectors
 from loyalty.models import Account, Reward
 from loyalty.services import accounts, actions, ledger, redemption, referrals
-from retention_app.api import ShopperApi
-from retention_app.client_ip import client_ip
+from retention_app.api import ShopperApi, shopper_ip
 from retention_app.errors import ApplicationError
 from retention_app.throttles import SHOPPER_THROTTLES
 
@@ -139,7 +138,7 @@ class ProxyReferralClaimApi(ShopperApi):
         data.is_valid(raise_exception=True)
         referral = referrals.referral_start(shop=self.shop, code=data.validated_data["code"],
                                             friend_email=data.validated_data["email"],
-                                            customer_platform_id=self.customer_platform_id, ip=client_ip(request))
+                                            customer_platform_id=self.customer_platform_id, ip=shopper_ip(request))
         if referral.status == "rejected":
             # The shopper sees a plain answer; the reasons are for the merchant's eyes.
             raise ApplicationError("this referral cannot be used", status=422, code="referral_refused")

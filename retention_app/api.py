@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.models import Shop
+from retention_app.client_ip import client_ip
 from retention_app.errors import ApplicationError
 
 
@@ -33,13 +34,24 @@ class ShopPrincipal:
 
 
 class ShopperPrincipal:
-    """A storefront request: the shop, and the logged-in shopper's platform id ("" for none)."""
+    """A storefront request: the shop, the logged-in shopper's platform id ("" for none), and the
+    shopper's address when the authenticator knows better than ``client_ip(request)`` (a platform
+    proxy in between that says who connected to it)."""
 
     is_authenticated = True
 
-    def __init__(self, shop: Shop, customer_platform_id: str) -> None:
+    def __init__(self, shop: Shop, customer_platform_id: str, client_ip: str | None = None) -> None:
         self.shop = shop
         self.customer_platform_id = customer_platform_id
+        self.client_ip = client_ip
+
+
+def shopper_ip(request: Request) -> str | None:
+    """The shopper's address: as the verified request's authenticator found it, else the client IP."""
+    principal = request.user
+    if isinstance(principal, ShopperPrincipal) and principal.client_ip:
+        return principal.client_ip
+    return client_ip(request)
 
 
 def _limit_message(exc: Exception) -> str:

@@ -55,20 +55,26 @@ def _trusted(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address.version == network.version and address in network for network in networks)
 
 
-def client_ip(request: HttpRequest | Request) -> str | None:
+def client_ip(request: HttpRequest | Request, *, signed_hops: int = 0) -> str | None:
     """The client's address: ``REMOTE_ADDR`` unless it is a trusted proxy, then the right-most
     ``X-Forwarded-For`` entry that is not a trusted proxy (invalid entries are skipped).  None when
-    not even ``REMOTE_ADDR`` is an address."""
+    not even ``REMOTE_ADDR`` is an address.
+
+    ``signed_hops``: for a request whose signature proves it passed through a platform's proxy
+    (Shopify's app proxy connects to us and appends the address that connected to it), believe
+    that many more entries beyond the first untrusted one, as far as there are entries."""
     networks = trusted_networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
     nearest = address_parse(request.META.get("REMOTE_ADDR") or "")
     if nearest is None:
         return None
-    if networks and _trusted(nearest, networks):
-        for entry in reversed((request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")):
-            address = address_parse(entry)
-            if address is None:
-                continue
-            nearest = address
-            if not _trusted(address, networks):
-                break
-    return str(nearest)
+    if not networks and not signed_hops:
+        return str(nearest)
+    chain = [nearest]
+    for entry in reversed((request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")):
+        address = address_parse(entry)
+        if address is not None:
+            chain.append(address)
+    index = 0
+    while index < len(chain) - 1 and _trusted(chain[index], networks):
+        index += 1
+    return str(chain[min(index + signed_hops, len(chain) - 1)])

@@ -36,6 +36,14 @@ def derived_encryption_key(secret_key: str) -> str:
 PUBLIC_ENCRYPTION_KEYS = frozenset(derived_encryption_key(key) for key in PUBLIC_SECRET_KEYS)
 
 
+#: The Shopify app secrets the repository's settings, tests and sandbox use: each signs webhooks,
+#: app-proxy requests and session tokens that the app would then believe.
+PUBLIC_SHOPIFY_SECRETS = frozenset({
+    "comeback-dev-secret", "sandbox-api-secret", "test-api-secret", "test-api-secret-with-at-least-32-bytes",
+    "rotated-secret-that-is-also-32-bytes-long", "test-secret", "new-secret",
+})
+
+
 @dataclass(frozen=True)
 class DevelopmentSecrets:
     secret_key: str
@@ -64,6 +72,17 @@ def keys_refuse_public(*, secret_key: str, encryption_keys: list[str]) -> None:
             raise ImproperlyConfigured(
                 "FIELD_ENCRYPTION_KEYS: each key must be 32 url-safe base64-encoded bytes (a Fernet key)"
             ) from error
+
+
+def shopify_secrets_refuse_public(*, secrets: list[str]) -> None:
+    """ImproperlyConfigured when a Shopify app secret is one from the repository (production only:
+    development talks to the local sandbox with its default)."""
+    if set(secrets) & PUBLIC_SHOPIFY_SECRETS:
+        raise ImproperlyConfigured(
+            "SHOPIFY_API_SECRET (or SHOPIFY_API_SECRET_PREVIOUS) is a development or test value from the "
+            "repository: anyone could sign webhooks, app-proxy requests and session tokens with it. Use the "
+            "app's client secret from the Shopify Partner Dashboard."
+        )
 
 
 def development_secrets(*, var_dir: Path) -> DevelopmentSecrets:

@@ -17,8 +17,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from retention_app.api import ShopperPrincipal
-from retention_app.client_ip import client_ip
+from retention_app.api import ShopperPrincipal, shopper_ip
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -74,12 +73,12 @@ class ShopperThrottle(BaseThrottle):
 
 
 class ShopperIpThrottle(ShopperThrottle):
-    """Per shop and client IP (``retention_app.client_ip``): logged in or not."""
+    """Per shop and the shopper's address (``retention_app.api.shopper_ip``): logged in or not."""
 
     dimension = "ip"
 
     def identity(self, request: Request, principal: ShopperPrincipal) -> str | None:
-        return client_ip(request)
+        return shopper_ip(request)
 
 
 class ShopperCustomerThrottle(ShopperThrottle):

@@ -5,6 +5,7 @@ reaches the widget API through the app proxy, signed with the app secret.  The r
 only sees the principals from ``retention_app.api`` (settings list these classes).
 """
 
+from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -13,6 +14,7 @@ from commerce.models import Platform, Shop
 from integrations.shopify.app_proxy import proxy_verify
 from integrations.shopify.oauth import session_token_shop
 from retention_app.api import ShopperPrincipal, ShopPrincipal
+from retention_app.client_ip import client_ip
 from retention_app.errors import ApplicationError
 
 
@@ -40,7 +42,10 @@ class AppProxyAuthentication(BaseAuthentication):
         shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=verified.shop_domain, status="installed").first()
         if shop is None:
             raise exceptions.AuthenticationFailed("the shop has not installed the app")
-        return ShopperPrincipal(shop, verified.customer_platform_id), None
+        # Shopify's proxy connects to us (through our own proxies) and appends the address that
+        # connected to it; the signature shows the request came that way, so that entry is believed.
+        hops = 1 if settings.SHOPIFY_APP_PROXY_FORWARDED_FOR else 0
+        return ShopperPrincipal(shop, verified.customer_platform_id, client_ip(request, signed_hops=hops)), None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Signature realm="shopify-app-proxy"'

@@ -351,6 +351,10 @@ EMAIL_SOFT_BOUNCE_DAYS = int(os.environ.get("EMAIL_SOFT_BOUNCE_DAYS", "30"))
 # X-Forwarded-For entries they append are believed (retention_app/client_ip.py).  Empty: the
 # header is ignored and REMOTE_ADDR is the client.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Shopify's app proxy connects from Shopify's servers and appends the shopper's address to
+# X-Forwarded-For; on, a request whose proxy signature checks out believes that one entry too
+# (otherwise every shopper seems to come from Shopify).  On by default in production.
+SHOPIFY_APP_PROXY_FORWARDED_FOR = env_bool("SHOPIFY_APP_PROXY_FORWARDED_FOR", False)
 # The shopper (widget) endpoints, per shop and client IP / per shop and logged-in shopper
 # ("N/second|minute|hour|day"; retention_app/throttles.py).  Over the limit: 429 with Retry-After.
 # Each can be set from the environment, e.g. RATE_LIMIT_REDEEM_IP=60/minute.

@@ -10,6 +10,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from retention_app.keys import shopify_secrets_refuse_public
 from retention_app.settings.base import *  # noqa: F403
 from retention_app.settings.base import CONTENT_SECURITY_POLICY, DATABASES, DEBUG, env_bool, env_list
 
@@ -21,6 +22,8 @@ _REQUIRED = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "SHOPIFY_API_KEY", "SHOPIFY_
 _missing = [name for name in _REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured(f"production settings need these environment variables: {', '.join(_missing)}")
+shopify_secrets_refuse_public(secrets=[os.environ["SHOPIFY_API_SECRET"],
+                                       os.environ.get("SHOPIFY_API_SECRET_PREVIOUS") or ""])
 if "postgresql" not in DATABASES["default"]["ENGINE"]:
     raise ImproperlyConfigured("production runs on PostgreSQL: DATABASE_URL must be postgres://...")
 # Rate limits (and OAuth state) live in the cache, which every web process must share.  Without

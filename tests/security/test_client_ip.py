@@ -79,3 +79,28 @@ def test_all_hops_trusted_gives_the_furthest_one(settings):
 def test_no_remote_address_is_none(settings):
     settings.TRUSTED_PROXIES = []
     assert client_ip(_request("")) is None
+
+
+# --- Shopify's app proxy: one more hop, believed because the request is signed -----------------
+
+SHOPIFY_EGRESS = "192.0.2.10"  # the Shopify server that connected to us (or to our load balancer)
+
+
+def test_a_signed_hop_believes_the_entry_the_platform_appended(settings):
+    settings.TRUSTED_PROXIES = []
+    # Shopify connected directly; it appended the shopper's address after the shopper's own forgery
+    request = _request(SHOPIFY_EGRESS, "6.6.6.6, 203.0.113.5")
+    assert client_ip(request, signed_hops=1) == "203.0.113.5"
+    assert client_ip(request) == SHOPIFY_EGRESS
+
+
+def test_a_signed_hop_behind_our_load_balancer(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    request = _request(LOAD_BALANCER, f"6.6.6.6, 203.0.113.5, {SHOPIFY_EGRESS}")
+    assert client_ip(request, signed_hops=1) == "203.0.113.5"
+    assert client_ip(request) == SHOPIFY_EGRESS
+
+
+def test_a_signed_hop_without_an_entry_stays_at_the_platform(settings):
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(_request(SHOPIFY_EGRESS), signed_hops=1) == SHOPIFY_EGRESS

@@ -160,3 +160,13 @@ def test_demo_on_a_database_encrypted_with_another_key_says_to_run_make_clean():
     with pytest.raises(CommandError, match=r"old public development key.*Run `make clean`"):
         call_command("demo", "--exit-after-install", "--port", "1")
     assert Shop.objects.count() == 1  # nothing was touched
+
+
+@pytest.mark.parametrize("variable", ["SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS"])
+def test_production_refuses_the_repositorys_shopify_secrets(tmp_path, variable):
+    # the development default: whoever knows it signs webhooks, proxy requests and session tokens
+    refused = load_settings("retention_app.settings.production", tmp_path, **{
+        **PRODUCTION_ENV, "SECRET_KEY": "r" * 60, "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        variable: "comeback-dev-secret"})
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: SHOPIFY_API_SECRET (or SHOPIFY_API_SECRET_PREVIOUS) is a development" in refused.stderr

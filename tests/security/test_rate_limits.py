@@ -286,3 +286,35 @@ def test_the_referral_rules_hourly_cap_says_when_to_come_back(client, members):
                           {"code": accounts[0].referral_code, "email": "one-more@example.com"}, content_type=JSON)
     assert _assert_limited(refused, period=3601) > 3500
     assert Referral.objects.count() == CLAIMS_PER_IP_HOUR
+
+
+# --- the shopper's address behind Shopify's app proxy --------------------------------------------
+
+SHOPIFY_EGRESS = "192.0.2.10"
+
+
+def test_referrals_record_the_address_shopify_appended_not_the_shoppers_forgery(client, members, settings):
+    shop, accounts = members
+    settings.SHOPIFY_APP_PROXY_FORWARDED_FOR = True  # production's default
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]  # our load balancer
+    response = client.post(f"/proxy/referrals?{signed(shop.domain)}",
+                           {"code": accounts[0].referral_code, "email": "friend@example.com"}, content_type=JSON,
+                           REMOTE_ADDR="10.0.0.5",
+                           headers={"X-Forwarded-For": f"6.6.6.6, 203.0.113.5, {SHOPIFY_EGRESS}"})
+    assert response.status_code == 201, response.content
+    assert Referral.objects.get().ip == "203.0.113.5"
+
+
+def test_shoppers_behind_the_same_shopify_server_are_limited_apart(client, members, settings):
+    shop, _ = members
+    settings.SHOPIFY_APP_PROXY_FORWARDED_FOR = True
+    settings.TRUSTED_PROXIES = []
+    settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "2/hour"}}
+    _room_in_window(3600, needed=60)
+
+    def redeem_from(shopper: str) -> int:
+        return _redeem(client, shop, "c1", 999_999, REMOTE_ADDR=SHOPIFY_EGRESS,
+                       headers={"X-Forwarded-For": shopper}).status_code
+
+    assert [redeem_from("203.0.113.5") for _ in range(3)] == [404, 404, 429]
+    assert redeem_from("203.0.113.6") == 404  # another shopper, same Shopify server
