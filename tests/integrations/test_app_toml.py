@@ -85,6 +85,16 @@ def test_the_app_proxy_forwards_apps_comeback_to_our_proxy_views(app: dict) -> N
     assert sandbox.app_proxy_target == proxy["url"]
 
 
+def test_deployed_to_the_sandbox_it_configures_the_app_as_shopify_would(app: dict) -> None:
+    sandbox = ShopifySandbox()
+    sandbox.app_deploy(str(APP_TOML), app_url="http://127.0.0.1:8123/")
+    assert sandbox.app_url == "http://127.0.0.1:8123"
+    assert sandbox.default_scopes == ",".join(settings.SHOPIFY_SCOPES)
+    assert sandbox.redirect_uris == ["http://127.0.0.1:8123/shopify/callback"]
+    assert sandbox.privacy_webhook_uri == "http://127.0.0.1:8123/webhooks/shopify"
+    assert (sandbox.app_proxy_path, sandbox.app_proxy_target) == ("/apps/comeback", "http://127.0.0.1:8123/proxy")
+
+
 def strings(value: object) -> list[str]:
     if isinstance(value, dict):
         return [s for v in value.values() for s in strings(v)]

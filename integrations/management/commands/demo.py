@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from commerce.models import Customer, Order, Platform, Product, Shop
 from integrations import selectors
 from integrations.models import WebhookDelivery
+from integrations.shopify.app_config import APP_TOML
 
 DEMO_SHOP = "demo-store.myshopify.com"
 
@@ -62,7 +63,9 @@ class Command(BaseCommand):
         # The merchant has switched the theme app extension's app embed on (theme editor > App
         # embeds): the storefront renders extensions/comeback-widget's block, not a pasted snippet.
         demo_store.app_embed_set(enabled=True, widget_snippet=False)
-        sandbox.app_config(privacy_webhook_uri=f"{app_url}/webhooks/shopify", app_url=app_url)
+        # The app as shopify.app.toml declares it (scopes, OAuth callback, app proxy, compliance
+        # webhooks), on this server's address.
+        sandbox.app_deploy(str(APP_TOML), app_url=app_url)
 
         # This process runs the scheduler's work too (the demo has no Celery beat): it reaches the
         # store (discount codes) through the sandbox, like the web server it starts.

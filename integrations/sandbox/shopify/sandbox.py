@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import tomllib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from graphql import GraphQLSchema
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -220,6 +222,31 @@ class ShopifySandbox:
         if theme_extension is not _UNSET:
             self.theme_extension_path = str(theme_extension) if theme_extension else None
             self._theme_extension = ThemeExtension(theme_extension) if theme_extension else None
+
+    def app_deploy(self, config_path: str, *, app_url: str) -> None:
+        """``shopify app deploy`` of a ``shopify.app.toml``: its scopes, redirect URLs, app proxy and
+        compliance webhook address become the app's settings, with the origin of its
+        ``application_url`` replaced by ``app_url`` (the file names a placeholder host).  Topic
+        subscriptions stay per shop (the app registers them through the API at install)."""
+        with open(config_path, "rb") as fh:
+            config = tomllib.load(fh)
+        declared = urlsplit(str(config["application_url"]))
+        origin = f"{declared.scheme}://{declared.netloc}"
+        app_url = app_url.rstrip("/")
+
+        def here(url: str) -> str:
+            return app_url + url[len(origin):] if url.startswith(origin) else url
+
+        compliance = [s for s in config.get("webhooks", {}).get("subscriptions", []) if s.get("compliance_topics")]
+        proxy = config.get("app_proxy") or {}
+        self.app_config(
+            app_url=app_url,
+            scopes=str(config.get("access_scopes", {}).get("scopes", "")) or _UNSET,
+            redirect_uris=[here(u) for u in config.get("auth", {}).get("redirect_urls", [])] or None,
+            privacy_webhook_uri=here(str(compliance[0]["uri"])) if compliance else None,
+            app_proxy_path=f"/{proxy['prefix']}/{proxy['subpath']}" if proxy else _UNSET,
+            app_proxy_url=here(str(proxy["url"])) if proxy else None,
+        )
 
     @property
     def theme_extension(self) -> ThemeExtension | None:
