@@ -9,14 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.services.base import shop_zone
 from commerce.models import Shop
+from retention_app.bounds import MAX_YEAR, MIN_YEAR
 from retention_app.errors import ApplicationError
 
 PRESETS = {"30d": _("Last 30 days"), "90d": _("Last 90 days"), "365d": _("Last 365 days"), "ytd": _("Year to date")}
 DEFAULT_PRESET = "365d"
 MAX_DAYS = 3 * 366
-#: Explicit dates must fall in these years: year 1 or 9999 would overflow when turned into the
-#: shop's local midnight, and no store has orders outside them.
-MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)

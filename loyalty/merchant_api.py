@@ -21,6 +21,7 @@ from loyalty.services import actions, earning, referrals, tiers
 from loyalty.services.ledger import account_balance, account_for_customer
 from loyalty.services.program import program_defaults_create
 from retention_app.api import ShopScopedApi
+from retention_app.bounds import MAX_YEAR, MIN_YEAR, year_in_bounds
 from retention_app.errors import ApplicationError
 
 
@@ -257,8 +258,8 @@ class PointsReportApi(ShopScopedApi):
         data.is_valid(raise_exception=True)
         start: date = data.validated_data["start"]
         end: date = data.validated_data["end"]
-        if not (2000 <= start.year <= 2100 and 2000 <= end.year <= 2100):  # year 9999 overflows a day later
-            raise ApplicationError("dates must be between the years 2000 and 2100", status=400)
+        if not (year_in_bounds(start) and year_in_bounds(end)):  # year 9999 overflows a day later
+            raise ApplicationError(f"dates must be between the years {MIN_YEAR} and {MAX_YEAR}", status=400)
         if end < start or (end - start).days > 366:
             raise ApplicationError("the range must be at most a year, start before end", status=400)
         return Response(selectors.points_accounting(shop=self.shop, start=start, end=end))

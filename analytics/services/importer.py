@@ -14,13 +14,20 @@ columns are ignored.  Rows become commerce records written by ``commerce.service
 - A bad row is rejected whole (nothing of it is written) with its line number; the other rows are
   imported.  A missing ``cost``/``product``/``refunded`` keeps what is stored; a refunded amount can
   grow (a new refund row for the difference) but not shrink.
-- ``processed_at``: ISO 8601 date or date-time; without an offset it is the shop's local time.
+- ``processed_at``: ISO 8601 date or date-time; without an offset it is the shop's local time;
+  years 2000 to 2100 (``retention_app.bounds``).
 - Amounts are in the shop's currency: a row in another currency is rejected (convert first).
+  Each amount is a plain number >= 0 with at most 3 decimals, at most 999999999999999.999
+  (``retention_app.bounds.MONEY_MAX``, well inside the money column); NaN and Infinity are refused.
+- Text fits its column (ids 57 characters, email 320, product 500) and holds no control
+  characters.  A field larger than the CSV reader's limit (128 KiB), or a line it cannot read, is
+  a bad row like any other: the rows after it are still imported.
 """
 
 import csv
 import hashlib
 import itertools
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +44,7 @@ from analytics.services.base import shop_zone
 from commerce import services as commerce
 from commerce.models import Customer, FinancialStatus, Order, OrderLine, Platform, Product, Refund, Shop
 from commerce.records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord, RefundRecord
+from retention_app.bounds import MAX_YEAR, MIN_YEAR, MONEY_MAX, decimal_max, year_in_bounds
 from retention_app.errors import ApplicationError
 from retention_app.money import ZERO
 
@@ -47,6 +55,16 @@ ID_MAX_LENGTH = 64 - len(PREFIX)
 BATCH_SIZE = 2000
 MAX_REPORTED_ERRORS = 1000
 MILLI = Decimal("0.001")
+MAX_AMOUNT = min(MONEY_MAX, decimal_max(Order._meta.get_field("total")))  # every amount goes to a money column
+EMAIL_MAX_LENGTH = min(Customer._meta.get_field("email").max_length or 0, Order._meta.get_field("email").max_length
+                       or 0)
+PRODUCT_MAX_LENGTH = min(Product._meta.get_field("title").max_length or 0,
+                         OrderLine._meta.get_field("title").max_length or 0)
+DOMAIN_MAX_LENGTH = Shop._meta.get_field("domain").max_length or 0
+CURRENCY = re.compile(r"[A-Z]{3}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A host name (letters, digits, hyphens, dots): what a standalone shop created by the import is called.
+DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -130,8 +148,8 @@ def shop_by_domain(*, domain: str, platform: str | None = None) -> Shop | None:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ApplicationError(f"unknown time zone {name!r}", code="bad_timezone") from error
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # OSError: a name too long for a file
+        raise ApplicationError(f"unknown time zone {_shown(name)}", code="bad_timezone") from error
 
 
 # --- parsing -------------------------------------------------------------------------------------------------------
@@ -141,8 +159,22 @@ class _RowInvalid(ValueError):
     pass
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """A value quoted in a message, cut short: a bad field may be 100 KB long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def _text(row: dict[str, str | None], column: str) -> str:
     return (row.get(column) or "").strip()
+
+
+def _checked(value: str, column: str, *, max_length: int) -> str:
+    """A text that fits its column and holds no control characters (PostgreSQL cannot store NUL)."""
+    if len(value) > max_length:
+        raise _RowInvalid(f"{column} is longer than {max_length} characters")
+    if CONTROL.search(value):
+        raise _RowInvalid(f"{column} contains a control character")
+    return value
 
 
 def _amount(row: dict[str, str | None], column: str, *, required: bool) -> Decimal | None:
@@ -154,19 +186,36 @@ def _amount(row: dict[str, str | None], column: str, *, required: bool) -> Decim
     try:
         value = Decimal(text)
     except InvalidOperation as error:
-        raise _RowInvalid(f"{column} {text!r} is not a number (use a dot for decimals, no thousands separators)") \
-            from error
-    if not value.is_finite() or value < 0:
-        raise _RowInvalid(f"{column} {text!r} must be a number >= 0")
+        raise _RowInvalid(f"{column} {_shown(text)} is not a number (use a dot for decimals, no thousands "
+                          f"separators)") from error
+    if not value.is_finite():
+        raise _RowInvalid(f"{column} {_shown(text)} is not a finite number")
+    if value < 0:
+        raise _RowInvalid(f"{column} {_shown(text)} must be a number >= 0")
+    if value > MAX_AMOUNT:
+        raise _RowInvalid(f"{column} {_shown(text)} is more than {MAX_AMOUNT}, the largest amount accepted")
     if value != value.quantize(MILLI):
-        raise _RowInvalid(f"{column} {text!r} has more than 3 decimal places")
-    return value.quantize(MILLI)
+        raise _RowInvalid(f"{column} {_shown(text)} has more than 3 decimal places")
+    return abs(value.quantize(MILLI))  # abs: -0 is 0
 
 
 def _identifier(value: str, column: str) -> str:
-    if len(value) > ID_MAX_LENGTH:
-        raise _RowInvalid(f"{column} is longer than {ID_MAX_LENGTH} characters")
-    return value
+    return _checked(value, column, max_length=ID_MAX_LENGTH)
+
+
+def _email(row: dict[str, str | None]) -> str:
+    email = _checked(_text(row, "email").lower(), "email", max_length=EMAIL_MAX_LENGTH)
+    if email and (email.count("@") != 1 or email.startswith("@") or email.endswith("@") or " " in email):
+        raise _RowInvalid(f"email {_shown(email)} is not an email address")
+    return email
+
+
+def _currency(text: str) -> str:
+    currency = text.upper()
+    if not CURRENCY.fullmatch(currency):
+        raise _RowInvalid(f"currency {_shown(text) if text else '(missing)'} is not an ISO 4217 code (three "
+                          f"letters, as EUR)")
+    return currency
 
 
 def _moment(text: str, zone: ZoneInfo) -> datetime:
@@ -175,7 +224,9 @@ def _moment(text: str, zone: ZoneInfo) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
-        raise _RowInvalid(f"processed_at {text!r} is not an ISO 8601 date or date-time") from error
+        raise _RowInvalid(f"processed_at {_shown(text)} is not an ISO 8601 date or date-time") from error
+    if not year_in_bounds(moment):
+        raise _RowInvalid(f"processed_at {_shown(text)} is not between the years {MIN_YEAR} and {MAX_YEAR}")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -187,24 +238,21 @@ def parse_row(row: dict[str, str | None], *, line: int, shop: Shop) -> ImportRow
     if not order_id:
         raise _RowInvalid("order_id is missing")
     customer_id = _identifier(_text(row, "customer_id"), "customer_id")
-    email = _text(row, "email").lower()
+    email = _email(row)
     if not customer_id and not email:
         raise _RowInvalid("customer_id and email are both missing")
     customer_platform_id = PREFIX + customer_id if customer_id else f"{PREFIX}email:{email}"
     if len(customer_platform_id) > 64:
         raise _RowInvalid("email is too long to identify a customer")
-    currency = _text(row, "currency").upper()
+    currency = _currency(_text(row, "currency"))
     if currency != shop.currency:
-        raise _RowInvalid(f"currency {currency or '(missing)'} is not the shop's ({shop.currency}): convert the "
-                          f"amounts first")
+        raise _RowInvalid(f"currency {currency} is not the shop's ({shop.currency}): convert the amounts first")
     total = _amount(row, "total", required=True)
     assert total is not None
     refunded = _amount(row, "refunded", required=False)
     if refunded is not None and refunded > total:
         raise _RowInvalid(f"refunded {refunded} is more than the total {total}")
-    product = _text(row, "product")
-    if len(product) > 500:
-        raise _RowInvalid("product is longer than 500 characters")
+    product = _checked(_text(row, "product"), "product", max_length=PRODUCT_MAX_LENGTH)
     return ImportRow(line=line, order_id=order_id, customer_platform_id=customer_platform_id, email=email,
                      processed_at=_moment(_text(row, "processed_at"), shop_zone(shop)),
                      total=total, currency=currency, cost=_amount(row, "cost", required=False), refunded=refunded,
@@ -353,18 +401,38 @@ def _batch_write(*, shop: Shop, rows: list[ImportRow], seen_customers: set[str],
         return True
 
 
-def _numbered(reader: csv.DictReader) -> Iterator[tuple[int, dict[str, str | None]]]:
-    for raw in reader:
+Numbered = tuple[int, dict[str, str | None] | str]
+
+
+def _numbered(reader: csv.DictReader) -> Iterator[Numbered]:
+    """Each row with its line number; a line the CSV reader cannot read (a field over its size limit,
+    a stray quote) comes as the reason instead of the row, and reading goes on after it."""
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # the reader has not counted the line it failed on (a failure consumes that line)
+            yield reader.line_num + 1, _unreadable(error)
+            continue
         yield reader.line_num, raw
 
 
-def _rows(
-    numbered: Iterable[tuple[int, dict[str, str | None]]], *, shop: Shop, result: ImportResult
-) -> Iterator[ImportRow]:
+def _unreadable(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"the line is not readable CSV ({error})"
+
+
+def _rows(numbered: Iterable[Numbered], *, shop: Shop, result: ImportResult) -> Iterator[ImportRow]:
     """The file's valid rows; errors and exact repeats are counted on ``result``."""
     seen: dict[str, int] = {}  # order id -> line << 32 | fingerprint: one int per order keeps memory small
     for line, raw in numbered:
         result.rows += 1
+        if isinstance(raw, str):
+            result.error(line, raw)
+            continue
         try:
             row = parse_row(raw, line=line, shop=shop)
         except _RowInvalid as error:
@@ -392,23 +460,38 @@ def orders_import(
     """Import the CSV ``file`` into the shop with ``domain`` (created as a standalone shop, with the
     first row's currency and ``timezone``, when there is none)."""
     reader = csv.DictReader(file)
-    columns = [name.strip() for name in reader.fieldnames or ()]
+    try:
+        header = reader.fieldnames or ()
+    except csv.Error as error:
+        raise ApplicationError(f"the header row is not readable CSV: {_unreadable(error)}", code="bad_file") \
+            from error
+    columns = [name.strip() for name in header]
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         raise ApplicationError(f"the file lacks the columns: {', '.join(missing)}", code="bad_file")
     reader.fieldnames = columns
     numbered = _numbered(reader)
-    first = next(numbered, None)
-    if first is None:
+    # the lines up to the first readable row (whose currency a new shop takes)
+    ahead: list[Numbered] = []
+    for item in numbered:
+        ahead.append(item)
+        if not isinstance(item[1], str):
+            break
+    if not ahead:
         raise ApplicationError("the file has no rows", code="bad_file")
     result = ImportResult()
     shop = shop_by_domain(domain=domain, platform=platform)
     if shop is None:
         if platform not in (None, Platform.STANDALONE):
-            raise ApplicationError(f"no {platform} shop has the domain {domain}", code="unknown_shop")
-        currency = _text(first[1], "currency").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise ApplicationError(f"line {first[0]}: currency {currency!r} is not an ISO 4217 code", code="bad_file")
+            raise ApplicationError(f"no {platform} shop has the domain {_shown(domain)}", code="unknown_shop")
+        if len(domain) > DOMAIN_MAX_LENGTH or not DOMAIN.fullmatch(domain):
+            raise ApplicationError(f"{_shown(domain)} is not a domain name (letters, digits, hyphens and dots, at "
+                                   f"most {DOMAIN_MAX_LENGTH} characters)", code="bad_domain")
+        line, first = ahead[-1]
+        try:
+            currency = "" if isinstance(first, str) else _currency(_text(first, "currency"))
+        except _RowInvalid as error:
+            raise ApplicationError(f"line {line}: {error}", code="bad_file") from error
         # Saved with the first batch: a file whose rows are all rejected leaves no empty shop behind.
         shop = Shop(platform=Platform.STANDALONE, domain=domain, name=domain, currency=currency,
                     timezone=_zone(timezone).key)
@@ -424,7 +507,7 @@ def orders_import(
             return _batch_write(shop=shop, rows=batch, seen_customers=seen_customers, result=result)
 
     batch: list[ImportRow] = []
-    for row in _rows(itertools.chain([first], numbered), shop=shop, result=result):
+    for row in _rows(itertools.chain(ahead, numbered), shop=shop, result=result):
         batch.append(row)
         if len(batch) >= batch_size:
             written |= flush(batch)
