@@ -134,6 +134,24 @@ def test_the_apps_deep_link_opens_the_theme_editor_with_the_embed_on_until_saved
     assert "data-comeback-widget" not in requests.get(f"{storefront.origin}/", timeout=5).text
 
 
+def test_the_editor_saves_only_what_the_blocks_schema_allows(sandbox: ShopifySandbox,  # noqa: F811
+                                                              storefront: Any) -> None:
+    control = f"{sandbox.base_url}/_sandbox/shops/{DOMAIN}/app_embed"
+    for bad, message in (({"position": "middle"}, "not one of its options"), ({"accent": "green"}, "#rrggbb"),
+                         ({"colour": "#000000"}, "no setting 'colour'"), ({"label": "a\nb"}, "one line")):
+        answer = requests.post(control, json={"enabled": True, "settings": bad}, timeout=5)
+        assert answer.status_code == 400 and message in answer.json()["error"], answer.text
+    assert not storefront.app_embed_enabled and storefront.app_embed_settings == {}
+    editor = requests.post(f"{storefront.origin}/admin/themes/current/editor",
+                           data={"enabled": "on", "accent": "#12345", "position": "left"}, timeout=5)
+    assert editor.status_code == 400 and "Not saved" in editor.text and "#rrggbb" in editor.text
+    assert not storefront.app_embed_enabled
+    # an empty value puts the schema's default back
+    requests.post(control, json={"settings": {"accent": "#102030", "label": "Club"}}, timeout=5)
+    requests.post(control, json={"settings": {"accent": ""}}, timeout=5)
+    assert storefront.app_embed_settings == {"label": "Club"}
+
+
 def test_an_extension_folder_is_checked_when_deployed(tmp_path: Path, sandbox: ShopifySandbox) -> None:  # noqa: F811
     from integrations.sandbox.shopify import SandboxError
 

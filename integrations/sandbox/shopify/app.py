@@ -200,6 +200,11 @@ class SandboxApp:
                 value = body.get(name)
                 return None if value is None else str(value).lower() not in ("0", "false", "off", "")
 
+            extension = self.sandbox.theme_extension
+            if settings and (extension is None or not extension.app_embeds):
+                raise SandboxError("the app has no app embed to configure")
+            if settings and extension is not None:
+                settings = extension.app_embeds[0].settings_clean(settings)
             store.app_embed_set(enabled=flag("enabled"), settings=settings, widget_snippet=flag("widget_snippet"))
         return _json(store.summary()["app_embed"])
 

@@ -270,17 +270,17 @@ def theme_editor_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> 
     if extension is None or not extension.app_embeds:
         return _document("en", "Theme editor", "<main><p>This app has no app embed.</p></main>", status=404)
     block = extension.app_embeds[0]
-    saved = False
+    saved, error = False, ""
     if request.method == "POST":
         form = request.form
-        values: dict[str, object] = {}
-        for setting in block.schema.get("settings", []):
-            key = setting.get("id")
-            if key in form:
-                value = form.get(key, "").strip()
-                values[key] = value if value else None
-        shop.app_embed_set(enabled=form.get("enabled") == "on", settings=values)
-        saved = True
+        ids = [setting.get("id") for setting in block.schema.get("settings", [])]
+        try:
+            values = block.settings_clean({key: form.get(key, "").strip() for key in ids if key in form})
+        except SandboxError as problem:
+            error = str(problem)
+        else:
+            shop.app_embed_set(enabled=form.get("enabled") == "on", settings=values)
+            saved = True
     activate = request.args.get("activateAppId", "")
     deep_linked = activate == f"{sandbox.api_key}/{block.handle}"
     enabled = shop.app_embed_enabled or (deep_linked and request.method == "GET")
@@ -300,6 +300,8 @@ def theme_editor_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> 
                        f"value='{html.escape(value)}'>")
         fields.append(f"<p><label for='s-{key}'>{label}</label> {control}</p>")
     note = "<p class='notice' role='status'>Saved.</p>" if saved else ""
+    if error:
+        note = f"<p class='notice' role='alert'>Not saved: {html.escape(error)}</p>"
     if deep_linked and not shop.app_embed_enabled and not saved:
         note = "<p class='notice' role='status'>Comeback rewards is switched on below: save to publish it.</p>"
     body = (f"<header><h1>{html.escape(shop.name)} · Theme editor</h1><nav><a href='{html.escape(shop.origin)}/'>"
@@ -307,7 +309,7 @@ def theme_editor_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> 
             f"<form method='post' action=''><fieldset><legend>Comeback rewards</legend>"
             f"<p><label><input type='checkbox' name='enabled' role='switch'{' checked' if enabled else ''}> "
             f"Enabled</label></p>{''.join(fields)}</fieldset><p><button type='submit'>Save</button></p></form></main>")
-    return _document("en", f"Theme editor · {shop.name}", body)
+    return _document("en", f"Theme editor · {shop.name}", body, status=400 if error else 200)
 
 
 def login_page(shop: Shop, request: Request) -> Response:

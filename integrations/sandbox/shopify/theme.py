@@ -153,6 +153,29 @@ class Block:
     def defaults(self) -> dict[str, Any]:
         return {s["id"]: s.get("default") for s in self.schema.get("settings", []) if "id" in s}
 
+    def settings_clean(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """What the theme editor would let a merchant save: known setting ids, a select's own
+        options, ``#rrggbb`` colours, single-line text; None (or "") resets one to its default."""
+        by_id = {s["id"]: s for s in self.schema.get("settings", []) if "id" in s}
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            setting = by_id.get(key)
+            if setting is None:
+                raise SandboxError(f"the block has no setting {key!r} (it has {', '.join(by_id)})")
+            if value is None or value == "":
+                clean[key] = None
+                continue
+            kind = setting.get("type")
+            text = str(value)
+            if kind == "select" and text not in [o.get("value") for o in setting.get("options", [])]:
+                raise SandboxError(f"{key}: {text!r} is not one of its options")
+            if kind == "color" and not re.fullmatch(r"#[0-9A-Fa-f]{6}", text):
+                raise SandboxError(f"{key}: a colour is #rrggbb, not {text!r}")
+            if kind == "text" and (len(text) > 500 or "\n" in text):
+                raise SandboxError(f"{key}: one line of at most 500 characters")
+            clean[key] = text
+        return clean
+
 
 class ThemeExtension:
     """One deployed theme app extension, read from its folder."""
