@@ -3,7 +3,7 @@
     python -m integrations.sandbox.shopify --port 9100 --shop demo-store.myshopify.com \\
         --seed 42 --customers 2000 --orders 8000 --api-key K --api-secret S \\
         --privacy-webhook-uri http://127.0.0.1:8000/webhooks/shopify --live-interval 5 \\
-        --app-url http://127.0.0.1:8000
+        --app-url http://127.0.0.1:8000 --app-toml shopify.app.toml --app-embed
 
 Prints the base URL as the first line of stdout, then runs until SIGTERM/SIGINT.  The data
 anchor is the current time unless ``--now`` is given.
@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the storefront path the app proxy answers under (default /apps/comeback)")
     parser.add_argument("--redirect-uri", action="append", default=None,
                         help="allowed OAuth redirect URI prefix (repeatable; default: any)")
+    parser.add_argument("--app-toml", default=None,
+                        help="deploy this shopify.app.toml (scopes, redirect URLs, app proxy, compliance "
+                             "webhooks) on --app-url's address, as `shopify app deploy` would")
+    parser.add_argument("--app-embed", action="store_true",
+                        help="switch the theme app extension's app embed on in every shop (theme editor)")
     parser.add_argument("--live-interval", type=float, default=0.0,
                         help="seconds between simulated store activity (0 = off)")
     parser.add_argument("--webhook-backoff", type=float, default=1.0)
@@ -80,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.app_config(privacy_webhook_uri=args.privacy_webhook_uri,
                        redirect_uris=args.redirect_uri, app_url=args.app_url,
                        app_proxy_path=args.app_proxy_path)
+    if args.app_toml:
+        if not args.app_url:
+            parser.error("--app-toml needs --app-url (the address the app runs on)")
+        sandbox.app_deploy(args.app_toml, app_url=args.app_url)
+    if args.app_embed:
+        for shop in sandbox.shops:
+            shop.app_embed_set(enabled=True, widget_snippet=False)
     base_url = sandbox.start(host=args.host, port=args.port)
     print(base_url, flush=True)
     for shop in sandbox.shops:
