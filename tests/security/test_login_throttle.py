@@ -65,6 +65,7 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused(client, dana, 
     assert refused.status_code == 429
     assert refused["Retry-After"] == str(15 * 60)
     assert "Too many login attempts" in refused.content.decode()
+    assert f'href="{url}"' in refused.content.decode()  # back to the login page it came from
     assert not _logged_in(client)
     assert AccessAttempt.objects.get(username="dana").failures_since_start >= LIMIT
 
