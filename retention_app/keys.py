@@ -53,7 +53,7 @@ class DevelopmentSecrets:
 
 def keys_refuse_public(*, secret_key: str, encryption_keys: list[str]) -> None:
     """ImproperlyConfigured when a key is one of the repository's published values (or unusable)."""
-    if secret_key in PUBLIC_SECRET_KEYS or secret_key.startswith("django-insecure-"):
+    if secret_key in PUBLIC_SECRET_KEYS:
         raise ImproperlyConfigured(
             "SECRET_KEY is a public development value from the repository: anyone could forge sessions, "
             "unsubscribe and survey links with it. Set a random SECRET_KEY (or unset it in development: "
