@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALPHA, BETA = "alpha.myshopify.com", "beta.myshopify.com"
 ADMIN = "https://admin.shopify.com"
 #: The sources no directive of ours may allow: they would let an injected script or style run.
-UNSAFE = ("'unsafe-inline'", "'unsafe-eval'", "*", "data: ", "http:", "https:")
+UNSAFE = ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "data:", "http:", "https:")
 
 
 def policy(response: Any) -> dict[str, list[str]]:
