@@ -81,6 +81,11 @@ class ShopAdmin(admin.ModelAdmin):
     def order_count(self, shop: Shop) -> int:
         return Order.objects.filter(shop=shop).count()
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A shop's data goes through shop/redact (every app's eraser, the append-only ledger's one
+        # way out), which keeps the shop as a blank tombstone; a plain delete would bypass both.
+        return False
+
 
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyAdmin):
