@@ -9,12 +9,14 @@
    their webhooks, until Ctrl-C.
 """
 
+import argparse
 import os
 import secrets
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,16 +34,39 @@ from integrations.shopify.app_config import APP_TOML
 DEMO_SHOP = "demo-store.myshopify.com"
 
 
+def _bounded(kind: type[int] | type[float], low: float, high: float, what: str) -> Callable[[str], Any]:
+    """An argparse ``type``: ``kind`` of the text, within ``low``..``high`` (NaN is never within)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise argparse.ArgumentTypeError(f"{str(text)[:40]!r} is not {what}") from error
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not {what} from {low:,} to {high:,}")
+        return value
+
+    return parse
+
+
 class Command(BaseCommand):
     help = "Run the demo: Shopify sandbox store, OAuth install, bulk history sync, live web server."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")))
-        parser.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", "2000")))
-        parser.add_argument("--orders", type=int, default=int(os.environ.get("DEMO_ORDERS", "8000")))
-        parser.add_argument("--seed", type=int, default=int(os.environ.get("DEMO_SEED", "42")))
-        parser.add_argument("--live-interval", type=float, default=float(os.environ.get("DEMO_LIVE_INTERVAL", "5")))
+        # Defaults stay text: argparse checks them with ``type`` like a typed value, so a bad PORT in
+        # the environment is the same clear usage error as a bad --port (not a traceback).
+        parser.add_argument("--port", type=_bounded(int, 1, 65535, "a port number"),
+                            default=os.environ.get("PORT", "8000"), help="the web server's port (env PORT)")
+        parser.add_argument("--sandbox-port", type=_bounded(int, 0, 65535, "a port number (0: any free one)"),
+                            default=os.environ.get("SANDBOX_PORT", "0"), help="the sandbox's port (env SANDBOX_PORT)")
+        parser.add_argument("--customers", type=_bounded(int, 1, 1_000_000, "a number of customers"),
+                            default=os.environ.get("DEMO_CUSTOMERS", "2000"))
+        parser.add_argument("--orders", type=_bounded(int, 0, 5_000_000, "a number of orders"),
+                            default=os.environ.get("DEMO_ORDERS", "8000"))
+        parser.add_argument("--seed", type=_bounded(int, 0, 2**63 - 1, "a seed"),
+                            default=os.environ.get("DEMO_SEED", "42"))
+        parser.add_argument("--live-interval", type=_bounded(float, 0.1, 86_400, "seconds between live orders"),
+                            default=os.environ.get("DEMO_LIVE_INTERVAL", "5"))
         parser.add_argument("--exit-after-install", action="store_true",
                             help="stop once installed and synced (for scripted checks)")
 
