@@ -305,6 +305,8 @@ CONTENT_SECURITY_POLICY: dict[str, dict[str, object]] = {
         "frame-ancestors": [NONE],
     },
 }
+if os.environ.get("CSP_REPORT_URI"):  # where browsers report what the policy blocked (an error tracker's endpoint)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
 X_FRAME_OPTIONS = "DENY"  # for browsers without frame-ancestors; embedded pages send none
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"  # unsubscribe and survey links carry tokens: never sent to others

@@ -291,3 +291,21 @@ def test_admin_and_shopper_pages_work_in_chromium_without_a_policy_violation(bro
         assert not [error for error in errors if not error.startswith("Failed to load resource")], errors
     finally:
         context.close()
+
+
+def _login_page_policy(**env: str) -> str:
+    """The policy of a fresh process started with this environment (settings are read at start)."""
+    clean = {key: value for key, value in os.environ.items() if key != "CSP_REPORT_URI"}
+    code = ("import django; django.setup(); from django.test import Client; "
+            "print(Client().get('/dashboard/login/')['Content-Security-Policy'])")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env={**clean, "DJANGO_SETTINGS_MODULE": "retention_app.settings.test", **env})
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    return shown.stdout.strip()
+
+
+def test_violations_are_reported_where_the_operator_says():
+    plain = _login_page_policy()
+    assert "report-uri" not in plain and "frame-ancestors 'none'" in plain
+    reported = _login_page_policy(CSP_REPORT_URI="https://errors.example.com/api/1/security/")
+    assert reported.endswith("; report-uri https://errors.example.com/api/1/security/")
