@@ -124,7 +124,12 @@ def _fair_pks(queryset: QuerySet[Any], *, limit: int) -> list[int]:
 def _dispatch_round(*, limit: int) -> int:
     done = 0
     for pk in _fair_pks(DomainEvent.objects.filter(dispatched_at__isnull=True), limit=limit):
-        if _event_dispatch(pk):
+        try:
+            dispatched = _event_dispatch(pk)
+        except Exception:  # noqa: BLE001 - even bookkeeping that fails must not stop the other events
+            logger.exception("event %s could not be dispatched; it stays pending", pk)
+            continue
+        if dispatched:
             done += 1
     return done
 
@@ -175,6 +180,11 @@ def _first_failure_record(*, event: DomainEvent, subscriber: str, error: Excepti
     delivery.save()
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL: an error quoting a value with one must still be recorded."""
+    return text.replace("\x00", "\\x00")
+
+
 def _retry_delay(attempts: int) -> timedelta:
     seconds = settings.EVENT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
     return timedelta(seconds=min(seconds, settings.EVENT_RETRY_MAX_SECONDS))
@@ -186,9 +196,9 @@ def _failure_note(*, delivery: EventDelivery, error: BaseException) -> None:
     delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.error_class = f"{type(error).__module__}.{type(error).__qualname__}"[:255]
-    delivery.error_message = str(error)[:ERROR_MESSAGE_CHARS]
+    delivery.error_message = _storable(str(error))[:ERROR_MESSAGE_CHARS]
     frames = traceback.format_tb(error.__traceback__)[-TRACEBACK_FRAMES:]
-    delivery.error_traceback = "".join(frames)[-TRACEBACK_CHARS:]
+    delivery.error_traceback = _storable("".join(frames))[-TRACEBACK_CHARS:]
     delivery.resolved_at = None
     event = delivery.event
     if delivery.attempts >= settings.EVENT_MAX_ATTEMPTS:
@@ -224,8 +234,11 @@ def event_deliveries_retry_due(*, limit: int = 500) -> int:
     due = EventDelivery.objects.filter(state=DeliveryState.RETRYING, next_attempt_at__lte=timezone.now())
     succeeded = 0
     for pk in _fair_pks(due, limit=limit):
-        if _delivery_retry(pk):
-            succeeded += 1
+        try:
+            if _delivery_retry(pk):
+                succeeded += 1
+        except Exception:  # noqa: BLE001 - as in dispatch: one broken row never stops the rest
+            logger.exception("event delivery %s could not be retried", pk)
     return succeeded
 
 

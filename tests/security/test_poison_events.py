@@ -428,3 +428,22 @@ def test_two_workers_never_run_the_same_event_or_retry_twice(settings):
     # and each failed delivery was retried by exactly one of the two workers
     assert sorted(handled) == sorted(poisoned)
     assert list(EventDelivery.objects.values_list("attempts", flat=True)) == [2, 2, 2]
+
+
+@pytest.mark.django_db
+def test_an_error_quoting_a_nul_byte_is_still_recorded():
+    """PostgreSQL refuses NUL in text: the failure must be recorded all the same, not stall dispatch."""
+    shop = ShopFactory(domain="nul.myshopify.com", defaults=False)
+
+    def broken(event: DomainEvent) -> None:
+        raise ValueError("tag 'vip\x00' is not valid")
+
+    events.subscribe("test.nul", broken)
+    try:
+        events.emit(shop=shop, name="test.nul", key="nul-1", payload={})
+        events.emit(shop=shop, name="test.after", key="after-1", payload={})
+        assert events.dispatch_pending() == 2
+    finally:
+        events.unsubscribe("test.nul", broken)
+    assert EventDelivery.objects.get().error_message == "tag 'vip\\x00' is not valid"
+    assert not DomainEvent.objects.filter(dispatched_at__isnull=True).exists()
