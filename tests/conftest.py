@@ -2,10 +2,18 @@ import os
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 pytest_plugins = ["tests.browser"]  # the headless Chromium fixture for the browser tests
+
+# Property-based tests: "ci" (the default) is reproducible (the same examples on every run) and has
+# no per-example deadline (a shared CI machine is slow now and then); "deep" hunts with fresh random
+# examples, many more of them (e.g. ``HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=200``).
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("deep", deadline=None, derandomize=False, max_examples=500, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,10 +5,12 @@ import binascii
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 
 from commerce import services as commerce
 from commerce.models import Platform, Shop, ShopStatus
@@ -70,7 +72,9 @@ def inbound_from_request(*, body: bytes, headers: Mapping[str, str]) -> InboundW
     shop_domain = header(headers, "X-Shopify-Shop-Domain").lower()
     if not topic or not delivery_id or not shop_domain:
         raise WebhookRejected("X-Shopify-Topic, X-Shopify-Webhook-Id and X-Shopify-Shop-Domain are required")
-    kept = {k: v for k, v in headers.items() if k.lower().startswith("x-shopify-") or k.lower() == "content-type"}
+    _headers_check(headers)
+    kept = {k: v for k, v in headers.items()
+            if (k.lower().startswith("x-shopify-") or k.lower() == "content-type") and _PRINTABLE.fullmatch(v)}
     _api_version_note(header(headers, "X-Shopify-API-Version"))
     return InboundWebhook(
         platform=Platform.SHOPIFY,
@@ -83,6 +87,36 @@ def inbound_from_request(*, body: bytes, headers: Mapping[str, str]) -> InboundW
         headers=kept,
         body=body,
     )
+
+
+_PRINTABLE = re.compile(r"[\x20-\x7e]{0,1000}")
+# header -> (the form Shopify sends it in, what the error says); each fits its inbox column.
+_HEADER_FORMS = {
+    "X-Shopify-Topic": (re.compile(r"[a-z0-9_]+(?:/[a-z0-9_]+){1,3}"), "a topic such as orders/create"),
+    "X-Shopify-Webhook-Id": (re.compile(r"[\x21-\x7e]{1,255}"), "an id of at most 255 printable characters"),
+    "X-Shopify-Event-Id": (re.compile(r"[\x21-\x7e]{0,255}"), "an id of at most 255 printable characters"),
+    "X-Shopify-Shop-Domain": (re.compile(r"[a-z0-9.\-]{1,255}"), "a shop domain"),
+    "X-Shopify-API-Version": (re.compile(r"[A-Za-z0-9\-]{0,20}"), "a version such as 2026-10"),
+}
+
+
+def _headers_check(headers: Mapping[str, str]) -> None:
+    """A signed delivery's headers must be what Shopify sends (the HMAC covers only the body): a
+    control character, an overlong value or a date that is not one is a 400 that names the
+    header, not a database error."""
+    for name, (form, expected) in _HEADER_FORMS.items():
+        value = header(headers, name)
+        if name == "X-Shopify-Shop-Domain":
+            value = value.lower()
+        if not form.fullmatch(value):
+            raise WebhookRejected(f"malformed {name}: expected {expected}")
+    triggered_at = header(headers, "X-Shopify-Triggered-At")
+    try:
+        valid_time = not triggered_at or parse_datetime(triggered_at) is not None
+    except ValueError:
+        valid_time = False
+    if not valid_time or len(triggered_at) > 64:
+        raise WebhookRejected("malformed X-Shopify-Triggered-At: expected an ISO 8601 time")
 
 
 # --- topic handlers --------------------------------------------------------------------------

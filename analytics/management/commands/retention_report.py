@@ -46,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--clv-horizon-weeks", type=int, help="predicted CLV horizon (default 52)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["shop"].isprintable() or len(options["shop"]) > 255:
+            raise CommandError(f"--shop must be a shop's domain, not {options['shop'][:100]!r}")
         try:
             shop = shop_by_domain(domain=options["shop"], platform=options["platform"])
             if shop is None:

@@ -45,6 +45,8 @@ class Command(BaseCommand):
             raise CommandError("the year must be from 1900 to 2100")
         chosen = None
         if options["shop"]:
+            if not str(options["shop"]).isprintable() or len(options["shop"]) > 255:
+                raise CommandError(f"--shop must be a shop's domain, not {options['shop'][:100]!r}")
             flow = Flow.objects.filter(shop__domain=options["shop"], key="holiday_greetings").first()
             if flow is None:
                 raise CommandError(f"no shop {options['shop']!r} with holiday greetings")

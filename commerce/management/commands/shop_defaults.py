@@ -22,6 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, shop: str | None, **options: Any) -> None:
         shops = Shop.objects.filter(status=ShopStatus.INSTALLED)
         if shop:
+            if not shop.isprintable() or len(shop) > 255:
+                raise CommandError(f"--shop must be a shop's domain, not {shop[:100]!r}")
             shops = shops.filter(domain=shop)
             if not shops.exists():
                 raise CommandError(f"no installed shop {shop!r}")

@@ -8,6 +8,8 @@ from commerce.models import Platform, Shop
 from integrations import selectors
 from integrations.models import SyncRun
 from integrations.shopify import sync
+from integrations.shopify.domains import shop_domain_clean
+from retention_app.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -19,7 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--status", action="store_true", help="only print the latest sync's progress")
 
     def handle(self, *args: Any, shop: str, reconcile: bool, status: bool, **options: Any) -> None:
-        found = Shop.objects.filter(platform=Platform.SHOPIFY, domain=shop).first()
+        try:
+            domain = shop_domain_clean(shop)
+        except ApplicationError as error:
+            raise CommandError(f"{error.message} (not {shop!r})") from error
+        found = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain).first()
         if found is None:
             raise CommandError(f"unknown shop {shop}")
         if status:

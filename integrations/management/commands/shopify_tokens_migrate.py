@@ -7,11 +7,13 @@ token); this covers the shops nobody opens before Shopify stops accepting legacy
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from commerce.models import Platform, Shop, ShopStatus
 from integrations.shopify import tokens
 from integrations.shopify.client import ShopifyError
+from integrations.shopify.domains import shop_domain_clean
+from retention_app.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -27,7 +29,10 @@ class Command(BaseCommand):
                                      access_token_expires_at__isnull=True,
                                      reauthorization_required_at__isnull=True).exclude(access_token="")
         if shop:
-            legacy = legacy.filter(domain=shop)
+            try:
+                legacy = legacy.filter(domain=shop_domain_clean(shop))
+            except ApplicationError as error:
+                raise CommandError(f"{error.message} (not {shop!r})") from error
         moved = failed = 0
         for found in legacy.order_by("pk").iterator():
             if dry_run:

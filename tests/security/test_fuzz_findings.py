@@ -1,0 +1,62 @@
+"""What the fuzz suites (``test_fuzz_endpoints``, ``test_fuzz_commands``) found, pinned as plain
+tests: each was a 500 or a traceback on PostgreSQL and is now a clear 4xx or ``CommandError``."""
+
+import json
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from integrations.models import WebhookDelivery
+from tests.factories import ShopFactory
+from tests.integrations.helpers import fixture
+from tests.security.fuzzing import webhook_hmac
+
+pytestmark = pytest.mark.django_db
+
+DOMAIN = "pinned.myshopify.com"
+
+
+def _signed_webhook(client, **overrides: str):
+    body = json.dumps(fixture("shopify_order.json")).encode()
+    headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256": webhook_hmac(body),
+               "X-Shopify-Shop-Domain": DOMAIN, "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+               "X-Shopify-Event-Id": str(uuid.uuid4()), "X-Shopify-Triggered-At": "2026-01-10T15:15:00Z",
+               "X-Shopify-API-Version": "2026-10", **overrides}
+    return client.post("/webhooks/shopify", data=body, content_type="application/json", headers=headers)
+
+
+def test_a_well_formed_signed_webhook_is_still_stored(client):
+    ShopFactory(domain=DOMAIN)
+    assert _signed_webhook(client).status_code == 200
+    assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.parametrize("name,value", [
+    ("X-Shopify-Topic", "\x00"), ("X-Shopify-Topic", "orders/create\x00"), ("X-Shopify-Topic", "o" * 101),
+    ("X-Shopify-Webhook-Id", "a\x00b"), ("X-Shopify-Webhook-Id", "9" * 256), ("X-Shopify-Event-Id", "\x00"),
+    ("X-Shopify-Shop-Domain", "pinned.myshopify.com\x00"), ("X-Shopify-API-Version", "2026-10-and-a-long-tail"),
+    ("X-Shopify-API-Version", "\x00"), ("X-Shopify-Triggered-At", "2026-13-45T00:00:00Z"),
+    ("X-Shopify-Triggered-At", "yesterday"),
+])
+def test_a_signed_webhook_with_a_malformed_header_is_a_400_naming_it_and_stores_nothing(client, name, value):
+    """The HMAC covers only the body: a header with a NUL or longer than its inbox column was a
+    database error (500) on PostgreSQL, so Shopify would retry it for two days."""
+    ShopFactory(domain=DOMAIN)
+    response = _signed_webhook(client, **{name: value})
+    assert response.status_code == 400
+    assert name in response.json()["error"]
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize("command,argv", [
+    ("shopify_sync", ["--shop=\x00"]), ("shopify_sync", ["--shop=evil.example.com"]),
+    ("shopify_tokens_migrate", ["--shop=a\x00"]), ("shop_defaults", ["--shop=\x00"]),
+    ("holidays", ["--calendar=IL", "--year=2026", "--shop=\x00"]),
+    ("retention_report", ["--shop=\x00", "--start=2026-01-01", "--end=2026-01-31"]),
+])
+def test_a_shop_argument_that_is_no_domain_is_a_command_error(command, argv):
+    """A NUL in ``--shop`` reached a query (PostgreSQL refuses it: a traceback)."""
+    with pytest.raises(CommandError, match="shop"):
+        call_command(command, *argv)
