@@ -65,8 +65,9 @@ def tracking_event_record(*, event: Any) -> MessageEvent | None:
                 detail=str(getattr(event, "click_url", None) or getattr(event, "description", None) or "")[:300])
     except IntegrityError:
         return None  # the provider told us twice
-    if recorded.event_type in SUPPRESSING or (
-            recorded.event_type == SOFT_BOUNCED and _soft_bounces_recently(message=message) >= settings.EMAIL_SOFT_BOUNCE_LIMIT):
+    repeated_soft = (recorded.event_type == SOFT_BOUNCED
+                     and _soft_bounces_recently(message=message) >= settings.EMAIL_SOFT_BOUNCE_LIMIT)
+    if recorded.event_type in SUPPRESSING or repeated_soft:
         unsubscribe(customer=message.customer, channel=Channel.EMAIL, source=ConsentSource.BOUNCE,
                     detail=recorded.event_type)
     return recorded
