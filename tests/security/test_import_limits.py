@@ -165,6 +165,6 @@ def test_unreadable_files_are_a_clear_command_error(tmp_path, content, message):
 
 
 def test_a_directory_or_a_missing_file_is_a_clear_command_error(tmp_path):
-    for path in (tmp_path, tmp_path / "missing.csv"):
+    for path in (tmp_path, tmp_path / "missing.csv", f"{tmp_path}/a\x00b.csv"):
         with pytest.raises(CommandError, match="cannot read"):
             call_command("import_orders", str(path), "--shop", "old-store.example", stdout=StringIO())

@@ -29,11 +29,15 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
-            with file.open(encoding="utf-8-sig", newline="") as handle:
+            handle = file.open(encoding="utf-8-sig", newline="")
+        except (OSError, ValueError) as error:  # ValueError: a path with a NUL byte
+            raise CommandError(f"cannot read {str(file)!r}: {getattr(error, 'strerror', None) or error}") from error
+        try:
+            with handle:
                 result = orders_import(domain=shop, file=handle, platform=platform, timezone=timezone,
                                        batch_size=batch_size)
         except OSError as error:
-            raise CommandError(f"cannot read {file}: {error.strerror}") from error
+            raise CommandError(f"cannot read {file}: {error.strerror or error}") from error
         except UnicodeDecodeError as error:
             raise CommandError(f"{file} is not UTF-8 text: {error}") from error
         except ApplicationError as error:
