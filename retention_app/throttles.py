@@ -8,6 +8,7 @@ A refused request is a 429 with ``Retry-After`` before the view runs: nothing is
 """
 
 import hashlib
+import logging
 import math
 import time
 
@@ -18,6 +19,8 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from retention_app.api import ShopperPrincipal, shopper_ip
+
+logger = logging.getLogger(__name__)
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -35,12 +38,18 @@ def rate_hit(*, key: str, rate: str, now: float | None = None) -> int | None:
     now = time.time() if now is None else now
     window = int(now // period)
     cache_key = f"throttle:{key}:{period}:{window}"
-    cache.add(cache_key, 0, timeout=period + 1)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the window's key expired between add and incr
-        cache.set(cache_key, 1, timeout=period + 1)
-        count = 1
+        cache.add(cache_key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # the window's key expired between add and incr
+            cache.set(cache_key, 1, timeout=period + 1)
+            count = 1
+    except Exception:  # noqa: BLE001 - any cache backend's outage
+        # Fail open: with the cache away the shop keeps working (the ledger's locks and idempotency
+        # keys still guard every point); the outage is logged for operators.
+        logger.warning("rate limit %s not counted: the cache is unavailable", key, exc_info=True)
+        return None
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * period - now))

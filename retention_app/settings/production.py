@@ -32,7 +32,10 @@ if not os.environ.get("REDIS_URL"):
     if not os.environ["CELERY_BROKER_URL"].startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured("production needs a shared cache: set REDIS_URL (redis://...)")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": os.environ["CELERY_BROKER_URL"]}}
+                          "LOCATION": os.environ["CELERY_BROKER_URL"],
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+# The shopper's address on app-proxy requests is the one Shopify appends (see base.py).
+SHOPIFY_APP_PROXY_FORWARDED_FOR = env_bool("SHOPIFY_APP_PROXY_FORWARDED_FOR", True)
 
 # TLS ends at the load balancer, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -318,3 +318,14 @@ def test_shoppers_behind_the_same_shopify_server_are_limited_apart(client, membe
 
     assert [redeem_from("203.0.113.5") for _ in range(3)] == [404, 404, 429]
     assert redeem_from("203.0.113.6") == 404  # another shopper, same Shopify server
+
+
+def test_with_the_cache_away_the_shop_keeps_working(client, members, settings, caplog):
+    """Fail open: a Redis outage must not turn redemptions into 500s; it is logged."""
+    shop, _ = members
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0",
+                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "1/minute", "customer": "1/minute"}}
+    assert [_redeem(client, shop, "c1", 999_999).status_code for _ in range(3)] == [404, 404, 404]
+    assert "the cache is unavailable" in caplog.text
