@@ -160,6 +160,21 @@ def test_an_extension_folder_is_checked_when_deployed(tmp_path: Path, sandbox: S
     (tmp_path / "shopify.extension.toml").write_text('name = "x"\ntype = "ui_extension"\n', encoding="utf-8")
     with pytest.raises(SandboxError, match="not 'theme'"):
         ThemeExtension(tmp_path)
+    (tmp_path / "shopify.extension.toml").write_text('name = "x"\ntype = "theme"\n', encoding="utf-8")
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "blocks" / "broken.liquid").write_text('{% if %}{% schema %}{"target": "body"}{% endschema %}',
+                                                       encoding="utf-8")
+    with pytest.raises(SandboxError, match="broken.liquid"):
+        ThemeExtension(tmp_path)  # refused at deploy, as shopify app deploy refuses it
+    # a block that fails while rendering shows Shopify's inline "Liquid error", the page still works
+    (tmp_path / "blocks" / "broken.liquid").write_text(
+        '<p>{{ 1 | divided_by: 0 }}</p>{% schema %}{"target": "body"}{% endschema %}', encoding="utf-8")
+    sandbox.app_config(theme_extension=str(tmp_path), app_url="http://127.0.0.1:9")
+    shop = sandbox.add_shop(DOMAIN, customers=3, orders=3)
+    shop.app_embed_set(enabled=True)
+    page = requests.get(f"{shop.origin}/", timeout=5)
+    assert page.status_code == 200 and "Liquid error (blocks/broken.liquid)" in page.text
+
     sandbox.app_config(theme_extension=None)
     assert sandbox.theme_extension is None
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from liquid import Environment
 from liquid.builtin.tags.comment_tag import CommentNode, CommentTag
-from liquid.exceptions import LiquidSyntaxError
+from liquid.exceptions import LiquidError, LiquidSyntaxError
 from liquid.filter import with_context
 from liquid.token import TOKEN_EOF, TOKEN_TAG
 
@@ -196,7 +196,10 @@ class ThemeExtension:
             match = re.search(r"{%-?\s*schema\s*-?%}(.*?){%-?\s*endschema\s*-?%}", source, re.S)
             if not match:
                 raise SandboxError(f"{file}: an app block needs a {{% schema %}}")
-            self.blocks[file.stem] = Block(file.stem, source, json.loads(match.group(1)), env.from_string(source))
+            try:
+                self.blocks[file.stem] = Block(file.stem, source, json.loads(match.group(1)), env.from_string(source))
+            except (LiquidError, ValueError) as error:  # shopify app deploy refuses such a block
+                raise SandboxError(f"{file.relative_to(self.path)}: {error}") from error
         self.locales: dict[str, dict[str, Any]] = {}
         self.default_locale = "en"
         for file in sorted((self.path / "locales").glob("*.json")):
@@ -241,4 +244,7 @@ class ThemeExtension:
         data["block"] = {"id": f"{self.handle}-{block.handle}", "type": f"shopify://apps/comeback/blocks/{block.handle}",
                          "settings": values, "shopify_attributes": ""}
         data[RENDER_STATE] = state
-        return str(block.template.render(**data))
+        try:
+            return str(block.template.render(**data))
+        except LiquidError as error:  # Shopify prints the error where the block would be
+            return f"Liquid error (blocks/{block.handle}.liquid): {html.escape(str(error).splitlines()[0])}"
