@@ -56,14 +56,6 @@ def _assert_limited(response: Any, period: int = 60) -> int:
     return wait
 
 
-def _room_in_window(period: int = 60, needed: float = 20) -> None:
-    """The limits count in fixed windows (a minute starts at :00): start a burst early enough in one
-    that it cannot straddle two (which would count it twice as leniently)."""
-    left = period - time.time() % period
-    if left < needed:
-        time.sleep(left + 0.05)
-
-
 # --- redeem, end to end through the Shopify sandbox ----------------------------------------------
 
 
@@ -82,7 +74,6 @@ def test_redeem_past_the_limit_is_429_and_spends_nothing_and_creates_no_code(app
     url = f"{app.url}/proxy/loyalty/redeem"
     codes_before = len(store.discount_codes)
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"customer": "3/hour", "ip": "30/minute"}}
-    _room_in_window(3600, needed=120)
     # when the shopper redeems as often as the limit allows
     for _ in range(3):
         made = requests.post(f"{url}?{signed(domain, customer.platform_id)}", json={"reward_id": reward.pk},
@@ -162,7 +153,6 @@ def test_one_address_is_limited_across_shoppers_and_a_forged_header_does_not_hel
     shop, accounts = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "3/minute", "customer": "10/minute"}}
     settings.TRUSTED_PROXIES = []
-    _room_in_window()
     # three attempts from one address (for a reward that does not exist: refused, but counted)
     assert [_redeem(client, shop, f"c{n}", 999_999).status_code for n in range(3)] == [404] * 3
     # the fourth, by yet another shopper and with a forged X-Forwarded-For, is refused
@@ -179,7 +169,6 @@ def test_one_address_is_limited_across_shoppers_and_a_forged_header_does_not_hel
 def test_one_shopper_is_limited_from_any_address(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "100/minute", "customer": "2/minute"}}
-    _room_in_window()
     statuses = [_redeem(client, shop, "c1", 999_999, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(3)]
     assert statuses[:2] == [404, 404] and statuses[2] == 429
     # another shopper of the same shop goes on
@@ -189,7 +178,6 @@ def test_one_shopper_is_limited_from_any_address(client, members, settings):
 def test_limits_are_per_shop(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "1/minute", "customer": "1/minute"}}
-    _room_in_window()
     other = ShopFactory(domain="other-limits.myshopify.com")
     program_enable(shop=other)
     CustomerFactory(shop=other, platform_id="c1", email="c1@example.org")
@@ -201,7 +189,6 @@ def test_limits_are_per_shop(client, members, settings):
 def test_an_unsigned_request_is_401_not_counted(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "1/minute"}}
-    _room_in_window()
     for _ in range(3):
         assert client.post("/proxy/loyalty/redeem?shop=limits.myshopify.com", {"reward_id": 1},
                            content_type=JSON).status_code == 401
@@ -223,7 +210,6 @@ def test_survey_answers_past_the_limit_are_refused_and_not_stored(client, member
     survey_list(shop=shop)  # the presets
     Survey.objects.filter(shop=shop).update(is_active=True)
     nps = Survey.objects.get(shop=shop, key="nps")
-    _room_in_window(needed=30)
     # twenty answers from one address within the minute (to a survey that does not exist)
     for n in range(20):
         response = client.post(f"/proxy/surveys/999999?{signed(shop.domain, f'c{n % 4}')}",
@@ -241,7 +227,6 @@ def test_survey_answers_past_the_limit_are_refused_and_not_stored(client, member
 
 def test_referral_claims_past_the_limit_are_refused_and_record_nothing(client, members):
     shop, accounts = members
-    _room_in_window(needed=30)
     for n in range(10):  # unknown codes: refused, but counted
         response = client.post(f"/proxy/referrals?{signed(shop.domain)}",
                                {"code": f"NOPE{n:04d}", "email": f"friend{n}@example.com"}, content_type=JSON)
@@ -255,7 +240,6 @@ def test_referral_claims_past_the_limit_are_refused_and_record_nothing(client, m
 def test_guessing_referral_codes_is_limited(client, members, settings):
     shop, _ = members
     settings.SHOPPER_RATE_LIMITS = {"referral_lookup": {"ip": "5/minute"}}
-    _room_in_window()
     statuses = [client.get(f"/proxy/referrals/offer?{signed(shop.domain, code=f'GUESS{n:03d}')}").status_code
                 for n in range(5)]
     assert statuses == [404] * 5
@@ -266,13 +250,21 @@ def test_guessing_referral_codes_is_limited(client, members, settings):
 # --- the counter ---------------------------------------------------------------------------------
 
 
-def test_the_window_counts_atomically_and_says_how_long_to_wait(db):
-    now = 60 * 16_667 + 20.0  # 20 seconds into a minute window
-    assert [rate_hit(key="t", rate="3/minute", now=now) for _ in range(3)] == [None, None, None]
-    assert rate_hit(key="t", rate="3/minute", now=now) == 40
-    # the next window starts afresh
-    assert rate_hit(key="t", rate="3/minute", now=now + 40) is None
-    assert rate_hit(key="other", rate="1/second", now=now) is None
+def test_a_rolling_window_counts_and_says_how_long_to_wait(db):
+    start = 60 * 16_667 + 20.0  # any moment; minutes are counted in 10-second slices
+    assert [rate_hit(key="t", rate="3/minute", now=start) for _ in range(2)] == [None, None]
+    assert rate_hit(key="t", rate="3/minute", now=start + 30) is None
+    # the fourth within the minute waits until the first two have left the window
+    assert rate_hit(key="t", rate="3/minute", now=start + 45) == 15
+    # then two fit again (the refused one did not count), and the next waits for the third to leave
+    assert rate_hit(key="t", rate="3/minute", now=start + 60) is None
+    assert rate_hit(key="t", rate="3/minute", now=start + 61) is None
+    assert rate_hit(key="t", rate="3/minute", now=start + 62) == 28
+    # no window edge lets a burst through twice: three just before a minute starts, one just after
+    edge = 60 * 20_000 - 1.0
+    assert [rate_hit(key="edge", rate="3/minute", now=edge) for _ in range(3)] == [None, None, None]
+    assert rate_hit(key="edge", rate="3/minute", now=edge + 2) == 49  # their slice leaves 50 s later
+    assert rate_hit(key="other", rate="1/second", now=start) is None
 
 
 def test_the_referral_rules_hourly_cap_says_when_to_come_back(client, members):
@@ -310,7 +302,6 @@ def test_shoppers_behind_the_same_shopify_server_are_limited_apart(client, membe
     settings.SHOPIFY_APP_PROXY_FORWARDED_FOR = True
     settings.TRUSTED_PROXIES = []
     settings.SHOPPER_RATE_LIMITS = {"redeem": {"ip": "2/hour"}}
-    _room_in_window(3600, needed=60)
 
     def redeem_from(shopper: str) -> int:
         return _redeem(client, shop, "c1", 999_999, REMOTE_ADDR=SHOPIFY_EGRESS,
