@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "retention_app.csp.CSPMiddleware",  # Content-Security-Policy on every response (static files too)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn too (no web server needed)
+    "retention_app.middleware.NulCharacterMiddleware",  # %00 in the address: a 400, not a database error
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

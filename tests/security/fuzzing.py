@@ -13,7 +13,7 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +51,7 @@ TWILIO_TOKEN = "fuzz-twilio-auth-token"
 class Route:
     template: str  # e.g. "api/loyalty/rewards/<int:reward_id>"
     converters: tuple[tuple[str, str], ...]  # (name, converter class name) in order
+    view: Any = field(default=None, compare=False, repr=False)  # the view function
 
     @property
     def family(self) -> str:
@@ -89,7 +90,7 @@ def _walk(patterns: list[Any], prefix: str, converters: tuple[tuple[str, str], .
         if isinstance(entry, URLResolver):
             routes += _walk(entry.url_patterns, prefix + text, converters + found)
         elif isinstance(entry, URLPattern):
-            routes.append(Route(prefix + text, converters + found))
+            routes.append(Route(prefix + text, converters + found, entry.callback))
     return routes
 
 

@@ -15,7 +15,9 @@ examples per route and authentication state; ``HYPOTHESIS_PROFILE=deep`` hunts l
 """
 
 import base64
+import functools
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +29,7 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from rest_framework import serializers
 from twilio.request_validator import RequestValidator
 
 from integrations.models import WebhookDelivery
@@ -99,7 +102,7 @@ def fuzzed_request(draw: st.DrawFn, routes: tuple[Route, ...], auth: str, world:
     path = draw(fuzzing.route_paths(route, known))
     method = draw(st.sampled_from(fuzzing.METHODS))
     pairs = draw(fuzzing.query_pairs)
-    body_keys = sorted(set(fuzzing.QUERY_NAMES) if route.family != "merchant-api" else set(_input_fields(route)))
+    body_keys = _input_fields(route) or fuzzing.QUERY_NAMES
     kind = draw(st.sampled_from(["json", "form", "none"]))
     if kind == "json":
         body: Any = draw(fuzzing.json_bodies(body_keys or fuzzing.QUERY_NAMES))
@@ -116,24 +119,32 @@ def fuzzed_request(draw: st.DrawFn, routes: tuple[Route, ...], auth: str, world:
                                                                   "not-a-customer"]))}
 
 
+@functools.cache
 def _input_fields(route: Route) -> list[str]:
-    """The field names of the view's input serializers, so JSON bodies carry the fields it reads."""
-    from django.urls import resolve
+    """The field names of the view's input serializers (nested ones too), so JSON bodies carry the
+    fields it reads."""
+    view = getattr(route.view, "view_class", None) or getattr(route.view, "cls", None)
+    names: set[str] = set()
 
-    try:
-        match = resolve("/" + route.template.replace("<int:", "<").split("<")[0])
-    except Exception:  # a route whose prefix alone does not resolve: any keys will do
+    def collect(serializer: Any, depth: int = 0) -> None:
+        serializer = getattr(serializer, "child", serializer)  # many=True
+        for name, child in getattr(serializer, "fields", {}).items():
+            names.add(name)
+            if depth < 3:
+                collect(child, depth + 1)
+
+    if view is None:
         return []
-    view = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
-    fields: set[str] = set()
-    for attribute in dir(view) if view else []:
-        serializer = getattr(view, attribute, None)
-        if isinstance(serializer, type) and attribute.endswith("Serializer") and attribute != "OutputSerializer":
+    module = sys.modules[view.__module__]
+    # the view's own serializers and its module's (some views share a module-level one)
+    candidates = [getattr(view, name) for name in dir(view)] + list(vars(module).values())
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, serializers.BaseSerializer):
             try:
-                fields.update(serializer().fields)
+                collect(candidate())
             except Exception:  # a serializer that needs context to build: skip its names
                 continue
-    return sorted(fields)
+    return sorted(names)
 
 
 def _send(client: Client, auth: str, world: World, request: dict[str, Any]) -> Any:

@@ -8,10 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from dashboard.models import MembershipRole
+from dashboard.services import membership_grant
 from integrations.models import WebhookDelivery
-from tests.factories import ShopFactory
+from tests.factories import ShopFactory, UserFactory
 from tests.integrations.helpers import fixture
-from tests.security.fuzzing import webhook_hmac
+from tests.security.fuzzing import session_token, webhook_hmac
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +62,24 @@ def test_a_shop_argument_that_is_no_domain_is_a_command_error(command, argv):
     """A NUL in ``--shop`` reached a query (PostgreSQL refuses it: a traceback)."""
     with pytest.raises(CommandError, match="shop"):
         call_command(command, *argv)
+
+
+@pytest.mark.parametrize("path", ["/api/campaigns/flows/%00", "/api/segments/one_time/customers?page=1%00",
+                                  "/api/loyalty/customers?q=a%00b", "/proxy/loyalty?shop=%00"])
+def test_a_nul_character_in_an_api_address_is_a_json_400(client, path):
+    """``/api/campaigns/flows/%00`` reached ``Flow.objects.filter(key="\\x00")``: a 500 on PostgreSQL."""
+    shop = ShopFactory(domain=DOMAIN)
+    response = client.get(path, headers={"Authorization": f"Bearer {session_token(shop.domain)}"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "the address contains a NUL character (%00), which is never valid here",
+                               "code": "invalid"}
+
+
+def test_a_nul_character_in_a_dashboard_address_is_a_400_and_the_same_page_without_it_works(client):
+    shop = ShopFactory(domain=DOMAIN)
+    user = UserFactory(username="pinned")
+    membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+    client.force_login(user)
+    assert client.get("/dashboard/segments/%00/").status_code == 400
+    assert client.get("/dashboard/segments/", {"q": "a\x00"}).status_code == 400
+    assert client.get("/dashboard/segments/").status_code == 200
