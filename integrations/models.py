@@ -46,6 +46,10 @@ class WebhookDelivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["shop_domain", "received_at"]),
+            # the same event delivered twice under different delivery ids (an app-wide and a
+            # per-shop subscription to one topic): see ``delivery_process``
+            models.Index(fields=["shop_domain", "event_id"], name="delivery_event_idx",
+                         condition=~Q(event_id="")),
             models.Index(
                 fields=["next_attempt_at"],
                 name="delivery_retry_idx",

@@ -147,6 +147,7 @@ def delivery_process(*, delivery_pk: int) -> str:
         delivery.attempts += 1
         try:
             with transaction.atomic():
+                _same_event_check(delivery)
                 payload = json.loads(bytes(delivery.body).decode("utf-8"))
                 handler = _HANDLERS.get(delivery.platform)
                 if handler is None:
@@ -182,6 +183,23 @@ def delivery_process(*, delivery_pk: int) -> str:
             logger.warning("webhook delivery %s (%s) failed: %s", delivery.pk, delivery.topic, error)
         delivery.save(update_fields=["status", "attempts", "error", "next_attempt_at", "processed_at"])
     return outcome
+
+
+def _same_event_check(delivery: WebhookDelivery) -> None:
+    """One event can reach us under two delivery ids -- Shopify sends it once per subscription,
+    and a topic may be subscribed both app-wide (``shopify.app.toml``) and per shop -- with the
+    same ``X-Shopify-Event-Id``.  The handlers are idempotent, but the second copy is skipped
+    rather than applied again."""
+    if not delivery.event_id:
+        return
+    first = (
+        WebhookDelivery.objects.filter(
+            platform=delivery.platform, shop_domain=delivery.shop_domain, event_id=delivery.event_id,
+            topic=delivery.topic, status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED])
+        .exclude(pk=delivery.pk).values_list("pk", flat=True).first()
+    )
+    if first is not None:
+        raise DeliveryIgnored(f"the same event as delivery {first}")
 
 
 def deliveries_retry(*, deliveries: Any) -> int:

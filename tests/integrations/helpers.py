@@ -28,6 +28,7 @@ def post_webhook(
     webhook_id: str | None = None,
     secret: str = "test-api-secret-with-at-least-32-bytes",
     signature: str | None = None,
+    event_id: str | None = None,
 ) -> Any:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return client.post(
@@ -39,7 +40,7 @@ def post_webhook(
             "X-Shopify-Hmac-Sha256": signature if signature is not None else sign(body, secret),
             "X-Shopify-Shop-Domain": shop_domain,
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-            "X-Shopify-Event-Id": str(uuid.uuid4()),
+            "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
             "X-Shopify-Triggered-At": "2026-01-10T15:15:00Z",
             "X-Shopify-API-Version": API_VERSION,
         },
