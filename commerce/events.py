@@ -11,8 +11,8 @@ A poison event never stalls the pipeline:
   the event's other subscribers still run, the event is marked dispatched, and dispatch moves on.
   The normal path pays nothing for this: all subscribers first run in the event's transaction
   as one unit, and only an event where one of them raised is run again subscriber by subscriber.
-- **Retry, then dead letter.**  A failed delivery is retried (that subscriber only) by every
-  ``dispatch_pending`` call -- the beat runs it each minute -- after ``EVENT_RETRY_BASE_SECONDS``
+- **Retry, then dead letter.**  A failed delivery is retried (that subscriber only) by the beat's
+  dispatch each minute (``event_deliveries_retry_due``) after ``EVENT_RETRY_BASE_SECONDS``
   doubled per attempt (capped at ``EVENT_RETRY_MAX_SECONDS``); after ``EVENT_MAX_ATTEMPTS``
   attempts in all it is dead-lettered and logged at ERROR.  With the defaults (8 attempts, 60 s):
   retries 1, 2, 4, 8, 16, 32 and 64 minutes apart, dead about two hours after the first failure.
@@ -30,6 +30,7 @@ key their writes on the event, never assume they saw the previous event.  Nothin
 across shops.
 """
 
+import functools
 import logging
 import traceback
 from collections import defaultdict
@@ -89,18 +90,18 @@ def emit(*, shop: Shop, name: str, key: str, payload: dict, occurred_at: datetim
 
 
 def dispatch_soon() -> None:
-    """Dispatch the outbox once the current transaction commits."""
+    """Dispatch the outbox once the current transaction commits (retries wait for the beat)."""
     from commerce.tasks import dispatch_pending_events
 
-    transaction.on_commit(dispatch_pending_events.delay)
+    transaction.on_commit(functools.partial(dispatch_pending_events.delay, retries=False))
 
 
 def dispatch_pending(*, limit: int = 500, rounds: int = 5) -> int:
-    """Dispatch waiting events, then retry the failed deliveries that are due.
+    """Dispatch waiting events; returns how many.  Failed deliveries are retried separately
+    (``event_deliveries_retry_due``, by the beat), so this costs what it did before isolation.
 
     Events that subscribers emit along the way (a tier reached because of an order) are taken by
-    the following rounds of the same call.  At most ``limit * rounds`` events per call.  Returns
-    the number of events dispatched plus the retries that succeeded.
+    the following rounds of the same call.  At most ``limit * rounds`` events per call.
     """
     budget = limit * rounds
     done = 0
@@ -109,7 +110,7 @@ def dispatch_pending(*, limit: int = 500, rounds: int = 5) -> int:
         done += batch
         if batch == 0:
             break
-    return done + event_deliveries_retry_due(limit=limit)
+    return done
 
 
 def _fair_pks(queryset: QuerySet[Any], *, limit: int) -> list[int]:
@@ -285,7 +286,9 @@ def event_deliveries_retry_now(*, deliveries: QuerySet[EventDelivery]) -> int:
         updated_at=now,
     )
     if count:
-        dispatch_soon()
+        from commerce.tasks import dispatch_pending_events
+
+        transaction.on_commit(dispatch_pending_events.delay)  # with the retries that are due
     return count
 
 

@@ -9,9 +9,13 @@ from commerce import events
 
 
 @shared_task
-def dispatch_pending_events() -> int:
-    """Pending events first, then the failed deliveries that are due (the beat runs it each minute)."""
-    return events.dispatch_pending()
+def dispatch_pending_events(retries: bool = True) -> int:
+    """Pending events, then (the beat, each minute) the failed deliveries that are due.  The
+    dispatch scheduled after each commit passes ``retries=False``: it costs what it did before."""
+    done = events.dispatch_pending()
+    if retries:
+        done += events.event_deliveries_retry_due()
+    return done
 
 
 @shared_task
