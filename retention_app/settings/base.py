@@ -160,6 +160,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery.app.trace": {"level": os.environ.get("TASK_LOG_LEVEL", "WARNING")},
+        "axes": {"level": "WARNING"},  # lockouts and failed logins, not its start-up banner
     },
 }
 
