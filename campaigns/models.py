@@ -121,6 +121,7 @@ class Reason(models.TextChoices):
     WAITED_TOO_LONG = "waited_too_long", _("No room under the caps for too long")
     NOTHING_TO_SEND = "nothing_to_send", _("Nothing to offer")
     EXITED = "exited", _("Left the flow")
+    PLAN_LIMIT = "plan_limit", _("Plan limit")
 
 
 class ScheduledStep(models.Model):

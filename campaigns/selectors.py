@@ -1,10 +1,11 @@
 """Campaign reads: the shop's flows and what to offer."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db.models import Count, F, Prefetch
 
-from campaigns.models import Flow, FlowStep
+from campaigns.models import Channel, Flow, FlowStep, Message, MessageStatus
 from commerce.models import ConsentChange, Customer, Order, OrderLine, Shop, Variant
 from commerce.selectors import counted_order_q
 
@@ -57,3 +58,7 @@ def shopper_order(*, shop: Shop, platform_id: str, customer_platform_id: str) ->
     return Order.objects.filter(shop=shop, platform_id=platform_id,
                                 customer__platform_id=customer_platform_id).first()
 
+
+def emails_sent_count(*, shop: Shop, since: datetime) -> int:
+    """Flow emails sent since ``since``: what the plan's monthly email limit counts."""
+    return Message.objects.filter(shop=shop, channel=Channel.EMAIL, status=MessageStatus.SENT, at__gte=since).count()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import plan, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -12,6 +12,10 @@ urlpatterns = [
     path("loyalty/", views.loyalty, name="loyalty"),
     path("flows/", views.flows, name="flows"),
     path("surveys/", views.surveys, name="surveys"),
+    path("plan/", plan.plan, name="plan"),
+    path("plan/upgrade/", plan.plan_upgrade, name="plan_upgrade"),
+    path("plan/cancel/", plan.plan_cancel, name="plan_cancel"),
+    path("plan/return/", plan.plan_return, name="plan_return"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),

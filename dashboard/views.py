@@ -31,6 +31,7 @@ from dashboard.auth import (
     shop_choose,
 )
 from dashboard.labels import translated
+from dashboard.plan_usage import plan_notice
 from dashboard.periods import PRESETS, Period, period_from
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
@@ -47,6 +48,7 @@ NAV = (
     ("dashboard:loyalty", gettext_lazy("Loyalty program")),
     ("dashboard:flows", gettext_lazy("Flows")),
     ("dashboard:surveys", gettext_lazy("Surveys and NPS")),
+    ("dashboard:plan", gettext_lazy("Plan")),
 )
 
 
@@ -87,6 +89,8 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
         "tables": {table.name: table for table in tables},
         "charts": charts or [],
         "shopify_api_key": settings.SHOPIFY_API_KEY,
+        "plan_notice": plan_notice(shop=access.shop) if view_name != "dashboard:plan" else None,
+        "plan_notice_url": access.url("dashboard:plan"),
         "asset_version": ASSET_VERSION,
         **context,
     })

@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from billing.plans import Plan
+from billing.services import SubscriptionState
 from commerce.models import Shop
 from integrations.models import SyncRun, WebhookDelivery
 from integrations.webhooks import InboundWebhook
@@ -107,6 +109,19 @@ class PlatformAdapter(Protocol):
     def discount_apply_link(self, *, shop: Shop, code: str) -> str | None:
         """A storefront link that applies a discount code at checkout, or ``None`` if the platform
         has none (the shopper then types the code)."""
+
+    def subscription_create(
+        self, *, shop: Shop, plan: Plan, return_url: str, test: bool
+    ) -> tuple[SubscriptionState, str]:
+        """Ask the platform's billing for a recurring subscription to ``plan``: the pending
+        subscription and the confirmation URL where the merchant approves (or declines) it, after
+        which the platform sends them to ``return_url``."""
+
+    def subscription_status(self, *, shop: Shop) -> list[SubscriptionState]:
+        """The app's subscriptions the platform reports active for the shop now."""
+
+    def subscription_cancel(self, *, shop: Shop, platform_id: str) -> SubscriptionState:
+        """Cancel the subscription (the merchant is no longer billed)."""
 
 
 _ADAPTERS: dict[str, PlatformAdapter] = {}

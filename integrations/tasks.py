@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from commerce.consent import consent_changes_unsynced
 from commerce.models import Platform, Shop, ShopStatus
-from integrations import consent, services, webhooks
+from integrations import billing, consent, services, webhooks
 from integrations import selectors as sync_selectors
 from integrations.models import SyncKind, SyncRun, SyncStatus
 from integrations.platforms import PlatformUnavailable, adapter_for
@@ -90,7 +90,23 @@ def reconcile_all_shops() -> int:
     )
     for pk in shops:
         reconcile_shop.delay(pk)
+        plan_sync_shop.delay(pk)
     return len(shops)
+
+
+@shared_task
+def plan_sync_shop(shop_pk: int) -> str:
+    """The reconciliation of the shop's plan: what the platform's billing has active now (catches a
+    lost ``app_subscriptions/update``)."""
+    shop = Shop.objects.filter(pk=shop_pk).first()
+    if shop is None or not shop.is_installed:
+        return "shop not installed"
+    try:
+        row = billing.plan_sync(shop=shop)
+    except Exception as error:  # the platform is away or refused: the next run tries again
+        logger.warning("%s: plan not checked (%s)", shop.domain, error)
+        return f"plan not checked: {error}"
+    return f"plan {row.plan}"
 
 
 @shared_task

@@ -14,7 +14,10 @@ from commerce.models import Customer, Order, OrderLine, Product, Shop
 from commerce.selectors import counted_order_q, orders_counted
 from integrations.platforms import adapter_for
 from loyalty.models import (
+    HISTORY_ACTOR,
     Account,
+    EntryKind,
+    EntrySource,
     LedgerEntry,
     Program,
     Redemption,
@@ -220,3 +223,10 @@ def friend_code_usable(*, shop: Shop, code: str) -> bool:
         status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW],
         created_at__gt=timezone.now() - timedelta(days=FRIEND_CODE_DAYS),
     ).exists()
+
+
+def orders_earning_count(*, shop: Shop, since: datetime) -> int:
+    """Orders that earned purchase points since ``since`` (written then; the merchant's backfill of
+    history not counted): what the plan's monthly order limit counts."""
+    return (LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EARN, source=EntrySource.ORDER, created_at__gte=since)
+            .exclude(actor=HISTORY_ACTOR).count())

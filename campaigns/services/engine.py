@@ -40,6 +40,9 @@ from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Window
 from django.db.models.functions import Lag
 from django.utils import timezone
 
+from billing import selectors as billing_selectors
+from billing import services as billing_services
+from billing.plans import LimitKind
 from campaigns.models import (
     Channel,
     Enrolment,
@@ -54,6 +57,7 @@ from campaigns.models import (
     StepAction,
     StepStatus,
 )
+from campaigns.selectors import emails_sent_count
 from campaigns.services import email, sms
 from commerce.consent import consent_state
 from commerce.models import Customer, MarketingConsent, OrderLine, Product
@@ -467,6 +471,9 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
         return _skip(scheduled, decision.reason, now, channel, decision.code)
     if decision.action == "defer" and decision.until is not None:
         return _defer(scheduled, decision, now)
+    limited = _plan_limit_reason(scheduled, channel, now)
+    if limited:
+        return _skip(scheduled, limited, now, channel, Reason.PLAN_LIMIT)
     try:
         sent = (email if channel == Channel.EMAIL else sms).send(scheduled=scheduled, now=now)
     except email.NothingToSend as nothing:  # e.g. an upsell with no complementary product
@@ -480,6 +487,24 @@ def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
         return _defer(scheduled, retry, now)
     _finish(scheduled, StepStatus.DONE, f"sent {sent.template}", now)
     return Outcome("sent")
+
+
+def _plan_limit_reason(scheduled: ScheduledStep, channel: str, now: datetime) -> str:
+    """The shop's plan caps flow emails per month (Free): past it the message is skipped with this
+    reason, recorded for the dashboard's notice; nothing else changes (the flow goes on)."""
+    if channel != Channel.EMAIL:
+        return ""
+    shop = scheduled.enrolment.customer.shop
+    limit = billing_selectors.plan_for(shop=shop).emails_per_month
+    if limit is None:
+        return ""
+    period = billing_selectors.limit_period(shop=shop, now=now)
+    if emails_sent_count(shop=shop, since=period.start) < limit:
+        return ""
+    reason = f"plan limit: the Free plan's {limit} emails this month were sent"
+    billing_services.limit_skip_record(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), period=period,
+                                       reason=reason, at=now)
+    return reason
 
 
 def _original_due(scheduled: ScheduledStep) -> datetime:

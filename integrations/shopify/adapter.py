@@ -5,6 +5,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from billing.plans import Plan
+from billing.services import SubscriptionState
 from commerce.models import Platform, Shop
 from integrations.models import SyncRun, WebhookDelivery
 from integrations.platforms import (
@@ -15,7 +17,7 @@ from integrations.platforms import (
     DiscountSpec,
     PlatformUnavailable,
 )
-from integrations.shopify import normalise, queries, sync, tokens
+from integrations.shopify import billing, normalise, queries, sync, tokens
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.shopify.client import ShopifyError, ShopifyTransientError
 from integrations.webhooks import InboundWebhook
@@ -171,3 +173,14 @@ class ShopifyAdapter:
         """Shopify's shareable discount link: ``/discount/<code>`` keeps the code in a cookie that
         checkout applies, then redirects (here to the home page)."""
         return f"{self.storefront_url(shop=shop)}/discount/{quote(code, safe='')}?redirect=%2F"
+
+    def subscription_create(
+        self, *, shop: Shop, plan: Plan, return_url: str, test: bool
+    ) -> tuple[SubscriptionState, str]:
+        return billing.subscription_create(shop=shop, plan=plan, return_url=return_url, test=test)
+
+    def subscription_status(self, *, shop: Shop) -> list[SubscriptionState]:
+        return billing.subscriptions_active(shop=shop)
+
+    def subscription_cancel(self, *, shop: Shop, platform_id: str) -> SubscriptionState:
+        return billing.subscription_cancel(shop=shop, platform_id=platform_id)

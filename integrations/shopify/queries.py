@@ -298,6 +298,7 @@ WEBHOOK_TOPICS = {
     "products/update": "PRODUCTS_UPDATE",
     "app/uninstalled": "APP_UNINSTALLED",
     "shop/update": "SHOP_UPDATE",
+    "app_subscriptions/update": "APP_SUBSCRIPTIONS_UPDATE",
 }
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 

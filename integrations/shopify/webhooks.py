@@ -12,11 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from billing import services as billing_services
 from commerce import services as commerce
 from commerce.models import Platform, Shop, ShopStatus
 from integrations import services as integration_services
 from integrations.models import WebhookDelivery
-from integrations.shopify import normalise, privacy
+from integrations.shopify import billing, normalise, privacy
 from integrations.shopify.version import API_VERSION
 from integrations.webhooks import (
     DeliveryIgnored,
@@ -183,6 +184,11 @@ def _uninstalled(shop: Shop, payload: dict) -> str:
     return "uninstalled"
 
 
+def _subscription_updated(shop: Shop, payload: dict) -> str:
+    state, updated_at = billing.subscription_from_webhook(payload)
+    return billing_services.subscription_update_apply(shop=shop, state=state, updated_at=updated_at)
+
+
 STORE_TOPICS: dict[str, Callable[[Shop, dict], str]] = {
     "orders/create": _orders,
     "orders/updated": _orders,
@@ -198,6 +204,7 @@ STORE_TOPICS: dict[str, Callable[[Shop, dict], str]] = {
     "products/update": _products,
     "app/uninstalled": _uninstalled,
     "shop/update": _shop_updated,
+    "app_subscriptions/update": _subscription_updated,
 }
 PRIVACY_TOPICS: dict[str, Callable[[Shop, dict, WebhookDelivery], str]] = {
     "customers/data_request": privacy.customer_data_request,

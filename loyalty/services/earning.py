@@ -19,6 +19,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing import selectors as billing_selectors
+from billing import services as billing_services
+from billing.plans import LimitKind
 from commerce.models import PAID_STATUSES, Order, OrderLine, Refund, RefundLine, Shop
 from loyalty.lock_objects import account_lock
 from loyalty.models import (
@@ -32,7 +35,7 @@ from loyalty.models import (
     Program,
     Rounding,
 )
-from loyalty.selectors import counted_orders, program_get
+from loyalty.selectors import counted_orders, orders_earning_count, program_get
 from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
 from loyalty.services.program import rule_for
 from retention_app.money import ZERO
@@ -122,6 +125,8 @@ def order_points_award(*, order: Order, force: bool = False, trigger: str = Awar
     earned = purchase_points(program=program, order=order, account=account)
     if earned.points <= 0:
         return None
+    if not force and _earned_for(order) is None and _over_plan_limit(order):
+        return None
     occurred_at = order_date(order=order)
     available_at = occurred_at + timedelta(days=program.pending_days)
     if force:
@@ -139,6 +144,22 @@ def order_points_award(*, order: Order, force: bool = False, trigger: str = Awar
         actor=HISTORY_ACTOR if force else "",
         announce=not force,
     )
+
+
+def _over_plan_limit(order: Order) -> bool:
+    """The shop's plan caps the orders that earn points per month (Free): past it the order stays
+    recorded and earns nothing, and the skip is recorded with its reason (the dashboard says so)."""
+    limit = billing_selectors.plan_for(shop=order.shop).orders_per_month
+    if limit is None:
+        return False
+    now = timezone.now()
+    period = billing_selectors.limit_period(shop=order.shop, now=now)
+    if orders_earning_count(shop=order.shop, since=period.start) < limit:
+        return False
+    billing_services.limit_skip_record(
+        shop=order.shop, kind=LimitKind.ORDERS, key=order.platform_id, period=period, at=now,
+        reason=f"plan limit: the Free plan's {limit} orders earning points this month were reached")
+    return True
 
 
 def _earned_for(order: Order) -> LedgerEntry | None:

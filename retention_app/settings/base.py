@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "commerce",
+    "billing",
     "integrations",
     "loyalty",
     "campaigns",
@@ -314,6 +315,20 @@ X_FRAME_OPTIONS = "DENY"  # for browsers without frame-ancestors; embedded pages
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"  # unsubscribe and survey links carry tokens: never sent to others
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Billing (billing/plans.py) ---------------------------------------------------------------
+# Free: every feature, limited by volume per calendar month (shop's time zone).  200 orders earning
+# points is a store doing up to ~6-7 orders a day, past which $29 is small against its revenue;
+# 500 flow emails covers that store's welcome, points and win-back messages.  The paid plan has no limits.
+BILLING_FREE_ORDERS_PER_MONTH = int(os.environ.get("BILLING_FREE_ORDERS_PER_MONTH", "200"))
+BILLING_FREE_EMAILS_PER_MONTH = int(os.environ.get("BILLING_FREE_EMAILS_PER_MONTH", "500"))
+BILLING_PLAN_NAME = os.environ.get("BILLING_PLAN_NAME", "Comeback")
+BILLING_PLAN_PRICE = os.environ.get("BILLING_PLAN_PRICE", "29.00")
+BILLING_CURRENCY = os.environ.get("BILLING_CURRENCY", "USD")
+BILLING_TRIAL_DAYS = int(os.environ.get("BILLING_TRIAL_DAYS", "14"))
+# Test charges (nobody is billed): always in development; production bills for real only with
+# SHOPIFY_BILLING_TEST=0.  A test subscription unlocks the paid plan only while this is on.
+BILLING_TEST = True if DEBUG else env_bool("SHOPIFY_BILLING_TEST", True)
 
 # --- Shopify --------------------------------------------------------------------------------
 APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:8000").rstrip("/")

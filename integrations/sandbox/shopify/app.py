@@ -31,6 +31,7 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from . import tokens
+from .billing import BillingError
 from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
 from .schema import Ctx
@@ -102,6 +103,8 @@ class SandboxApp:
                  methods=["POST"]),
             Rule(f"{shop}/admin/api/graphql.json", endpoint="graphql", methods=["POST"]),
             Rule(f"{shop}/admin/themes/current/editor", endpoint="theme_editor", methods=["GET", "POST"]),
+            Rule(f"{shop}/admin/charges/<api_key>/<int:charge_id>/RecurringApplicationCharge/"
+                 "confirm_recurring_application_charge", endpoint="charge_confirm", methods=["GET", "POST"]),
             Rule(f"{shop}/admin/<path:rest>", endpoint="admin_other",
                  methods=["GET", "POST", "PUT", "DELETE"]),
             Rule(f"{shop}/", endpoint="storefront"),
@@ -130,6 +133,9 @@ class SandboxApp:
             Rule(f"{control}/discount_codes", endpoint="discount_codes"),
             Rule(f"{control}/uninstall", endpoint="uninstall", methods=["POST"]),
             Rule(f"{control}/app_embed", endpoint="app_embed", methods=["GET", "POST"]),
+            Rule(f"{control}/app_subscriptions", endpoint="app_subscriptions", methods=["GET"]),
+            Rule(f"{control}/app_subscriptions/<int:charge_id>", endpoint="app_subscription_status",
+                 methods=["POST"]),
             Rule(f"{control}/rate_limit", endpoint="rate_limit", methods=["POST"]),
             Rule(f"{control}/manual_approval", endpoint="manual_approval", methods=["POST"]),
             Rule(f"{control}/privacy/<path:topic>", endpoint="privacy", methods=["POST"]),
@@ -186,6 +192,65 @@ class SandboxApp:
 
     def on_theme_editor(self, request: Request, shop: str) -> Response:
         return theme_editor_page(self.sandbox, self._shop(shop), request)
+
+    def on_charge_confirm(self, request: Request, shop: str, api_key: str, charge_id: int) -> Response:
+        """Shopify's approval page for a recurring app charge: the merchant sees the plan, its price
+        and trial, and approves or declines; either way Shopify sends them to the app's returnUrl
+        with ``charge_id``.  Only the link ``appSubscriptionCreate`` returned opens it."""
+        store = self._shop(shop)
+        subscription = store.billing.subscriptions.get(charge_id)
+        signature = (request.form if request.method == "POST" else request.args).get("signature", "")
+        if (api_key != self.sandbox.api_key or subscription is None
+                or not hmac.compare_digest(signature, subscription.signature)):
+            return _page("Charge not found", "<h1>This charge could not be found</h1>", 404)
+        if request.method == "POST":
+            decision = request.form.get("decision", "")
+            if decision not in ("approve", "decline"):
+                return _page("Charge", "<h1>Choose Approve or Decline</h1>", 400)
+            try:
+                store.billing.decide(charge_id, approve=decision == "approve")
+            except BillingError as error:
+                return _page("Charge", f"<h1>{html.escape(str(error))}</h1>", 409)
+            return Response("", status=302, headers={"Location": store.billing.return_location(subscription)})
+        if subscription.status != "PENDING":
+            return _page("Charge", f"<h1>This charge is {html.escape(subscription.status.lower())}</h1>"
+                         f"<p><a href='{html.escape(store.billing.return_location(subscription))}'>"
+                         "Return to the app</a></p>", 409)
+        interval = "every 30 days" if subscription.interval == "EVERY_30_DAYS" else "every year"
+        trial = (f"<p>Free trial: {subscription.trial_days} days. You will not be charged before it ends.</p>"
+                 if subscription.trial_days else "")
+        test = ("<p role='note'><strong>Test charge</strong>: this is a test, your store will not be "
+                "charged.</p>" if subscription.test else "")
+        hidden = f"<input type='hidden' name='signature' value='{html.escape(subscription.signature)}'>"
+        return _page(f"Approve subscription · {store.name}", (
+            f"<h1>Approve subscription</h1><p>{html.escape(store.name)} · app subscription</p>"
+            f"<h2>{html.escape(subscription.name)}</h2>"
+            f"<p><strong>{html.escape(subscription.currency)} {subscription.price:.2f}</strong> {interval}</p>"
+            f"{trial}{test}"
+            f"<form method='post'>{hidden}<button type='submit' name='decision' value='approve'>Approve"
+            "</button> <button type='submit' name='decision' value='decline'>Decline</button></form>"))
+
+    def on_app_subscriptions(self, request: Request, shop: str) -> Response:
+        store = self._shop(shop)
+        return _json([{"id": s.gid, "name": s.name, "status": s.status, "test": s.test, "price": s.price,
+                       "currency": s.currency, "trial_days": s.trial_days, "return_url": s.return_url,
+                       "confirmation_url": store.billing.confirmation_url(s, self.sandbox.api_key)}
+                      for s in store.billing.subscriptions.values()])
+
+    def on_app_subscription_status(self, request: Request, shop: str, charge_id: int) -> Response:
+        """The store's side of a subscription: ``{"status": "FROZEN"|"ACTIVE"|"EXPIRED"|"CANCELLED"}``
+        (the store's bill unpaid, paid again, an approval not given in time, cancelled in the admin),
+        or ``{"decision": "approve"|"decline"}`` for the merchant's choice without the page."""
+        store = self._shop(shop)
+        body = self._body(request)
+        try:
+            if body.get("decision") in ("approve", "decline"):
+                subscription = store.billing.decide(charge_id, approve=body["decision"] == "approve")
+            else:
+                subscription = store.billing.set_status(charge_id, str(body.get("status", "")).upper())
+        except BillingError as error:
+            return _json({"error": str(error)}, 400)
+        return _json({"id": subscription.gid, "status": subscription.status})
 
     def on_app_embed(self, request: Request, shop: str) -> Response:
         """The theme editor's App embeds: ``{"enabled": true, "settings": {"accent": "#…"}}``."""
@@ -397,7 +462,8 @@ class SandboxApp:
                 and "read_all_orders" not in scopes):
             orders_since = store.now() - timedelta(days=60)
         ctx = Ctx(lookup=store, shop=store, scopes=scopes if sandbox.enforce_scopes else None,
-                  bulk=sandbox.bulk, api_version=version, orders_since=orders_since)
+                  bulk=sandbox.bulk, api_version=version, orders_since=orders_since,
+                  api_key=sandbox.api_key)
         with store.lock:
             result = execute(schema, document, context_value=ctx, variable_values=variables,
                              operation_name=operation_name)

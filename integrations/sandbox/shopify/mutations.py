@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from .billing import BillingError
 from .common import parse_gid
 
 if TYPE_CHECKING:
@@ -250,7 +251,32 @@ def _consent_update(channel: str, key: str, mutation: str) -> Callable[..., JSON
     return resolve
 
 
+# --- billing -------------------------------------------------------------------------------------
+
+def r_app_subscription_create(_: Any, info: GraphQLResolveInfo, name: str, lineItems: list[JSON],  # noqa: N803
+                              returnUrl: str, test: bool | None = None, trialDays: int | None = None,  # noqa: N803
+                              replacementBehavior: str | None = None) -> JSON:  # noqa: N803
+    subscription, url, errors = _shop(info).billing.create(
+        name=name, line_items=lineItems, return_url=returnUrl, test=bool(test), trial_days=trialDays or 0,
+        api_key=_ctx(info).api_key)
+    return {"appSubscription": subscription, "confirmationUrl": url, "userErrors": errors}
+
+
+def r_app_subscription_cancel(_: Any, info: GraphQLResolveInfo, id: str, prorate: bool | None = None  # noqa: A002
+                              ) -> JSON:
+    ident = parse_gid(id, "AppSubscription")
+    try:
+        if ident is None:
+            raise BillingError("Invalid subscription id")
+        subscription = _shop(info).billing.cancel(ident)
+    except BillingError as error:
+        return {"appSubscription": None, "userErrors": [{"field": ["id"], "message": str(error)}]}
+    return {"appSubscription": subscription, "userErrors": []}
+
+
 MUTATIONS: dict[str, Callable[..., Any]] = {
+    "appSubscriptionCreate": r_app_subscription_create,
+    "appSubscriptionCancel": r_app_subscription_cancel,
     "bulkOperationRunQuery": r_bulk_run,
     "bulkOperationCancel": r_bulk_cancel,
     "webhookSubscriptionCreate": r_webhook_create,

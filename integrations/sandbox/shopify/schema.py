@@ -74,6 +74,7 @@ class Ctx:
     api_version: str = API_VERSION
     orders_since: datetime | None = None  # without read_all_orders: only the last 60 days
     bulk_mode: bool = False
+    api_key: str = ""  # the app's, for its billing confirmation URLs
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,6 +789,21 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
                                    "read_discounts", "codeDiscountNode"),
         "codeDiscountNodeByCode": r_code_discount_by_code,
         "codeDiscountNodes": r_code_discount_nodes,
+        "currentAppInstallation": lambda _, info, **__: {"shop": info.context.shop},
+    },
+    "AppInstallation": {
+        "id": _field(lambda i: gid("AppInstallation", i["shop"].shop_id)),
+        "launchUrl": _field(lambda i: f"{i['shop'].origin}/admin/apps"),
+        "activeSubscriptions": _field(lambda i: i["shop"].billing.active()),
+    },
+    "AppSubscription": {
+        "id": _field(lambda s: s.gid),
+        "trialDays": _field(lambda s: s.trial_days),
+        "createdAt": _field(lambda s: s.created_at),
+        "currentPeriodEnd": _field(lambda s: s.current_period_end),
+        "returnUrl": _field(lambda s: s.return_url),
+        "lineItems": _field(lambda s: [{"id": gid("AppSubscriptionLineItem", s.id), "plan": {"pricingDetails": {
+            "price": Money(s.price, s.currency), "interval": s.interval}}}]),
     },
     "PageInfo": {
         "hasNextPage": _field(lambda p: p.has_next),

@@ -27,6 +27,7 @@ COUNTRIES = (
 WEBHOOK_TOPICS = {
     "APP_UNINSTALLED": "app/uninstalled",
     "APP_SCOPES_UPDATE": "app/scopes_update",
+    "APP_SUBSCRIPTIONS_UPDATE": "app_subscriptions/update",
     "BULK_OPERATIONS_FINISH": "bulk_operations/finish",
     "CUSTOMERS_CREATE": "customers/create",
     "CUSTOMERS_UPDATE": "customers/update",
@@ -125,7 +126,37 @@ type Query {{
   codeDiscountNodeByCode(code: String!): DiscountCodeNode
   codeDiscountNodes({_PAGE_ARGS}, query: String, sortKey: CodeDiscountSortKeys = ID):
     DiscountCodeNodeConnection!
+  currentAppInstallation: AppInstallation!
 }}
+
+enum AppSubscriptionStatus {{ ACCEPTED ACTIVE CANCELLED DECLINED EXPIRED FROZEN PENDING }}
+enum AppPricingInterval {{ ANNUAL EVERY_30_DAYS }}
+enum AppSubscriptionReplacementBehavior {{ APPLY_IMMEDIATELY APPLY_ON_NEXT_BILLING_CYCLE STANDARD }}
+type AppRecurringPricing {{ price: MoneyV2! interval: AppPricingInterval! }}
+type AppPlanV2 {{ pricingDetails: AppRecurringPricing! }}
+type AppSubscriptionLineItem {{ id: ID! plan: AppPlanV2! }}
+type AppSubscription {{
+  id: ID!
+  name: String!
+  status: AppSubscriptionStatus!
+  test: Boolean!
+  trialDays: Int!
+  createdAt: DateTime!
+  currentPeriodEnd: DateTime
+  returnUrl: URL!
+  lineItems: [AppSubscriptionLineItem!]!
+}}
+type AppInstallation {{ id: ID! launchUrl: URL! activeSubscriptions: [AppSubscription!]! }}
+input MoneyInput {{ amount: Decimal! currencyCode: CurrencyCode! }}
+input AppRecurringPricingInput {{ price: MoneyInput! interval: AppPricingInterval = EVERY_30_DAYS }}
+input AppPlanInput {{ appRecurringPricingDetails: AppRecurringPricingInput }}
+input AppSubscriptionLineItemInput {{ plan: AppPlanInput! }}
+type AppSubscriptionCreatePayload {{
+  appSubscription: AppSubscription
+  confirmationUrl: URL
+  userErrors: [UserError!]!
+}}
+type AppSubscriptionCancelPayload {{ appSubscription: AppSubscription userErrors: [UserError!]! }}
 
 enum CustomerSortKeys {{ CREATED_AT ID LOCATION NAME RELEVANCE UPDATED_AT }}
 enum ProductSortKeys {{
@@ -757,6 +788,10 @@ type Mutation {{
     CustomerEmailMarketingConsentUpdatePayload
   customerSmsMarketingConsentUpdate(input: CustomerSmsMarketingConsentUpdateInput!):
     CustomerSmsMarketingConsentUpdatePayload
+  appSubscriptionCreate(name: String!, lineItems: [AppSubscriptionLineItemInput!]!, returnUrl: URL!,
+    test: Boolean, trialDays: Int, replacementBehavior: AppSubscriptionReplacementBehavior = STANDARD):
+    AppSubscriptionCreatePayload
+  appSubscriptionCancel(id: ID!, prorate: Boolean = false): AppSubscriptionCancelPayload
 }}
 """
 )

@@ -28,6 +28,7 @@ from .accounting import (
     remaining_lines,
     shipping_price,
 )
+from .billing import ShopBilling
 from .common import (
     ZERO,
     derived_rng,
@@ -182,6 +183,9 @@ class Shop:
         for code in gen.merchant_discount_codes(ids):
             self._register_discount(code)
         self.subscriptions: dict[int, WebhookSubscription] = {}
+        #: the app's recurring charges (Billing API): appSubscriptionCreate, the approval page...
+        self.billing = ShopBilling(shop_id=self.shop_id, origin=lambda: self.origin, now=self.now,
+                                   emit=self.emit, tz=lambda: self.tz)
         self.bulk_operations: dict[int, BulkOperation] = {}
         self.popularity = {p.id: 1.0 / (rank + 1) ** 0.9 for rank, p in enumerate(
             sorted(self._products.values(), key=lambda p: p.id))}
@@ -918,6 +922,7 @@ class Shop:
             self.tokens.clear()
             self.refresh_tokens.clear()
             self.subscriptions.clear()
+            self.billing.uninstalled()
             self.installed = False
             self.version += 1
             return body

@@ -1,0 +1,112 @@
+"""Writes: the shop's plan follows what the platform's billing reports; limits are recorded."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from billing.models import LimitSkip, ShopPlan, SubscriptionStatus
+from billing.plans import PlanCode, paid_plan
+from billing.selectors import LimitPeriod
+from commerce.models import Shop
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    """One subscription as the platform reports it (a webhook, or the active list we asked for)."""
+
+    platform_id: str
+    name: str
+    status: str
+    test: bool | None = None
+    current_period_end: datetime | None = None
+
+
+def _ours(state: SubscriptionState) -> bool:
+    """A subscription for our paid plan; a test charge counts only while billing runs in test mode
+    (``SHOPIFY_BILLING_TEST``), so production never unlocks the paid plan on a free test charge."""
+    if state.name != paid_plan().name:
+        return False
+    return not (state.test and not settings.BILLING_TEST)
+
+
+def _lock(shop: Shop) -> ShopPlan:
+    ShopPlan.objects.get_or_create(shop=shop)
+    return ShopPlan.objects.select_for_update().get(shop=shop)
+
+
+def _set(row: ShopPlan, state: SubscriptionState, at: datetime) -> None:
+    row.subscription_id = state.platform_id
+    row.subscription_name = state.name
+    row.subscription_status = state.status
+    if state.test is not None:
+        row.is_test = state.test
+    if state.current_period_end is not None or state.status != SubscriptionStatus.ACTIVE:
+        row.current_period_end = state.current_period_end
+    row.plan = PlanCode.PAID if state.status == SubscriptionStatus.ACTIVE and _ours(state) else PlanCode.FREE
+    row.status_at = at
+    row.save()
+
+
+def subscription_update_apply(*, shop: Shop, state: SubscriptionState, updated_at: datetime) -> str:
+    """Apply one subscription change (``app_subscriptions/update``).
+
+    - a report older than the state we hold is ignored (deliveries come out of order); at the same
+      second a PENDING never replaces another state (it comes first in a subscription's life);
+    - our subscription ACTIVE: the paid plan; CANCELLED, DECLINED, EXPIRED or FROZEN: back to Free;
+    - another subscription than the one we hold only matters when it becomes ACTIVE (a declined
+      second attempt must not end the plan the merchant already pays for).
+    """
+    with transaction.atomic():
+        row = _lock(shop)
+        same = row.subscription_id == state.platform_id
+        if row.status_at is not None and (updated_at < row.status_at or (
+                updated_at == row.status_at and state.status == SubscriptionStatus.PENDING
+                and row.subscription_status not in ("", SubscriptionStatus.PENDING))):
+            return f"subscription {state.status}: stale (updated {updated_at.isoformat()})"
+        if not same and row.plan == PlanCode.PAID and state.status != SubscriptionStatus.ACTIVE:
+            return f"subscription {state.status}: not the current one, plan stays {row.plan}"
+        _set(row, state, updated_at)
+        return f"subscription {state.status}: plan {row.plan}"
+
+
+def subscriptions_verified_apply(*, shop: Shop, active: list[SubscriptionState], at: datetime) -> ShopPlan:
+    """Apply what the platform says is active now (after the merchant's approval, and in the
+    reconciliation): our plan's active subscription makes the shop paid; none makes it Free."""
+    ours = next((state for state in active if _ours(state) and state.status == SubscriptionStatus.ACTIVE), None)
+    with transaction.atomic():
+        row = _lock(shop)
+        if ours is not None:
+            _set(row, ours, at)
+        elif row.plan == PlanCode.PAID or row.subscription_status == SubscriptionStatus.ACTIVE:
+            # the platform no longer has it active: a cancel or freeze whose webhook we missed
+            status = SubscriptionStatus.CANCELLED if not row.subscription_status or \
+                row.subscription_status == SubscriptionStatus.ACTIVE else row.subscription_status
+            _set(row, SubscriptionState(platform_id=row.subscription_id, name=row.subscription_name,
+                                        status=status), at)
+        return row
+
+
+def subscription_pending_record(*, shop: Shop, platform_id: str, name: str, test: bool, at: datetime) -> ShopPlan:
+    """The merchant was sent to approve a new subscription; a paid plan stays as it is meanwhile."""
+    with transaction.atomic():
+        row = _lock(shop)
+        if row.plan != PlanCode.PAID:
+            _set(row, SubscriptionState(platform_id=platform_id, name=name, status=SubscriptionStatus.PENDING,
+                                        test=test), at)
+        return row
+
+
+def limit_skip_record(*, shop: Shop, kind: str, key: str, period: LimitPeriod, reason: str, at: datetime) -> bool:
+    """Record that the Free plan's limit held ``key`` back; once per key (False: already recorded)."""
+    try:
+        with transaction.atomic():
+            LimitSkip.objects.create(shop=shop, kind=kind, key=key, period_start=period.start, reason=reason[:300],
+                                     at=at)
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,144 @@
+"""The Plan page: the shop's plan, this month's usage against its limits, upgrade and cancel.
+
+Upgrade sends the merchant to the platform's approval page at the top level (out of the admin's
+iframe: the form targets ``_top``); the platform sends them back to ``plan_return``, where the plan
+is read from the platform itself, never from the query string.
+"""
+
+import base64
+import binascii
+import logging
+import re
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from billing.models import SubscriptionStatus
+from billing.plans import free_plan, paid_plan
+from billing.selectors import shop_plan_get
+from commerce.models import Shop, ShopStatus
+from dashboard import formatting
+from dashboard.auth import DashboardAccess, dashboard_view
+from dashboard.plan_usage import plan_usage
+from dashboard.views import _page
+from integrations import billing
+from retention_app.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+#: the admin's address inside ``host`` (base64 of ``admin.shopify.com/store/<handle>``)
+ADMIN_HOST = re.compile(r"^admin\.shopify\.com/store/[a-z0-9][a-z0-9-]*$")
+
+
+def _csrf_checked(request: HttpRequest) -> None:
+    """Forms posted with a login session need the CSRF token; an embedded post is authorised by its
+    session token (sent by the page, never by the browser on its own), so it needs none."""
+    if request.GET.get("id_token") or request.headers.get("Authorization"):
+        return
+    middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
+    refused = middleware.process_view(request, lambda _request: HttpResponse(), (), {})
+    if refused is not None:
+        raise ApplicationError("the form expired: reload the page and try again", status=403, code="forbidden")
+
+
+def _post_url(request: HttpRequest, access: DashboardAccess, name: str) -> str:
+    """The form's action: the embedded parameters and the page's session token come along."""
+    token = request.GET.get("id_token", "")
+    return access.url(name, **({"id_token": token} if access.embedded and token else {}))
+
+
+@require_GET
+@dashboard_view
+def plan(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
+    usage = plan_usage(shop=access.shop)
+    row = usage.row
+    paid = paid_plan()
+    status_note = ""
+    if row.subscription_status == SubscriptionStatus.DECLINED:
+        status_note = _("The subscription was declined, so the shop stays on the Free plan.")
+    elif row.subscription_status == SubscriptionStatus.FROZEN:
+        status_note = _("Shopify froze the subscription (the store's own bill is unpaid): the Free plan's "
+                        "limits apply until it is active again.")
+    elif row.subscription_status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED) and row.subscription_id:
+        status_note = _("The subscription ended: the shop is on the Free plan.")
+    elif row.subscription_status == SubscriptionStatus.PENDING:
+        status_note = _("A subscription is waiting for approval in your store's admin.")
+    return _page(
+        request, access, view_name="dashboard:plan", title=_("Plan"), template="dashboard/plan.html",
+        usage=usage, status_note=status_note,
+        price=formatting.money(paid.price, paid.currency), trial_days=paid.trial_days,
+        free=free_plan(), paid=paid,
+        period_end=formatting.day(usage.period.end.date()),
+        renews=formatting.day(row.current_period_end.date()) if row.current_period_end else "",
+        upgrade_url=_post_url(request, access, "dashboard:plan_upgrade"),
+        cancel_url=_post_url(request, access, "dashboard:plan_cancel"),
+    )
+
+
+@csrf_exempt
+@require_POST
+@dashboard_view
+def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
+    """Create the subscription and send the merchant (top level) to the platform's approval page."""
+    _csrf_checked(request)
+    host = access.carried.get("host", "")
+    query = {"shop": access.shop.domain, **({"host": host} if host else {})}
+    return_url = f"{settings.APP_URL}{reverse('dashboard:plan_return')}?{urlencode(query)}"
+    try:
+        confirmation_url = billing.plan_upgrade_start(shop=access.shop, return_url=return_url)
+    except Exception as error:  # the platform refused or is away: say so on the page, nothing changed
+        logger.warning("%s: subscription not created (%s)", access.shop.domain, error)
+        raise ApplicationError(_("Shopify could not start the subscription just now; please try again."),
+                               status=502, code="platform_unavailable") from error
+    return HttpResponseRedirect(confirmation_url)
+
+
+@csrf_exempt
+@require_POST
+@dashboard_view
+def plan_cancel(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
+    """Back to Free: cancel the subscription at the platform (nothing else changes)."""
+    _csrf_checked(request)
+    try:
+        billing.plan_cancel(shop=access.shop)
+    except Exception as error:
+        logger.warning("%s: subscription not cancelled (%s)", access.shop.domain, error)
+        raise ApplicationError(_("Shopify could not cancel the subscription just now; please try again."),
+                               status=502, code="platform_unavailable") from error
+    return HttpResponseRedirect(access.url("dashboard:plan"))
+
+
+def _admin_plan_url(host: str) -> str:
+    """Back into the embedded admin (``host`` names it), on the Plan page; '' if ``host`` is not
+    Shopify's admin (never redirect elsewhere)."""
+    try:
+        admin = base64.b64decode(host + "=" * (-len(host) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""
+    if not ADMIN_HOST.match(admin):
+        return ""
+    return f"https://{admin}/apps/{settings.SHOPIFY_API_KEY}{reverse('dashboard:plan')}"
+
+
+@require_GET
+def plan_return(request: HttpRequest) -> HttpResponse:
+    """Where the platform sends the merchant after approving or declining.  ``shop`` and
+    ``charge_id`` only say whom to ask: the plan comes from the platform's active subscriptions."""
+    shop = Shop.objects.filter(domain=request.GET.get("shop", "")[:255], status=ShopStatus.INSTALLED).first()
+    charge_id = request.GET.get("charge_id", "")
+    if shop is not None and charge_id.isdigit():
+        row = shop_plan_get(shop=shop)
+        # only the charge we sent the merchant to is worth a call to the platform
+        if row.subscription_id.rsplit("/", 1)[-1] == charge_id:
+            try:
+                billing.plan_sync(shop=shop)
+            except Exception as error:  # the reconciliation checks again later
+                logger.warning("%s: plan not verified on return (%s)", shop.domain, error)
+    admin_url = _admin_plan_url(request.GET.get("host", ""))
+    return HttpResponseRedirect(admin_url or reverse("dashboard:plan"))
