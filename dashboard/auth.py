@@ -3,10 +3,14 @@
 Two ways in:
 
 * Embedded in the Shopify admin: Shopify loads the page with ``?shop=…&host=…&id_token=<session
-  token>`` (or a fetch sends ``Authorization: Bearer <token>``).  The token is verified by the
-  integration's session-token code and alone names the shop.  A page asked for without a token
-  (every link between dashboard pages, which carry only ``shop``/``host``) gets Shopify's "bounce"
-  page: App Bridge fetches a fresh token and reloads the page with it.
+  token>&locale=…`` (or a fetch sends ``Authorization: Bearer <token>``).  The token is verified by
+  the integration's session-token code and alone names the shop; a shop that has not installed the
+  app yet (or uninstalled it) is installed right there by token exchange (Shopify's managed
+  install).  A page asked for without a token (every link between dashboard pages, which carry
+  only ``shop``/``host``/``locale``) gets Shopify's "bounce" page: App Bridge fetches a fresh token
+  and reloads the page with it.  A top-level visit with ``shop`` (outside the admin's frame) goes
+  into the admin when the shop is installed, else to the OAuth install.
+  The admin's language (``locale``) is used and kept in the session.
 * A Django login (WooCommerce and standalone stores, the demo): the user sees the shops they are a
   ``ShopMembership`` member of, one at a time (the chosen one is kept in the session).
 """
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -28,7 +32,8 @@ from django.utils.cache import add_never_cache_headers
 from commerce.models import Platform, Shop
 from dashboard.selectors import member_shops
 from integrations.shopify.domains import shop_domain_clean
-from integrations.shopify.oauth import session_token_shop
+from integrations.shopify.embedded import admin_host_handle, embedded_app_url
+from integrations.shopify.oauth import session_token_shop, session_token_verify
 from retention_app.errors import ApplicationError
 
 SESSION_SHOP_KEY = "dashboard_shop_id"
@@ -62,17 +67,37 @@ def _bearer(request: HttpRequest) -> str:
 
 
 def _is_embedded(request: HttpRequest) -> bool:
-    return bool(request.GET.get("host") or _bearer(request))
+    return bool(request.GET.get("host") or request.GET.get("embedded") == "1" or _bearer(request))
+
+
+def _top_level(request: HttpRequest) -> bool:
+    """A document loaded in the browser's own window, not in the admin's iframe (Fetch Metadata)."""
+    return request.headers.get("Sec-Fetch-Dest", "") == "document"
+
+
+def _without_token(request: HttpRequest) -> HttpResponse:
+    """No session token yet: inside the admin's frame App Bridge gets one (bounce page); at the top
+    level an installed shop is sent into its admin, any other shop to the OAuth install."""
+    domain = shop_domain_clean(request.GET.get("shop", ""))
+    if not _top_level(request):
+        return bounce_redirect(request)
+    if Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain, status="installed").exists():
+        return HttpResponseRedirect(embedded_app_url(shop_domain=domain, host=request.GET.get("host") or None))
+    return HttpResponseRedirect(f"{reverse('shopify-install')}?{urlencode({'shop': domain})}")
 
 
 def _embedded_access(request: HttpRequest) -> DashboardAccess | HttpResponse:
+    claimed = request.GET.get("shop", "")
+    host = request.GET.get("host", "")
+    if host:
+        admin_host_handle(host)  # as Shopify's libraries: an embedded load's host is a Shopify admin
     token = _bearer(request)
     if not token:
-        return bounce_redirect(request)
-    shop, user_id = session_token_shop(f"Bearer {token}")
-    claimed = request.GET.get("shop", "")
-    if claimed and shop_domain_clean(claimed) != shop.domain:
+        return _without_token(request)
+    verified = session_token_verify(f"Bearer {token}")
+    if claimed and shop_domain_clean(claimed) != verified.domain:
         raise ApplicationError("the session token is for another shop", status=401, code="unauthorized")
+    shop, user_id = session_token_shop(f"Bearer {token}")
     carried = {"shop": shop.domain}
     for name in ("host", "locale"):
         if request.GET.get(name):
@@ -103,19 +128,41 @@ def bounce_redirect(request: HttpRequest) -> HttpResponse:
     params.pop("id_token", None)
     reload = f"{settings.APP_URL}{request.path}?{params.urlencode()}"
     query = {"shop": shop, "host": request.GET.get("host", ""), "shopify-reload": reload}
+    if request.GET.get("locale"):
+        query["locale"] = request.GET["locale"]
     return HttpResponseRedirect(f"{reverse('dashboard:bounce')}?{urlencode(query)}")
 
 
 #: Where the Shopify admin lives, and where App Bridge (the script embedded pages load) comes from.
 SHOPIFY_ADMIN_ORIGIN = "https://admin.shopify.com"
 APP_BRIDGE_ORIGIN = "https://cdn.shopify.com"
+APP_BRIDGE_PATH = "/shopifycloud/app-bridge.js"
+
+
+def app_bridge_url() -> str:
+    """App Bridge from Shopify's CDN; in development the sandbox's stand-in (its emulated admin
+    answers ``shopify.idToken()``), as the sandbox's origin stands in for the shop's."""
+    return f"{_app_bridge_origin()}{APP_BRIDGE_PATH}"
+
+
+def _app_bridge_origin() -> str:
+    return f"{settings.SHOPIFY_SANDBOX_URL}/cdn" if settings.SHOPIFY_SANDBOX_URL else APP_BRIDGE_ORIGIN
+
+
+def _sandbox_origin() -> list[str]:
+    """The sandbox's emulated admin frames the app in development (its origin, no path)."""
+    if not settings.SHOPIFY_SANDBOX_URL:
+        return []
+    parts = urlsplit(settings.SHOPIFY_SANDBOX_URL)
+    return [f"{parts.scheme}://{parts.netloc}"]
 
 
 def _frameable_by(response: HttpResponse, *origins: str) -> None:
     """Replace the policy's ``frame-ancestors 'none'`` (settings) for this response, and drop
     X-Frame-Options, which would forbid the frame whatever the policy says; App Bridge may load."""
-    response._csp_replace = {"frame-ancestors": list(origins)}  # type: ignore[attr-defined]  # read by CSPMiddleware
-    response._csp_update = {"script-src": [APP_BRIDGE_ORIGIN], "connect-src": [APP_BRIDGE_ORIGIN]}  # type: ignore[attr-defined]
+    bridge = [APP_BRIDGE_ORIGIN, *_sandbox_origin()]
+    response._csp_replace = {"frame-ancestors": [*origins, *_sandbox_origin()]}  # type: ignore[attr-defined]  # read by CSPMiddleware
+    response._csp_update = {"script-src": bridge, "connect-src": bridge}  # type: ignore[attr-defined]
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
     add_never_cache_headers(response)
 
@@ -134,15 +181,30 @@ def embedded_error_headers(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _activate_embedded_language(request: HttpRequest) -> None:
-    """Inside the admin the language comes from Shopify's ``locale`` (no cookies in the iframe)."""
-    locale = request.GET.get("locale", "")
-    if not locale:
-        return
+SESSION_LANGUAGE_KEY = "dashboard_admin_language"
+
+
+def _admin_language(locale: str) -> str:
+    """The dashboard language for the admin's ``locale`` (``he``, ``fa-IR``, ``en-US``…): one of
+    ours, anything else English."""
     try:
-        language = translation.get_supported_language_variant(locale.split("-")[0].lower())
+        return translation.get_supported_language_variant(locale.replace("_", "-").split("-")[0].lower())
     except LookupError:
-        return
+        return settings.LANGUAGE_CODE.split("-")[0]
+
+
+def admin_language_activate(request: HttpRequest) -> None:
+    """Inside the admin the language comes from Shopify's ``locale`` (the links carry it too), kept
+    in the session for a load that has none (cookies may not reach the iframe: the links matter)."""
+    locale = request.GET.get("locale", "")[:32]
+    if locale:
+        language = _admin_language(locale)
+        if request.session.get(SESSION_LANGUAGE_KEY) != language:
+            request.session[SESSION_LANGUAGE_KEY] = language
+    else:
+        language = request.session.get(SESSION_LANGUAGE_KEY, "")
+        if language not in dict(settings.LANGUAGES):
+            return
     translation.activate(language)
     request.LANGUAGE_CODE = language
 
@@ -165,7 +227,7 @@ def dashboard_view(
             if isinstance(access, HttpResponse):
                 return access
             if access.embedded:
-                _activate_embedded_language(request)
+                admin_language_activate(request)
             response = view(request, access, *args, **kwargs)
         except ApplicationError as error:
             return error_page(request, error)
@@ -188,10 +250,9 @@ def shop_choose(request: HttpRequest, shop_id: int) -> Shop:
 
 
 def bounce_allowed(*, shop: str, reload: str) -> str:
-    """The shop domain when the bounce may go back to ``reload`` (our own dashboard only)."""
+    """The shop domain when the bounce may go back to ``reload`` (our own dashboard only).  The
+    shop need not be installed yet: the token the bounce brings back installs it."""
     domain = shop_domain_clean(shop)
     if not reload.startswith(f"{settings.APP_URL}/dashboard/"):
         raise ApplicationError("the page to reload is not a dashboard page", status=400)
-    if not Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain).exists():
-        raise ApplicationError("the shop has not installed the app", status=401, code="unauthorized")
     return domain

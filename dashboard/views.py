@@ -24,6 +24,8 @@ from campaigns.models import Reason
 from dashboard import formatting, sources
 from dashboard.auth import (
     DashboardAccess,
+    admin_language_activate,
+    app_bridge_url,
     bounce_allowed,
     dashboard_view,
     embedded_headers,
@@ -91,6 +93,7 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
         "shopify_api_key": settings.SHOPIFY_API_KEY,
         "plan_notice": plan_notice(shop=access.shop) if view_name != "dashboard:plan" else None,
         "plan_notice_url": access.url("dashboard:plan"),
+        "app_bridge_url": app_bridge_url(),
         "asset_version": ASSET_VERSION,
         **context,
     })
@@ -126,7 +129,9 @@ def _chart_value(value: Any) -> Any:
 @require_GET
 @dashboard_view
 def index(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
-    return HttpResponseRedirect(access.url("dashboard:overview"))
+    # Shopify opens the app here with a one-minute session token: it goes along to the first page
+    # (saving a bounce); the links between pages never carry it.
+    return HttpResponseRedirect(access.url("dashboard:overview", id_token=request.GET.get("id_token")))
 
 
 @require_GET
@@ -580,7 +585,9 @@ def bounce(request: HttpRequest) -> HttpResponse:
         domain = bounce_allowed(shop=request.GET.get("shop", ""), reload=request.GET.get("shopify-reload", ""))
     except ApplicationError as error:
         return error_page(request, error)
-    response = render(request, "dashboard/bounce.html", {"shopify_api_key": settings.SHOPIFY_API_KEY})
+    admin_language_activate(request)
+    response = render(request, "dashboard/bounce.html", {"shopify_api_key": settings.SHOPIFY_API_KEY,
+                                                         "app_bridge_url": app_bridge_url()})
     return embedded_headers(response, domain)
 
 

@@ -12,6 +12,7 @@ from commerce.models import Platform, Shop
 from integrations import selectors, webhooks
 from integrations.platforms import adapter_for
 from integrations.shopify import oauth
+from integrations.shopify.embedded import embedded_app_url
 from retention_app.api import ShopScopedApi
 from retention_app.errors import ApplicationError
 
@@ -30,11 +31,16 @@ def shopify_install(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def shopify_callback(request: HttpRequest) -> HttpResponse:
+    """After the install, back into the Shopify admin where the app opens embedded (the admin
+    named by the callback's ``host``, checked to be a Shopify admin), not a page of its own."""
     try:
         shop = oauth.callback_complete(params=request.GET.dict())
     except ApplicationError as error:
         return _error_page(request, error)
-    return HttpResponseRedirect(f"/shopify/installed?shop={shop.domain}")
+    try:
+        return HttpResponseRedirect(embedded_app_url(shop_domain=shop.domain, host=request.GET.get("host") or None))
+    except ApplicationError:  # a host that is no Shopify admin (the hmac covers it: unlikely)
+        return HttpResponseRedirect(embedded_app_url(shop_domain=shop.domain))
 
 
 @require_GET

@@ -4,6 +4,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -100,7 +101,13 @@ def callback_complete(*, params: Mapping[str, str]) -> Shop:
         )
         if not consumed:
             raise ApplicationError("unknown, used or expired state", status=403)
-    grant = _code_grant(domain=domain, code=params["code"])
+    return shop_install(domain=domain, grant=_code_grant(domain=domain, code=params["code"]))
+
+
+def shop_install(*, domain: str, grant: tokens.TokenGrant) -> Shop:
+    """The one install (OAuth callback and managed install alike): store the shop and its token
+    (a reinstall reactivates it), then, after commit, sync its details, register the webhooks and
+    start the history sync."""
     shop = commerce.shop_installed(
         platform=Platform.SHOPIFY, domain=domain, access_token=grant.access_token, scopes=grant.scopes,
         access_token_expires_at=grant.expires_at, refresh_token=grant.refresh_token,
@@ -114,6 +121,21 @@ def callback_complete(*, params: Mapping[str, str]) -> Shop:
 
     transaction.on_commit(after_install)
     return shop
+
+
+def shop_install_by_token_exchange(*, domain: str, session_token: str) -> Shop:
+    """Shopify's managed install: the app was installed from its ``shopify.app.toml`` scopes and
+    opened in the admin with a session token; trade that (verified) token for an expiring offline
+    token and install the shop.  A refusal is a 401 (nothing is stored), an unreachable Shopify a 502."""
+    try:
+        grant = tokens.session_token_grant(domain=domain, session_token=session_token)
+    except tokens.TokenRefused as error:
+        raise ApplicationError(f"the shop refused the session token ({error.error or error})", status=401,
+                               code="unauthorized") from error
+    except ShopifyError as error:
+        raise ApplicationError(f"could not get a token from the shop: {error}", status=502) from error
+    logger.info("%s installed the app (managed install, token exchange)", domain)
+    return shop_install(domain=domain, grant=grant)
 
 
 #: Claims every Shopify session token carries; a token without any of them is refused.
@@ -140,9 +162,17 @@ def _session_token_payload(token: str, secret: str) -> dict[str, Any]:
     return payload
 
 
-def session_token_shop(authorization: str) -> tuple[Shop, str]:
-    """The shop (and the staff user, ``sub``) an embedded-admin request is for, from its
-    verified session token only.
+@dataclass(frozen=True)
+class SessionToken:
+    """A verified session token: the shop it was issued in, the staff user, and the token itself."""
+
+    domain: str
+    user_id: str
+    token: str
+
+
+def session_token_verify(authorization: str) -> SessionToken:
+    """Check a ``Bearer`` session token without touching the database.
 
     Checks the HS256 signature (current secret, or the previous one during a rotation), that
     ``exp``, ``nbf``, ``iat``, ``aud``, ``iss`` and ``dest`` are all present and well typed,
@@ -168,12 +198,24 @@ def session_token_shop(authorization: str) -> tuple[Shop, str]:
     if payload is None:
         raise ApplicationError(f"invalid session token: {last_error}", status=401)
     domain = shop_domain_clean(str(payload["dest"]).removeprefix("https://"))
-    shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domain, status="installed").first()
+    return SessionToken(domain=domain, user_id=str(payload.get("sub") or ""), token=token)
+
+
+def session_token_shop(authorization: str) -> tuple[Shop, str]:
+    """The shop (and the staff user, ``sub``) an embedded-admin request is for, from its
+    verified session token only (``session_token_verify``).
+
+    A shop that has not installed the app (or uninstalled it) and opens it from the admin is
+    installed here by token exchange (Shopify's managed install); an installed shop on a legacy
+    or refused token trades it for an expiring one.
+    """
+    verified = session_token_verify(authorization)
+    shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=verified.domain, status="installed").first()
     if shop is None:
-        raise ApplicationError("the shop has not installed the app", status=401)
-    if tokens.token_exchange_due(shop=shop):
-        _token_exchange_on_open(shop=shop, session_token=token)
-    return shop, str(payload.get("sub") or "")
+        shop = shop_install_by_token_exchange(domain=verified.domain, session_token=verified.token)
+    elif tokens.token_exchange_due(shop=shop):
+        _token_exchange_on_open(shop=shop, session_token=verified.token)
+    return shop, verified.user_id
 
 
 def _token_exchange_on_open(*, shop: Shop, session_token: str) -> None:

@@ -215,7 +215,8 @@ def test_language_switcher_and_embedded_load(browser: Browser, app: Any, merchan
         embedded_console = Console(embedded)
         embedded.route("https://cdn.shopify.com/**", lambda route: route.fulfill(
             status=200, content_type="text/javascript", body="window.shopify = {};"))
-        response = embedded.goto(f"{app.url}/dashboard/overview/?shop={DOMAIN}&host=YWRtaW4&locale=he"
+        response = embedded.goto(f"{app.url}/dashboard/overview/?shop={DOMAIN}&locale=he"
+                                 "&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZGFzaGJvYXJkLWRlbW8"  # its admin, base64
                                  f"&id_token={session_token(DOMAIN)}")
         assert response is not None and response.status == 200
         policy = response.headers["content-security-policy"]

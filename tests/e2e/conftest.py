@@ -36,10 +36,11 @@ def app(live_server: Any, sandbox: ShopifySandbox, settings: Any) -> Any:
 
 
 def install(app: Any, domain: str) -> requests.Response:
-    """Walk the real OAuth flow: app install -> sandbox authorize -> app callback."""
+    """Walk the real OAuth flow: app install -> sandbox authorize -> app callback -> the app's page
+    in the (sandbox's) Shopify admin."""
     response = requests.get(f"{app.url}/shopify/install", params={"shop": domain}, timeout=300)
     assert response.status_code == 200, response.text[:500]
-    assert "/shopify/installed" in response.url
+    assert f"/shops/{domain}/admin/apps/" in response.url, response.url
     return response
 
 

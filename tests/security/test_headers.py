@@ -35,6 +35,8 @@ from tests.integrations.test_oauth import session_token
 
 ROOT = Path(__file__).resolve().parents[2]
 ALPHA, BETA = "alpha.myshopify.com", "beta.myshopify.com"
+# Shopify's host parameter: base64 of the shop's admin (admin.shopify.com/store/<handle>)
+ALPHA_HOST, BETA_HOST = "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE", "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYmV0YQ"
 ADMIN = "https://admin.shopify.com"
 #: The sources no directive of ours may allow: they would let an injected script or style run.
 UNSAFE = ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "data:", "http:", "https:")
@@ -120,7 +122,7 @@ def test_login_pages_and_the_django_admin_are_under_the_policy(client, db):
 
 def test_embedded_pages_may_be_framed_by_their_own_shops_admin_only(client, shops):
     # when the Shopify admin loads alpha's page with a session token
-    response = client.get("/dashboard/overview/", {"shop": ALPHA, "host": "YWRtaW4", "id_token": session_token(ALPHA)})
+    response = client.get("/dashboard/overview/", {"shop": ALPHA, "host": ALPHA_HOST, "id_token": session_token(ALPHA)})
     # then
     assert response.status_code == 200
     found = policy(response)
@@ -133,26 +135,26 @@ def test_embedded_pages_may_be_framed_by_their_own_shops_admin_only(client, shop
     assert '<script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>' in response.content.decode()
     assert inline_code(response.content.decode()) == []
     # beta's token: beta's admin, not alpha's
-    other = client.get("/dashboard/overview/", {"shop": BETA, "host": "YWRtaW4", "id_token": session_token(BETA)})
+    other = client.get("/dashboard/overview/", {"shop": BETA, "host": BETA_HOST, "id_token": session_token(BETA)})
     assert policy(other)["frame-ancestors"] == [f"https://{BETA}", ADMIN]
 
 
 def test_the_bounce_page_is_framed_by_the_shops_admin_and_errors_inside_the_admin_are_shown(client, shops, settings):
     settings.APP_URL = "https://app.example.com"
     bounce = client.get("/dashboard/auth/bounce/", {
-        "shop": ALPHA, "host": "YWRtaW4", "shopify-reload": "https://app.example.com/dashboard/flows/?shop=" + ALPHA})
+        "shop": ALPHA, "host": ALPHA_HOST, "shopify-reload": "https://app.example.com/dashboard/flows/?shop=" + ALPHA})
     assert bounce.status_code == 200
     assert policy(bounce)["frame-ancestors"] == [f"https://{ALPHA}", ADMIN]
     assert "X-Frame-Options" not in bounce
     # a token for beta claiming alpha: refused, and the refusal is visible inside the admin's frame
     # (no shop is verified, so only the admin itself may frame it)
-    forged = client.get("/dashboard/overview/", {"shop": ALPHA, "host": "YWRtaW4", "id_token": session_token(BETA)})
+    forged = client.get("/dashboard/overview/", {"shop": ALPHA, "host": ALPHA_HOST, "id_token": session_token(BETA)})
     assert forged.status_code == 401
     assert policy(forged)["frame-ancestors"] == [ADMIN]
     assert "X-Frame-Options" not in forged and "no-store" in forged["Cache-Control"]
     assert "Alpha" not in forged.content.decode()
     # a bad token outside any shop
-    broken = client.get("/dashboard/overview/", {"shop": ALPHA, "host": "YWRtaW4", "id_token": "not-a-jwt"})
+    broken = client.get("/dashboard/overview/", {"shop": ALPHA, "host": ALPHA_HOST, "id_token": "not-a-jwt"})
     assert broken.status_code == 401 and policy(broken)["frame-ancestors"] == [ADMIN]
 
 

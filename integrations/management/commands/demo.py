@@ -196,7 +196,8 @@ class Command(BaseCommand):
             response = requests.get(f"{app_url}/shopify/install", params={"shop": DEMO_SHOP}, timeout=1800)
         finally:
             done.set()
-        if response.status_code != 200 or "/shopify/installed" not in response.url:
+        # the callback sends the merchant back into the (sandbox's) Shopify admin, on the app's page
+        if response.status_code != 200 or f"/shops/{DEMO_SHOP}/admin/apps/" not in response.url:
             raise CommandError(f"install failed ({response.status_code} at {response.url}): {response.text[:300]}")
 
     def _loyalty(self, shop: Shop) -> None:

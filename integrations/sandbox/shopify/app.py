@@ -30,7 +30,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from . import tokens
+from . import admin, tokens
 from .billing import BillingError
 from .common import API_VERSION, valid_api_version
 from .cost import CostCalculator
@@ -103,6 +103,12 @@ class SandboxApp:
                  methods=["POST"]),
             Rule(f"{shop}/admin/api/graphql.json", endpoint="graphql", methods=["POST"]),
             Rule(f"{shop}/admin/themes/current/editor", endpoint="theme_editor", methods=["GET", "POST"]),
+            Rule(f"{shop}/admin/apps", endpoint="admin_apps"),
+            Rule(f"{shop}/admin/apps/<api_key>", endpoint="admin_app", methods=["GET", "POST"]),
+            Rule(f"{shop}/admin/apps/<api_key>/session_token", endpoint="admin_session_token",
+                 methods=["POST"]),
+            Rule("/cdn/shopifycloud/app-bridge.js", endpoint="app_bridge_js"),
+            Rule("/cdn/admin-frame.js", endpoint="admin_frame_js"),
             Rule(f"{shop}/admin/charges/<api_key>/<int:charge_id>/RecurringApplicationCharge/"
                  "confirm_recurring_application_charge", endpoint="charge_confirm", methods=["GET", "POST"]),
             Rule(f"{shop}/admin/<path:rest>", endpoint="admin_other",
@@ -272,6 +278,26 @@ class SandboxApp:
                 settings = extension.app_embeds[0].settings_clean(settings)
             store.app_embed_set(enabled=flag("enabled"), settings=settings, widget_snippet=flag("widget_snippet"))
         return _json(store.summary()["app_embed"])
+
+    # --- the merchant's admin (Apps, managed install, the embedded app's frame) ------------------
+
+    def on_admin_apps(self, request: Request, shop: str) -> Response:
+        return admin.apps_page(self.sandbox, self._shop(shop), request)
+
+    def on_admin_app(self, request: Request, shop: str, api_key: str) -> Response:
+        return admin.app_page(self.sandbox, self._shop(shop), request, api_key)
+
+    def on_admin_session_token(self, request: Request, shop: str, api_key: str) -> Response:
+        store = self._shop(shop)
+        if api_key != self.sandbox.api_key:
+            raise NotFound()
+        return admin.session_token_response(self.sandbox, store)
+
+    def on_app_bridge_js(self, request: Request) -> Response:
+        return admin.script(admin.APP_BRIDGE_JS)
+
+    def on_admin_frame_js(self, request: Request) -> Response:
+        return admin.script(admin.ADMIN_FRAME_JS)
 
     def on_storefront(self, request: Request, shop: str) -> Response:
         return storefront_page(self.sandbox, self._shop(shop), request)

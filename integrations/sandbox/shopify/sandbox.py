@@ -116,6 +116,8 @@ class ShopifySandbox:
         #: the app's own URL: the storefront embeds ``{app_url}/storefront/comeback-widget.js``
         #: and the app proxy forwards to ``app_proxy_url`` (default ``{app_url}/proxy``)
         self.app_url: str | None = None
+        #: where the admin loads the embedded app (``application_url``; default ``{app_url}/``)
+        self._application_url: str | None = None
         self.app_proxy_path = "/apps/comeback"
         self.app_proxy_url: str | None = None
         self.app_proxy_timeout = 30.0
@@ -196,7 +198,7 @@ class ShopifySandbox:
                    api_secret: str | None = _UNSET, scopes: str | None = _UNSET,
                    app_url: str | None = _UNSET, app_proxy_path: str = _UNSET,
                    app_proxy_url: str | None = _UNSET, app_proxy_timeout: float = _UNSET,
-                   theme_extension: str | None = _UNSET) -> None:
+                   theme_extension: str | None = _UNSET, application_url: str | None = _UNSET) -> None:
         """The app's settings in the Partner dashboard (only what is given changes).
 
         ``app_url`` switches the storefront side on: shop pages embed the app's widget and
@@ -219,6 +221,8 @@ class ShopifySandbox:
             self.app_proxy_url = app_proxy_url.rstrip("/") if app_proxy_url else None
         if app_proxy_timeout is not _UNSET:
             self.app_proxy_timeout = float(app_proxy_timeout)
+        if application_url is not _UNSET:
+            self._application_url = application_url or None
         if theme_extension is not _UNSET:
             self.theme_extension_path = str(theme_extension) if theme_extension else None
             self._theme_extension = ThemeExtension(theme_extension) if theme_extension else None
@@ -246,7 +250,15 @@ class ShopifySandbox:
             privacy_webhook_uri=here(str(compliance[0]["uri"])) if compliance else None,
             app_proxy_path=f"/{proxy['prefix']}/{proxy['subpath']}" if proxy else _UNSET,
             app_proxy_url=here(str(proxy["url"])) if proxy else None,
+            application_url=here(str(config["application_url"])),
         )
+
+    @property
+    def application_url(self) -> str | None:
+        """Where the admin opens the embedded app (``application_url``), or None without an app URL."""
+        if self._application_url:
+            return self._application_url
+        return f"{self.app_url}/" if self.app_url else None
 
     @property
     def theme_extension(self) -> ThemeExtension | None:
@@ -284,8 +296,10 @@ class ShopifySandbox:
         timezone: str | None = None,
         locales: tuple[tuple[str, float], ...] | None = None,
         guest_order_rate: float = 0.02,
+        installed: bool = True,
     ) -> Shop:
-        """Generate a shop.  ``now`` is the data anchor (default :data:`DEFAULT_ANCHOR`)."""
+        """Generate a shop.  ``now`` is the data anchor (default :data:`DEFAULT_ANCHOR`);
+        ``installed=False``: the app is not installed yet (its admin page offers the install)."""
         domain = normalize_domain(domain)
         spec_kwargs: dict[str, Any] = {}
         if locales:
@@ -299,6 +313,7 @@ class ShopifySandbox:
         shop = Shop(domain, spec, sink=self._route, origin_of=self.origin_of,
                     bucket=LeakyBucket(self.bucket_size, self.restore_rate), name=name,
                     manual_approval=manual_approval, timezone=timezone)
+        shop.installed = installed
         with self._shops_lock:
             self._shops[domain] = shop
         return shop

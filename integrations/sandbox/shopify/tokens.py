@@ -122,6 +122,24 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def session_token_mint(*, api_key: str, api_secret: str, shop_domain: str, user_id: str,
+                       lifetime: int = 60) -> str:
+    """A session token as the admin gives App Bridge (``id_token``): HS256 with the app secret,
+    ``iss`` the shop's admin, ``dest`` the shop, ``aud`` the API key, valid one minute."""
+    now = int(time.time())
+    claims = {"iss": f"https://{shop_domain}/admin", "dest": f"https://{shop_domain}", "aud": api_key,
+              "sub": user_id, "exp": now + lifetime, "nbf": now, "iat": now, "jti": secrets.token_hex(8),
+              "sid": secrets.token_hex(16)}
+    header = _b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(api_secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64encode(signature)}"
+
+
 def session_token_claims(token: str, *, api_key: str, api_secret: str, shop_domain: str) -> dict[str, Any]:
     """The claims of a valid session token for this app and shop (HS256), else ``TokenError``."""
     try:
