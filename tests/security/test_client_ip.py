@@ -1,10 +1,22 @@
 """The client IP: X-Forwarded-For is believed only as far as our own proxies (TRUSTED_PROXIES) vouch
 for it, walking from the right; a shopper's forged entries never become their address."""
 
+import hashlib
+import hmac
+import time
+from typing import Any
+from urllib.parse import urlencode
+
 import pytest
 from django.test import RequestFactory
 
+from loyalty.models import Referral
+from loyalty.services.ledger import account_for_customer
+from loyalty.services.program import program_enable
 from retention_app.client_ip import client_ip
+from tests.factories import CustomerFactory, ShopFactory
+
+SECRET = "test-api-secret-with-at-least-32-bytes"  # the test settings' SHOPIFY_API_SECRET
 
 LOAD_BALANCER = "10.0.0.5"
 
@@ -104,3 +116,43 @@ def test_a_signed_hop_behind_our_load_balancer(settings):
 def test_a_signed_hop_without_an_entry_stays_at_the_platform(settings):
     settings.TRUSTED_PROXIES = []
     assert client_ip(_request(SHOPIFY_EGRESS), signed_hops=1) == SHOPIFY_EGRESS
+
+
+# --- the referral IP rule reads the same address ------------------------------------------------
+
+
+@pytest.fixture
+def referrer(db: Any) -> tuple[Any, Any]:
+    shop = ShopFactory(domain="forged-ip.myshopify.com")
+    program_enable(shop=shop)
+    found = CustomerFactory(shop=shop, platform_id="r1", email="dana@example.com")
+    return shop, account_for_customer(shop=shop, customer=found)
+
+
+def _claim(client: Any, shop: Any, code: str, email: str, **extra: Any) -> Any:
+    params = {"shop": shop.domain, "logged_in_customer_id": "", "path_prefix": "/apps/comeback",
+              "timestamp": str(int(time.time()))}
+    message = "".join(f"{key}={value}" for key, value in sorted(params.items()))
+    params["signature"] = hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return client.post(f"/proxy/referrals?{urlencode(params)}", {"code": code, "email": email},
+                       content_type="application/json", **extra)
+
+
+def test_a_forged_header_does_not_change_the_referral_ip(client, referrer, settings):
+    shop, account = referrer
+    settings.TRUSTED_PROXIES = []
+    settings.SHOPIFY_SANDBOX_URL = "http://127.0.0.1:1"  # the store is away: the referral is kept without a code
+    response = _claim(client, shop, account.referral_code, "friend@example.com", REMOTE_ADDR="203.0.113.9",
+                      headers={"X-Forwarded-For": "6.6.6.6"})
+    assert response.status_code == 201
+    assert Referral.objects.get().ip == "203.0.113.9"
+
+
+def test_behind_a_trusted_proxy_the_referral_ip_is_the_entry_it_appended(client, referrer, settings):
+    shop, account = referrer
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    settings.SHOPIFY_SANDBOX_URL = "http://127.0.0.1:1"
+    response = _claim(client, shop, account.referral_code, "friend@example.com", REMOTE_ADDR=LOAD_BALANCER,
+                      headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.7"})
+    assert response.status_code == 201
+    assert Referral.objects.get().ip == "198.51.100.7"
