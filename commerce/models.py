@@ -340,6 +340,12 @@ class DomainEvent(ShopOwned):
                 name="domainevent_pending_idx",
                 condition=Q(dispatched_at__isnull=True),
             ),
+            # The dispatcher's fair round (ROW_NUMBER per shop, in id order) reads this index only.
+            models.Index(
+                fields=["shop", "id"],
+                name="domainevent_pending_shop_idx",
+                condition=Q(dispatched_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
