@@ -72,6 +72,12 @@ def plan(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     return _page(
         request, access, view_name="dashboard:plan", title=_("Plan"), template="dashboard/plan.html",
         usage=usage, status_note=status_note,
+        lines=[{"line": line, "used": formatting.number(line.used, 0),
+                "limit": formatting.number(line.limit, 0) if line.limit is not None else None,
+                "skipped": formatting.number(line.skipped, 0)} for line in usage.lines],
+        free_orders=formatting.number(free_plan().orders_per_month, 0),
+        free_emails=formatting.number(free_plan().emails_per_month, 0),
+        trial=formatting.number(paid.trial_days, 0),
         price=formatting.money(paid.price, paid.currency), trial_days=paid.trial_days,
         free=free_plan(), paid=paid,
         period_end=formatting.day(usage.period.end.date()),

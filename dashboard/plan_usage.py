@@ -9,6 +9,7 @@ from billing.plans import LimitKind, Plan, plan_by_code
 from billing.selectors import LimitPeriod, limit_period, limit_skips_count, shop_plan_get
 from campaigns.selectors import emails_sent_count
 from commerce.models import Shop
+from dashboard import formatting
 from loyalty.selectors import orders_earning_count
 
 NEAR_LIMIT_SHARE = 0.8  # the notice warns from 80 % of a limit
@@ -59,6 +60,14 @@ class PlanUsage:
     @property
     def skipped_emails(self) -> int:
         return sum(line.skipped for line in self.lines if line.kind == LimitKind.EMAILS)
+
+    @property
+    def skipped_orders_text(self) -> str:
+        return formatting.number(self.skipped_orders, 0)
+
+    @property
+    def skipped_emails_text(self) -> str:
+        return formatting.number(self.skipped_emails, 0)
 
 
 def plan_usage(*, shop: Shop) -> PlanUsage:

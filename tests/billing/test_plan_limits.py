@@ -97,6 +97,8 @@ def test_a_paid_shop_sends_every_email(shop) -> None:
 
 @pytest.mark.parametrize("language, upgrade, reached", [
     ("en", "Upgrade", "You reached the Free plan's monthly limit."),
+    ("he", "שדרוג", "הגעתם למגבלה החודשית של התוכנית החינמית."),
+    ("fa", "ارتقا", "به سقف ماهانهٔ طرح رایگان رسیدید."),
 ])
 def test_the_dashboard_says_the_limit_was_reached_with_an_upgrade_button(client, shop, language, upgrade,
                                                                           reached) -> None:
@@ -107,6 +109,8 @@ def test_the_dashboard_says_the_limit_was_reached_with_an_upgrade_button(client,
     client.cookies["django_language"] = language
     page = client.get("/dashboard/loyalty/").content.decode()
     assert 'id="plan-notice"' in page and reached in page
+    assert {"en": "1 order earned no points.", "he": "הזמנה אחת לא צברה נקודות.",
+            "fa": "۱ سفارش امتیازی نگرفت."}[language] in page
     assert f'href="/dashboard/plan/">{upgrade}</a>' in page
     plan_page = client.get("/dashboard/plan/").content.decode()
     assert 'id="plan-upgrade"' in plan_page and 'id="plan-notice"' not in plan_page
