@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -102,7 +103,9 @@ def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         logger.warning("%s: subscription not created (%s)", access.shop.domain, error)
         raise ApplicationError(_("Shopify could not start the subscription just now; please try again."),
                                status=502, code="platform_unavailable") from error
-    return HttpResponseRedirect(confirmation_url)
+    # A page, not a redirect: the browser checks a form's redirect against the page's form-action
+    # policy (our own origin only), while this page's refresh and link go to the platform freely.
+    return render(request, "dashboard/plan_redirect.html", {"confirmation_url": confirmation_url})
 
 
 @csrf_exempt

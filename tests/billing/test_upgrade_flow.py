@@ -3,6 +3,8 @@ merchant approves or declines on Shopify's page, the return is verified with Sho
 string), webhooks keep the plan current and the reconciliation catches a lost one."""
 
 import base64
+import html
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -47,8 +49,11 @@ def upgrade(app: Any, sandbox: Any, store: Any) -> tuple[str, str, str]:
     sandbox.webhooks.hold()
     response = requests.post(f"{app.url}/dashboard/plan/upgrade/", params=embedded(), allow_redirects=False,
                              timeout=60)
-    assert response.status_code == 302, response.text[:300]
-    location = response.headers["Location"]
+    assert response.status_code == 200, response.text[:300]
+    link = re.search(r'href="([^"]+)" id="plan-continue"', response.text)
+    assert link is not None, response.text[:300]
+    location = html.unescape(link.group(1))
+    assert f'content="0;url={html.escape(location)}"' in response.text
     assert location.startswith(f"{store.origin}/admin/charges/test-api-key/"), location
     charge_id = urlparse(location).path.split("/")[-3]
     return location, charge_id, parse_qs(urlparse(location).query)["signature"][0]
