@@ -29,4 +29,6 @@ def test_demo_installs_syncs_and_runs_the_program(tmp_path):
     assert "campaign flows on" in output
     assert "could not be sent" not in output  # discount codes reach the sandbox from the demo's own loop
     assert "login: admin / demo-test-password" in output
+    # the second sandbox shop, without the app: the address a person clicks to walk through the install
+    assert "/shops/new-store.myshopify.com/admin/apps/" in output
     assert (tmp_path / "comeback.sqlite3").exists()

@@ -1,7 +1,8 @@
 """``make demo``: a live store on the embedded default (SQLite, Celery eager, no services).
 
 1. migrates the database and (re)sets an operator login for the Django admin;
-2. starts the Shopify sandbox, seeded with a realistic store;
+2. starts the Shopify sandbox, seeded with a realistic store (and a second, smaller one that has
+   not installed the app: its admin page walks a person through Shopify's managed install);
 3. starts the web server with ``SHOPIFY_SANDBOX_URL`` pointing at the sandbox;
 4. installs the app through the real OAuth flow (install -> authorize -> callback -> token),
    which registers the webhooks and syncs the history through bulk operations;
@@ -30,8 +31,11 @@ from commerce.models import Customer, Order, Platform, Product, Shop
 from integrations import selectors
 from integrations.models import WebhookDelivery
 from integrations.shopify.app_config import APP_TOML
+from integrations.shopify.embedded import embedded_app_url
 
 DEMO_SHOP = "demo-store.myshopify.com"
+#: A second sandbox shop that has not installed the app: a person walks through the install there.
+NEW_SHOP = "new-store.myshopify.com"
 
 
 def _bounded(kind: type[int] | type[float], low: float, high: float, what: str) -> Callable[[str], Any]:
@@ -88,6 +92,10 @@ class Command(BaseCommand):
         # The merchant has switched the theme app extension's app embed on (theme editor > App
         # embeds): the storefront renders extensions/comeback-widget's block, not a pasted snippet.
         demo_store.app_embed_set(enabled=True, widget_snippet=False)
+        # A smaller shop without the app: opening it from its (sandbox) admin is Shopify's managed
+        # install (consent, then the app loads embedded and installs itself by token exchange).
+        sandbox.add_shop(NEW_SHOP, seed=options["seed"] + 1, customers=120, orders=400, now=datetime.now(UTC),
+                         name="New Store", installed=False)
         # The app as shopify.app.toml declares it (scopes, OAuth callback, app proxy, compliance
         # webhooks), on this server's address.
         sandbox.app_deploy(str(APP_TOML), app_url=app_url)
@@ -261,6 +269,9 @@ class Command(BaseCommand):
             f"  Storefront      {sandbox_url}/shops/{shop.domain}/?customer={self._top_customer(shop)}"
             "   (add &locale=he or &locale=fa for right-to-left)",
             f"  Sandbox         {sandbox_url}/shops/{shop.domain}",
+            f"  Shopify admin   {embedded_app_url(shop_domain=shop.domain)}   (the app embedded; ?locale=he or fa)",
+            f"  Install         {embedded_app_url(shop_domain=NEW_SHOP)}   ({NEW_SHOP} has not installed the"
+            " app: open it from its admin, Install, and it opens embedded; ?locale=he or fa)",
             "",
         ]
         self.stdout.write("\n".join(lines))

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--shop", action="append", default=None,
                         help="shop domain (repeatable); default demo-store.myshopify.com")
+    parser.add_argument("--shop-without-app", action="append", default=[],
+                        help="a shop that has not installed the app (repeatable): its admin page "
+                             "{origin}/admin/apps/<api key> walks through the managed install")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--orders", type=int, default=8000)
@@ -82,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     for domain in args.shop or ["demo-store.myshopify.com"]:
         sandbox.add_shop(domain, seed=args.seed, customers=args.customers, orders=args.orders,
                          products=args.products, currency=args.currency, now=now)
+    for domain in args.shop_without_app:
+        sandbox.add_shop(domain, seed=args.seed + 1, customers=max(1, args.customers // 10),
+                         orders=args.orders // 10, products=args.products, currency=args.currency, now=now,
+                         installed=False)
     sandbox.app_config(privacy_webhook_uri=args.privacy_webhook_uri,
                        redirect_uris=args.redirect_uri, app_url=args.app_url,
                        app_proxy_path=args.app_proxy_path)
@@ -96,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     print(base_url, flush=True)
     for shop in sandbox.shops:
         print(f"shop {shop.domain}: {shop.origin} ({len(shop.customers)} customers, "
-              f"{len(shop.orders)} orders); storefront {shop.origin}/", file=sys.stderr, flush=True)
+              f"{len(shop.orders)} orders); storefront {shop.origin}/; admin "
+              f"{shop.origin}/admin/apps/{sandbox.api_key}{'' if shop.installed else ' (app not installed)'}",
+              file=sys.stderr, flush=True)
     if args.live_interval > 0:
         sandbox.start_live(args.live_interval)
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 #: The staff member who opens the app in the sandbox (``sub`` of the session tokens).
 STAFF_USER_ID = "1"
 _LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-RTL_LANGUAGES = frozenset({"he", "fa", "ar", "ur", "yi"})
 
 _STYLE = """
 *{box-sizing:border-box}
@@ -57,10 +56,10 @@ code{font-size:.85em;word-break:break-all}@media (max-width:700px){nav.side{disp
 """
 
 
-def _document(title: str, body: str, *, language: str = "en", status: int = 200, script: str = "") -> Response:
-    direction = "rtl" if language.split("-")[0] in RTL_LANGUAGES else "ltr"
-    doc = (f"<!doctype html><html lang='{html.escape(language)}' dir='{direction}'><head><meta charset='utf-8'>"
-           "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+def _document(title: str, body: str, *, status: int = 200, script: str = "") -> Response:
+    """An admin page (the admin's own words stay English here; the app gets the staff's ``locale``)."""
+    doc = ("<!doctype html><html lang='en' dir='ltr'><head><meta charset='utf-8'>"
+           "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
            f"<title>{html.escape(title)} · Shopify admin</title><style>{_STYLE}</style></head><body>{body}"
            f"{script}</body></html>")
     return Response(doc, status=status, content_type="text/html; charset=utf-8")
@@ -95,7 +94,7 @@ def apps_page(sandbox: ShopifySandbox, shop: Shop, request: Request) -> Response
     open_url = f"{shop.origin}/admin/apps/{sandbox.api_key}?{urlencode({'locale': locale})}"
     content = (f"<section class='card'><h1>Apps</h1><p><a href='{html.escape(open_url)}'>Comeback</a> "
                f"({state})</p></section>")
-    return _document("Apps", _frame(shop, "Apps", content), language=locale)
+    return _document("Apps", _frame(shop, "Apps", content))
 
 
 def app_page(sandbox: ShopifySandbox, shop: Shop, request: Request, api_key: str) -> Response:
@@ -103,7 +102,7 @@ def app_page(sandbox: ShopifySandbox, shop: Shop, request: Request, api_key: str
     locale = admin_locale(shop, request)
     if api_key != sandbox.api_key:
         content = "<section class='card'><h1>App not found</h1></section>"
-        return _document("App not found", _frame(shop, "Apps", content), language=locale, status=404)
+        return _document("App not found", _frame(shop, "Apps", content), status=404)
     if request.method == "POST" and not shop.installed:
         with shop.lock:
             shop.installed = True  # managed install: Shopify grants the configured scopes
@@ -114,17 +113,17 @@ def app_page(sandbox: ShopifySandbox, shop: Shop, request: Request, api_key: str
         content = (f"<section class='card'><h1>Install Comeback</h1><p>Comeback will be able to access "
                    f"{html.escape(shop.name)}'s data:</p><p><code>{html.escape(scopes)}</code></p>"
                    "<form method='post'><button type='submit'>Install</button></form></section>")
-        return _document("Install Comeback", _frame(shop, "Comeback", content), language=locale)
+        return _document("Install Comeback", _frame(shop, "Comeback", content))
     if not sandbox.application_url:
         content = ("<section class='card'><h1>Comeback</h1><p>The app has no URL configured "
                    "(sandbox.app_deploy(…) or app_config(application_url=…)).</p></section>")
-        return _document("Comeback", _frame(shop, "Comeback", content), language=locale)
+        return _document("Comeback", _frame(shop, "Comeback", content))
     src = app_frame_url(sandbox, shop, locale=locale)
     token_url = f"{shop.origin}/admin/apps/{api_key}/session_token"
     content = (f"<iframe name='app-iframe' title='Comeback' src='{html.escape(src)}' "
                f"data-token-url='{html.escape(token_url)}'></iframe>")
     script = f"<script src='{html.escape(sandbox.base_url)}/cdn/admin-frame.js'></script>"
-    return _document("Comeback", _frame(shop, "Comeback", content), language=locale, script=script)
+    return _document("Comeback", _frame(shop, "Comeback", content), script=script)
 
 
 def app_frame_url(sandbox: ShopifySandbox, shop: Shop, *, locale: str) -> str:
