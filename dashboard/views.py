@@ -129,14 +129,20 @@ def _chart_value(value: Any) -> Any:
 @require_GET
 @dashboard_view
 def index(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
-    # Shopify opens the app here with a one-minute session token: it goes along to the first page
-    # (saving a bounce); the links between pages never carry it.
-    return HttpResponseRedirect(access.url("dashboard:overview", id_token=request.GET.get("id_token")))
+    """The app's URL.  Shopify opens it inside the admin with a one-minute session token: the
+    overview is shown right here (no redirect carrying the token, no bounce); a login goes on to it."""
+    if access.embedded:
+        return _overview(request, access)
+    return HttpResponseRedirect(access.url("dashboard:overview"))
 
 
 @require_GET
 @dashboard_view
 def overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
+    return _overview(request, access)
+
+
+def _overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     period = period_from(request.GET, shop=access.shop)
     report = sources.retention_report(shop=access.shop, period=period)
     options = report["settings"]
