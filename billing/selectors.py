@@ -52,3 +52,9 @@ def limit_skips_count(*, shop: Shop, period: LimitPeriod) -> dict[str, int]:
 
 def subscription_is_paid(*, status: str) -> bool:
     return status == SubscriptionStatus.ACTIVE
+
+
+def limit_skipped_keys(*, shop: Shop, kind: str, period: LimitPeriod) -> list[str]:
+    """What the limit held back in the period (order platform ids, scheduled step ids), oldest first."""
+    return list(LimitSkip.objects.filter(shop=shop, kind=kind, period_start=period.start).order_by("at", "id")
+                .values_list("key", flat=True))

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from billing.models import LimitSkip, ShopPlan, SubscriptionStatus
 from billing.plans import PlanCode, paid_plan
 from billing.selectors import LimitPeriod
+from commerce import events
 from commerce.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,13 @@ def _lock(shop: Shop) -> ShopPlan:
     return ShopPlan.objects.select_for_update().get(shop=shop)
 
 
+#: announced when a shop moves onto the paid plan: loyalty then awards the points that this
+#: month's order limit held back (nothing is lost)
+PLAN_UPGRADED = "billing.plan_upgraded"
+
+
 def _set(row: ShopPlan, state: SubscriptionState, at: datetime) -> None:
+    was_paid = row.plan == PlanCode.PAID
     row.subscription_id = state.platform_id
     row.subscription_name = state.name
     row.subscription_status = state.status
@@ -50,6 +57,10 @@ def _set(row: ShopPlan, state: SubscriptionState, at: datetime) -> None:
     row.plan = PlanCode.PAID if state.status == SubscriptionStatus.ACTIVE and _ours(state) else PlanCode.FREE
     row.status_at = at
     row.save()
+    if row.plan == PlanCode.PAID and not was_paid and events.emit(
+            shop=row.shop, name=PLAN_UPGRADED, key=f"{PLAN_UPGRADED}:{state.platform_id}:{at.isoformat()}",
+            payload={"subscription_id": state.platform_id}, occurred_at=at):
+        events.dispatch_soon()
 
 
 def subscription_update_apply(*, shop: Shop, state: SubscriptionState, updated_at: datetime) -> str:

@@ -1,7 +1,8 @@
 """Domain events -> loyalty services.  Thin: reload the rows the event names, call a service."""
 
+from billing.services import PLAN_UPGRADED
 from commerce import events
-from commerce.models import Customer, DomainEvent, Order, Refund
+from commerce.models import Customer, DomainEvent, Order, Refund, Shop
 from loyalty.models import Account
 from loyalty.services import accounts, actions, earning, ledger, redemption, referrals, tiers
 
@@ -82,6 +83,12 @@ def on_customer_created(event: DomainEvent) -> None:
     accounts.customer_account_open(customer=customer)
 
 
+def on_plan_upgraded(event: DomainEvent) -> None:
+    shop = Shop.objects.filter(pk=event.shop_id).first()
+    if shop is not None:
+        earning.plan_skipped_orders_award(shop=shop)
+
+
 def register() -> None:
     events.subscribe(DomainEvent.Name.ORDER_PAID, on_order_paid)
     events.subscribe(DomainEvent.Name.ORDER_REFUNDED, on_order_refunded)
@@ -91,3 +98,4 @@ def register() -> None:
     events.subscribe(DomainEvent.Name.CUSTOMER_ACCOUNT_ENABLED, on_account_enabled)
     events.subscribe("loyalty.tier_reached", on_loyalty_milestone)
     events.subscribe("loyalty.referral_completed", on_loyalty_milestone)
+    events.subscribe(PLAN_UPGRADED, on_plan_upgraded)

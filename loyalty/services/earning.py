@@ -162,6 +162,18 @@ def _over_plan_limit(order: Order) -> bool:
     return True
 
 
+def plan_skipped_orders_award(*, shop: Shop) -> int:
+    """The shop moved onto the paid plan: this month's orders that the Free plan's limit held back
+    earn their points now (each once: the usual ``earn:order`` key).  Returns how many earned."""
+    period = billing_selectors.limit_period(shop=shop)
+    keys = billing_selectors.limit_skipped_keys(shop=shop, kind=LimitKind.ORDERS, period=period)
+    awarded = 0
+    for order in Order.objects.filter(shop=shop, platform_id__in=keys).select_related("shop", "customer"):
+        if _earned_for(order) is None and order_points_award(order=order) is not None:
+            awarded += 1
+    return awarded
+
+
 def _earned_for(order: Order) -> LedgerEntry | None:
     return LedgerEntry.objects.filter(shop_id=order.shop_id, idempotency_key=f"earn:order:{order.platform_id}").first()
 

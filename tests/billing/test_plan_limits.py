@@ -9,9 +9,11 @@ from django.core import mail
 
 from billing.models import LimitSkip, ShopPlan, SubscriptionStatus
 from billing.plans import LimitKind, PlanCode
+from billing.services import SubscriptionState, subscription_update_apply
 from campaigns.models import Message, MessageStatus, Reason, ScheduledStep
 from campaigns.services.engine import run_due
 from campaigns.services.flows import flow_enable
+from commerce import events
 from commerce.models import Customer, Order
 from dashboard.models import MembershipRole
 from dashboard.services import membership_grant
@@ -116,3 +118,17 @@ def test_the_dashboard_says_the_limit_was_reached_with_an_upgrade_button(client,
     assert 'id="plan-upgrade"' in plan_page and 'id="plan-notice"' not in plan_page
     paid(shop)
     assert 'id="plan-notice"' not in client.get("/dashboard/loyalty/").content.decode()
+
+
+def test_moving_onto_the_paid_plan_awards_the_points_this_months_limit_held_back(shop) -> None:
+    three_orders(shop)
+    assert LedgerEntry.objects.filter(shop=shop).count() == 2
+    # when Shopify reports the merchant's approved subscription
+    subscription_update_apply(shop=shop, state=SubscriptionState(
+        platform_id="gid://shopify/AppSubscription/9", name="Comeback", status="ACTIVE"),
+        updated_at=datetime.now(UTC))
+    events.dispatch_pending()
+    # then the held-back order earns its points, once
+    assert sorted(LedgerEntry.objects.filter(shop=shop).values_list("source_id", flat=True)) == ["1", "2", "3"]
+    events.dispatch_pending()
+    assert LedgerEntry.objects.filter(shop=shop).count() == 3

@@ -9,7 +9,8 @@ from django.test.utils import isolate_apps
 from commerce.privacy import participant_list
 from tests.privacy import declared, looks_personal, our_models, unregistered_personal_fields
 
-OUR_APPS = {"commerce", "integrations", "loyalty", "campaigns", "analytics", "surveys", "segments", "dashboard"}
+OUR_APPS = {"commerce", "billing", "integrations", "loyalty", "campaigns", "analytics", "surveys", "segments",
+            "dashboard"}
 
 
 def test_every_app_with_models_joins_the_registry():
