@@ -432,12 +432,14 @@ def test_two_workers_never_run_the_same_event_or_retry_twice(settings):
     finally:
         events.unsubscribe("test.busy", slow)
 
-    # every event ran to its end once (the poisoned ones twice: the unit, then isolated)
+    # every healthy event ran once; a poisoned one at least twice (the unit that was rolled
+    # back, then isolated -- the other worker may take it in between) but was recorded once
     assert not DomainEvent.objects.filter(dispatched_at__isnull=True).exists()
     poisoned = {f"{shop.pk}-7" for shop in shops}
     counts = Counter(first_pass)
+    assert len(counts) == 60
     assert {key for key, count in counts.items() if count != 1} == poisoned
-    assert all(counts[key] == 2 for key in poisoned)
+    assert all(counts[key] >= 2 for key in poisoned)
     # and each failed delivery was retried by exactly one of the two workers
     assert sorted(handled) == sorted(poisoned)
     assert list(EventDelivery.objects.values_list("attempts", flat=True)) == [2, 2, 2]
