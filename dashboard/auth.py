@@ -223,11 +223,11 @@ def dashboard_view(
     @wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         try:
+            if _is_embedded(request):
+                admin_language_activate(request)  # the admin's language, for a refusal too
             access = shop_access(request)
             if isinstance(access, HttpResponse):
                 return access
-            if access.embedded:
-                admin_language_activate(request)
             response = view(request, access, *args, **kwargs)
         except ApplicationError as error:
             return error_page(request, error)

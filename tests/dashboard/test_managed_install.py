@@ -81,8 +81,9 @@ def test_a_session_token_in_the_authorization_header_installs_too(client, platfo
     "not-a-jwt",
 ])
 def test_a_forged_or_expired_token_installs_nothing(client, platform, token):
-    response = _open(client, id_token=token)
+    response = _open(client, id_token=token, locale="he")
     assert response.status_code == 401
+    assert '<html lang="he" dir="rtl">' in response.content.decode()  # said in the admin's language
     assert not Shop.objects.filter(domain=DOMAIN).exists()
     assert platform.token_requests == []  # refused before any call to Shopify
 
