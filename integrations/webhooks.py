@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -170,8 +170,10 @@ def delivery_process(*, delivery_pk: int) -> str:
             delivery.status = DeliveryStatus.DEAD
             delivery.next_attempt_at = None
             logger.warning("webhook delivery %s (%s) is nested too deeply", delivery.pk, delivery.topic)
-        except (ValueError, KeyError, TypeError, LookupError, PayloadError) as error:
-            # ValueError covers JSONDecodeError and UnicodeDecodeError: malformed payloads.
+        except (ValueError, KeyError, TypeError, LookupError, PayloadError, DataError) as error:
+            # ValueError covers JSONDecodeError and UnicodeDecodeError: malformed payloads.  DataError:
+            # a value that does not fit its column (a list where a status goes, a NUL); the inner
+            # savepoint has rolled it back, so the delivery is recorded as failed, not raised.
             outcome = f"failed: {error}"
             delivery.error = f"{type(error).__name__}: {error}"
             if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:

@@ -227,9 +227,9 @@ def path_value(converter: str) -> st.SearchStrategy[str]:
     if converter == "SlugConverter":
         return st.from_regex(r"\A[-a-zA-Z0-9_]{1,60}\Z")
     if converter == "PathConverter":
-        return st.text(st.characters(exclude_characters="?#"), min_size=1, max_size=40).map(
+        return st.text(st.characters(codec="utf-8", exclude_characters="?#"), min_size=1, max_size=40).map(
             lambda value: value.replace("//", "/"))
-    return st.one_of(st.text(st.characters(exclude_characters="/?#"), min_size=1, max_size=60),
+    return st.one_of(st.text(st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=60),
                      st.sampled_from(["9" * 30, "%00", "..", "A" * 3000, "é"]))
 
 

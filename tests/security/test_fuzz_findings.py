@@ -7,10 +7,12 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from dashboard.models import MembershipRole
 from dashboard.services import membership_grant
-from integrations.models import WebhookDelivery
+from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.webhooks import delivery_process
 from tests.factories import ShopFactory, UserFactory
 from tests.integrations.helpers import fixture
 from tests.security.fuzzing import session_token, webhook_hmac
@@ -83,3 +85,25 @@ def test_a_nul_character_in_a_dashboard_address_is_a_400_and_the_same_page_witho
     assert client.get("/dashboard/segments/%00/").status_code == 400
     assert client.get("/dashboard/segments/", {"q": "a\x00"}).status_code == 400
     assert client.get("/dashboard/segments/").status_code == 200
+
+
+def test_a_signed_product_whose_status_does_not_fit_its_column_is_recorded_as_failed_not_raised(client):
+    """``"status": [null, null, null, null]`` in a signed products/create was stored as a 24-character
+    text in a 20-character column: on PostgreSQL the worker raised DataError on every retry."""
+    ShopFactory(domain=DOMAIN)
+    product = fixture("shopify_product.json")
+    product["status"] = [None, None, None, None]
+    body = json.dumps(product).encode()
+    response = client.post("/webhooks/shopify", data=body, content_type="application/json", headers={
+        "X-Shopify-Topic": "products/create", "X-Shopify-Hmac-Sha256": webhook_hmac(body),
+        "X-Shopify-Shop-Domain": DOMAIN, "X-Shopify-Webhook-Id": str(uuid.uuid4())})
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    delivery_process(delivery_pk=delivery.pk)  # does not raise
+    delivery.refresh_from_db()
+    if connection.vendor == "postgresql":  # SQLite does not enforce a column's length
+        assert delivery.status == DeliveryStatus.FAILED
+        assert delivery.error.startswith("DataError: value too long")
+        assert delivery.next_attempt_at is not None
+    else:
+        assert delivery.status == DeliveryStatus.PROCESSED
