@@ -5,10 +5,7 @@ iframe: the form targets ``_top``); the platform sends them back to ``plan_retur
 is read from the platform itself, never from the query string.
 """
 
-import base64
-import binascii
 import logging
-import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -29,12 +26,10 @@ from dashboard.auth import DashboardAccess, dashboard_view
 from dashboard.plan_usage import plan_usage
 from dashboard.views import _page
 from integrations import billing
+from integrations.shopify.embedded import embedded_app_url
 from retention_app.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
-
-#: the admin's address inside ``host`` (base64 of ``admin.shopify.com/store/<handle>``)
-ADMIN_HOST = re.compile(r"^admin\.shopify\.com/store/[a-z0-9][a-z0-9-]*$")
 
 
 def _csrf_checked(request: HttpRequest) -> None:
@@ -123,16 +118,15 @@ def plan_cancel(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     return HttpResponseRedirect(access.url("dashboard:plan"))
 
 
-def _admin_plan_url(host: str) -> str:
-    """Back into the embedded admin (``host`` names it), on the Plan page; '' if ``host`` is not
-    Shopify's admin (never redirect elsewhere)."""
+def _admin_url(shop: Shop | None, host: str) -> str:
+    """Back into the embedded admin the merchant came from (``host`` names it; the app's home
+    there), or '' when they came from the login dashboard or ``host`` is no Shopify admin."""
+    if shop is None or not host:
+        return ""
     try:
-        admin = base64.b64decode(host + "=" * (-len(host) % 4), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return embedded_app_url(shop_domain=shop.domain, host=host)
+    except ApplicationError:
         return ""
-    if not ADMIN_HOST.match(admin):
-        return ""
-    return f"https://{admin}/apps/{settings.SHOPIFY_API_KEY}{reverse('dashboard:plan')}"
 
 
 @require_GET
@@ -149,5 +143,5 @@ def plan_return(request: HttpRequest) -> HttpResponse:
                 billing.plan_sync(shop=shop)
             except Exception as error:  # the reconciliation checks again later
                 logger.warning("%s: plan not verified on return (%s)", shop.domain, error)
-    admin_url = _admin_plan_url(request.GET.get("host", ""))
+    admin_url = _admin_url(shop, request.GET.get("host", ""))
     return HttpResponseRedirect(admin_url or reverse("dashboard:plan"))

@@ -33,12 +33,12 @@ from dashboard.auth import (
     shop_choose,
 )
 from dashboard.labels import translated
-from dashboard.plan_usage import plan_notice
 from dashboard.periods import PRESETS, Period, period_from
+from dashboard.plan_usage import plan_notice
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
 
-ASSET_VERSION = "3"
+ASSET_VERSION = "4"  # dashboard.js: the session-token forms
 SEGMENT_PAGE_SIZE = 50
 # Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
 PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")

@@ -16,6 +16,8 @@ from billing.models import LimitSkip, ShopPlan
 from billing.plans import PlanCode
 from commerce.models import Shop
 from dashboard.services import membership_grant
+from integrations.models import SyncRun
+from integrations.shopify.app_config import APP_TOML
 from loyalty.services.program import program_enable
 from tests.browser import needs_chromium
 from tests.e2e.conftest import install, wait_until
@@ -24,6 +26,7 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 DOMAIN = "plan-browser.myshopify.com"
+EMBEDDED_DOMAIN = "plan-embedded.myshopify.com"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -126,3 +129,44 @@ def test_a_free_shop_over_its_limit_upgrades_through_shopifys_approval_page(
             check_layout(page, language, "paid")
         finally:
             context.close()
+
+
+def test_inside_the_shopify_admin_upgrade_leaves_the_frame_for_the_approval_and_comes_back_embedded(
+        browser: Browser, app: Any, sandbox: Any) -> None:
+    # given a shop that installs Comeback from the (sandbox's) Shopify admin, in Hebrew
+    store = sandbox.add_shop(EMBEDDED_DOMAIN, seed=9, customers=8, orders=12, installed=False)
+    sandbox.app_deploy(str(APP_TOML), app_url=app.url)
+    context = browser.new_context(viewport=DESKTOP, locale="he", reduced_motion="reduce")
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{store.origin}/admin/apps/test-api-key?locale=he")
+        page.get_by_role("button", name="Install").click()
+        frame = page.frame_locator("iframe[name=app-iframe]")
+        expect(frame.get_by_role("heading", level=1)).to_be_visible()
+        shop = Shop.objects.get(domain=EMBEDDED_DOMAIN)
+        assert wait_until(lambda: SyncRun.objects.filter(shop=shop, kind="history", status="completed").exists(), 60)
+        sandbox.webhooks.wait_idle(10)
+        page.goto(f"{store.origin}/admin/apps/test-api-key?locale=he")
+        # when the merchant opens the Plan page in the app and clicks Upgrade
+        expect(frame.get_by_role("heading", level=1)).to_be_visible()
+        frame.locator("nav.sidebar a[href*='/dashboard/plan/']").click()
+        expect(frame.locator("#plan-upgrade")).to_have_text("שדרוג")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "plan-embedded-he.png"), full_page=True)
+        sandbox.webhooks.hold()  # SQLite's test database: one writer at a time
+        frame.locator("#plan-upgrade").click()
+        # then the whole window (not the frame) shows Shopify's approval page
+        page.wait_for_url(f"{store.origin}/admin/charges/**")
+        page.get_by_role("button", name="Approve").click()
+        # and after approving the merchant is back in the admin, with the app framed, on the paid plan
+        page.wait_for_url(f"{store.origin}/admin/apps/test-api-key**")
+        expect(frame.get_by_role("heading", level=1)).to_be_visible()
+        assert ShopPlan.objects.get(shop=shop).plan == PlanCode.PAID
+        frame.locator("nav.sidebar a[href*='/dashboard/plan/']").click()
+        expect(frame.locator("#plan-name")).to_contain_text("Comeback")
+        page.screenshot(path=str(SCREENSHOTS / "plan-embedded-paid-he.png"), full_page=True)
+        sandbox.webhooks.release()
+        sandbox.webhooks.wait_idle(10)
+    finally:
+        context.close()

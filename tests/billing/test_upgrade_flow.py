@@ -84,8 +84,7 @@ def test_approving_the_subscription_makes_the_shop_paid_and_cancel_takes_it_back
     assert back.startswith(f"{app.url}/dashboard/plan/return/") and f"charge_id={charge_id}" in back
     response = requests.get(back, allow_redirects=False, timeout=60)
     # then the app asked Shopify, stored the paid plan and sends the merchant back into the admin
-    assert response.headers["Location"] == (
-        "https://admin.shopify.com/store/plan-store/apps/test-api-key/dashboard/plan/")
+    assert response.headers["Location"] == f"{store.origin}/admin/apps/test-api-key"  # the sandbox's admin
     plan = row()
     assert (plan.plan, plan.subscription_status, plan.is_test) == (PlanCode.PAID, SubscriptionStatus.ACTIVE, True)
     assert plan.subscription_id == f"gid://shopify/AppSubscription/{charge_id}"

@@ -8,3 +8,21 @@ document.addEventListener("change", (event) => {
     select.form.requestSubmit();
   }
 });
+
+/* Inside the Shopify admin, a form marked data-session-token posts with a fresh session token from
+   App Bridge (shopify.idToken()): the token the page was loaded with lives about a minute. */
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-session-token")) return;
+  if (form.dataset.tokenReady === "1" || !window.shopify || typeof window.shopify.idToken !== "function") return;
+  event.preventDefault();
+  const submitter = event.submitter;
+  window.shopify.idToken().then((token) => {
+    const action = new URL(form.action, window.location.href);
+    action.searchParams.set("id_token", token);
+    form.action = action.toString();
+  }).catch(() => undefined).finally(() => {
+    form.dataset.tokenReady = "1";
+    form.requestSubmit(submitter instanceof HTMLElement ? submitter : undefined);
+  });
+});
