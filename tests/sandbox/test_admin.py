@@ -97,3 +97,13 @@ def test_app_bridge_stand_in_is_served_as_a_script(sandbox: ShopifySandbox) -> N
     script = requests.get(f"{sandbox.base_url}/cdn/shopifycloud/app-bridge.js", timeout=5)
     assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
     assert "idToken" in script.text and "shopify-reload" in script.text
+
+
+def test_after_an_uninstall_the_app_page_offers_the_install_again(sandbox: ShopifySandbox) -> None:
+    store = sandbox.add_shop(DOMAIN, seed=1, customers=5, orders=10)
+    sandbox.app_config(app_url="http://127.0.0.1:8000")
+    sandbox.install(DOMAIN)
+    store.uninstall()
+    page = requests.get(f"{store.origin}/admin/apps/{API_KEY}", timeout=5)
+    assert "Install Comeback" in page.text and "app-iframe" not in page.text
+    assert "app-iframe" in requests.post(f"{store.origin}/admin/apps/{API_KEY}", timeout=5).text
