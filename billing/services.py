@@ -112,6 +112,16 @@ def subscription_pending_record(*, shop: Shop, platform_id: str, name: str, test
         return row
 
 
+def plan_end_on_uninstall(*, shop: Shop, at: datetime) -> None:
+    """Uninstalling the app cancels its subscriptions at the platform: the shop is Free if it
+    comes back (and approves a new subscription to be paid again)."""
+    with transaction.atomic():
+        row = ShopPlan.objects.select_for_update().filter(shop=shop).first()
+        if row is not None and row.plan == PlanCode.PAID:
+            _set(row, SubscriptionState(platform_id=row.subscription_id, name=row.subscription_name,
+                                        status=SubscriptionStatus.CANCELLED), at)
+
+
 def limit_skip_record(*, shop: Shop, kind: str, key: str, period: LimitPeriod, reason: str, at: datetime) -> bool:
     """Record that the Free plan's limit held ``key`` back; once per key (False: already recorded)."""
     try:

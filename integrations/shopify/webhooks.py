@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing import services as billing_services
@@ -181,6 +182,7 @@ def _shop_updated(shop: Shop, payload: dict) -> str:
 
 def _uninstalled(shop: Shop, payload: dict) -> str:
     commerce.shop_uninstalled(shop=shop)
+    billing_services.plan_end_on_uninstall(shop=shop, at=timezone.now())
     return "uninstalled"
 
 

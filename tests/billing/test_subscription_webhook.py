@@ -110,3 +110,11 @@ def test_a_forged_update_is_refused_and_changes_nothing(client, shop) -> None:
     assert response.status_code == 401
     assert not ShopPlan.objects.filter(shop=shop).exists()
     assert not WebhookDelivery.objects.exists()
+
+
+def test_uninstalling_ends_the_paid_plan(client, shop) -> None:
+    post_webhook(client, TOPIC, update(status="ACTIVE", updated_at="2026-12-01T10:00:00Z"), shop_domain=shop.domain)
+    assert plan_row(shop).plan == PlanCode.PAID
+    post_webhook(client, "app/uninstalled", {"id": 548380009, "domain": shop.domain, "myshopify_domain": shop.domain},
+                 shop_domain=shop.domain)
+    assert (plan_row(shop).plan, plan_row(shop).subscription_status) == (PlanCode.FREE, SubscriptionStatus.CANCELLED)
