@@ -9,6 +9,7 @@ from django.core import mail
 
 from billing.models import LimitSkip, ShopPlan, SubscriptionStatus
 from billing.plans import LimitKind, PlanCode
+from billing.selectors import limit_period
 from billing.services import SubscriptionState, subscription_update_apply
 from campaigns.models import Message, MessageStatus, Reason, ScheduledStep
 from campaigns.services.engine import run_due
@@ -132,3 +133,27 @@ def test_moving_onto_the_paid_plan_awards_the_points_this_months_limit_held_back
     assert sorted(LedgerEntry.objects.filter(shop=shop).values_list("source_id", flat=True)) == ["1", "2", "3"]
     events.dispatch_pending()
     assert LedgerEntry.objects.filter(shop=shop).count() == 3
+
+
+def test_the_month_is_the_shops_own() -> None:
+    shop = ShopFactory.build(timezone="Asia/Jerusalem")
+    # 22:30 UTC on 30 June is already 1 July in Jerusalem
+    period = limit_period(shop=shop, now=datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
+    assert (period.start.isoformat(), period.end.isoformat()) == ("2026-07-01T00:00:00+03:00",
+                                                                  "2026-08-01T00:00:00+03:00")
+    december = limit_period(shop=shop, now=datetime(2026, 12, 15, tzinfo=UTC))
+    assert (december.start.month, december.end.year, december.end.month) == (12, 2027, 1)
+
+
+def test_the_dashboard_warns_before_the_limit(client, shop, settings) -> None:
+    settings.BILLING_FREE_ORDERS_PER_MONTH = 5
+    three_orders(shop)
+    deliver(shop, order("4", [line("4a", 1, "40.00")], customer="c4", email="buyer4@example.com", at=NOON))
+    # 4 of 5: past 80 %
+    user = UserFactory()
+    membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+    client.force_login(user)
+    page = client.get("/dashboard/flows/").content.decode()
+    assert "You are close to the Free plan&#x27;s monthly limit." in page or \
+        "You are close to the Free plan's monthly limit." in page
+    assert not LimitSkip.objects.exists()
