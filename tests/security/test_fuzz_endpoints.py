@@ -21,7 +21,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from django.db import transaction
@@ -57,7 +57,7 @@ SIGNED_FAMILIES = {"merchant-api", "app-proxy", "shopify-webhook", "sms-webhook"
 
 #: Families fuzzed as one case (a route drawn per example) rather than route by route: Django's
 #: admin has some 250 generated routes of the same few views.
-POOLED = {"admin": 60}
+POOLED = {"admin": 10 * EXAMPLES}
 
 
 def _cases() -> list[tuple[tuple[Route, ...], str]]:
@@ -89,15 +89,16 @@ def _content(response: Any) -> bytes:
 
 
 #: The fuzz runs with Shopify unreachable (``SHOPIFY_SANDBOX_URL`` is a closed port): a route that
-#: must call it answers "the platform is unavailable, try again" (502, code platform_unavailable),
-#: a deliberate answer rather than a crash.
+#: must call it (the plan's upgrade and cancel) answers "Shopify could not ... just now; please try
+#: again" with a 502.  That is a deliberate answer, not a crash: an exception escaping a view makes
+#: the test client raise, so a 502 response here is always one the code chose.
 PLATFORM_UNAVAILABLE = 502
 
 
 def _check(response: Any, described: str) -> None:
     content = _content(response)
-    deliberate = response.status_code == PLATFORM_UNAVAILABLE and b"platform_unavailable" in content
-    assert response.status_code < 500 or deliberate, f"{described} -> {response.status_code}\n{content[:800]!r}"
+    allowed = response.status_code < 500 or response.status_code == PLATFORM_UNAVAILABLE
+    assert allowed, f"{described} -> {response.status_code}\n{content[:800]!r}"
     assert b"Traceback (most recent call last)" not in content, f"{described} showed a traceback"
 
 
@@ -171,7 +172,6 @@ def _send(client: Client, auth: str, world: World, request: dict[str, Any]) -> A
         url = f"http://testserver{request['path']}" + (f"?{query}" if query else "")
         params = {}
         if request["content_type"] == "application/x-www-form-urlencoded" and request["method"] == "POST":
-            from urllib.parse import parse_qsl
             params = dict(parse_qsl(body, keep_blank_values=True))
         headers["X-Twilio-Signature"] = RequestValidator(fuzzing.TWILIO_TOKEN).compute_signature(url, params)
     elif auth in ("member", "superuser"):
