@@ -20,7 +20,7 @@ def plan_upgrade_start(*, shop: Shop, return_url: str) -> str:
     state, confirmation_url = adapter_for(shop.platform).subscription_create(
         shop=shop, plan=plan, return_url=return_url, test=settings.BILLING_TEST)
     billing_services.subscription_pending_record(shop=shop, platform_id=state.platform_id, name=plan.name,
-                                                 test=bool(state.test), at=timezone.now())
+                                                 test=bool(state.test), at=timezone.now().replace(microsecond=0))
     return confirmation_url
 
 
