@@ -133,7 +133,8 @@ def shop_install_by_token_exchange(*, domain: str, session_token: str) -> Shop:
         raise ApplicationError(f"the shop refused the session token ({error.error or error})", status=401,
                                code="unauthorized") from error
     except ShopifyError as error:
-        raise ApplicationError(f"could not get a token from the shop: {error}", status=502) from error
+        raise ApplicationError(f"could not get a token from the shop: {error}", status=502,
+                               code="platform_unavailable") from error
     logger.info("%s installed the app (managed install, token exchange)", domain)
     return shop_install(domain=domain, grant=grant)
 
