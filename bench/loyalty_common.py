@@ -189,6 +189,8 @@ class LoyaltyBench:
         from django.utils import timezone
 
         from commerce.models import Platform, Shop, ShopStatus
+        from billing.models import ShopPlan, SubscriptionStatus
+        from billing.plans import PlanCode
         from commerce.shop_defaults import shop_defaults_create
         from loyalty.services.program import program_enable
 
@@ -201,10 +203,13 @@ class LoyaltyBench:
         )
         shop_defaults_create(shop=shop)  # what an install creates: program, flow and survey presets, segments
         program_enable(shop=shop)
+        # the paid plan: the benches measure the product without the Free plan's monthly limits
+        ShopPlan.objects.create(shop=shop, plan=PlanCode.PAID, subscription_status=SubscriptionStatus.ACTIVE,
+                                subscription_name="Comeback", status_at=timezone.now())
         self.shop_id = shop.pk
         self.current = self.template
         print(f"# template database {self.template} migrated in {time.perf_counter() - started:.1f}s; "
-              "one installed shop, loyalty program on (defaults)", flush=True)
+              "one installed shop on the paid plan, loyalty program on (defaults)", flush=True)
 
     def use(self, name: str) -> None:
         """Point Django's connection at database ``name`` (closing the current one)."""
