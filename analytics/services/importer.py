@@ -135,7 +135,10 @@ class ImportRow:
 
 def shop_by_domain(*, domain: str, platform: str | None = None) -> Shop | None:
     """The shop with this domain: on ``platform`` if given; otherwise the only one (several shops
-    on different platforms may share a domain: then ``platform`` must say which)."""
+    on different platforms may share a domain: then ``platform`` must say which).  Text that is
+    not a domain name (a NUL byte, which PostgreSQL cannot compare) names no shop."""
+    if len(domain) > DOMAIN_MAX_LENGTH or not DOMAIN.fullmatch(domain):
+        return None
     shops = Shop.objects.filter(domain=domain)
     if platform:
         return shops.filter(platform=platform).first()

@@ -107,3 +107,13 @@ def test_a_signed_product_whose_status_does_not_fit_its_column_is_recorded_as_fa
         assert delivery.next_attempt_at is not None
     else:
         assert delivery.status == DeliveryStatus.PROCESSED
+
+
+@pytest.mark.parametrize("command", ["import_orders", "retention_report"])
+def test_a_nul_in_the_shop_domain_is_a_clear_command_error(command, tmp_path):
+    """Found by the command fuzz on PostgreSQL: ``--shop`` with a NUL reached the shop lookup."""
+    csv_file = tmp_path / "orders.csv"
+    csv_file.write_text("order_id,customer_id,email,processed_at,total,currency\n1,c1,a@b.co,2026-01-02,10.00,EUR\n")
+    args = [str(csv_file)] if command == "import_orders" else ["--start", "2026-01-01", "--end", "2026-03-31"]
+    with pytest.raises(CommandError, match="shop"):
+        call_command(command, *args, shop="bad\x00shop.example")
