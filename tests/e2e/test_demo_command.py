@@ -26,6 +26,7 @@ def test_demo_installs_syncs_and_runs_the_program(tmp_path):
     assert result.returncode == 0, output[-3000:]
     assert "Synced          60 customers, 70 products, 250 orders (sync completed)" in output
     assert "loyalty program on" in output
+    assert "plan: Comeback" in output  # the demo store approved the paid plan's test charge in the sandbox
     assert "campaign flows on" in output
     assert "could not be sent" not in output  # discount codes reach the sandbox from the demo's own loop
     assert "login: admin / demo-test-password" in output

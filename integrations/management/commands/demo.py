@@ -114,6 +114,7 @@ class Command(BaseCommand):
             self._say(f"installing the app into {DEMO_SHOP} through OAuth, then syncing its history")
             self._install(app_url)
             shop = Shop.objects.get(platform=Platform.SHOPIFY, domain=DEMO_SHOP)
+            self._paid_plan(shop, demo_store, app_url)
             self._loyalty(shop)
             self._campaigns(shop)
             dashboard_password = self._dashboard_login(shop)
@@ -139,6 +140,18 @@ class Command(BaseCommand):
             server.terminate()
             server.wait(timeout=10)
             sandbox.stop()
+
+    def _paid_plan(self, shop: Shop, store: Any, app_url: str) -> None:
+        """The demo store is on the paid plan (a test charge the merchant approved in the sandbox),
+        so the live orders and flows are not held back by the Free plan's monthly limits.  The
+        second shop, installed by hand, starts on Free and shows the Plan page's upgrade."""
+        from integrations.billing import plan_sync, plan_upgrade_start
+
+        plan_upgrade_start(shop=shop, return_url=f"{app_url}/dashboard/plan/return/")
+        for subscription in list(store.billing.subscriptions.values()):
+            if subscription.status == "PENDING":
+                store.billing.decide(subscription.id, approve=True)
+        plan_sync(shop=shop)
 
     def _top_customer(self, shop: Shop) -> str:
         """A loyal shopper to look at the widget as (the one with the most points)."""
@@ -254,10 +267,13 @@ class Command(BaseCommand):
         return password
 
     def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str, dashboard_password: str) -> None:
+        from billing.selectors import plan_for
+
         run = selectors.sync_latest(shop=shop)
         lines = [
             "",
-            f"  Shop            {shop.name} ({shop.domain}) · {shop.currency} · {shop.timezone}",
+            f"  Shop            {shop.name} ({shop.domain}) · {shop.currency} · {shop.timezone}"
+            f" · plan: {plan_for(shop=shop).name}",
             f"  Synced          {Customer.objects.filter(shop=shop).count()} customers, "
             f"{Product.objects.filter(shop=shop).count()} products, {Order.objects.filter(shop=shop).count()} orders"
             f" (sync {run.status if run else '-'})",
