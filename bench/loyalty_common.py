@@ -188,9 +188,9 @@ class LoyaltyBench:
         from django.core.management import call_command
         from django.utils import timezone
 
-        from commerce.models import Platform, Shop, ShopStatus
         from billing.models import ShopPlan, SubscriptionStatus
         from billing.plans import PlanCode
+        from commerce.models import Platform, Shop, ShopStatus
         from commerce.shop_defaults import shop_defaults_create
         from loyalty.services.program import program_enable
 

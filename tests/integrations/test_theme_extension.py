@@ -32,7 +32,7 @@ def schema() -> dict:
 
 
 def keys(tree: dict, prefix: str = "") -> set[str]:
-    out = set()
+    out: set[str] = set()
     for key, value in tree.items():
         out |= keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
     return out
