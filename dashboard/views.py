@@ -38,7 +38,7 @@ from dashboard.plan_usage import plan_notice
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
 
-ASSET_VERSION = "4"  # dashboard.js: the session-token forms
+ASSET_VERSION = "5"  # dashboard.css: fits a phone
 SEGMENT_PAGE_SIZE = 50
 # Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
 PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")

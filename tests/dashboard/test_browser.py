@@ -230,3 +230,35 @@ def test_language_switcher_and_embedded_load(browser: Browser, app: Any, merchan
         assert not embedded_console.errors, embedded_console.errors
     finally:
         context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("language", ["en", "he", "fa"])
+def test_every_page_fits_a_phone(browser: Browser, app: Any, merchant: Any, language: str) -> None:
+    """At 390 px nothing makes the page scroll sideways (wide tables scroll inside their own box)."""
+    context = browser.new_context(viewport=PHONE, locale=language, reduced_motion="reduce", is_mobile=True,
+                                  has_touch=True)
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        _log_in(page, app.url)
+        for name in PAGES:
+            response = page.goto(f"{app.url}/dashboard/{name}/")
+            assert response is not None and response.status == 200, (name, language)
+            page.wait_for_load_state("networkidle")
+            assert page.locator("html").get_attribute("lang") == language
+            wide = page.evaluate("""() => {
+                const width = document.documentElement.clientWidth;
+                if (document.documentElement.scrollWidth <= width) return [];
+                return [...document.querySelectorAll("body *")].filter(e => {
+                    const box = e.getBoundingClientRect();
+                    return box.right > width + 1 || box.left < -1;
+                }).slice(0, 8).map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().width)}`);
+            }""")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}-{language}-390.png"), full_page=True)
+            assert not wide, (name, language, "wider than a phone", wide)
+    finally:
+        context.close()
