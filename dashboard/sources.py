@@ -14,6 +14,8 @@ from analytics import services as analytics
 from campaigns.services import attribution
 from commerce.models import Shop
 from dashboard.periods import Period
+from integrations import selectors as integration_selectors
+from integrations.models import SyncStatus
 from loyalty import selectors as loyalty_selectors
 from segments import selectors as segment_selectors
 from surveys import selectors as survey_selectors
@@ -99,3 +101,10 @@ def surveys(*, shop: Shop) -> list[tuple[Any, dict[str, Any]]]:
     """What the surveys API shows: every survey (the presets are made at install) and its results."""
     return [(survey, survey_selectors.survey_results(survey=survey))
             for survey in survey_selectors.survey_list(shop=shop)]
+
+
+def history_importing(*, shop: Shop) -> bool:
+    """Whether the store's history is still being imported: until it is in, every figure is
+    partial (an overview right after install would read as 100 % churn)."""
+    run = integration_selectors.sync_latest(shop=shop)
+    return run is not None and run.status in (SyncStatus.PENDING, SyncStatus.RUNNING)

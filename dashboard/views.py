@@ -38,7 +38,7 @@ from dashboard.plan_usage import plan_notice
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
 
-ASSET_VERSION = "5"  # dashboard.css: fits a phone
+ASSET_VERSION = "6"  # dashboard.css: the history-import notice
 SEGMENT_PAGE_SIZE = 50
 # Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
 PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")
@@ -92,6 +92,7 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
         "charts": charts or [],
         "shopify_api_key": settings.SHOPIFY_API_KEY,
         "plan_notice": plan_notice(shop=access.shop) if view_name != "dashboard:plan" else None,
+        "history_importing": sources.history_importing(shop=access.shop),
         "plan_notice_url": access.url("dashboard:plan"),
         "app_bridge_url": app_bridge_url(),
         "asset_version": ASSET_VERSION,

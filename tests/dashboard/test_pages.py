@@ -200,3 +200,19 @@ def test_presets_are_in_the_shops_time_zone(client, store, member, monkeypatch):
     assert 'name="start" value="2026-01-01"' in html
     assert 'name="end" value="2026-01-01"' in html
     assert "time zone Asia/Jerusalem" in html
+
+
+@pytest.mark.parametrize("language, words", [("en", "still being imported"), ("he", "עדיין מיובאת"),
+                                             ("fa", "هنوز در حال وارد شدن")])
+def test_while_the_history_is_imported_every_page_says_the_figures_are_partial(client, store, member,
+                                                                               language, words):
+    from integrations.models import SyncKind, SyncRun, SyncStatus
+
+    client.force_login(member)
+    client.post("/i18n/setlang/", {"language": language, "next": "/dashboard/overview/"})
+    run = SyncRun.objects.create(shop=store, kind=SyncKind.HISTORY, status=SyncStatus.RUNNING)
+    for page in ("overview", "cohorts", "loyalty"):
+        assert words in client.get(f"/dashboard/{page}/").content.decode(), page
+    run.status = SyncStatus.COMPLETED
+    run.save(update_fields=["status"])
+    assert 'id="sync-notice"' not in client.get("/dashboard/overview/").content.decode()
