@@ -1,6 +1,7 @@
 """Writes: the shop's plan follows what the platform's billing reports; limits are recorded."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,8 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from billing.models import LimitSkip, ShopPlan, SubscriptionStatus
-from billing.plans import PlanCode, paid_plan
-from billing.selectors import LimitPeriod
+from billing.plans import LimitKind, PlanCode, paid_plan
+from billing.selectors import LimitPeriod, limit_period, plan_for
 from commerce import events
 from commerce.models import Shop
 
@@ -131,3 +132,25 @@ def limit_skip_record(*, shop: Shop, kind: str, key: str, period: LimitPeriod, r
     except IntegrityError:
         return False
     return True
+
+
+_LIMIT_REASONS = {
+    LimitKind.ORDERS: "plan limit: the Free plan's {limit} orders earning points this month were reached",
+    LimitKind.EMAILS: "plan limit: the Free plan's {limit} emails this month were sent",
+}
+
+
+def limit_hold(*, shop: Shop, kind: str, key: str, used_since: Callable[[datetime], int], now: datetime) -> str:
+    """The plan's monthly limit of ``kind`` for one more unit (an order earning points, a flow
+    email): ``""`` when it may go ahead, otherwise the reason it is held back, recorded once per
+    ``key`` for the dashboard's notice and the upgrade.  ``used_since(start)`` counts what the
+    month has used so far (the owning app knows how)."""
+    limit = plan_for(shop=shop).limit(kind)
+    if limit is None:
+        return ""
+    period = limit_period(shop=shop, now=now)
+    if used_since(period.start) < limit:
+        return ""
+    reason = _LIMIT_REASONS[LimitKind(kind)].format(limit=limit)
+    limit_skip_record(shop=shop, kind=kind, key=key, period=period, reason=reason, at=now)
+    return reason

@@ -40,7 +40,6 @@ from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Window
 from django.db.models.functions import Lag
 from django.utils import timezone
 
-from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.plans import LimitKind
 from campaigns.models import (
@@ -495,16 +494,8 @@ def _plan_limit_reason(scheduled: ScheduledStep, channel: str, now: datetime) ->
     if channel != Channel.EMAIL:
         return ""
     shop = scheduled.enrolment.customer.shop
-    limit = billing_selectors.plan_for(shop=shop).emails_per_month
-    if limit is None:
-        return ""
-    period = billing_selectors.limit_period(shop=shop, now=now)
-    if emails_sent_count(shop=shop, since=period.start) < limit:
-        return ""
-    reason = f"plan limit: the Free plan's {limit} emails this month were sent"
-    billing_services.limit_skip_record(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), period=period,
-                                       reason=reason, at=now)
-    return reason
+    return billing_services.limit_hold(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), now=now,
+                                       used_since=lambda start: emails_sent_count(shop=shop, since=start))
 
 
 def _original_due(scheduled: ScheduledStep) -> datetime:

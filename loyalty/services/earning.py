@@ -149,17 +149,9 @@ def order_points_award(*, order: Order, force: bool = False, trigger: str = Awar
 def _over_plan_limit(order: Order) -> bool:
     """The shop's plan caps the orders that earn points per month (Free): past it the order stays
     recorded and earns nothing, and the skip is recorded with its reason (the dashboard says so)."""
-    limit = billing_selectors.plan_for(shop=order.shop).orders_per_month
-    if limit is None:
-        return False
-    now = timezone.now()
-    period = billing_selectors.limit_period(shop=order.shop, now=now)
-    if orders_earning_count(shop=order.shop, since=period.start) < limit:
-        return False
-    billing_services.limit_skip_record(
-        shop=order.shop, kind=LimitKind.ORDERS, key=order.platform_id, period=period, at=now,
-        reason=f"plan limit: the Free plan's {limit} orders earning points this month were reached")
-    return True
+    return bool(billing_services.limit_hold(
+        shop=order.shop, kind=LimitKind.ORDERS, key=order.platform_id, now=timezone.now(),
+        used_since=lambda start: orders_earning_count(shop=order.shop, since=start)))
 
 
 def plan_skipped_orders_award(*, shop: Shop) -> int:
