@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.models import SubscriptionStatus
 from billing.plans import free_plan, paid_plan
-from billing.selectors import shop_plan_get
 from commerce.models import Shop, ShopStatus
 from dashboard import formatting
 from dashboard.auth import DashboardAccess, dashboard_view
@@ -135,13 +134,10 @@ def plan_return(request: HttpRequest) -> HttpResponse:
     ``charge_id`` only say whom to ask: the plan comes from the platform's active subscriptions."""
     shop = Shop.objects.filter(domain=request.GET.get("shop", "")[:255], status=ShopStatus.INSTALLED).first()
     charge_id = request.GET.get("charge_id", "")
-    if shop is not None and charge_id.isdigit():
-        row = shop_plan_get(shop=shop)
-        # only the charge we sent the merchant to is worth a call to the platform
-        if row.subscription_id.rsplit("/", 1)[-1] == charge_id:
-            try:
-                billing.plan_sync(shop=shop)
-            except Exception as error:  # the reconciliation checks again later
-                logger.warning("%s: plan not verified on return (%s)", shop.domain, error)
+    if shop is not None:
+        try:
+            billing.plan_return_verify(shop=shop, charge_id=charge_id)
+        except Exception as error:  # the reconciliation checks again later
+            logger.warning("%s: plan not verified on return (%s)", shop.domain, error)
     admin_url = _admin_url(shop, request.GET.get("host", ""))
     return HttpResponseRedirect(admin_url or reverse("dashboard:plan"))

@@ -40,3 +40,13 @@ def plan_cancel(*, shop: Shop) -> ShopPlan:
     if row.plan == PlanCode.PAID and row.subscription_id:
         adapter_for(shop.platform).subscription_cancel(shop=shop, platform_id=row.subscription_id)
     return plan_sync(shop=shop)
+
+
+def plan_return_verify(*, shop: Shop, charge_id: str) -> ShopPlan | None:
+    """The merchant is back from the approval page with ``charge_id``: ask the platform (never
+    the URL) what is active, but only when it is the charge we sent them to -- anything else is
+    not worth a call.  ``None`` when nothing was asked."""
+    row = shop_plan_get(shop=shop)
+    if not charge_id.isdigit() or row.subscription_id.rsplit("/", 1)[-1] != charge_id:
+        return None
+    return plan_sync(shop=shop)
