@@ -139,10 +139,20 @@ class TierScheme(models.Model):
         return f"tiers v{self.version} of {self.shop_id}"
 
 
+def name_in(names: dict[str, str] | None, fallback: str, language: str) -> str:
+    """A merchant-given name in ``language`` (``he``, ``fa-IR``…), else the default ``name``."""
+    if names and language:
+        chosen = names.get(language) or names.get(language.split("-")[0].lower())
+        if chosen:
+            return str(chosen)
+    return fallback
+
+
 class Tier(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     scheme = models.ForeignKey(TierScheme, on_delete=models.CASCADE, related_name="tiers")
     name = models.CharField(max_length=100)
+    names = models.JSONField(default=dict, blank=True)  # {"he": "זהב", "fa": "طلایی"}: name per language
     threshold = models.DecimalField(max_digits=20, decimal_places=3, default=0)
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1)
     perks = models.JSONField(default=dict, blank=True)  # free_shipping, birthday_gift, early_access
@@ -265,6 +275,7 @@ class RewardKind(models.TextChoices):
 class Reward(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=200)
+    names = models.JSONField(default=dict, blank=True)  # {"he": "...", "fa": "..."}: name per language
     kind = models.CharField(max_length=20, choices=RewardKind.choices)
     points_cost = models.PositiveIntegerField()
     value = models.DecimalField(max_digits=20, decimal_places=3, default=0)
@@ -283,6 +294,9 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.points_cost} points)"
+
+    def name_in(self, language: str) -> str:
+        return name_in(self.names, self.name, language)
 
 
 class RedemptionStatus(models.TextChoices):
