@@ -118,6 +118,7 @@ class TierSchemeApi(ShopScopedApi):
                                                    default=Decimal(1))
         entry_points = serializers.IntegerField(min_value=0, default=0)
         perks = serializers.DictField(required=False)
+        names = serializers.DictField(child=serializers.CharField(max_length=100, allow_blank=True), required=False)
 
     class InputSerializer(serializers.Serializer):
         basis = serializers.ChoiceField(choices=["spend", "points"])
@@ -131,7 +132,7 @@ class TierSchemeApi(ShopScopedApi):
             {"id": s.pk, "version": s.version, "basis": s.basis, "period": s.period, "grace_days": s.grace_days,
              "is_active": s.is_active,
              "tiers": [{"name": t.name, "threshold": str(t.threshold), "earn_multiplier": str(t.earn_multiplier),
-                        "perks": t.perks} for t in s.tiers.all()]}
+                        "entry_points": t.entry_points, "perks": t.perks, "names": t.names} for t in s.tiers.all()]}
             for s in schemes
         ])
 
@@ -171,7 +172,7 @@ class ReferralListApi(ShopScopedApi):
         class Meta:
             model = Referral
             fields = ["id", "referrer", "friend_email", "status", "reasons", "ip", "friend_code", "friend_order",
-                      "error", "created_at", "completed_at"]
+                      "error", "review_note", "reviewed_by", "reviewed_at", "created_at", "completed_at"]
 
     def get(self, request: Request) -> Response:
         found = Referral.objects.filter(shop=self.shop).order_by("-created_at")
@@ -183,12 +184,14 @@ class ReferralListApi(ShopScopedApi):
 class ReferralReviewApi(ShopScopedApi):
     class InputSerializer(serializers.Serializer):
         approve = serializers.BooleanField()
+        reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
     def post(self, request: Request, referral_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         referral = referrals.referral_review(referral=_get(Referral.objects, shop=self.shop, pk=referral_id),
-                                             approve=data.validated_data["approve"])
+                                             approve=data.validated_data["approve"],
+                                             reason=data.validated_data["reason"], actor=self.actor)
         return Response(ReferralListApi.OutputSerializer(referral).data)
 
 

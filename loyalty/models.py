@@ -348,6 +348,10 @@ class Referral(models.Model):
     reasons = models.JSONField(default=list, blank=True)
     friend_code = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # The merchant's decision on a referral held for review: why, who ("shopify-user:42"), when.
+    review_note = models.CharField(max_length=500, blank=True)
+    reviewed_by = models.CharField(max_length=100, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

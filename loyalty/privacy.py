@@ -95,7 +95,7 @@ def erase_customer(*, subject: DataSubject) -> None:
     referral_ids = list(Referral.objects.filter(shop=shop).filter(
         Q(friend_customer_id__in=subject.customer_ids) | Q(friend_email__in=subject.emails)
     ).values_list("pk", flat=True))
-    Referral.objects.filter(pk__in=referral_ids).update(friend_email=_tombstone(), ip=None, error="")
+    Referral.objects.filter(pk__in=referral_ids).update(friend_email=_tombstone(), ip=None, error="", review_note="")
     admin_log_erase(objects=Referral.objects.filter(pk__in=referral_ids))
     # ``loyalty.points_earned`` events carry a copy of the entry's reason
     DomainEvent.objects.filter(shop=shop, name__startswith="loyalty.", payload__account_id__in=account_ids).update(

@@ -230,3 +230,48 @@ def orders_earning_count(*, shop: Shop, since: datetime) -> int:
     history not counted): what the plan's monthly order limit counts."""
     return (LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EARN, source=EntrySource.ORDER, created_at__gte=since)
             .exclude(actor=HISTORY_ACTOR).count())
+
+
+# --- the merchant's customer pages -------------------------------------------------------------
+
+def account_search(*, shop: Shop, query: str = "") -> QuerySet[Account]:
+    """The shop's loyalty accounts matching ``query``, newest first, each with its spendable
+    balance (``available``) summed in the same query.  Every word of the query must match the
+    email, first or last name, or be the customer's platform id or the referral code: "dana
+    levi", "dana@example.com", "7712345" all find Dana."""
+    now = timezone.now()
+    accounts = (Account.objects.filter(shop=shop).select_related("customer", "tier")
+                .annotate(available=Coalesce(Sum("entries__points", filter=Q(entries__available_at__lte=now)),
+                                             Value(0))))
+    for word in query.split()[:8]:
+        accounts = accounts.filter(
+            Q(customer__email__icontains=word) | Q(customer__first_name__icontains=word)
+            | Q(customer__last_name__icontains=word) | Q(customer__platform_id=word)
+            | Q(customer__isnull=True, email__icontains=word) | Q(referral_code=word.upper())
+        )
+    return accounts.order_by("-created_at", "-pk")
+
+
+def account_get(*, shop: Shop, account_id: int) -> Account | None:
+    """One of this shop's accounts (``None`` for another shop's: the caller answers 404)."""
+    return (Account.objects.filter(shop=shop, pk=account_id)
+            .select_related("customer", "tier", "manual_tier").first())
+
+
+def account_entries(*, account: Account) -> QuerySet[LedgerEntry]:
+    """The account's ledger, newest first by when it happened, with who wrote each entry."""
+    return (LedgerEntry.objects.filter(shop_id=account.shop_id, account=account).select_related("created_by")
+            .order_by("-occurred_at", "-pk"))
+
+
+def account_referrals(*, account: Account) -> QuerySet[Referral]:
+    """Referrals the account made, and the one that brought the customer in."""
+    brought_in = Q(friend_customer_id=account.customer_id) if account.customer_id else Q(pk__in=[])
+    return (Referral.objects.filter(shop_id=account.shop_id).filter(Q(referrer=account) | brought_in)
+            .select_related("referrer__customer").order_by("-created_at", "-pk"))
+
+
+def accounts_by_id(*, shop: Shop, account_ids: list[int]) -> dict[int, Account]:
+    """Accounts (with their customers) by id, in one query: to name the shoppers in a tier dry run."""
+    return {account.pk: account
+            for account in Account.objects.filter(shop=shop, pk__in=account_ids).select_related("customer")}

@@ -13,6 +13,7 @@ on the friend's first paid order that carries the code (or comes from the friend
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -26,11 +27,11 @@ from commerce import events
 from commerce.models import Customer, Order, Shop
 from commerce.selectors import orders_counted
 from integrations.platforms import DiscountCodeTaken, DiscountKind, DiscountSpec, adapter_for
-from loyalty.models import Account, EntryKind, EntrySource, LedgerEntry, Referral, ReferralStatus
+from loyalty.models import Account, EarningRule, EntryKind, EntrySource, LedgerEntry, Referral, ReferralStatus, RuleKind
 from loyalty.selectors import FRIEND_CODE_DAYS, program_get
 from loyalty.services.earning import order_date
 from loyalty.services.ledger import account_for_customer, entry_write
-from loyalty.services.program import rule_for
+from loyalty.services.program import program_defaults_create, rule_for
 from retention_app.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -320,21 +321,71 @@ def referral_order_reversed(*, order: Order) -> Referral | None:
 
 
 @transaction.atomic
-def referral_review(*, referral: Referral, approve: bool) -> Referral:
-    """The merchant's decision on a referral in the review queue."""
+def referral_review(*, referral: Referral, approve: bool, reason: str = "", actor: str = "") -> Referral:
+    """The merchant's decision on a referral in the review queue, with why and by whom.  Approved
+    after the friend's order: both sides are rewarded now; before it: the friend gets the code."""
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if referral.status != ReferralStatus.REVIEW:
         raise ApplicationError("this referral is not waiting for review", status=409)
+    referral.review_note = reason.strip()[:500]
+    referral.reviewed_by = actor[:100]
+    referral.reviewed_at = timezone.now()
+    decided = ["status", "review_note", "reviewed_by", "reviewed_at"]
     if not approve:
         referral.status = ReferralStatus.REJECTED
-        referral.save(update_fields=["status"])
+        referral.save(update_fields=decided)
         return referral
     referral.status = ReferralStatus.COMPLETED if referral.friend_order_id else ReferralStatus.PENDING
     if referral.status == ReferralStatus.COMPLETED:
         referral.completed_at = timezone.now()
-    referral.save(update_fields=["status", "completed_at"])
+    referral.save(update_fields=[*decided, "completed_at"])
     if referral.status == ReferralStatus.COMPLETED:
         _reward(referral)
     elif not referral.friend_code:  # approved before the friend ordered: now the friend's code
         transaction.on_commit(lambda: _friend_code_issue(referral=referral))
     return referral
+
+
+@dataclass(frozen=True)
+class ReferralSettings:
+    """What the merchant sets for referrals: the friend's first-order discount, both sides'
+    points (the two referral earning rules; 0 switches a side's reward off) and the fraud limits."""
+
+    referral_friend_discount_percent: int
+    referral_referrer_points: int
+    referral_friend_points: int
+    referral_monthly_cap: int
+    referral_ip_weekly_limit: int
+
+
+def referral_settings_get(*, shop: Shop) -> ReferralSettings:
+    program = program_get(shop=shop)
+    points = dict(EarningRule.objects.filter(shop=shop, kind__in=[RuleKind.REFERRAL_REFERRER, RuleKind.REFERRAL_FRIEND],
+                                             is_enabled=True).values_list("kind", "points"))
+    return ReferralSettings(
+        referral_friend_discount_percent=program.referral_friend_discount_percent,
+        referral_referrer_points=points.get(RuleKind.REFERRAL_REFERRER, 0),
+        referral_friend_points=points.get(RuleKind.REFERRAL_FRIEND, 0),
+        referral_monthly_cap=program.referral_monthly_cap,
+        referral_ip_weekly_limit=program.referral_ip_weekly_limit,
+    )
+
+
+@transaction.atomic
+def referral_settings_update(*, shop: Shop, settings: ReferralSettings) -> ReferralSettings:
+    """Save the referral settings; they apply to referrals claimed or completed from now on."""
+    if not 1 <= settings.referral_friend_discount_percent <= 100:
+        raise ApplicationError("the friend's discount is between 1 and 100 percent", status=400)
+    if min(settings.referral_referrer_points, settings.referral_friend_points, settings.referral_monthly_cap,
+           settings.referral_ip_weekly_limit) < 0:
+        raise ApplicationError("points and limits cannot be negative", status=400)
+    program = program_defaults_create(shop=shop)
+    program.referral_friend_discount_percent = settings.referral_friend_discount_percent
+    program.referral_monthly_cap = settings.referral_monthly_cap
+    program.referral_ip_weekly_limit = settings.referral_ip_weekly_limit
+    program.save(update_fields=["referral_friend_discount_percent", "referral_monthly_cap", "referral_ip_weekly_limit",
+                                "updated_at"])
+    for kind, points in ((RuleKind.REFERRAL_REFERRER, settings.referral_referrer_points),
+                         (RuleKind.REFERRAL_FRIEND, settings.referral_friend_points)):
+        EarningRule.objects.update_or_create(shop=shop, kind=kind, defaults={"points": points, "is_enabled": True})
+    return referral_settings_get(shop=shop)

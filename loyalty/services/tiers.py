@@ -32,6 +32,7 @@ from loyalty.models import (
 )
 from loyalty.selectors import account_orders
 from loyalty.services.ledger import entry_write
+from retention_app.errors import ApplicationError
 from retention_app.money import ZERO
 
 
@@ -147,17 +148,27 @@ class TierSpec:
     earn_multiplier: Decimal = Decimal("1")
     entry_points: int = 0
     perks: dict | None = None
+    names: dict[str, str] | None = None  # the name per language: {"he": "זהב", "fa": "طلایی"}
 
 
 @transaction.atomic
 def tier_scheme_propose(*, shop: Shop, basis: str, period: str, grace_days: int, tiers: list[TierSpec]) -> TierScheme:
-    """A new, inactive version of the rules; the merchant reviews its dry run, then activates it."""
+    """A new, inactive version of the rules; the merchant reviews its dry run, then activates it.
+    Refused (400) without tiers or with two tiers of one name or one threshold."""
+    if not tiers:
+        raise ApplicationError("a tier scheme needs at least one tier", status=400)
+    names = [spec.name.strip().casefold() for spec in tiers]
+    if len(set(names)) != len(names):
+        raise ApplicationError("two tiers cannot have the same name", status=400)
+    if len({spec.threshold for spec in tiers}) != len(tiers):
+        raise ApplicationError("two tiers cannot have the same threshold", status=400)
     version = (TierScheme.objects.filter(shop=shop).order_by("-version").values_list("version", flat=True).first()
                or 0) + 1
     scheme = TierScheme.objects.create(shop=shop, version=version, basis=basis, period=period, grace_days=grace_days)
     Tier.objects.bulk_create([
-        Tier(shop=shop, scheme=scheme, name=spec.name, threshold=spec.threshold, earn_multiplier=spec.earn_multiplier,
-             entry_points=spec.entry_points, perks=spec.perks or {})
+        Tier(shop=shop, scheme=scheme, name=spec.name.strip(), threshold=spec.threshold,
+             earn_multiplier=spec.earn_multiplier, entry_points=spec.entry_points, perks=spec.perks or {},
+             names={language: name for language, name in (spec.names or {}).items() if name})
         for spec in tiers
     ])
     return scheme

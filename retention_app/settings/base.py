@@ -94,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% load locale_format %}: one date convention per language, digits, bidi isolation.
+            "libraries": {"locale_format": "retention_app.locale_tags"},
         },
     },
 ]
