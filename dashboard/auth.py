@@ -24,10 +24,12 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.csrf import csrf_exempt
 
 from commerce.models import Platform, Shop
 from dashboard.selectors import member_shops
@@ -105,14 +107,34 @@ def _embedded_access(request: HttpRequest) -> DashboardAccess | HttpResponse:
     return DashboardAccess(shop=shop, embedded=True, actor=f"shopify-user:{user_id}", carried=carried)
 
 
-def _login_access(request: HttpRequest) -> DashboardAccess | HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+def _member_shops(request: HttpRequest) -> tuple[Shop, ...]:
     shops = tuple(member_shops(user=request.user))
     if not shops:
         raise ApplicationError("this login is not a member of any shop", status=403, code="forbidden")
+    return shops
+
+
+def member_shop(request: HttpRequest, *, wanted: str = "") -> Shop:
+    """A logged-in member's shop: the one named by domain (``wanted``), else the one chosen in the
+    dashboard (session), else their first.  Never a shop they are not a member of."""
+    return _chosen_shop(request, _member_shops(request), wanted=wanted)
+
+
+def _chosen_shop(request: HttpRequest, shops: tuple[Shop, ...], *, wanted: str = "") -> Shop:
+    if wanted:
+        named = next((shop for shop in shops if shop.domain == wanted.strip().lower()), None)
+        if named is None:
+            raise ApplicationError("not a member of that shop", status=403, code="forbidden")
+        return named
     chosen = request.session.get(SESSION_SHOP_KEY)
-    shop = next((candidate for candidate in shops if candidate.pk == chosen), shops[0])
+    return next((candidate for candidate in shops if candidate.pk == chosen), shops[0])
+
+
+def _login_access(request: HttpRequest) -> DashboardAccess | HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    shops = _member_shops(request)
+    shop = _chosen_shop(request, shops)
     return DashboardAccess(shop=shop, embedded=False, actor=f"user:{request.user.pk}", shops=shops)
 
 
@@ -215,10 +237,35 @@ def error_page(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return embedded_error_headers(response) if _is_embedded(request) else response
 
 
+def _csrf_checked(request: HttpRequest) -> None:
+    """Forms posted with a login session need the CSRF token; an embedded post is authorised by its
+    session token (sent by the page, never by the browser on its own), so it needs none."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or _bearer(request):
+        return
+    middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
+    refused = middleware.process_view(request, lambda _request: HttpResponse(), (), {})
+    if refused is not None:
+        raise ApplicationError("the form expired: reload the page and try again", status=403, code="forbidden")
+
+
+def form_action(request: HttpRequest, access: DashboardAccess, name: str, *args: Any) -> str:
+    """A form's action: the embedded parameters come along, and the page's session token (which
+    ``dashboard.js`` replaces with a fresh one from App Bridge before sending)."""
+    token = request.GET.get("id_token", "")
+    return access.url(name, *args, **({"id_token": token} if access.embedded and token else {}))
+
+
+def saved_redirect(access: DashboardAccess, name: str, *args: Any, **params: Any) -> HttpResponse:
+    """After a successful save: back to the page (a GET: reloading does not post twice), which
+    says "Saved." (``?saved=1``)."""
+    return HttpResponseRedirect(access.url(name, *args, saved="1", **params))
+
+
 def dashboard_view(
     view: Callable[Concatenate[HttpRequest, DashboardAccess, P], HttpResponse],
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Resolve the shop before the view runs; the view receives it as ``access``."""
+    """Resolve the shop before the view runs; the view receives it as ``access``.  A post is
+    checked here: CSRF for a login session, the session token (verified as any) when embedded."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -228,6 +275,7 @@ def dashboard_view(
             access = shop_access(request)
             if isinstance(access, HttpResponse):
                 return access
+            _csrf_checked(request)
             response = view(request, access, *args, **kwargs)
         except ApplicationError as error:
             return error_page(request, error)
@@ -237,7 +285,7 @@ def dashboard_view(
             add_never_cache_headers(response)
         return response
 
-    return wrapper
+    return csrf_exempt(wrapper)  # checked above, after the shop: an embedded post carries no cookie
 
 
 def shop_choose(request: HttpRequest, shop_id: int) -> Shop:

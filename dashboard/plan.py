@@ -10,18 +10,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.models import SubscriptionStatus
 from billing.plans import free_plan, paid_plan
 from commerce.models import Shop, ShopStatus
 from dashboard import formatting
-from dashboard.auth import DashboardAccess, dashboard_view
+from dashboard.auth import DashboardAccess, dashboard_view, form_action
 from dashboard.plan_usage import plan_usage
 from dashboard.views import _page
 from integrations import billing
@@ -29,23 +27,6 @@ from integrations.shopify.embedded import embedded_app_url
 from retention_app.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
-
-
-def _csrf_checked(request: HttpRequest) -> None:
-    """Forms posted with a login session need the CSRF token; an embedded post is authorised by its
-    session token (sent by the page, never by the browser on its own), so it needs none."""
-    if request.GET.get("id_token") or request.headers.get("Authorization"):
-        return
-    middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    refused = middleware.process_view(request, lambda _request: HttpResponse(), (), {})
-    if refused is not None:
-        raise ApplicationError("the form expired: reload the page and try again", status=403, code="forbidden")
-
-
-def _post_url(request: HttpRequest, access: DashboardAccess, name: str) -> str:
-    """The form's action: the embedded parameters and the page's session token come along."""
-    token = request.GET.get("id_token", "")
-    return access.url(name, **({"id_token": token} if access.embedded and token else {}))
 
 
 @require_GET
@@ -77,17 +58,15 @@ def plan(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         free=free_plan(), paid=paid,
         period_end=formatting.day(usage.period.end.date()),
         renews=formatting.day(row.current_period_end.date()) if row.current_period_end else "",
-        upgrade_url=_post_url(request, access, "dashboard:plan_upgrade"),
-        cancel_url=_post_url(request, access, "dashboard:plan_cancel"),
+        upgrade_url=form_action(request, access, "dashboard:plan_upgrade"),
+        cancel_url=form_action(request, access, "dashboard:plan_cancel"),
     )
 
 
-@csrf_exempt
 @require_POST
 @dashboard_view
 def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     """Create the subscription and send the merchant (top level) to the platform's approval page."""
-    _csrf_checked(request)
     host = access.carried.get("host", "")
     query = {"shop": access.shop.domain, **({"host": host} if host else {})}
     return_url = f"{settings.APP_URL}{reverse('dashboard:plan_return')}?{urlencode(query)}"
@@ -102,12 +81,10 @@ def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     return render(request, "dashboard/plan_redirect.html", {"confirmation_url": confirmation_url})
 
 
-@csrf_exempt
 @require_POST
 @dashboard_view
 def plan_cancel(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     """Back to Free: cancel the subscription at the platform (nothing else changes)."""
-    _csrf_checked(request)
     try:
         billing.plan_cancel(shop=access.shop)
     except Exception as error:

@@ -33,6 +33,7 @@ from dashboard.auth import (
     shop_choose,
 )
 from dashboard.labels import translated
+from dashboard.navigation import menu
 from dashboard.periods import PRESETS, Period, period_from
 from dashboard.plan_usage import plan_notice
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
@@ -42,17 +43,6 @@ ASSET_VERSION = "6"  # dashboard.css: the history-import notice
 SEGMENT_PAGE_SIZE = 50
 # Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
 PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")
-
-NAV = (
-    ("dashboard:overview", gettext_lazy("Retention overview")),
-    ("dashboard:cohorts", gettext_lazy("Cohorts")),
-    ("dashboard:segments", gettext_lazy("Segments")),
-    ("dashboard:loyalty", gettext_lazy("Loyalty program")),
-    ("dashboard:flows", gettext_lazy("Flows")),
-    ("dashboard:surveys", gettext_lazy("Surveys and NPS")),
-    ("dashboard:plan", gettext_lazy("Plan")),
-)
-
 
 # --- the page frame ----------------------------------------------------------------------------
 
@@ -76,8 +66,8 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
     return render(request, template, {
         "access": access,
         "page_title": title,
-        "nav": [{"label": label, "url": access.url(name, **range_params), "current": name == view_name}
-                for name, label in NAV],
+        "nav": menu(access, current=view_name, params=range_params),
+        "saved": request.method == "GET" and request.GET.get("saved") == "1",
         "period": period,
         "period_label": _period_label(period) if period else "",
         "presets": [{"label": label, "url": access.url(view_name, *args, range=key),
@@ -98,6 +88,10 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
         "asset_version": ASSET_VERSION,
         **context,
     })
+
+
+#: The frame every dashboard page is drawn in (the settings pages use it too).
+render_page = _page
 
 
 def _period_label(period: Period) -> str:

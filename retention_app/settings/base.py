@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "anymail",
     "axes",
+    "django_htmx",
     "commerce",
     "billing",
     "integrations",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: the settings pages' live previews and counts
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
@@ -169,7 +171,12 @@ LOGGING = {
 
 # How merchant (embedded admin) and shopper (storefront widget) API requests are verified; each
 # platform adds its authenticator here.
-MERCHANT_API_AUTHENTICATION = ["integrations.shopify.auth.SessionTokenAuthentication"]
+# The merchant API takes the embedded admin's session token and, elsewhere (WooCommerce, the demo, scripts
+# in a browser session), a Django login with a shop membership: the UI and scripts use one API.
+MERCHANT_API_AUTHENTICATION = [
+    "integrations.shopify.auth.SessionTokenAuthentication",
+    "dashboard.api_auth.MemberSessionAuthentication",
+]
 SHOPPER_API_AUTHENTICATION = ["integrations.shopify.auth.AppProxyAuthentication"]
 
 REST_FRAMEWORK: dict[str, object] = {

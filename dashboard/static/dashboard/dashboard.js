@@ -26,3 +26,28 @@ document.addEventListener("submit", (event) => {
     form.requestSubmit(submitter instanceof HTMLElement ? submitter : undefined);
   });
 });
+
+/* htmx inside the Shopify admin: every request carries a fresh session token (App Bridge's
+   shopify.idToken(), asked for before the request is issued); with a login session the CSRF token
+   comes from <body hx-headers>. */
+let sessionToken = new URLSearchParams(window.location.search).get("id_token") || "";
+document.addEventListener("htmx:confirm", (event) => {
+  if (!window.shopify || typeof window.shopify.idToken !== "function") return;
+  event.preventDefault();
+  window.shopify.idToken().then((token) => { sessionToken = token; }).catch(() => undefined)
+    .finally(() => event.detail.issueRequest(true));
+});
+document.addEventListener("htmx:configRequest", (event) => {
+  if (sessionToken) event.detail.headers["Authorization"] = `Bearer ${sessionToken}`;
+});
+
+/* The menu's sections: all open on a wide screen; on a phone only the current page's section. */
+if (window.matchMedia("(min-width: 761px)").matches) {
+  document.querySelectorAll("details.nav-section").forEach((section) => { section.open = true; });
+}
+
+/* A form with errors: focus moves to the summary, so a keyboard or screen-reader user hears it. */
+document.addEventListener("DOMContentLoaded", () => {
+  const summary = document.querySelector(".error-summary");
+  if (summary instanceof HTMLElement) summary.focus();
+});
