@@ -5,10 +5,13 @@ answer with ``OutputSerializer``.  ``self.shop`` comes from the verified token; 
 scoped by it, so a shop can never reach another's rows.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Manager, QuerySet
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,12 +20,21 @@ from rest_framework.response import Response
 from commerce.models import Customer
 from loyalty import selectors
 from loyalty.models import Account, EarningRule, Program, Referral, Reward, TierScheme
-from loyalty.services import actions, earning, referrals, tiers
+from loyalty.services import actions, earning, referrals, rewards, tiers
 from loyalty.services.ledger import account_balance, account_for_customer
-from loyalty.services.program import program_defaults_create
+from loyalty.services.program import program_update, rule_update
 from retention_app.api import ShopScopedApi
 from retention_app.bounds import MAX_YEAR, MIN_YEAR, year_in_bounds
 from retention_app.errors import ApplicationError
+
+
+@contextmanager
+def _field_errors() -> Iterator[None]:
+    """A service's ``ValidationError`` (its rules, keyed by field) answered as the API's 400."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.message_dict) from error
 
 
 def _get(queryset: "QuerySet[Any] | Manager[Any]", **lookup: Any) -> Any:
@@ -42,10 +54,11 @@ class ProgramApi(ShopScopedApi):
         return Response(self.ProgramSerializer(selectors.program_get(shop=self.shop)).data)
 
     def patch(self, request: Request) -> Response:
-        serializer = self.ProgramSerializer(program_defaults_create(shop=self.shop), data=request.data, partial=True)
+        serializer = self.ProgramSerializer(selectors.program_get(shop=self.shop), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data)
+        with _field_errors():
+            program = program_update(shop=self.shop, changes=serializer.validated_data)
+        return Response(self.ProgramSerializer(program).data)
 
 
 class RuleListApi(ShopScopedApi):
@@ -53,6 +66,7 @@ class RuleListApi(ShopScopedApi):
         class Meta:
             model = EarningRule
             fields = ["kind", "points", "is_enabled", "multipliers"]
+            read_only_fields = ["kind"]
 
     def get(self, request: Request) -> Response:
         rules = EarningRule.objects.filter(shop=self.shop).order_by("kind")
@@ -64,27 +78,18 @@ class RuleUpdateApi(ShopScopedApi):
         rule = _get(EarningRule.objects, shop=self.shop, kind=kind)
         serializer = RuleListApi.OutputSerializer(rule, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data)
+        with _field_errors():
+            rule = rule_update(shop=self.shop, kind=kind, changes=serializer.validated_data)
+        return Response(RuleListApi.OutputSerializer(rule).data)
 
 
 class RewardSerializer(serializers.ModelSerializer):
+    """Types only; the rules a reward follows live in ``loyalty.services.rewards``."""
+
     class Meta:
         model = Reward
-        fields = ["id", "name", "kind", "points_cost", "value", "minimum_subtotal", "collection_platform_id",
+        fields = ["id", "name", "names", "kind", "points_cost", "value", "minimum_subtotal", "collection_platform_id",
                   "variant_platform_id", "code_valid_days", "tier_only", "personalised", "is_active"]
-
-    def validate(self, attrs: dict) -> dict:
-        kind = attrs.get("kind", getattr(self.instance, "kind", None))
-        value = attrs.get("value", getattr(self.instance, "value", 0))
-        if kind == "percentage" and not 0 < value <= 100:
-            raise serializers.ValidationError({"value": "a percentage is between 0 and 100"})
-        if kind == "fixed_amount" and value <= 0:
-            raise serializers.ValidationError({"value": "an amount off must be positive"})
-        if kind == "free_product" and not attrs.get("variant_platform_id", getattr(self.instance,
-                                                                                    "variant_platform_id", "")):
-            raise serializers.ValidationError({"variant_platform_id": "a free product needs its variant"})
-        return attrs
 
 
 class RewardListApi(ShopScopedApi):
@@ -94,20 +99,19 @@ class RewardListApi(ShopScopedApi):
     def post(self, request: Request) -> Response:
         serializer = RewardSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tier = serializer.validated_data.get("tier_only")
-        if tier is not None and tier.shop_id != self.shop.pk:
-            raise ApplicationError("unknown tier", status=400)
-        serializer.save(shop=self.shop)
-        return Response(serializer.data, status=201)
+        with _field_errors():
+            reward = rewards.reward_create(shop=self.shop, data=serializer.validated_data)
+        return Response(RewardSerializer(reward).data, status=201)
 
 
 class RewardDetailApi(ShopScopedApi):
     def patch(self, request: Request, reward_id: int) -> Response:
-        serializer = RewardSerializer(_get(Reward.objects, shop=self.shop, pk=reward_id), data=request.data,
-                                      partial=True)
+        reward = _get(Reward.objects, shop=self.shop, pk=reward_id)
+        serializer = RewardSerializer(reward, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data)
+        with _field_errors():
+            reward = rewards.reward_update(reward=reward, changes=serializer.validated_data)
+        return Response(RewardSerializer(reward).data)
 
 
 class TierSchemeApi(ShopScopedApi):
