@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from commerce.models import Customer, Order, Shop
-from integrations.models import DataRequestExport, SyncKind, SyncRun, SyncStatus
+from integrations.models import DataRequestExport, DeliveryStatus, SyncKind, SyncRun, SyncStatus, WebhookDelivery
 
 STALLED_AFTER = timedelta(minutes=10)
 FAILED_RETRY_AFTER = timedelta(minutes=5)
@@ -16,6 +16,25 @@ MAX_RESUMES = 5
 
 def sync_latest(*, shop: Shop) -> SyncRun | None:
     return SyncRun.objects.filter(shop=shop, kind=SyncKind.HISTORY).order_by("-pk").first()
+
+
+def reconcile_latest(*, shop: Shop) -> SyncRun | None:
+    """The shop's newest reconciliation pass (the periodic catch-up of what webhooks missed)."""
+    return SyncRun.objects.filter(shop=shop, kind=SyncKind.RECONCILE).order_by("-pk").first()
+
+
+def webhook_latest(*, shop: Shop) -> WebhookDelivery | None:
+    """The newest webhook delivery received for the shop (by its domain: the inbox's index)."""
+    return (WebhookDelivery.objects.filter(platform=shop.platform, shop_domain=shop.domain)
+            .order_by("-received_at", "-pk").only("topic", "status", "received_at", "processed_at").first())
+
+
+def webhook_failures(*, shop: Shop, since: timedelta = timedelta(days=1)) -> dict[str, int]:
+    """The shop's deliveries of the last day that failed: ``{"retrying": n, "dead": n}``."""
+    recent = WebhookDelivery.objects.filter(platform=shop.platform, shop_domain=shop.domain,
+                                            received_at__gte=timezone.now() - since)
+    return {"retrying": recent.filter(status=DeliveryStatus.FAILED).count(),
+            "dead": recent.filter(status=DeliveryStatus.DEAD).count()}
 
 
 def sync_summary(run: SyncRun | None) -> dict[str, Any] | None:

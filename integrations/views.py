@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commerce.models import Platform, Shop
-from integrations import selectors, webhooks
+from integrations import selectors, services, webhooks
 from integrations.platforms import adapter_for
 from integrations.shopify import oauth
 from integrations.shopify.embedded import embedded_app_url
@@ -88,9 +88,19 @@ class DataExportListApi(ShopScopedApi):
         customer_platform_id = serializers.CharField()
         created_at = serializers.DateTimeField()
 
+    class InputSerializer(serializers.Serializer):
+        customer = serializers.CharField(max_length=320, help_text="the customer's email or id in the store")
+
     def get(self, request: Request) -> Response:
         exports = selectors.data_export_list(shop=self.shop)
         return Response(self.OutputSerializer(exports, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        """The merchant's own request for a customer's data (the platform's arrive as webhooks)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        export = services.data_export_request(shop=self.shop, customer=data.validated_data["customer"])
+        return Response(self.OutputSerializer(export).data, status=201)
 
 
 class DataExportDetailApi(ShopScopedApi):

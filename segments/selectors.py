@@ -1,13 +1,15 @@
 """Segment reads for campaigns, the merchant API and the dashboard; always one shop's."""
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count
+from django.utils import timezone
 
 from commerce.models import Customer, Shop
 from retention_app.errors import ApplicationError
 from segments.models import CustomerScore, Segment, SegmentKind, SegmentMembership, SegmentSettings
-from segments.rules import PREDEFINED, conditions_problems
+from segments.rules import PREDEFINED, RuleContext, conditions_problems, conditions_q, conditions_validate, top_count
 
 MAX_PAGE_SIZE = 200
 #: Page numbers run 1..MAX_PAGE: a bigger one would ask the database for an offset past any real
@@ -98,3 +100,19 @@ def _customer_row(score: CustomerScore) -> dict[str, Any]:
         "f": score.f,
         "m": score.m,
     }
+
+
+def rule_context(*, shop: Shop, now: datetime) -> RuleContext:
+    """What the rules are evaluated against: the moment, the churn period, the top-10 % size."""
+    buyers = CustomerScore.objects.filter(shop=shop, orders_count__gt=0, total_spent__gt=0).count()
+    return RuleContext(shop=shop, now=now, churn_days=segment_settings_get(shop=shop).churn_days,
+                       top_count=top_count(buyers))
+
+
+def segment_preview_count(*, shop: Shop, conditions: Any, key: str = "") -> int:
+    """How many customers a merchant segment with ``conditions`` would hold now: the same
+    validation (``ApplicationError`` 400 listing the problems) and the same rule that
+    ``services.segment_create`` stores its members with, counted without writing anything."""
+    validated = conditions_validate(conditions, shop=shop, own_key=key)
+    context = rule_context(shop=shop, now=timezone.now())
+    return CustomerScore.objects.filter(shop=shop).filter(conditions_q(validated, context=context)).count()

@@ -34,8 +34,8 @@ from segments.rules import (
     RuleContext,
     conditions_validate,
     segment_q,
-    top_count,
 )
+from segments.selectors import rule_context
 
 logger = logging.getLogger(__name__)
 
@@ -292,9 +292,8 @@ def _quintiles_one(*, score: CustomerScore) -> None:
 # --- memberships -----------------------------------------------------------------------------
 
 def _context(*, shop: Shop, now: datetime) -> RuleContext:
-    buyers = CustomerScore.objects.filter(shop=shop, orders_count__gt=0, total_spent__gt=0).count()
-    return RuleContext(shop=shop, now=now, churn_days=settings_for(shop=shop).churn_days,
-                       top_count=top_count(buyers))
+    settings_for(shop=shop)
+    return rule_context(shop=shop, now=now)
 
 
 def _members_sync(*, segment: Segment, context: RuleContext) -> None:

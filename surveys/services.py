@@ -10,6 +10,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -283,3 +284,146 @@ def _target(data: Any) -> LinkTarget:
     if shop is None or customer is None or survey is None or (order_id is not None and order is None):
         raise signing.BadSignature("the link names rows that do not exist")
     return LinkTarget(shop=shop, customer=customer, survey=survey, order=order)
+
+
+# --- the merchant's edits ----------------------------------------------------------------------
+
+#: The question kinds a merchant adds (a date only makes sense stored as a birthday: the presets').
+CUSTOM_KINDS = (QuestionKind.SCORE, QuestionKind.YES_NO, QuestionKind.CHOICE, QuestionKind.TEXT)
+LANGUAGES = ("en", "he", "fa")
+QUESTION_TEXT_MAX_LENGTH = 300
+CHOICE_LABEL_MAX_LENGTH = 100
+MAX_CHOICES = 20
+MAX_QUESTIONS = 20
+
+
+def _survey_get(*, shop: Shop, survey_id: int) -> Survey:
+    survey = Survey.objects.filter(shop=shop, pk=survey_id).first()
+    if survey is None:
+        raise ApplicationError("survey not found", status=404)
+    return survey
+
+
+def _question_get(*, shop: Shop, survey_id: int, question_id: int) -> Question:
+    question = Question.objects.filter(shop=shop, survey_id=survey_id, pk=question_id).select_related("survey").first()
+    if question is None:
+        raise ApplicationError("question not found", status=404)
+    return question
+
+
+def _texts(texts: Mapping[str, Any], *, what: str, limit: int) -> dict[str, str]:
+    """A text per language (``{"en": …, "he": …, "fa": …}``), trimmed, at least one given."""
+    cleaned = {language: str(texts.get(language) or "").strip() for language in LANGUAGES}
+    for language, text in cleaned.items():
+        if len(text) > limit:
+            raise ApplicationError(_("The %(what)s in %(language)s is longer than %(limit)d characters.")
+                                   % {"what": what, "language": language, "limit": limit},
+                                   status=400, code="invalid_text", extra={"field": language})
+        if any(ord(char) < 32 for char in text):
+            raise ApplicationError(_("The %(what)s holds a control character.") % {"what": what},
+                                   status=400, code="invalid_text", extra={"field": language})
+    if not any(cleaned.values()):
+        raise ApplicationError(_("Write the %(what)s in at least one language.") % {"what": what},
+                               status=400, code="invalid_text", extra={"field": "en"})
+    return {language: text for language, text in cleaned.items() if text}
+
+
+def survey_title_update(*, shop: Shop, survey_id: int, title: Mapping[str, Any]) -> Survey:
+    """The survey's title per language, as shoppers see it."""
+    survey = _survey_get(shop=shop, survey_id=survey_id)
+    survey.title = _texts(title, what=_("title"), limit=QUESTION_TEXT_MAX_LENGTH)
+    survey.save(update_fields=["title", "updated_at"])
+    return survey
+
+
+def _choices_clean(choices: Any, *, previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``[{"value"?, "label": {"en": …}}]``: 2 to ``MAX_CHOICES`` options, each labelled in at least
+    one language.  An option keeps the value of the previous option at its position (so rewording
+    an option keeps its answers); a new one gets a value made from its label."""
+    if not isinstance(choices, list | tuple) or not 2 <= len(choices) <= MAX_CHOICES:
+        raise ApplicationError(_("A choice question needs 2 to %(limit)d options.") % {"limit": MAX_CHOICES},
+                               status=400, code="invalid_choices", extra={"field": "choices"})
+    cleaned: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for position, choice in enumerate(choices):
+        label = choice.get("label") if isinstance(choice, Mapping) else None
+        if not isinstance(label, Mapping):
+            raise ApplicationError(_("Each option needs a label."), status=400, code="invalid_choices",
+                                   extra={"field": "choices"})
+        labels = _texts(label, what=_("option"), limit=CHOICE_LABEL_MAX_LENGTH)
+        value = ""
+        if position < len(previous):
+            value = str(previous[position].get("value") or "")
+        if not value or value in used:
+            base = slugify(labels.get("en") or "")[:40] or f"option-{position + 1}"
+            value, suffix = base, 2
+            while value in used or any(value == str(item.get("value")) for item in previous[position + 1:]):
+                value, suffix = f"{base}-{suffix}", suffix + 1
+        used.add(value)
+        cleaned.append({"value": value, "label": labels})
+    return cleaned
+
+
+def question_create(*, shop: Shop, survey_id: int, kind: str, text: Mapping[str, Any],
+                    choices: Any = None, is_required: bool = False, is_multiple: bool = False) -> Question:
+    """A merchant's own question at the end of the survey.  Kinds: ``CUSTOM_KINDS``."""
+    survey = _survey_get(shop=shop, survey_id=survey_id)
+    if kind not in CUSTOM_KINDS:
+        raise ApplicationError(_("Choose a kind of question."), status=400, code="invalid_kind",
+                               extra={"field": "kind"})
+    texts = _texts(text, what=_("question"), limit=QUESTION_TEXT_MAX_LENGTH)
+    options = _choices_clean(choices, previous=[]) if kind == QuestionKind.CHOICE else []
+    with transaction.atomic():
+        existing = list(Question.objects.select_for_update().filter(shop=shop, survey=survey)
+                        .values_list("key", "position"))
+        if len(existing) >= MAX_QUESTIONS:
+            raise ApplicationError(_("A survey has at most %(limit)d questions.") % {"limit": MAX_QUESTIONS},
+                                   status=409, code="too_many_questions")
+        keys = {key for key, _position in existing}
+        base = slugify(texts.get("en") or "")[:40] or "question"
+        key, suffix = base, 2
+        while key in keys:
+            key, suffix = f"{base}-{suffix}", suffix + 1
+        return Question.objects.create(
+            shop=shop, survey=survey, key=key, kind=kind, text=texts, choices=options,
+            position=max((position for _key, position in existing), default=-1) + 1,
+            is_required=is_required, is_multiple=is_multiple and kind == QuestionKind.CHOICE)
+
+
+def question_update(*, shop: Shop, survey_id: int, question_id: int, text: Mapping[str, Any],
+                    choices: Any = None, is_required: bool | None = None,
+                    is_multiple: bool | None = None) -> Question:
+    """Reword a question (its kind stays: answers given are typed by it).  The presets' questions
+    may be reworded too; their options keep their values."""
+    question = _question_get(shop=shop, survey_id=survey_id, question_id=question_id)
+    question.text = _texts(text, what=_("question"), limit=QUESTION_TEXT_MAX_LENGTH)
+    fields = ["text", "updated_at"]
+    if question.kind == QuestionKind.CHOICE and choices is not None:
+        question.choices = _choices_clean(choices, previous=list(question.choices))
+        fields.append("choices")
+    if is_required is not None and not _is_preset(question):
+        question.is_required = is_required
+        fields.append("is_required")
+    if is_multiple is not None and question.kind == QuestionKind.CHOICE and not question.profile_field:
+        question.is_multiple = is_multiple
+        fields.append("is_multiple")
+    question.save(update_fields=fields)
+    return question
+
+
+def _is_preset(question: Question) -> bool:
+    preset = PRESETS.get(question.survey.key)
+    return preset is not None and any(item["key"] == question.key for item in preset["questions"])
+
+
+def question_delete(*, shop: Shop, survey_id: int, question_id: int) -> int:
+    """Delete a merchant's own question with its answers (how many is returned); the presets'
+    questions stay (the NPS and the reports are built on them)."""
+    question = _question_get(shop=shop, survey_id=survey_id, question_id=question_id)
+    if _is_preset(question):
+        raise ApplicationError(_("This question comes with the survey and cannot be deleted; you can reword it."),
+                               status=409, code="preset_question")
+    with transaction.atomic():
+        answers, _rows = Answer.objects.filter(shop=shop, question=question).delete()
+        question.delete()
+    return answers

@@ -3,10 +3,10 @@
 Each hands the request to the privacy registry (``commerce.privacy``), which every app joins:
 the rules for what is erased or exported live in each app's ``privacy.py``."""
 
-from commerce import selectors as commerce_selectors
 from commerce import services as commerce
 from commerce.models import Shop
-from integrations.models import DataRequestExport, WebhookDelivery
+from integrations.models import WebhookDelivery
+from integrations.services import data_export_create
 from integrations.shopify.normalise import PayloadError, legacy_id
 
 
@@ -28,16 +28,8 @@ def customer_data_request(shop: Shop, payload: dict, delivery: WebhookDelivery) 
     customer_id = _customer_id(payload)
     orders = [legacy_id(o) for o in payload.get("orders_requested") or ()]
     request_id = str((payload.get("data_request") or {}).get("id") or delivery.delivery_id)
-    export, _ = DataRequestExport.objects.update_or_create(
-        shop=shop,
-        request_id=request_id,
-        customer_platform_id=customer_id,
-        defaults={
-            "data": commerce_selectors.customer_data_export(
-                shop=shop, platform_id=customer_id, order_platform_ids=orders, emails=_contacts(payload, "email")
-            )
-        },
-    )
+    export = data_export_create(shop=shop, request_id=request_id, customer_platform_id=customer_id,
+                                order_platform_ids=orders, emails=_contacts(payload, "email"))
     return f"data export {export.pk} for customer {customer_id}"
 
 

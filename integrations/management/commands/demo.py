@@ -12,13 +12,14 @@
 
 import argparse
 import os
+import random
 import secrets
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -117,6 +118,7 @@ class Command(BaseCommand):
             self._paid_plan(shop, demo_store, app_url)
             self._loyalty(shop)
             self._campaigns(shop)
+            self._surveys(shop, seed=options["seed"])
             dashboard_password = self._dashboard_login(shop)
             self._summary(shop, app_url, sandbox_url, password, dashboard_password)
             if options["exit_after_install"]:
@@ -253,6 +255,45 @@ class Command(BaseCommand):
         sent = sum(1 for outcome in outcomes if outcome.status == "sent")
         where = getattr(settings, "EMAIL_FILE_PATH", "the email provider")
         self._say(f"campaign flows on: {sent} emails sent now, more as orders arrive (written to {where})")
+
+    def _surveys(self, shop: Shop, *, seed: int) -> None:
+        """The demo store has its surveys on, with some months of answers (the Surveys report and
+        the NPS trend are not empty); the widget offers them to shoppers who have not answered."""
+        from surveys.models import Channel, Response, Survey
+        from surveys.services import response_submit, survey_activate
+
+        rng = random.Random(seed)
+        surveys = {survey.key: survey_activate(shop=shop, survey_id=survey.pk, active=True)
+                   for survey in Survey.objects.filter(shop=shop).order_by("pk")}
+        buyers = list(Customer.objects.filter(shop=shop, is_deleted=False, first_order_at__isnull=False)
+                      .order_by("pk")[:90])
+        now = datetime.now(UTC)
+        reasons = ["Fast delivery and friendly service", "Great quality", "Prices went up", "משלוח מהיר ואיכות טובה",
+                   "Packaging could be better", "ارسال سریع بود", ""]
+        answered = 0
+        for index, customer in enumerate(buyers):
+            order = Order.objects.filter(shop=shop, customer=customer).order_by("-processed_at").first()
+            if "nps" in surveys and index % 3 != 2:
+                score = rng.choice([2, 5, 6, 7, 8, 8, 9, 9, 10, 10, 10])
+                submitted = response_submit(survey=surveys["nps"], customer=customer, channel=Channel.EMAIL,
+                                            answers={"recommend": score, "reason": rng.choice(reasons)})
+                answered += 1
+                Response.objects.filter(pk=submitted.response.pk).update(
+                    submitted_at=now - timedelta(days=2 + index * 4, hours=rng.randrange(24)))
+            if "satisfaction" in surveys and order is not None and index % 2 == 0:
+                submitted = response_submit(
+                    survey=surveys["satisfaction"], customer=customer, order=order, channel=Channel.EMAIL,
+                    answers={"met_expectations": rng.random() < 0.85, "on_time": rng.random() < 0.8,
+                             "well_packed": rng.random() < 0.9, "comment": rng.choice(reasons)})
+                answered += 1
+                Response.objects.filter(pk=submitted.response.pk).update(
+                    submitted_at=now - timedelta(days=1 + index * 3))
+            if "zero_party" in surveys and index % 4 == 1:
+                response_submit(survey=surveys["zero_party"], customer=customer, channel=Channel.WIDGET,
+                                answers={"interests": rng.sample(["new_arrivals", "offers", "gift_ideas", "tips"], 2),
+                                         "shopping_for": [rng.choice(["myself", "family", "gifts"])]})
+                answered += 1
+        self._say(f"surveys on: {len(surveys)} surveys, {answered} answers from past customers")
 
     def _dashboard_login(self, shop: Shop) -> str:
         """The merchant's view: a ``demo`` login that is a member of the demo shop only."""
