@@ -4,11 +4,12 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from django.utils import translation
 
-PERSIAN_DIGITS = str.maketrans("0123456789%", "۰۱۲۳۴۵۶۷۸۹٪")  # with the Persian percent sign
+from retention_app import locale_format
+
+PERCENT_SIGN = {"fa": "٪"}  # the Persian percent sign
 EMPTY = "—"
 
 
@@ -24,7 +25,7 @@ MINUS = {"he": "\u200e-", "fa": "\u200e\u2212"}
 def _native(text: str, locale: str) -> str:
     if locale in MINUS and text.startswith("-"):
         text = MINUS[locale] + text[1:]
-    return text.translate(PERSIAN_DIGITS) if locale == "fa" else text
+    return locale_format.local_digits(text, locale).replace("%", PERCENT_SIGN.get(locale, "%"))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -64,17 +65,14 @@ def percent(value: Any, places: int = 2) -> str:
 
 
 def day(value: date | str | None) -> str:
+    """The language's one date convention (``retention_app.locale_format``): the Persian calendar in fa."""
     if not value:
         return EMPTY
-    locale = _locale()
-    when = date.fromisoformat(value) if isinstance(value, str) else value
-    return _native(format_date(when, format="medium", locale=locale), locale)
+    return locale_format.format_date(value, language=_locale())
 
 
 def month(value: str | date | None) -> str:
-    """A cohort month ("2026-03") as "Mar 2026" in the active language."""
+    """A cohort month ("2026-03") as "Mar 2026"; in Persian, the Solar Hijri month it starts in."""
     if not value:
         return EMPTY
-    locale = _locale()
-    when = date.fromisoformat(f"{value}-01") if isinstance(value, str) else value
-    return _native(format_date(when, format="MMM y", locale=locale), locale)
+    return locale_format.format_month(value, language=_locale())

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from analytics.services.base import shop_zone
 from commerce.models import Shop
 from retention_app.bounds import MAX_YEAR, MIN_YEAR
 from retention_app.errors import ApplicationError
+from retention_app.locale_format import format_date, parse_date
 
 PRESETS = {"30d": _("Last 30 days"), "90d": _("Last 90 days"), "365d": _("Last 365 days"), "ytd": _("Year to date")}
 DEFAULT_PRESET = "365d"
@@ -39,15 +41,19 @@ def _preset(key: str, today: date) -> Period:
 
 
 def period_from(params: Mapping[str, str], *, shop: Shop) -> Period:
-    """``range=30d|90d|365d|ytd`` or ``start``/``end`` (YYYY-MM-DD); the last 365 days by default."""
+    """``range=30d|90d|365d|ytd`` or ``start``/``end``: ISO YYYY-MM-DD (the links), or typed in the page
+    language's convention (the picker: "Dec 7, 2026", "7.12.2026", "۱۶ آذر ۱۴۰۵", "۱۴۰۵/۹/۱۶");
+    the last 365 days by default."""
     today = shop_today(shop=shop)
-    start_text, end_text = params.get("start", ""), params.get("end", "")
+    start_text, end_text = params.get("start", "").strip(), params.get("end", "").strip()
     if start_text or end_text:
         try:
-            start = date.fromisoformat(start_text)
-            end = date.fromisoformat(end_text) if end_text else today
+            start = parse_date(start_text)
+            end = parse_date(end_text) if end_text else today
         except ValueError as error:
-            raise ApplicationError("dates must be YYYY-MM-DD", status=400, code="invalid") from error
+            raise ApplicationError(gettext("Dates must look like %(example)s or %(iso)s.")
+                                   % {"example": format_date(today), "iso": today.isoformat()},
+                                   status=400, code="invalid") from error
         if not (MIN_YEAR <= start.year <= MAX_YEAR and MIN_YEAR <= end.year <= MAX_YEAR):
             raise ApplicationError(f"dates must be between the years {MIN_YEAR} and {MAX_YEAR}", status=400,
                                    code="invalid")

@@ -6,6 +6,7 @@ registered in settings' TEMPLATES libraries): the active language's date convent
     {{ "2026-03"|local_month }}          Mar 2026
     {{ order.name|isolate }}             #9003 kept left-to-right inside Hebrew/Persian text
     {{ count|local_digits }}             ۱۲ in Persian
+    {{ shop.timezone|local_zone }}       Israel Time (Asia/Jerusalem)
 """
 
 from datetime import date, datetime
@@ -39,6 +40,12 @@ def local_datetime(value: datetime | None, zone: Any = None) -> str:
     if not value:
         return ""
     return locale_format.format_datetime(value, zone=zone or None, with_zone=bool(zone))
+
+
+@register.filter
+def local_zone(value: Any) -> str:
+    """An IANA zone as "Israel Time (Asia/Jerusalem)" in the active language."""
+    return locale_format.zone_label(str(value)) if value else ""
 
 
 @register.filter

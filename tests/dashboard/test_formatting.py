@@ -11,7 +11,8 @@ from dashboard.tables import Column, Table, csv_filename, csv_response
 @pytest.mark.parametrize(("language", "number", "money", "percent", "day", "month"), [
     ("en", "1,234.50", "$1,234.50", "23.45%", "Mar 5, 2026", "Mar 2026"),
     ("he", "1,234.50", "\u200f1,234.50\xa0\u200f$", "23.45%", "5 במרץ 2026", "מרץ 2026"),
-    ("fa", "۱٬۲۳۴٫۵۰", "\u200e$\xa0۱٬۲۳۴٫۵۰", "۲۳٫۴۵٪", "۵ مارس ۲۰۲۶", "مارس ۲۰۲۶"),
+    # the Persian calendar, as the widget: 5 March 2026 is 14 Esfand 1404
+    ("fa", "۱٬۲۳۴٫۵۰", "\u200e$\xa0۱٬۲۳۴٫۵۰", "۲۳٫۴۵٪", "۱۴ اسفند ۱۴۰۴", "اسفند ۱۴۰۴"),
 ])
 def test_numbers_money_and_dates_follow_the_language(language, number, money, percent, day, month):
     with translation.override(language):
