@@ -29,7 +29,9 @@ class ProxyLoyaltyApi(ShopperApi):
         return Response(self._state(account))
 
     def _state(self, account: Account | None) -> dict:
-        state = selectors.widget_state(shop=self.shop, account=account)
+        # ``?locale=`` (the widget's language; covered by the proxy's signature), else the shop's
+        language = selectors.widget_language(self.request.query_params.get("locale") or self.shop.locale)
+        state = selectors.widget_state(shop=self.shop, account=account, language=language)
         state["logged_in"] = bool(self.customer_platform_id)
         state["member"] = account is not None and (account.tier_id is not None or not state["tiers"])
         return state

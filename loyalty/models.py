@@ -454,3 +454,42 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.external_id}"
+
+
+#: The languages the widget speaks (its texts per language in the designer).
+WIDGET_LANGUAGES = ("en", "he", "fa")
+#: The widget's sections the merchant can show or hide, in the panel's order.
+WIDGET_SECTIONS = ("points", "ways_to_earn", "rewards", "tiers", "referrals", "surveys")
+
+
+class LauncherPosition(models.TextChoices):
+    THEME = "", _("As set in the theme editor")
+    RIGHT = "right", _("Bottom right")
+    LEFT = "left", _("Bottom left")
+    BOTTOM = "bottom", _("Bottom centre")
+
+
+class WidgetSettings(models.Model):
+    """The widget designer's choices for one shop.  A blank colour, position or text means "not
+    set here": the theme editor's app-embed setting applies, then the widget's own default (the
+    designer wins over the block settings, which are the fallback)."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="widget_settings")
+    accent_color = models.CharField(max_length=7, blank=True)  # "#4a2f8f"; blank: the theme editor's
+    accent_text_color = models.CharField(max_length=7, blank=True)  # text on the accent; blank: white
+    launcher_position = models.CharField(max_length=6, choices=LauncherPosition.choices, blank=True, default="")
+    # {"he": {"launcher_label": "...", "title": "...", "welcome": "..."}}: the merchant's texts per language
+    texts = models.JSONField(default=dict, blank=True)
+    show_points = models.BooleanField(default=True)
+    show_ways_to_earn = models.BooleanField(default=True)
+    show_rewards = models.BooleanField(default=True)
+    show_tiers = models.BooleanField(default=True)
+    show_referrals = models.BooleanField(default=True)
+    show_surveys = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "widget settings"
+
+    def __str__(self) -> str:
+        return f"widget settings of {self.shop_id}"

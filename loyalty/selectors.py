@@ -15,7 +15,9 @@ from commerce.selectors import counted_order_q, orders_counted
 from integrations.platforms import adapter_for
 from loyalty.models import (
     HISTORY_ACTOR,
+    WIDGET_SECTIONS,
     Account,
+    EarningRule,
     EntryKind,
     EntrySource,
     LedgerEntry,
@@ -25,8 +27,11 @@ from loyalty.models import (
     Referral,
     ReferralStatus,
     Reward,
+    RuleKind,
     Tier,
     TierScheme,
+    WidgetSettings,
+    name_in,
 )
 from loyalty.services.ledger import account_balance
 from retention_app.money import money_str
@@ -66,38 +71,107 @@ def active_tiers(*, shop: Shop) -> list[Tier]:
     return list(scheme.tiers.order_by("threshold")) if scheme else []
 
 
-def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
-    """Everything the storefront widget shows, in one answer."""
+def widget_language(requested: str | None) -> str:
+    """The primary language subtag of a locale (``fa-IR`` -> ``fa``), lower case; ``""`` for none."""
+    return (requested or "").replace("_", "-").split("-")[0].strip().lower()[:8]
+
+
+def widget_settings_get(*, shop: Shop) -> WidgetSettings:
+    """The widget designer's settings; a shop that never saved them gets the defaults, unsaved."""
+    return WidgetSettings.objects.filter(shop=shop).first() or WidgetSettings(shop=shop)
+
+
+def widget_config(*, widget: WidgetSettings, language: str) -> dict[str, Any]:
+    """What the storefront widget applies over the theme editor's block settings: only what the
+    merchant set in the designer (``null`` / ``""``: the block's setting, then the widget's default),
+    the texts in ``language`` (falling back to English), and which sections show."""
+    texts = widget.texts or {}
+    chosen = texts.get(language) or {}
+    english = texts.get("en") or {}
+
+    def text(key: str) -> str:
+        return str(chosen.get(key) or english.get(key) or "").strip()
+
+    return {
+        "accent_color": widget.accent_color or None,
+        "accent_text_color": widget.accent_text_color or None,
+        "launcher_position": widget.launcher_position or None,
+        "launcher_label": text("launcher_label"),
+        "title": text("title"),
+        "welcome": text("welcome"),
+        "sections": {key: bool(getattr(widget, f"show_{key}")) for key in WIDGET_SECTIONS},
+    }
+
+
+#: The one-off actions shown under "ways to earn", in the widget's order (purchase first).
+WAYS_TO_EARN = (RuleKind.SIGNUP, RuleKind.BIRTHDAY, RuleKind.REVIEW, RuleKind.SURVEY, RuleKind.REFERRAL_REFERRER,
+                RuleKind.SOCIAL_FOLLOW, RuleKind.SOCIAL_SHARE)
+
+
+def ways_to_earn(*, shop: Shop, program: Program) -> list[dict[str, Any]]:
+    """The active earning rules as the shopper reads them: purchase points per currency unit
+    (when the purchase rule is on and the rate is above zero), then each action worth points.
+    The widget words them in the shopper's language ("5 points per $1", "100 points on your
+    birthday")."""
+    rules = {rule.kind: rule for rule in EarningRule.objects.filter(shop=shop, is_enabled=True)}
+    ways: list[dict[str, Any]] = []
+    rate = program.points_per_currency_unit
+    if RuleKind.PURCHASE in rules and rate > 0:
+        ways.append({"kind": RuleKind.PURCHASE.value, "points_per_currency_unit": str(rate.normalize()),
+                     "currency": shop.currency})
+    for kind in WAYS_TO_EARN:
+        rule = rules.get(kind)
+        if rule is not None and rule.points > 0:
+            ways.append({"kind": kind.value, "points": rule.points})
+    return ways
+
+
+def widget_state(*, shop: Shop, account: Account | None, language: str = "") -> dict[str, Any]:
+    """Everything the storefront widget shows, in one answer; merchant names (rewards, tiers) in
+    ``language`` where the merchant gave one, and the designer's settings under ``widget``."""
     program = program_get(shop=shop)
-    rewards = list(Reward.objects.filter(shop=shop, is_active=True).order_by("points_cost"))
-    tiers = active_tiers(shop=shop)
+    rewards = list(Reward.objects.filter(shop=shop, is_active=True).select_related("tier_only")
+                   .order_by("points_cost", "pk"))
+    scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
+    tiers = list(scheme.tiers.order_by("threshold")) if scheme else []
+
+    def tier_name(tier: Tier) -> str:
+        return name_in(tier.names, tier.name, language)
+
     state: dict[str, Any] = {
         "program": {"enabled": program.is_enabled, "points_per_currency_unit": str(program.points_per_currency_unit),
                     "currency": shop.currency},
-        "tiers": [{"name": t.name, "threshold": str(t.threshold), "perks": t.perks} for t in tiers],
+        "widget": widget_config(widget=widget_settings_get(shop=shop), language=language),
+        "ways_to_earn": ways_to_earn(shop=shop, program=program),
+        "tiers": [{"id": t.pk, "name": tier_name(t), "threshold": str(t.threshold), "perks": t.perks} for t in tiers],
+        "tier_basis": scheme.basis if scheme else None,
         "logged_in": account is not None,
         "rewards": [
-            {"id": r.pk, "name": r.name, "kind": r.kind, "points_cost": r.points_cost, "value": str(r.value),
-             "tier_only": r.tier_only.name if r.tier_only else None}
+            {"id": r.pk, "name": r.name_in(language), "kind": r.kind, "points_cost": r.points_cost,
+             "value": str(r.value), "tier_only": tier_name(r.tier_only) if r.tier_only else None,
+             "tier_only_id": r.tier_only_id}
             for r in rewards
         ],
     }
     if account is None:
         return state
     balance = account_balance(account=account)
-    current = account.tier
+    current = next((t for t in tiers if t.pk == account.tier_id), None) or account.tier
     next_tier = next((t for t in tiers if current is None or t.threshold > current.threshold), None)
     from loyalty.services.tiers import tier_metric  # (tiers reads account_orders from here)
 
-    scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
     progress = tier_metric(account=account, scheme=scheme, at=timezone.now()) if scheme else Decimal("0")
     state.update({
         "balance": {"available": balance.available, "pending": balance.pending},
-        "tier": {"name": current.name if current else None,
+        # Progress to the next tier in the scheme's basis: money in the shop's currency ("spend
+        # $120 more for Gold") or points ("earn 300 more points for Gold").
+        "tier": {"id": current.pk if current else None,
+                 "name": tier_name(current) if current else None,
                  "perks": current.perks if current else {},
                  "basis": scheme.basis if scheme else None,
+                 "currency": shop.currency,
                  "progress": str(progress),
-                 "next": next_tier.name if next_tier else None,
+                 "next": tier_name(next_tier) if next_tier else None,
                  "next_threshold": str(next_tier.threshold) if next_tier else None,
                  "remaining": str(max(next_tier.threshold - progress, Decimal("0"))) if next_tier else None},
         "referral": {"code": account.referral_code,
@@ -110,13 +184,14 @@ def widget_state(*, shop: Shop, account: Account | None) -> dict[str, Any]:
             for e in LedgerEntry.objects.filter(account=account).order_by("-occurred_at", "-pk")[:20]
         ],
         "codes": [
-            {"code": r.code, "reward": r.reward.name, "expires_at": r.expires_at.isoformat() if r.expires_at else None}
+            {"code": r.code, "reward": r.reward.name_in(language),
+             "expires_at": r.expires_at.isoformat() if r.expires_at else None}
             for r in Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).select_related("reward")
         ],
     })
     for reward in state["rewards"]:
-        tier_ok = reward["tier_only"] is None or (current is not None and current.name == reward["tier_only"])
+        tier_ok = reward["tier_only_id"] is None or (current is not None and current.pk == reward["tier_only_id"])
         reward["unlocked"] = balance.available >= reward["points_cost"] and tier_ok
         reward["locked_reason"] = None if reward["unlocked"] else ("tier" if not tier_ok else "points")
     return state

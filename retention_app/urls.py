@@ -6,6 +6,7 @@ from campaigns import views as campaigns
 from integrations import views as integrations
 from loyalty import api as loyalty
 from loyalty import merchant_api as loyalty_admin
+from loyalty import widget_api as loyalty_widget
 from segments import api as segments_api
 from storefront import views as storefront
 from surveys import api as surveys_api
@@ -38,6 +39,7 @@ urlpatterns = [
     path("api/loyalty/backfill", loyalty_admin.BackfillApi.as_view()),
     path("api/loyalty/report", loyalty_admin.PointsReportApi.as_view()),
     path("api/loyalty/reviews", loyalty_admin.ReviewRecordApi.as_view()),
+    path("api/loyalty/widget", loyalty_widget.WidgetSettingsApi.as_view()),
     path("proxy/loyalty", loyalty.ProxyLoyaltyApi.as_view(), name="proxy-loyalty"),
     path("proxy/loyalty/redeem", loyalty.ProxyRedeemApi.as_view(), name="proxy-loyalty-redeem"),
     path("proxy/loyalty/social", loyalty.ProxySocialApi.as_view(), name="proxy-loyalty-social"),
