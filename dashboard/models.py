@@ -29,3 +29,33 @@ class ShopMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.shop} ({self.role})"
+
+
+class OnboardingStep(models.TextChoices):
+    """The first-run wizard's steps, in order (``?step=`` names them)."""
+
+    PROGRAM = "program", _("Loyalty program")
+    REWARDS = "rewards", _("Starter rewards")
+    TIERS = "tiers", _("Tiers")
+    FLOWS = "flows", _("Emails to switch on")
+    HOLIDAYS = "holidays", _("Holiday greetings")
+    WIDGET = "widget", _("Widget look")
+    LAUNCH = "launch", _("Launch")
+
+
+class Onboarding(models.Model):
+    """A shop's progress through the first-run wizard.  No row: nothing done yet (reads never
+    write; the first saved step creates it).  ``launched_at`` and the ``launch_*`` figures record
+    the one history backfill the launch applied."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
+    steps_done = models.JSONField(default=list, blank=True)  # ["program", "rewards", ...]
+    launched_at = models.DateTimeField(null=True, blank=True)
+    launch_orders = models.PositiveIntegerField(default=0)
+    launch_customers = models.PositiveIntegerField(default=0)
+    launch_points = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"onboarding of {self.shop_id}: {', '.join(self.steps_done) or 'not started'}"

@@ -1,10 +1,10 @@
 """The dashboard's part in privacy requests (see ``commerce.privacy``): it keeps nothing about a
 shopper; ``shop/redact`` removes the merchant users' access to the shop (the users themselves
-may belong to other shops and are not the shop's data)."""
+may belong to other shops and are not the shop's data) and the shop's onboarding progress."""
 
 from commerce.models import Shop
 from commerce.privacy import DataSubject, PrivacyParticipant
-from dashboard.models import ShopMembership
+from dashboard.models import Onboarding, ShopMembership
 
 
 def erase_customer(*, subject: DataSubject) -> None:
@@ -13,6 +13,7 @@ def erase_customer(*, subject: DataSubject) -> None:
 
 def erase_shop(*, shop: Shop) -> None:
     ShopMembership.objects.filter(shop=shop).delete()
+    Onboarding.objects.filter(shop=shop).delete()
 
 
 DASHBOARD = PrivacyParticipant(name="dashboard", erase_customer=erase_customer, erase_shop=erase_shop)

@@ -7,6 +7,7 @@ import factory
 
 from commerce.models import Customer, Order, Shop
 from commerce.shop_defaults import shop_defaults_create
+from dashboard.onboarding import onboarding_complete
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
@@ -32,6 +33,13 @@ class ShopFactory(factory.django.DjangoModelFactory):
         segments), as ``shop_installed`` would; ``ShopFactory(defaults=False)`` for one without."""
         if create and shop.status == "installed" and extracted is not False:
             shop_defaults_create(shop=shop)
+
+    @factory.post_generation
+    def onboarded(shop: Shop, create: bool, extracted: bool | None, **kwargs: object) -> None:  # noqa: N805
+        """A shop in use has been through the onboarding wizard (its app opens on the overview);
+        ``ShopFactory(onboarded=False)`` for one that has just installed."""
+        if create and shop.status == "installed" and extracted is not False:
+            onboarding_complete(shop=shop)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
