@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dashboard import plan, views
+from dashboard.settings_pages import surveys as survey_pages
 
 app_name = "dashboard"
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("plan/upgrade/", plan.plan_upgrade, name="plan_upgrade"),
     path("plan/cancel/", plan.plan_cancel, name="plan_cancel"),
     path("plan/return/", plan.plan_return, name="plan_return"),
+    path("settings/surveys/", survey_pages.settings_surveys, name="settings_surveys"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),

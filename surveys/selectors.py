@@ -16,7 +16,8 @@ from django.db.models.functions import TruncMonth
 from commerce.models import Customer, Order, Shop
 from loyalty.models import Program, RuleKind
 from loyalty.services.program import rule_for
-from surveys.models import Answer, QuestionKind, Response, Survey, SurveyKind
+from surveys.models import Answer, Question, QuestionKind, Response, Survey, SurveyKind
+from surveys.presets import PRESETS
 
 LANGUAGES = ("en", "he", "fa")
 FREE_TEXT_LIMIT = 200
@@ -159,6 +160,29 @@ def survey_form(*, survey: Survey, language: str) -> dict[str, Any]:
 def survey_list(*, shop: Shop) -> list[Survey]:
     """The shop's surveys, oldest first (the presets, created at install, come first)."""
     return list(Survey.objects.filter(shop=shop).order_by("pk"))
+
+
+def survey_question(*, shop: Shop, survey_id: int, question_id: int) -> Question | None:
+    """One of the shop's questions, with its survey."""
+    return Question.objects.filter(shop=shop, survey_id=survey_id, pk=question_id).select_related("survey").first()
+
+
+def question_is_preset(question: Question) -> bool:
+    """A question the survey came with (the reports are built on it): reworded, never deleted."""
+    preset = PRESETS.get(question.survey.key)
+    return preset is not None and any(item["key"] == question.key for item in preset["questions"])
+
+
+def survey_response_counts(*, shop: Shop) -> dict[int, int]:
+    """How many responses each of the shop's surveys has, by survey id."""
+    return dict(Response.objects.filter(shop=shop).values("survey_id").annotate(count=Count("pk"))
+                .values_list("survey_id", "count"))
+
+
+def question_answer_counts(*, shop: Shop) -> dict[int, int]:
+    """How many answers each of the shop's questions has, by question id."""
+    return dict(Answer.objects.filter(shop=shop).values("question_id").annotate(count=Count("pk"))
+                .values_list("question_id", "count"))
 
 
 def shopper_customer(*, shop: Shop, customer_platform_id: str) -> Customer | None:

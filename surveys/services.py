@@ -20,6 +20,7 @@ from loyalty.services.actions import survey_answered
 from retention_app.errors import ApplicationError
 from surveys.models import Answer, Channel, CustomerProfile, ProfileField, Question, QuestionKind, Response, Survey
 from surveys.presets import PRESETS
+from surveys.selectors import question_is_preset
 
 LINK_SALT = "surveys.link"
 LINK_MAX_AGE = timedelta(days=30)
@@ -350,7 +351,11 @@ def _choices_clean(choices: Any, *, previous: list[dict[str, Any]]) -> list[dict
         if not isinstance(label, Mapping):
             raise ApplicationError(_("Each option needs a label."), status=400, code="invalid_choices",
                                    extra={"field": "choices"})
-        labels = _texts(label, what=_("option"), limit=CHOICE_LABEL_MAX_LENGTH)
+        try:
+            labels = _texts(label, what=_("option"), limit=CHOICE_LABEL_MAX_LENGTH)
+        except ApplicationError as error:
+            error.extra["field"] = "choices"
+            raise
         value = ""
         if position < len(previous):
             value = str(previous[position].get("value") or "")
@@ -401,7 +406,7 @@ def question_update(*, shop: Shop, survey_id: int, question_id: int, text: Mappi
     if question.kind == QuestionKind.CHOICE and choices is not None:
         question.choices = _choices_clean(choices, previous=list(question.choices))
         fields.append("choices")
-    if is_required is not None and not _is_preset(question):
+    if is_required is not None and not question_is_preset(question):
         question.is_required = is_required
         fields.append("is_required")
     if is_multiple is not None and question.kind == QuestionKind.CHOICE and not question.profile_field:
@@ -411,16 +416,11 @@ def question_update(*, shop: Shop, survey_id: int, question_id: int, text: Mappi
     return question
 
 
-def _is_preset(question: Question) -> bool:
-    preset = PRESETS.get(question.survey.key)
-    return preset is not None and any(item["key"] == question.key for item in preset["questions"])
-
-
 def question_delete(*, shop: Shop, survey_id: int, question_id: int) -> int:
     """Delete a merchant's own question with its answers (how many is returned); the presets'
     questions stay (the NPS and the reports are built on them)."""
     question = _question_get(shop=shop, survey_id=survey_id, question_id=question_id)
-    if _is_preset(question):
+    if question_is_preset(question):
         raise ApplicationError(_("This question comes with the survey and cannot be deleted; you can reword it."),
                                status=409, code="preset_question")
     with transaction.atomic():
