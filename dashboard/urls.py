@@ -1,6 +1,8 @@
 from django.urls import path
 
 from dashboard import plan, views
+from dashboard.settings_pages import program as program_pages
+from dashboard.settings_pages import rewards as reward_pages
 from dashboard.settings_pages import surveys as survey_pages
 
 app_name = "dashboard"
@@ -17,6 +19,9 @@ urlpatterns = [
     path("plan/upgrade/", plan.plan_upgrade, name="plan_upgrade"),
     path("plan/cancel/", plan.plan_cancel, name="plan_cancel"),
     path("plan/return/", plan.plan_return, name="plan_return"),
+    path("settings/program/", program_pages.settings_program, name="settings_program"),
+    path("settings/rewards/", reward_pages.settings_rewards, name="settings_rewards"),
+    path("settings/rewards/<int:reward_id>/", reward_pages.settings_reward, name="settings_reward"),
     path("settings/surveys/", survey_pages.settings_surveys, name="settings_surveys"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),

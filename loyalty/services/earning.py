@@ -103,6 +103,12 @@ def purchase_points(*, program: Program, order: Order, account: Account | None) 
     return PurchasePoints(base=base, points=max(points, 0))
 
 
+def points_for_amount(*, program: Program, amount: Decimal) -> int:
+    """What ``amount`` of merchandise earns at the program's rate and rounding (no multipliers):
+    the settings page's preview of a rate."""
+    return max(_round(amount * program.points_per_currency_unit, program.rounding), 0)
+
+
 def order_points_award(*, order: Order, force: bool = False, trigger: str = AwardOn.PAID) -> LedgerEntry | None:
     """Award purchase points for a paid order (pending for the return window), when the
     program awards on ``trigger`` (paid, or fulfilled); the entry is dated by the order.
