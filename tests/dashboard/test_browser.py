@@ -235,30 +235,52 @@ def test_language_switcher_and_embedded_load(browser: Browser, app: Any, merchan
 PHONE = {"width": 390, "height": 844}
 
 
+WIDE_ELEMENTS = """() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    return [...document.querySelectorAll("body *")].filter(e => {
+        const box = e.getBoundingClientRect();
+        return box.right > width + 1 || box.left < -1;
+    }).slice(0, 8).map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().width)}`);
+}"""
+
+
+def _menu_pages(page: Page, base_url: str) -> list[str]:
+    """Every page the menu links to (reports and settings), as paths."""
+    page.goto(f"{base_url}/dashboard/overview/")
+    hrefs = page.locator("nav.sidebar a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    paths = sorted({href.split("?")[0] for href in hrefs})
+    assert len(paths) >= len(PAGES) + 1, paths
+    return paths
+
+
 @pytest.mark.parametrize("language", ["en", "he", "fa"])
-def test_every_page_fits_a_phone(browser: Browser, app: Any, merchant: Any, language: str) -> None:
-    """At 390 px nothing makes the page scroll sideways (wide tables scroll inside their own box)."""
-    context = browser.new_context(viewport=PHONE, locale=language, reduced_motion="reduce", is_mobile=True,
-                                  has_touch=True)
-    context.set_default_timeout(20_000)
-    try:
-        page = context.new_page()
-        _log_in(page, app.url)
-        for name in PAGES:
-            response = page.goto(f"{app.url}/dashboard/{name}/")
-            assert response is not None and response.status == 200, (name, language)
-            page.wait_for_load_state("networkidle")
-            assert page.locator("html").get_attribute("lang") == language
-            wide = page.evaluate("""() => {
-                const width = document.documentElement.clientWidth;
-                if (document.documentElement.scrollWidth <= width) return [];
-                return [...document.querySelectorAll("body *")].filter(e => {
-                    const box = e.getBoundingClientRect();
-                    return box.right > width + 1 || box.left < -1;
-                }).slice(0, 8).map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().width)}`);
-            }""")
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}-{language}-390.png"), full_page=True)
-            assert not wide, (name, language, "wider than a phone", wide)
-    finally:
-        context.close()
+def test_every_page_in_the_menu_fits_a_phone_and_a_desktop(browser: Browser, app: Any, merchant: Any,
+                                                          language: str) -> None:
+    """Every page of the menu at 390 px and at desktop width: nothing makes the page scroll sideways
+    (wide tables scroll inside their own box), the direction follows the language, no script error."""
+    for viewport, mobile in ((PHONE, True), (VIEWPORT, False)):
+        context = browser.new_context(viewport=viewport, locale=language, reduced_motion="reduce",
+                                      is_mobile=mobile, has_touch=mobile)
+        context.set_default_timeout(20_000)
+        try:
+            page = context.new_page()
+            console = Console(page)
+            _log_in(page, app.url)
+            for path in _menu_pages(page, app.url):
+                response = page.goto(f"{app.url}{path}")
+                assert response is not None and response.status == 200, (path, language)
+                page.wait_for_load_state("networkidle")
+                assert page.locator("html").get_attribute("lang") == language
+                assert page.locator("html").get_attribute("dir") == ("ltr" if language == "en" else "rtl")
+                assert page.locator("h1").count() == 1, (path, language)
+                wide = page.evaluate(WIDE_ELEMENTS)
+                name = path.strip("/").replace("/", "-") or "home"
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                suffix = "-390" if mobile else ""
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}{suffix}.png"), full_page=True)
+                assert not wide, (path, language, viewport["width"], "wider than the screen", wide)
+            assert not console.csp_violations, (language, console.csp_violations)
+            assert not console.errors, (language, console.errors)
+        finally:
+            context.close()
