@@ -36,6 +36,18 @@ class FlowListApi(ShopScopedApi):
             row.update({name: value for name, value in _flow_out(current[row["flow"]]).items() if name not in row})
         return Response(rows)
 
+    class CreateInputSerializer(serializers.Serializer):
+        trigger = serializers.CharField(max_length=60)
+        name = serializers.CharField(max_length=200)
+
+    def post(self, request: Request) -> Response:
+        """A new flow on a store event (``flows.EVENT_TRIGGERS``), switched off, with one step."""
+        data = self.CreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        flow = flows.flow_create(shop=self.shop, trigger=data.validated_data["trigger"],
+                                 name=data.validated_data["name"])
+        return Response(_flow_out(selectors.flow_list(shop=self.shop, key=flow.key)[0]), status=201)
+
 
 class StepInputSerializer(serializers.Serializer):
     delay_minutes = serializers.IntegerField(min_value=0, default=0)

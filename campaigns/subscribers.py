@@ -4,14 +4,7 @@ from campaigns.services import attribution, flows
 from commerce import events
 from commerce.models import DomainEvent, Order
 
-EVENT_TRIGGERS = (
-    DomainEvent.Name.ORDER_PAID,
-    DomainEvent.Name.ORDER_FULFILLED,
-    "loyalty.points_earned",
-    "loyalty.tier_reached",
-    "loyalty.points_expiring",
-    "loyalty.review_recorded",
-)
+EVENT_TRIGGERS = tuple(flows.EVENT_TRIGGERS)  # the events a flow can start on (one list, in flows)
 
 
 def on_event(event: DomainEvent) -> None:

@@ -60,6 +60,19 @@ def customer_list(*, shop: Shop) -> QuerySet[Customer]:
     return Customer.objects.filter(shop=shop)
 
 
+def customer_search(*, shop: Shop, query: str, limit: int = 10) -> list[Customer]:
+    """The shop's customers (not erased) matching every word of ``query`` in the email, first or
+    last name or phone, or by platform id; newest first.  Nothing for an empty query."""
+    words = query.split()[:8]
+    if not words:
+        return []
+    customers = Customer.objects.filter(shop=shop, is_deleted=False, redacted_at__isnull=True)
+    for word in words:
+        customers = customers.filter(Q(email__icontains=word) | Q(first_name__icontains=word)
+                                     | Q(last_name__icontains=word) | Q(phone__icontains=word) | Q(platform_id=word))
+    return list(customers.order_by("-pk")[:limit])
+
+
 def order_list(*, shop: Shop) -> QuerySet[Order]:
     return Order.objects.filter(shop=shop)
 

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from dashboard import plan, views
+from dashboard.settings_pages import flows as flow_pages
+from dashboard.settings_pages import holidays as holiday_pages
 from dashboard.settings_pages import program as program_pages
 from dashboard.settings_pages import rewards as reward_pages
 from dashboard.settings_pages import surveys as survey_pages
@@ -23,6 +25,9 @@ urlpatterns = [
     path("settings/rewards/", reward_pages.settings_rewards, name="settings_rewards"),
     path("settings/rewards/<int:reward_id>/", reward_pages.settings_reward, name="settings_reward"),
     path("settings/surveys/", survey_pages.settings_surveys, name="settings_surveys"),
+    path("settings/flows/", flow_pages.settings_flows, name="settings_flows"),
+    path("settings/flows/<str:key>/", flow_pages.settings_flow, name="settings_flow"),
+    path("settings/holidays/", holiday_pages.settings_holidays, name="settings_holidays"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),

@@ -128,6 +128,45 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# The store events a flow can start on, with the template a new flow's first step uses (the
+# merchant changes it in the editor).  Date- and history-triggered flows are the presets' own.
+EVENT_TRIGGERS: dict[str, str] = {
+    DomainEvent.Name.ORDER_PAID: "bounce_back",
+    DomainEvent.Name.ORDER_FULFILLED: "review_request",
+    "loyalty.points_earned": "loyalty_points_earned",
+    "loyalty.tier_reached": "loyalty_tier_reached",
+    "loyalty.points_expiring": "loyalty_points_expiring",
+    "loyalty.review_recorded": "review_reward",
+}
+MAX_FLOWS = 50
+CUSTOM_KEY_PREFIX = "custom_"
+
+
+def flow_create(*, shop: Shop, trigger: str, name: str) -> Flow:
+    """A new flow of the merchant's on a store event, switched off, with one email step; the
+    merchant edits its steps and turns it on.  Its key is ``custom_<n>``."""
+    name = (name or "").strip()
+    if trigger not in EVENT_TRIGGERS:
+        raise _invalid(f"unknown trigger {trigger!r} (known: {', '.join(EVENT_TRIGGERS)})", "trigger")
+    if not name or len(name) > 200:
+        raise _invalid("a flow needs a name (up to 200 characters)", "name")
+    keys = set(Flow.objects.filter(shop=shop).values_list("key", flat=True))
+    if len(keys) >= MAX_FLOWS:
+        raise _invalid(f"a shop has at most {MAX_FLOWS} flows", "name")
+    number = 1 + max((int(key.removeprefix(CUSTOM_KEY_PREFIX)) for key in keys
+                      if key.startswith(CUSTOM_KEY_PREFIX) and key.removeprefix(CUSTOM_KEY_PREFIX).isdigit()),
+                     default=0)
+    try:
+        with transaction.atomic():
+            flow = Flow.objects.create(shop=shop, key=f"{CUSTOM_KEY_PREFIX}{number}", name=name, trigger=trigger,
+                                       settings={})
+            FlowStep.objects.create(flow=flow, position=0, template=EVENT_TRIGGERS[trigger], is_marketing=True)
+    except IntegrityError:  # the same key, created concurrently
+        raise ApplicationError("another flow was created at the same moment: try again", status=409,
+                               code="conflict") from None
+    return flow
+
+
 def flow_presets_create(*, shop: Shop) -> int:
     """Create the preset flows the shop does not have yet, switched off until the merchant turns
     them on (at install; idempotent).  Returns how many were created.  Reads never create flows:
@@ -252,7 +291,7 @@ def _settings_valid(flow: Flow, changes: dict) -> dict:
     """Only the settings the flow's preset has, of the same type (whole numbers above zero)."""
     if not isinstance(changes, dict):
         raise _invalid("settings must be an object", "settings")
-    defaults = dict(PRESETS[flow.key]["settings"])
+    defaults = dict(PRESETS[flow.key]["settings"]) if flow.key in PRESETS else {}
     if flow.trigger == DomainEvent.Name.ORDER_PAID:
         defaults.setdefault("first_order_only", False)
     for name, value in changes.items():
@@ -313,7 +352,15 @@ def _step_valid(flow: Flow, position: int, step: Any) -> dict:
     ranges = CONFIG_RANGES[StepAction(action)]
     if not isinstance(config, dict):
         raise _invalid(f"step {position + 1}: config must be an object", f"{where}.config")
+    if action == StepAction.SEND_SMS and "texts" in config:
+        texts = _sms_texts_valid(flow, position, config["texts"], fields["is_marketing"])
+        config = {name: value for name, value in config.items() if name != "texts"}
+        if texts:
+            config["texts"] = texts
+        fields["config"] = config
     for name, value in config.items():
+        if name == "texts" and action == StepAction.SEND_SMS:
+            continue
         if name not in ranges:
             raise _invalid(f"step {position + 1}: unknown setting {name!r} for {action} "
                            f"(known: {', '.join(sorted(ranges))})", f"{where}.config.{name}")
@@ -330,6 +377,38 @@ def _step_valid(flow: Flow, position: int, step: Any) -> dict:
         raise _invalid(f"step {position + 1}: co_purchased needs a flow started by an order",
                        f"{where}.config.co_purchased")
     return fields
+
+
+def _sms_texts_valid(flow: Flow, position: int, texts: Any, is_marketing: bool) -> dict[str, str]:
+    """The merchant's SMS text per language: known languages, known placeholders, at most
+    ``sms.MAX_SEGMENTS`` segments as sent (``sms.text_count``).  Empty texts are dropped (the
+    template speaks for that language)."""
+    where = f"steps[{position}].config.texts"
+    if not isinstance(texts, dict):
+        raise _invalid(f"step {position + 1}: texts must be an object: language -> text", where)
+    kept = {}
+    for language, text in texts.items():
+        if language not in email.LANGUAGES:
+            raise _invalid(f"step {position + 1}: unknown language {language!r} (known: "
+                           f"{', '.join(sorted(email.LANGUAGES))})", f"{where}.{language}")
+        if not isinstance(text, str):
+            raise _invalid(f"step {position + 1}: the {language} text must be text", f"{where}.{language}")
+        if not text.strip():
+            continue
+        if len(text) > sms.MAX_TEXT_CHARACTERS:
+            raise _invalid(f"step {position + 1}: the {language} text is longer than {sms.MAX_TEXT_CHARACTERS} "
+                           f"characters", f"{where}.{language}")
+        unknown = sms.text_placeholders_unknown(text)
+        if unknown:
+            raise _invalid(f"step {position + 1}: unknown placeholder {{{unknown[0]}}} in the {language} text "
+                           f"(known: {', '.join('{' + name + '}' for name in sms.PLACEHOLDERS)})",
+                           f"{where}.{language}")
+        count = sms.text_count(shop=flow.shop, text=text, language=language, is_marketing=is_marketing)
+        if count.segments > sms.MAX_SEGMENTS:
+            raise _invalid(f"step {position + 1}: the {language} text is {count.segments} SMS segments; "
+                           f"at most {sms.MAX_SEGMENTS}", f"{where}.{language}")
+        kept[language] = text.strip()
+    return kept
 
 
 def _fields(step: FlowStep) -> dict:
@@ -446,6 +525,15 @@ def _preview_values(*, flow: Flow, customer: Customer, now: datetime) -> dict[st
 # --- apply a flow to recent history -------------------------------------------------------------
 
 HISTORY_MAX_DAYS = 90
+
+
+def flow_apply_history_dry_run(*, shop: Shop, key: str, days: int, now: datetime | None = None) -> int:
+    """How many ``flow_apply_history`` would enrol now: the same replay in a transaction that is
+    rolled back (nothing stays written, nothing is sent: sending is the scheduler's, later)."""
+    with transaction.atomic():
+        enrolled = flow_apply_history(shop=shop, key=key, days=days, now=now)
+        transaction.set_rollback(True)
+    return enrolled
 
 
 def flow_apply_history(*, shop: Shop, key: str, days: int, now: datetime | None = None) -> int:
