@@ -43,6 +43,12 @@
       refused: "This invitation can't be used.", tooMany: "Too many tries. Please try again later.",
       invalidRef: "This invitation link is no longer valid.", reviewing: "Thank you! The shop will check this invitation first.",
       wait: "Too many attempts. Please try again in a minute.",
+      ways: "Ways to earn", wayPurchase: "{points} per {amount} spent", waySignup: "{points} for creating an account",
+      wayBirthday: "{points} on your birthday", wayReview: "{points} for a product review",
+      waySurvey: "{points} for answering a survey", wayReferral: "{points} when a friend you refer places an order",
+      wayFollow: "{points} for following us", wayShare: "{points} for sharing us",
+      spendMore: "Spend {amount} more for {tier}", earnMore: "Earn {points} more for {tier}",
+      progress: "Progress to {tier}",
     },
     he: {
       title: "מועדון הטבות", rewards: "הטבות", close: "סגירה", points: { one: "נקודה אחת", other: "{n} נקודות" },
@@ -73,6 +79,12 @@
       refused: "לא ניתן להשתמש בהזמנה הזו.", tooMany: "יותר מדי ניסיונות. נסו שוב מאוחר יותר.",
       invalidRef: "קישור ההזמנה כבר לא בתוקף.", reviewing: "תודה! החנות תבדוק קודם את ההזמנה הזו.",
       wait: "יותר מדי ניסיונות. נסו שוב בעוד דקה.",
+      ways: "איך צוברים נקודות", wayPurchase: "{points} על כל {amount} של קנייה", waySignup: "{points} על פתיחת חשבון",
+      wayBirthday: "{points} ביום ההולדת שלך", wayReview: "{points} על ביקורת מוצר",
+      waySurvey: "{points} על מענה לסקר", wayReferral: "{points} כשחבר שהזמנת מבצע הזמנה",
+      wayFollow: "{points} על מעקב אחרינו", wayShare: "{points} על שיתוף",
+      spendMore: "עוד {amount} בקניות לדרגת {tier}", earnMore: "עוד {points} לדרגת {tier}",
+      progress: "ההתקדמות לדרגת {tier}",
     },
     fa: {
       title: "باشگاه مشتریان", rewards: "جوایز", close: "بستن", points: { other: "{n} امتیاز" },
@@ -103,20 +115,33 @@
       refused: "این دعوت قابل استفاده نیست.", tooMany: "تلاش‌ها بیش از حد بود. بعداً دوباره تلاش کنید.",
       invalidRef: "این پیوند دعوت دیگر معتبر نیست.", reviewing: "سپاس! فروشگاه ابتدا این دعوت را بررسی می‌کند.",
       wait: "تلاش‌ها بیش از حد بود. یک دقیقهٔ دیگر دوباره تلاش کنید.",
+      ways: "راه‌های گرفتن امتیاز", wayPurchase: "{points} به ازای هر {amount} خرید", waySignup: "{points} برای ساخت حساب",
+      wayBirthday: "{points} در روز تولدتان", wayReview: "{points} برای نوشتن نقد محصول",
+      waySurvey: "{points} برای پاسخ به نظرسنجی", wayReferral: "{points} وقتی دوستی که دعوت کرده‌اید خرید کند",
+      wayFollow: "{points} برای دنبال کردن ما", wayShare: "{points} برای هم‌رسانی ما",
+      spendMore: "{amount} خرید دیگر تا سطح {tier}", earnMore: "{points} دیگر تا سطح {tier}",
+      progress: "پیشرفت تا سطح {tier}",
     },
   };
 
   // --- locale: data-locale, then <html lang>, then the browser; en/he/fa, else English ----------
-  let tag = String(opts.locale || document.documentElement.lang || navigator.language || "en").replace("_", "-");
-  try { tag = Intl.getCanonicalLocales(tag)[0]; } catch (e) { tag = "en"; }
-  let lang = tag.split("-")[0].toLowerCase();
-  if (!STRINGS[lang]) lang = tag = "en";
-  const S = STRINGS[lang];
-  const rtl = lang === "he" || lang === "fa";
-  const plural = new Intl.PluralRules(tag);
-  const num = new Intl.NumberFormat(tag);
-  const signed = new Intl.NumberFormat(tag, { signDisplay: "exceptZero" });
-  const dates = new Intl.DateTimeFormat(tag, { dateStyle: "medium" });
+  // One date convention per language (the dashboard shows the same): the Solar Hijri calendar in
+  // Persian, the Gregorian one otherwise.
+  let tag, lang, S, rtl, plural, num, signed, dates;
+  function setLocale(wanted) {
+    tag = String(wanted || "en").replace("_", "-");
+    try { tag = Intl.getCanonicalLocales(tag)[0]; } catch (e) { tag = "en"; }
+    lang = tag.split("-")[0].toLowerCase();
+    if (!STRINGS[lang]) lang = tag = "en";
+    tag = tag.split("-u-")[0];
+    S = STRINGS[lang];
+    rtl = lang === "he" || lang === "fa";
+    plural = new Intl.PluralRules(tag);
+    num = new Intl.NumberFormat(tag);
+    signed = new Intl.NumberFormat(tag, { signDisplay: "exceptZero" });
+    dates = new Intl.DateTimeFormat(tag, { dateStyle: "medium", calendar: lang === "fa" ? "persian" : "gregory" });
+  }
+  setLocale(opts.locale || document.documentElement.lang || navigator.language || "en");
   const pick = (key, count) => { const s = S[key]; return typeof s === "object" ? s[plural.select(count)] || s.other : s; };
   // "{name}" placeholders; values may be DOM nodes (e.g. <bdi> around merchant text): returns a node list
   const tn = (key, vars, count) => String(pick(key, count)).split(/\{(\w+)\}/)
@@ -160,6 +185,8 @@
 
   // --- state and API ---------------------------------------------------------------------------
   let state = null, issued = null, busy = null, loadError = false, surveys = [], thanks = null, joinTried = false;
+  // The dashboard's widget designer drives a preview: {locale, widget, state}; nothing is fetched.
+  let preview = null;
   let root, launcher, panel, body, alertBox, statusBox;
   const uid = "comeback-" + Math.random().toString(36).slice(2, 8);
 
@@ -307,14 +334,15 @@
   }
 
   async function load() {
+    if (preview) { state = preview.state || state; loadError = false; return; }
     try {
-      const res = await call("/loyalty", { headers: { Accept: "application/json" } });
+      const res = await call("/loyalty?locale=" + lang, { headers: { Accept: "application/json" } });
       if (!res.ok) throw new Error("HTTP " + res.status);
       state = res.data;
       if (state.logged_in && state.member === false && !joinTried) {
         // Reading opens nothing: a logged-in shopper's account is opened by a POST, once a page.
         joinTried = true;
-        const joined = await call("/loyalty", { method: "POST", headers: { Accept: "application/json" } });
+        const joined = await call("/loyalty?locale=" + lang, { method: "POST", headers: { Accept: "application/json" } });
         if (joined.ok) state = joined.data;
       }
       loadError = false;
@@ -470,6 +498,64 @@
     else setAlert((res && tooMany(res)) || t(res ? "sendFailed" : "network"));
   }
 
+  // --- the merchant's design: the widget designer's settings (state.widget, from the app) win; the
+  // theme editor's block settings (the mount point's data-*) are the fallback, then our defaults ---
+  function design() {
+    const w = (preview && preview.widget) || (state && state.widget) || {};
+    const sections = w.sections || {};
+    return {
+      accent: w.accent_color || opts.accent || "", ink: w.accent_text_color || opts.accentInk || "",
+      position: w.launcher_position || opts.position || "auto", label: w.launcher_label || opts.label || t("title"),
+      title: w.title || t("title"), welcome: w.welcome || "", shows: (key) => sections[key] !== false,
+    };
+  }
+
+  function applyDesign(d) {
+    for (const [name, value] of [["--cbw-accent", d.accent], ["--cbw-accent-ink", d.ink]]) {
+      if (value) root.style.setProperty(name, value); else root.style.removeProperty(name);
+    }
+    // the merchant's corner; "auto" (or none): where lines end, right in LTR and left in RTL
+    root.classList.remove("cbw-at-left", "cbw-at-right", "cbw-at-bottom");
+    if (["left", "right", "bottom"].includes(d.position)) root.classList.add("cbw-at-" + d.position);
+    panel.querySelector(".cbw-title").textContent = d.title;
+  }
+
+  const WAYS = { signup: "waySignup", birthday: "wayBirthday", review: "wayReview", survey: "waySurvey",
+    referral_referrer: "wayReferral", social_follow: "wayFollow", social_share: "wayShare" };
+
+  // "5 points per $1 spent" (a rate under 1 as "1 point per $4 spent"), "100 points on your birthday"
+  function wayText(w, currency) {
+    if (w.kind === "purchase") {
+      let ratio = Number(w.points_per_currency_unit) || 0, unit = 1;
+      if (ratio > 0 && ratio < 1) [unit, ratio] = [Math.round(1 / ratio), 1];
+      return t("wayPurchase", { points: pts(ratio), amount: money(unit, w.currency || currency) });
+    }
+    return WAYS[w.kind] ? t(WAYS[w.kind], { points: pts(w.points) }) : "";
+  }
+
+  function waysSection(currency) {
+    const items = (state.ways_to_earn || []).map((w) => [w, wayText(w, currency)]).filter(([, text]) => text);
+    if (!items.length) return null;
+    return section("ways", t("ways"), h("ul.cbw-list.cbw-ways", { "data-cbw": "ways" },
+      items.map(([w, text]) => h("li", { class: "cbw-way", "data-kind": w.kind }, text))));
+  }
+
+  // "Spend $120 more for Gold" (spend basis, in the shop's currency) or "Earn 300 more points for Gold"
+  function tierProgress(tier, currency) {
+    if (!tier.next) return meta(t("top"));
+    const remaining = Math.max(Number(tier.remaining) || 0, 0);
+    const text = tier.basis === "points"
+      ? tn("earnMore", { points: pts(Math.ceil(remaining)), tier: bdi(tier.next) }, Math.ceil(remaining))
+      : tn("spendMore", { amount: money(remaining, tier.currency || currency), tier: bdi(tier.next) });
+    const goal = Number(tier.next_threshold) || 0;
+    const done = goal > 0 ? Math.min(100, Math.round(((Number(tier.progress) || 0) / goal) * 100)) : 0;
+    const fill = h("span.cbw-bar-fill", null);
+    fill.style.inlineSize = done + "%";
+    return [h("p.cbw-progress", { "data-cbw": "tier-progress" }, text),
+      h("div.cbw-bar", { role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(done),
+        "aria-label": t("progress", { tier: tier.next }) }, fill)];
+  }
+
   // --- rendering -------------------------------------------------------------------------------
   function describe(r, currency) {
     const v = Number(r.value);
@@ -479,7 +565,8 @@
   }
 
   function rewardItem(r, currency, available) {
-    const tierLocked = r.tier_only && !(state.tier && state.tier.name === r.tier_only);
+    const tierLocked = r.tier_only && !(state.tier && (r.tier_only_id
+      ? state.tier.id === r.tier_only_id : state.tier.name === r.tier_only));
     const desc = describe(r, currency);
     const lacking = r.points_cost - available;
     let action = null;
@@ -517,39 +604,46 @@
       meta(bdi(issued.reward), expiry(issued.expires_at)), meta(t("useCode")),
       copyButton(issued.code, "copy-issued", issued.code)));
     }
-    out.push(h("div.cbw-balance", { "data-cbw": "balance" },
-      h("div.cbw-balance-main", null, h("span.cbw-big", null, num.format(bal.available)),
-        h("span", null, pick("avail", bal.available))),
-      meta(t("pending", { p: pts(bal.pending) })),
-      h("div.cbw-tier", null, tier.name ? h("span.cbw-pill", null, t("tier"), bdi(tier.name))
-        : h("span.cbw-pill.cbw-pill-quiet", null, t("noTier")),
-      meta(tier.next ? tn("next", { name: bdi(tier.next) }) : t("top")))));
-    if (surveys.length || thanks) {
+    const d = design();
+    const showTiers = d.shows("tiers") && (state.tiers || []).length > 0;
+    if (d.shows("points") || showTiers) {
+      out.push(h("div.cbw-balance", { "data-cbw": "balance" },
+        d.shows("points") ? [h("div.cbw-balance-main", null, h("span.cbw-big", null, num.format(bal.available)),
+          h("span", null, pick("avail", bal.available))),
+        meta(t("pending", { p: pts(bal.pending) }))] : null,
+        showTiers ? [h("div.cbw-tier", { "data-cbw": "tier" }, tier.name ? h("span.cbw-pill", null, t("tier"), bdi(tier.name))
+          : h("span.cbw-pill.cbw-pill-quiet", null, t("noTier")),
+        tier.next ? meta(tn("next", { name: bdi(tier.next) })) : null), tierProgress(tier, currency)] : null));
+    }
+    if (d.shows("ways_to_earn")) out.push(waysSection(currency));
+    if (d.shows("surveys") && (surveys.length || thanks)) {
       out.push(section("surveys", t("surveys"), thanks ? h("p.cbw-thanks", { tabindex: "-1", "data-key": "thanks" },
         thanks) : null, surveys.map((s) => forms.get(s.id) || surveyForm(s))));
     }
-    out.push(section("rewards", t("rewards"), h("ul.cbw-list", null,
-      (state.rewards || []).map((r) => rewardItem(r, currency, bal.available)))));
+    if (d.shows("rewards")) {
+      out.push(section("rewards", t("rewards"), h("ul.cbw-list", null,
+        (state.rewards || []).map((r) => rewardItem(r, currency, bal.available)))));
+    }
     if (state.codes && state.codes.length) {
       out.push(section("codes", t("codes"), h("ul.cbw-list", null, state.codes.map((c) => h("li.cbw-row", null,
         h("div", null, h("span.cbw-code-sm", null, h("bdi", { dir: "ltr" }, c.code)), meta(bdi(c.reward), expiry(c.expires_at))),
         copyButton(c.code, "copy-" + c.code, c.code))))));
     }
-    if (state.referral && state.referral.link) {
+    if (d.shows("referrals") && state.referral && state.referral.link) {
       out.push(section("referral", t("refer"), meta(t("referText")), h("label", { for: uid + "ref", class: "cbw-sr" }, t("referLink")),
         h("div.cbw-row", null, h("input", { id: uid + "ref", class: "cbw-input", readonly: true, dir: "ltr",
           value: state.referral.link, "data-key": "ref", onfocus: (ev) => ev.target.select() }),
         copyButton(state.referral.link, "copy-ref", t("referLink")))));
     }
     const entries = (state.history || []).slice(0, 8);
-    out.push(section("history", t("history"), entries.length ? h("ul.cbw-list", null, entries.map((e) => {
+    if (d.shows("points")) out.push(section("history", t("history"), entries.length ? h("ul.cbw-list", null, entries.map((e) => {
       const pending = e.available_at && new Date(e.available_at) > Date.now();
       return h("li.cbw-row", null, h("div", null,
         h("span", null, S.kinds[e.kind] || e.kind, reason(e) ? [" · ", bdi(reason(e))] : null),
         meta(date(e.at), pending ? " · " + t("until", { date: date(e.available_at) }) : null)),
       h("span", { class: "cbw-points" + (e.points < 0 ? " cbw-neg" : ""), dir: "ltr" }, signed.format(e.points)));
     })) : meta(t("noHistory"))));
-    return out;
+    return out.filter(Boolean);
   }
 
   function guestView() {
@@ -557,14 +651,17 @@
     let ratio = Number(p.points_per_currency_unit) || 0;
     let unit = 1;
     if (ratio > 0 && ratio < 1) [unit, ratio] = [Math.round(1 / ratio), 1];
-    const tiers = (state.tiers || []).map((x, i) => [i ? " · " : "", bdi(x.name)]);
+    const d = design();
+    const ways = d.shows("ways_to_earn") ? waysSection(p.currency || "USD") : null;
+    const tiers = d.shows("tiers") ? (state.tiers || []).map((x, i) => [i ? " · " : "", bdi(x.name)]) : [];
     return [...referralView(), h("div.cbw-pitch", { "data-cbw": "pitch" },
       h("p.cbw-pitch-title", null, t("pitch")),
-      ratio > 0 ? h("p", null, t("earn", { points: pts(ratio), amount: money(unit, p.currency || "USD") })) : null,
+      ratio > 0 && !ways ? h("p", null, t("earn", { points: pts(ratio), amount: money(unit, p.currency || "USD") })) : null,
       tiers.length ? meta(tn("tiers", { names: tiers })) : null,
       h("a.cbw-btn.cbw-btn-block", { href: loginUrl, "data-key": "login" }, t("login"))),
-    section("rewards", t("pitchRedeem"), h("ul.cbw-list", null,
-      (state.rewards || []).map((r) => rewardItem(r, p.currency || "USD", 0))))];
+    ways,
+    d.shows("rewards") ? section("rewards", t("pitchRedeem"), h("ul.cbw-list", null,
+      (state.rewards || []).map((r) => rewardItem(r, p.currency || "USD", 0)))) : null].filter(Boolean);
   }
 
   // Re-renders the panel; the focused control (by data-key) keeps the focus.
@@ -572,10 +669,13 @@
     if (!root) build();
     const active = document.activeElement;
     const keep = focusKey || (panel.contains(active) && active.getAttribute("data-key"));
-    const bal = state && state.logged_in && state.balance;
-    launcher.replaceChildren(icon(), h("span", null, opts.label || t("title")), ...(bal ? [h("span", { class: "cbw-badge",
+    const d = design();
+    applyDesign(d);
+    const bal = state && state.logged_in && d.shows("points") && state.balance;
+    launcher.replaceChildren(icon(), h("span", { "data-cbw": "label" }, d.label), ...(bal ? [h("span", { class: "cbw-badge",
       "aria-hidden": "true" }, num.format(bal.available)), sr(", " + pts(bal.available))] : []));
     const content = !state ? [meta(t("loading"))] : state.logged_in ? memberView() : guestView();
+    if (state && d.welcome) content.unshift(h("p.cbw-welcome", { "data-cbw": "welcome" }, bdi(d.welcome)));
     if (loadError) {
       content.unshift(h("div.cbw-row.cbw-warn", null, h("span", null, t("loadFailed")),
         h("button.cbw-btn.cbw-btn-quiet", { "data-key": "retry", onclick: refresh }, t("retry"))));
@@ -586,9 +686,6 @@
 
   function build() {
     root = h("div.cbw", { dir: rtl ? "rtl" : "ltr", lang: tag });
-    if (opts.accent) root.style.setProperty("--cbw-accent", opts.accent);
-    // the merchant's corner; "auto" (or none): where lines end, right in LTR and left in RTL
-    if (opts.position === "left" || opts.position === "right") root.classList.add("cbw-at-" + opts.position);
     launcher = h("button.cbw-launcher", { "aria-expanded": "false", "aria-controls": uid + "panel",
       "aria-haspopup": "dialog", onclick: () => (panel.hidden ? open() : close()) });
     alertBox = h("div.cbw-alert", { role: "alert", hidden: true });
@@ -627,7 +724,7 @@
   async function refresh() {
     if (panel) panel.setAttribute("aria-busy", "true");
     await load().catch(() => {});
-    surveys = state && state.logged_in ? await loadSurveys() : [];
+    surveys = state && state.logged_in && !preview && design().shows("surveys") ? await loadSurveys() : [];
     render();
     panel.removeAttribute("aria-busy");
   }
@@ -642,6 +739,7 @@
   }
 
   async function start() {
+    if (opts.preview !== undefined) return; // the designer's preview: ComebackWidget.preview() draws it
     captureRef();
     try {
       await Promise.all([load(), loadCss(), loadOffer()]);
@@ -660,6 +758,16 @@
     open: () => root && panel.hidden && open(),
     close: () => root && !panel.hidden && close(),
     refresh: () => root && refresh(),
+    // The dashboard's widget designer: draw (or redraw) the widget from {locale, widget, state},
+    // the panel open, without fetching anything.
+    preview: (given) => {
+      preview = given;
+      setLocale(given.locale || tag);
+      state = given.state;
+      if (root) { root.remove(); root = null; claimForm = null; forms.clear(); }
+      render();
+      if (given.open !== false) open(false);
+    },
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
