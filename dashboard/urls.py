@@ -1,11 +1,15 @@
 from django.urls import path
 
 from dashboard import plan, views
+from dashboard.settings_pages import badges as badge_pages
+from dashboard.settings_pages import customers as customer_pages
 from dashboard.settings_pages import flows as flow_pages
 from dashboard.settings_pages import holidays as holiday_pages
 from dashboard.settings_pages import program as program_pages
+from dashboard.settings_pages import referrals as referral_pages
 from dashboard.settings_pages import rewards as reward_pages
 from dashboard.settings_pages import surveys as survey_pages
+from dashboard.settings_pages import tiers as tier_pages
 
 app_name = "dashboard"
 urlpatterns = [
@@ -24,6 +28,11 @@ urlpatterns = [
     path("settings/program/", program_pages.settings_program, name="settings_program"),
     path("settings/rewards/", reward_pages.settings_rewards, name="settings_rewards"),
     path("settings/rewards/<int:reward_id>/", reward_pages.settings_reward, name="settings_reward"),
+    path("settings/tiers/", tier_pages.settings_tiers, name="settings_tiers"),
+    path("settings/referrals/", referral_pages.settings_referrals, name="settings_referrals"),
+    path("settings/badges/", badge_pages.settings_badges, name="settings_badges"),
+    path("settings/customers/", customer_pages.settings_customers, name="settings_customers"),
+    path("settings/customers/<int:account_id>/", customer_pages.settings_customer, name="settings_customer"),
     path("settings/surveys/", survey_pages.settings_surveys, name="settings_surveys"),
     path("settings/flows/", flow_pages.settings_flows, name="settings_flows"),
     path("settings/flows/<str:key>/", flow_pages.settings_flow, name="settings_flow"),

@@ -206,8 +206,23 @@ def tier_scheme_dry_run(*, scheme: TierScheme, at: datetime | None = None) -> Dr
         before_name = account.tier.name if account.tier else None
         after_name = after.name if after else None
         if before_name != after_name:
-            moves.append(TierMove(account.pk, before_name, after_name, is_up=_rank(after) > _rank(account.tier)))
+            moves.append(TierMove(account.pk, before_name, after_name,
+                                  is_up=_position(after, tiers) > _position(account.tier, tiers)))
     return DryRun(moves=moves)
+
+
+def _position(tier: Tier | None, tiers: list[Tier]) -> int:
+    """A tier's step in the new version's ladder (-1: none), so "up" and "down" compare within one
+    version: a tier of the old version counts as its same-named tier of the new one, else as the
+    same step of its own ladder (Silver at 500 before, Gold at 300 now: Silver -> Gold is up)."""
+    if tier is None:
+        return -1
+    ladder = sorted(tiers, key=lambda candidate: candidate.threshold)
+    names = [candidate.name for candidate in ladder]
+    if tier.name in names:
+        return names.index(tier.name)
+    own = list(Tier.objects.filter(scheme_id=tier.scheme_id).order_by("threshold").values_list("pk", flat=True))
+    return own.index(tier.pk) if tier.pk in own else -1
 
 
 @transaction.atomic
