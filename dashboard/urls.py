@@ -8,6 +8,7 @@ from dashboard.settings_pages import holidays as holiday_pages
 from dashboard.settings_pages import program as program_pages
 from dashboard.settings_pages import referrals as referral_pages
 from dashboard.settings_pages import rewards as reward_pages
+from dashboard.settings_pages import segments as segment_pages
 from dashboard.settings_pages import surveys as survey_pages
 from dashboard.settings_pages import tiers as tier_pages
 
@@ -37,6 +38,7 @@ urlpatterns = [
     path("settings/flows/", flow_pages.settings_flows, name="settings_flows"),
     path("settings/flows/<str:key>/", flow_pages.settings_flow, name="settings_flow"),
     path("settings/holidays/", holiday_pages.settings_holidays, name="settings_holidays"),
+    path("settings/segments/", segment_pages.settings_segments, name="settings_segments"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),
