@@ -92,11 +92,19 @@ def test_the_expiry_warning_must_come_before_the_expiry(client_in: Client, alpha
     assert Program.objects.get(shop=alpha).expiry_mode == "none"
 
 
-def test_the_page_is_in_hebrew_with_hebrew_errors(client_in: Client, alpha: Any) -> None:
-    client_in.get("/dashboard/overview/", {"locale": "he"})  # the language is kept in the session
-    response = client_in.post(URL, _program_post(alpha, points_per_currency_unit="0"), HTTP_ACCEPT_LANGUAGE="he")
+@pytest.mark.parametrize("language, label, error", [
+    ("he", "נקודות לכל USD", "חייב להיות גדול מ-0"),
+    ("fa", "امتیاز به ازای هر USD", "باید بیشتر از ۰ باشد"),
+])
+def test_the_page_and_its_errors_are_in_hebrew_and_persian(client_in: Client, alpha: Any, language: str, label: str,
+                                                          error: str) -> None:
+    response = client_in.post(URL, _program_post(alpha, points_per_currency_unit="0"),
+                              HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 400
-    assert 'lang="he"' in response.content.decode()
+    html = response.content.decode()
+    assert f'lang="{language}"' in html and 'dir="rtl"' in html
+    assert label in html
+    assert error in html.split('id="id_points_per_currency_unit_error">', 1)[1].split("</p>", 1)[0]
 
 
 def test_the_rules_save_together_and_change_what_is_earned(client_in: Client, alpha: Any) -> None:
