@@ -162,6 +162,8 @@ class Message(models.Model):
     language = models.CharField(max_length=8)
     is_marketing = models.BooleanField(default=True)
     subject = models.CharField(max_length=300, blank=True)
+    # SMS: the segments the carrier bills for it (``campaigns.services.sms.sms_count``); 0 for email.
+    segments = models.PositiveSmallIntegerField(default=0)
     discount_code = models.CharField(max_length=64, blank=True)
     tracking_id = models.CharField(max_length=32, blank=True, db_index=True)  # sent as ESP metadata
     provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
@@ -212,3 +214,45 @@ class MessageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.event_type}"
+
+
+class Branding(models.Model):
+    """How the shop's emails look: logo (else the shop's name), colours and the footer.  A shop
+    without a row gets the defaults (``campaigns.selectors.branding_get``); saving creates it."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
+    logo_url = models.URLField(max_length=500, blank=True)
+    primary_color = models.CharField(max_length=7, default="#1f6f5c")  # buttons, links
+    accent_color = models.CharField(max_length=7, default="#f4b400")  # the discount code's frame
+    button_text_color = models.CharField(max_length=7, default="#ffffff")
+    footer_text = models.CharField(max_length=500, blank=True)
+    # The postal address anti-spam laws require in marketing email (CAN-SPAM); blank: not shown.
+    address = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"branding of {self.shop_id}"
+
+
+class EmailContent(models.Model):
+    """The merchant's words for one email step of a flow in one language: subject, preheader and
+    content blocks (``campaigns.services.email_blocks``).  Kept per step position, so a new
+    version of the flow keeps them; without a row the built-in copy is sent."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    language = models.CharField(max_length=8)
+    subject = models.CharField(max_length=300)
+    preheader = models.CharField(max_length=300, blank=True)
+    blocks = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "flow", "position", "language"],
+                                               name="emailcontent_unique_step_language")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id}#{self.position} {self.language}"

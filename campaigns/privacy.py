@@ -12,6 +12,8 @@ from typing import Any
 
 from campaigns.models import (
     Attribution,
+    Branding,
+    EmailContent,
     Enrolment,
     Flow,
     FlowStep,
@@ -32,7 +34,7 @@ def erase_customer(*, subject: DataSubject) -> None:
 
 
 def erase_shop(*, shop: Shop) -> None:
-    for model in (MessageEvent, Attribution, Message, ScheduledStep, Enrolment, ConsentChange):
+    for model in (MessageEvent, Attribution, Message, ScheduledStep, Enrolment, ConsentChange, EmailContent, Branding):
         model._default_manager.filter(shop=shop).delete()
     FlowStep.objects.filter(flow__shop=shop).delete()
     Flow.objects.filter(shop=shop).delete()
@@ -76,5 +78,8 @@ CAMPAIGNS = PrivacyParticipant(
         "campaigns.Message.reason": "why a message was skipped, in fixed words",
         "campaigns.Message.provider_message_id": "the email provider's id for the message",
         "campaigns.ScheduledStep.result": "the step's outcome, in fixed words",
+        "campaigns.Branding.address": "the shop's business address, printed in its emails' footer",
+        "campaigns.EmailContent.subject": "the merchant's subject template for a flow step",
+        "campaigns.EmailContent.blocks": "the merchant's content blocks for a flow step",
     },
 )

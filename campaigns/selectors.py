@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Count, F, Prefetch
 
-from campaigns.models import Channel, Flow, FlowStep, Message, MessageStatus
+from campaigns.models import Branding, Channel, EmailContent, Flow, FlowStep, Message, MessageStatus
 from commerce.models import ConsentChange, Customer, Order, OrderLine, Shop, Variant
 from commerce.selectors import counted_order_q
 
@@ -62,3 +62,13 @@ def shopper_order(*, shop: Shop, platform_id: str, customer_platform_id: str) ->
 def emails_sent_count(*, shop: Shop, since: datetime) -> int:
     """Flow emails sent since ``since``: what the plan's monthly email limit counts."""
     return Message.objects.filter(shop=shop, channel=Channel.EMAIL, status=MessageStatus.SENT, at__gte=since).count()
+
+
+def branding_get(*, shop: Shop) -> Branding:
+    """The shop's email branding; the defaults, unsaved, for a shop that has not set any."""
+    return Branding.objects.filter(shop=shop).first() or Branding(shop=shop)
+
+
+def email_content_get(*, shop: Shop, flow: Flow, position: int, language: str) -> EmailContent | None:
+    """The merchant's words for one email step in one language, if they wrote any."""
+    return EmailContent.objects.filter(shop=shop, flow=flow, position=position, language=language).first()

@@ -8,25 +8,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+from babel.numbers import format_currency, format_decimal
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from mjml import mjml2html
 
-from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep
-from campaigns.selectors import co_purchased
+from campaigns.models import Branding, Channel, FlowStep, Message, MessageStatus, ScheduledStep
+from campaigns.selectors import branding_get, co_purchased, email_content_get
 from campaigns.services.copy import COPY
-from commerce.models import Customer, Order, OrderLine, Product, Variant
+from campaigns.services.email_blocks import LONG, NEEDS_CODE, PLACEHOLDER, Content, default_content
+from commerce.models import Customer, Order, OrderLine, Product, Shop, Variant
 from commerce.selectors import counted_order_q
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
+from loyalty.models import Account
+from loyalty.services.ledger import account_balance
+from retention_app.locale_format import format_datetime, isolate, local_digits
 
 LANGUAGES = {"en", "he", "fa"}
 UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "campaigns" / "email"
 
 
 def language_for(customer: Customer) -> str:
@@ -98,7 +107,7 @@ def recommendations(*, customer: Customer, limit: int) -> Sequence[Variant]:
     """Products to suggest: in the categories the customer bought from, not bought yet, the
     merchant's highest-margin first (price minus unit cost); the shop's best margins otherwise."""
     bought = set(OrderLine.objects.filter(shop_id=customer.shop_id, order__customer=customer)
-                 .values_list("product_id", flat=True))
+                 .values_list("product_id", flat=True)) if customer.pk else set()
     categories = set(Product.objects.filter(pk__in=bought).values_list("category", flat=True)) - {""}
     variants = (Variant.objects.filter(shop_id=customer.shop_id, unit_cost__isnull=False, product__status="active")
                 .exclude(product_id__in=bought).select_related("product")
@@ -136,26 +145,203 @@ def unsubscribe_url(customer: Customer, channel: str = Channel.EMAIL) -> str:
     return f"{settings.APP_URL}/u/{unsubscribe_token(customer, channel)}"
 
 
-def _context(*, step: FlowStep, customer: Customer, order: Order | None, products: Sequence[Variant], code: str,
-             ends: datetime | None) -> dict:
-    history = list(
-        OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=customer.shop_id, order__customer=customer)
-        .order_by("-order__processed_at").values_list("title", flat=True)[:3]
-    )
-    return {
-        "customer": customer,
-        "shop": customer.shop,
-        "order": order,
-        "lines": list(order.lines.all()) if order else [],
-        "bought_before": history,
-        "recommendations": products,
-        "discount_code": code,
-        "discount_percent": (step.config or {}).get("discount_percent"),
-        "discount_ends": ends,
-        "unsubscribe_url": unsubscribe_url(customer),
-        "is_marketing": step.is_marketing,
-        "survey_url": _survey_url(step=step, customer=customer, order=order),
-    }
+def _purchased(*, customer: Customer, limit: int) -> list[Variant | Product]:
+    """The products the customer bought, newest first, each once (its variant where known)."""
+    if customer.pk is None:
+        return []
+    lines = (OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=customer.shop_id,
+                                      order__customer=customer, product__isnull=False)
+             .select_related("product", "variant", "variant__product").order_by("-order__processed_at", "-pk")[:50])
+    picked: dict[int, Variant | Product] = {}
+    for line in lines:
+        if line.product_id is not None and line.product_id not in picked and line.product is not None:
+            picked[line.product_id] = line.variant or line.product.variants.order_by("pk").first() or line.product
+        if len(picked) >= limit:
+            break
+    return list(picked.values())
+
+
+def _balance(customer: Customer) -> int:
+    account = Account.objects.filter(shop_id=customer.shop_id, customer=customer).first() if customer.pk else None
+    return account_balance(account=account).available if account else 0
+
+
+def _money(amount: Any, currency: str, language: str) -> str:
+    return local_digits(format_currency(Decimal(str(amount)), currency, locale=language, numbering_system="default"),
+                        language)
+
+
+def _number(amount: Any, language: str) -> str:
+    return local_digits(format_decimal(Decimal(str(amount)), locale=language, numbering_system="default"), language)
+
+
+# Values that keep their own digits and direction inside any text: codes are typed as they are.
+LATIN = {"code"}
+ISOLATED = {"code", "order"}
+
+
+def fill(text: str, values: dict[str, str], *, language: str, html: bool) -> str:
+    """``text`` with its ``{placeholders}`` filled: digits in the language's (Persian digits in
+    Persian, codes as they are), order numbers and codes isolated (``<bdi>`` in HTML, FSI...PDI in
+    plain text and subjects) so "#9003" never shows as "9003#" in Hebrew.  HTML comes escaped."""
+    out: list[str] = []
+    position = 0
+    for match in PLACEHOLDER.finditer(text):
+        out.append(_piece(text[position:match.start()], language=language, html=html))
+        key = match.group(1)
+        if key not in values:
+            out.append(_piece(match.group(0), language=language, html=html))
+        else:
+            value = str(values[key])
+            value = value if key in LATIN else local_digits(value, language)
+            value = escape(value) if html else value
+            if key in ISOLATED and value:
+                value = f"<bdi>{value}</bdi>" if html else isolate(value)
+            out.append(value)
+        position = match.end()
+    out.append(_piece(text[position:], language=language, html=html))
+    return "".join(out)
+
+
+def _piece(text: str, *, language: str, html: bool) -> str:
+    text = local_digits(text, language)
+    return str(escape(text)).replace("\n", "<br>") if html else text
+
+
+def _values(*, step: FlowStep, customer: Customer, order: Order | None, values: dict, code: str,
+            language: str, balance: int) -> dict[str, str]:
+    shop = customer.shop
+    filled = {"first_name": customer.first_name or "", "shop": shop.name or shop.domain, "code": code,
+              "percent": str((step.config or {}).get("discount_percent") or ""),
+              "balance": _number(balance, language),
+              "order": order.name if order else ""}
+    for key in ("points", "tier", "product", "launch", "holiday", "holiday_subject"):
+        if key in values:
+            filled[key] = _number(values[key], language) if key == "points" else str(values[key])
+    if step.template == "holiday":  # the occasions' names and greeting in the shopper's language
+        from campaigns.services.holidays import greeting_values
+
+        filled.update({key: str(value) for key, value in
+                       greeting_values(values={**values, **filled}, language=language).items()})
+    return filled
+
+
+def _ends_label(ends: datetime | None, *, shop_zone: str, language: str) -> str:
+    """"Valid until Dec 7, 2026, 10:31 PM (Israel Time)." in the shopper's language, one stop."""
+    if ends is None:
+        return ""
+    when = format_datetime(ends, language=language, zone=shop_zone, with_zone=True)
+    return str(_("Valid until %(ends)s.") % {"ends": when.rstrip(".")})
+
+
+def _product_item(item: Variant | Product, *, shop: Shop, language: str) -> dict[str, str]:
+    variant = item if isinstance(item, Variant) else None
+    product = variant.product if variant else item
+    adapter = adapter_for(shop.platform)
+    handle = getattr(product, "handle", "")
+    if handle:
+        url = f"{adapter.storefront_url(shop=shop)}/products/{quote(handle)}"
+    elif variant is not None and variant.platform_id:
+        url = adapter.cart_link(shop=shop, variant_platform_ids=[variant.platform_id])
+    else:
+        url = adapter.storefront_url(shop=shop)
+    return {"title": str(product.title), "image": str(getattr(product, "image_url", "") or ""), "url": url,
+            "price": _money(variant.price, variant.currency, language) if variant and variant.price is not None else ""}
+
+
+def _blocks(*, content: Content, step: FlowStep, customer: Customer, order: Order | None,
+            products: Sequence[Variant], code: str, ends: datetime | None, values: dict[str, str],
+            language: str, balance: int, survey_url: str) -> list[dict[str, Any]]:
+    """The content's blocks with everything they show worked out; blocks with nothing to show
+    (no code, no products, no survey) are left out."""
+    shop = customer.shop
+    adapter = adapter_for(shop.platform)
+    store_url = adapter.storefront_url(shop=shop)
+    resolved: list[dict[str, Any]] = []
+    for block in content.blocks:
+        kind = block["type"]
+        text = str(block.get("text", ""))
+        if not code and (kind == "discount" or NEEDS_CODE.search(text)):
+            continue
+        if kind in ("heading", "text"):
+            resolved.append({"type": kind, "html": mark_safe(fill(text, values, language=language, html=True)),  # noqa: S308 - escaped in fill
+                             "text": fill(text, values, language=language, html=False)})
+        elif kind == "button":
+            url = {"store": store_url, "survey": survey_url, "url": block.get("url", "")}[block.get("link", "store")]
+            if url:
+                resolved.append({"type": kind, "label": fill(text, values, language=language, html=False),
+                                 "url": url})
+        elif kind == "products":
+            limit = int(block.get("limit", 3))
+            items: Sequence[Variant | Product] = (
+                list(products)[:limit] if block.get("source") == "recommended" else _purchased(customer=customer,
+                                                                                               limit=limit))
+            if items:
+                resolved.append({"type": kind, "title": fill(text, values, language=language, html=False),
+                                 "items": [_product_item(item, shop=shop, language=language) for item in items],
+                                 "column_width": f"{100 / min(len(items), 3):.2f}%"})
+        elif kind == "discount":
+            percent = (step.config or {}).get("discount_percent")
+            label = (str(_("Your code for %(percent)s%% off") % {"percent": local_digits(str(percent), language)})
+                     if percent else str(_("Your code")))
+            resolved.append({"type": kind, "code": code, "label": label,
+                             "ends": _ends_label(ends, shop_zone=shop.timezone, language=language),
+                             "apply_url": adapter.discount_apply_link(shop=shop, code=code) or ""})
+        elif kind == "points":
+            earned = ""
+            if values.get("points"):
+                earned = str(_("+%(points)s points for you") % {"points": values["points"]})
+            resolved.append({"type": kind, "earned": earned,
+                             "balance": str(_("%(balance)s points") % {"balance": _number(balance, language)})})
+        elif kind == "order" and order is not None:
+            resolved.append({"type": kind, "lines": [
+                {"quantity": local_digits(str(line.quantity), language), "title": line.title,
+                 "price": _money(line.unit_price, order.currency, language)} for line in order.lines.all()],
+                "total": _money(order.total, order.currency, language)})
+    return resolved
+
+
+def _plain_text(*, blocks: list[dict[str, Any]], shop_name: str, store_url: str, brand: Branding,
+                is_marketing: bool, unsubscribe: str) -> str:
+    """The plain-text part: the same blocks, readable without HTML."""
+    parts: list[str] = []
+    for block in blocks:
+        kind = block["type"]
+        if kind in ("heading", "text"):
+            parts.append(block["text"])
+        elif kind == "button":
+            parts.append(f"{block['label']}: {block['url']}")
+        elif kind == "products":
+            lines = [block["title"]] if block["title"] else []
+            lines += [f"- {item['title']}" + (f" ({isolate(item['price'])})" if item["price"] else "")
+                      + f": {item['url']}" for item in block["items"]]
+            parts.append("\n".join(lines))
+        elif kind == "discount":
+            lines = [f"{block['label']}: {isolate(block['code'])}"]
+            if block["ends"]:
+                lines.append(block["ends"])
+            if block["apply_url"]:
+                lines.append(block["apply_url"])
+            parts.append("\n".join(lines))
+        elif kind == "points":
+            parts.append("\n".join(filter(None, [block["earned"], f"{_('Your points balance')}: {block['balance']}"])))
+        elif kind == "order":
+            lines = [f"- {line['quantity']} × {line['title']}: {isolate(line['price'])}" for line in block["lines"]]
+            lines.append(f"{_('Total')}: {isolate(block['total'])}")
+            parts.append("\n".join(lines))
+    footer = [line for line in (brand.footer_text, shop_name, store_url, brand.address) if line]
+    if is_marketing:
+        footer.append(f"{_('Unsubscribe')}: {unsubscribe}")
+    parts.append("--\n" + "\n".join(footer))
+    return "\n\n".join(parts) + "\n"
+
+
+def content_for(*, step: FlowStep, language: str) -> Content:
+    """The merchant's words for this step in this language, else the built-in copy."""
+    saved = email_content_get(shop=step.flow.shop, flow=step.flow, position=step.position, language=language)
+    if saved is not None:
+        return Content(subject=saved.subject, preheader=saved.preheader, blocks=list(saved.blocks))
+    return default_content(template=step.template, language=language)
 
 
 # Steps whose email carries the link to one of the shop's surveys, when the merchant switched it on.
@@ -168,44 +354,54 @@ def _survey_url(*, step: FlowStep, customer: Customer, order: Order | None) -> s
     from surveys.services import survey_link
 
     kind = SURVEY_FOR_TEMPLATE.get(step.template)
-    survey = Survey.objects.filter(shop_id=customer.shop_id, kind=kind, is_active=True).first() if kind else None
+    if not kind or customer.pk is None:
+        return ""
+    survey = Survey.objects.filter(shop_id=customer.shop_id, kind=kind, is_active=True).first()
     return survey_link(shop=customer.shop, customer=customer, survey=survey, order=order) if survey else ""
 
 
 def render(*, step: FlowStep, customer: Customer, values: dict, code: str, ends: datetime | None,
-           products: Sequence[Variant] | None = None) -> Rendered:
-    """Subject, plain text and HTML in the shopper's language; ``values`` is the enrolment's
-    context (order id, points, holiday...).  Writes nothing: the preview renders through here."""
-    language = language_for(customer)
+           products: Sequence[Variant] | None = None, content: Content | None = None,
+           language: str | None = None) -> Rendered:
+    """Subject, plain text and branded responsive HTML (MJML) in the shopper's language (or
+    ``language``), from the merchant's content for the step (or ``content``, the editor's unsaved
+    words) else the built-in copy; ``values`` is the enrolment's context (order id, points,
+    holiday...).  Writes nothing: the previews render through here."""
+    language = language or language_for(customer)
     order = enrolment_order(customer=customer, values=values)
     if products is None:
         products = step_products(step=step, customer=customer, order=order)
-    context = _context(step=step, customer=customer, order=order, products=products, code=code, ends=ends)
+    shop = customer.shop
+    brand = branding_get(shop=shop)
+    store_url = adapter_for(shop.platform).storefront_url(shop=shop)
+    balance = _balance(customer)
     with translation.override(language):
-        context["rtl"] = translation.get_language_bidi()
-        context["language"] = language
-        if step.template in COPY:
-            values = {"first_name": customer.first_name or "", "shop": customer.shop.name or customer.shop.domain,
-                      "code": code, "percent": context["discount_percent"] or "", **values}
-            if step.template == "holiday":  # the occasions' names and greeting in the shopper's language
-                from campaigns.services.holidays import greeting_values
-
-                values.update(greeting_values(values=values, language=language))
-            copy = COPY[step.template]
-            subject = str(copy["subject"]) % values
-            context["paragraphs"] = [str(p) % values for p in copy["paragraphs"] if code or "%(code)s" not in str(p)]
-            text = render_to_string("campaigns/email/simple.txt", context)
-            html = render_to_string("campaigns/email/simple.html", context)
-        else:
-            subject = render_to_string(f"campaigns/email/{step.template}.subject.txt", context).strip()
-            text = render_to_string(f"campaigns/email/{step.template}.txt", context)
-            html = render_to_string(f"campaigns/email/{step.template}.html", context)
+        content = content or content_for(step=step, language=language)
+        filled = _values(step=step, customer=customer, order=order, values=values, code=code, language=language,
+                         balance=balance)
+        blocks = _blocks(content=content, step=step, customer=customer, order=order, products=products, code=code,
+                         ends=ends, values=filled, language=language, balance=balance,
+                         survey_url=_survey_url(step=step, customer=customer, order=order))
+        subject = fill(content.subject, filled, language=language, html=False)
+        unsubscribe = unsubscribe_url(customer) if customer.pk else f"{settings.APP_URL}/u/preview"
+        shop_name = shop.name or shop.domain
+        rtl = translation.get_language_bidi()
+        mjml_source = render_to_string("campaigns/email/message.mjml", {
+            "language": language, "direction": "rtl" if rtl else "ltr", "align": "right" if rtl else "left",
+            "end": "left" if rtl else "right", "subject": subject,
+            "preheader": fill(content.preheader, filled, language=language, html=False),
+            "brand": brand, "shop_name": shop_name, "store_url": store_url, "blocks": blocks,
+            "is_marketing": step.is_marketing, "unsubscribe_url": unsubscribe,
+        })
+        html = mjml2html(mjml_source, disable_comments=True)
+        text = _plain_text(blocks=blocks, shop_name=shop_name, store_url=store_url, brand=brand,
+                           is_marketing=step.is_marketing, unsubscribe=unsubscribe)
     return Rendered(language=language, subject=subject, text=text, html=html, products=products)
 
 
 def templates() -> set[str]:
-    """The email templates a step may use: the short ones in ``copy.py`` and those with files."""
-    return set(COPY) | {path.name.removesuffix(".subject.txt") for path in TEMPLATE_DIR.glob("*.subject.txt")}
+    """The email templates a step may use: every built-in email (``copy.py`` and the long ones)."""
+    return set(COPY) | set(LONG)
 
 
 def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
