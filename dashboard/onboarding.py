@@ -21,16 +21,26 @@ from campaigns.services.holiday_catalogue import CATALOGUES
 from campaigns.services.holidays import default_set
 from commerce.models import Customer, Order, Shop
 from dashboard.models import Onboarding, OnboardingStep
-from loyalty.models import Account, Program, Reward, RewardKind, TierBasis, TierPeriod, TierScheme
+from loyalty.models import (
+    Account,
+    Program,
+    Reward,
+    RewardKind,
+    TierBasis,
+    TierPeriod,
+    TierScheme,
+    WidgetSettings,
+)
 from loyalty.selectors import active_tiers, program_get
 from loyalty.services.earning import BackfillPlan, backfill
-from loyalty.services.program import program_defaults_create
+from loyalty.services.program import program_defaults_create, program_update
+from loyalty.services.rewards import reward_active_set, reward_create, reward_update
 from loyalty.services.tiers import TierSpec, tier_evaluate, tier_scheme_activate, tier_scheme_propose
+from loyalty.services.widget import widget_settings_update
 from retention_app.errors import ApplicationError
 
 STEPS: tuple[str, ...] = tuple(OnboardingStep.values)
 LANGUAGES = ("en", "he", "fa")
-MAX_POINTS_PER_UNIT = Decimal("1000")
 
 
 def _invalid(message: str, field_name: str) -> ApplicationError:
@@ -81,14 +91,10 @@ def _step_done(*, shop: Shop, step: str) -> None:
 
 @transaction.atomic
 def onboarding_program_save(*, shop: Shop, is_enabled: bool, points_per_currency_unit: Decimal) -> Program:
-    """Switch the program on or off and set the purchase points per currency unit."""
-    if not Decimal("0") < points_per_currency_unit <= MAX_POINTS_PER_UNIT:
-        raise _invalid(f"points per currency unit must be more than 0 and at most {MAX_POINTS_PER_UNIT}",
-                       "points_per_currency_unit")
-    program = program_defaults_create(shop=shop)
-    program.is_enabled = is_enabled
-    program.points_per_currency_unit = points_per_currency_unit
-    program.save(update_fields=["is_enabled", "points_per_currency_unit", "updated_at"])
+    """Switch the program on or off and set the purchase points per currency unit (the program's
+    own rules apply: ``ValidationError`` keyed by field)."""
+    program = program_update(shop=shop, changes={"is_enabled": is_enabled,
+                                                 "points_per_currency_unit": points_per_currency_unit})
     _step_done(shop=shop, step=OnboardingStep.PROGRAM)
     return program
 
@@ -171,17 +177,16 @@ def onboarding_rewards_save(*, shop: Shop, rewards: list[str]) -> list[Reward]:
     for key in dict.fromkeys(rewards):
         preset = REWARD_PRESETS[key]
         names = preset.names(shop.currency or "USD")
+        data = {"name": names["en"], "names": {"he": names["he"], "fa": names["fa"]},
+                "points_cost": preset.points_cost, "is_active": True}
         reward = _preset_reward(shop, preset)
         if reward is None:
-            reward = Reward.objects.create(shop=shop, name=names["en"], names={"he": names["he"], "fa": names["fa"]},
-                                           kind=preset.kind, value=preset.value, points_cost=preset.points_cost)
+            reward = reward_create(shop=shop, data={**data, "kind": preset.kind, "value": preset.value})
         else:
-            reward.name, reward.names = names["en"], {"he": names["he"], "fa": names["fa"]}
-            reward.points_cost, reward.is_active = preset.points_cost, True
-            reward.save(update_fields=["name", "names", "points_cost", "is_active"])
+            reward = reward_update(reward=reward, changes=data)
         chosen.append(reward)
-    Reward.objects.filter(shop=shop, is_active=True).exclude(pk__in=[reward.pk for reward in chosen]).update(
-        is_active=False)
+    for other in Reward.objects.filter(shop=shop, is_active=True).exclude(pk__in=[reward.pk for reward in chosen]):
+        reward_active_set(reward=other, active=False)
     _step_done(shop=shop, step=OnboardingStep.REWARDS)
     return chosen
 
@@ -345,8 +350,13 @@ def onboarding_holidays_save(*, shop: Shop, enabled: bool, calendars: list[str],
 # --- step 6: the widget's look -----------------------------------------------------------------
 
 @transaction.atomic
-def onboarding_widget_done(*, shop: Shop) -> None:
+def onboarding_widget_save(*, shop: Shop, accent_color: str, launcher_position: str) -> WidgetSettings:
+    """The widget's accent colour and launcher corner, through the widget designer's service
+    (blank: the theme editor's setting applies)."""
+    widget = widget_settings_update(shop=shop, changes={"accent_color": accent_color,
+                                                        "launcher_position": launcher_position})
     _step_done(shop=shop, step=OnboardingStep.WIDGET)
+    return widget
 
 
 # --- step 7: launch ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from dashboard.settings_pages import badges as badge_pages
 from dashboard.settings_pages import customers as customer_pages
 from dashboard.settings_pages import flows as flow_pages
 from dashboard.settings_pages import holidays as holiday_pages
+from dashboard.settings_pages import onboarding as onboarding_pages
 from dashboard.settings_pages import program as program_pages
 from dashboard.settings_pages import referrals as referral_pages
 from dashboard.settings_pages import rewards as reward_pages
@@ -14,7 +15,9 @@ from dashboard.settings_pages import tiers as tier_pages
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", onboarding_pages.index, name="index"),
+    path("home/", onboarding_pages.home, name="home"),
+    path("onboarding/", onboarding_pages.onboarding, name="onboarding"),
     path("overview/", views.overview, name="overview"),
     path("cohorts/", views.cohorts, name="cohorts"),
     path("segments/", views.segments, name="segments"),

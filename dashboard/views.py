@@ -123,21 +123,11 @@ def _chart_value(value: Any) -> Any:
 
 @require_GET
 @dashboard_view
-def index(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
-    """The app's URL.  Shopify opens it inside the admin with a one-minute session token: the
-    overview is shown right here (no redirect carrying the token, no bounce); a login goes on to it."""
-    if access.embedded:
-        return _overview(request, access)
-    return HttpResponseRedirect(access.url("dashboard:overview"))
-
-
-@require_GET
-@dashboard_view
 def overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
-    return _overview(request, access)
+    return overview_page(request, access)
 
 
-def _overview(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
+def overview_page(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     period = period_from(request.GET, shop=access.shop)
     report = sources.retention_report(shop=access.shop, period=period)
     options = report["settings"]

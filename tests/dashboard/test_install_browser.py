@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 DOMAIN = "new-store.myshopify.com"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-HEADING = {"he": "סקירת שימור לקוחות", "fa": "نمای کلی حفظ مشتری", "en": "Retention overview"}
+# A shop that has just installed opens on the set-up guide (dashboard:onboarding).
+HEADING = {"he": "הגדרת Comeback", "fa": "راه‌اندازی Comeback", "en": "Set up Comeback"}
 COHORTS = {"he": "קבוצות", "fa": "گروه‌ها"}
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
@@ -74,7 +75,7 @@ def test_opening_the_app_for_a_new_shop_installs_it_and_lands_embedded_in_hebrew
         expect(page.get_by_role("heading", name="Install Comeback")).to_be_visible()
         _shot(page, "consent-he")
         page.get_by_role("button", name="Install").click()
-        # then the dashboard opens inside the admin, in Hebrew, right to left
+        # then the set-up guide opens inside the admin, in Hebrew, right to left
         heading = _app(page).get_by_role("heading", level=1)
         expect(heading).to_have_text(HEADING["he"])
         expect(_app(page).locator("html")).to_have_attribute("dir", "rtl")

@@ -57,12 +57,12 @@ def test_an_unknown_shop_opening_the_app_is_installed_by_token_exchange(client, 
     assert shop.name == platform.shop(DOMAIN).name
     assert {s.topic for s in platform.shop(DOMAIN).subscriptions.values()} >= {"ORDERS_CREATE", "APP_UNINSTALLED"}
     assert SyncRun.objects.filter(shop=shop, kind="history").exists()
-    # and the merchant sees the dashboard, embedded, in Hebrew
+    # and the merchant sees the set-up guide's first step, embedded, in Hebrew
     html = response.content.decode()
     assert response.status_code == 200
     assert response.redirect_chain == []  # shown at the app's URL itself: no redirect carries the token
     assert '<html lang="he" dir="rtl">' in html
-    assert "סקירת שימור לקוחות" in html
+    assert "הגדרת Comeback" in html and "שלב 1 מתוך 7: מועדון לקוחות" in html
     assert response["Content-Security-Policy"].startswith(
         f"frame-ancestors https://{DOMAIN} https://admin.shopify.com {platform.base_url}")
 

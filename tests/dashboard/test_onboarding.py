@@ -5,11 +5,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from campaigns.models import Flow
 from dashboard import onboarding
 from dashboard.models import Onboarding
-from loyalty.models import Account, LedgerEntry, Program, Reward
+from loyalty.models import Account, LedgerEntry, Program, Reward, WidgetSettings
 from loyalty.selectors import active_tiers
 from retention_app.errors import ApplicationError
 from tests.factories import CustomerFactory, OrderFactory, ShopFactory
@@ -46,11 +47,11 @@ def test_the_program_step_sets_the_rate_and_switches_the_program_on(shop):
     assert state.steps_done == {"program"} and state.next_step == "rewards"
 
 
-@pytest.mark.parametrize("rate", [Decimal("0"), Decimal("-1"), Decimal("1000.5")])
+@pytest.mark.parametrize("rate", [Decimal("0"), Decimal("-1")])
 def test_the_program_step_refuses_a_rate_out_of_range_and_saves_nothing(shop, rate):
-    with pytest.raises(ApplicationError) as refused:
+    with pytest.raises(ValidationError) as refused:
         onboarding.onboarding_program_save(shop=shop, is_enabled=True, points_per_currency_unit=rate)
-    assert refused.value.extra == {"field": "points_per_currency_unit"}
+    assert set(refused.value.message_dict) == {"points_per_currency_unit"}
     program = Program.objects.get(shop=shop)
     assert program.is_enabled is False and program.points_per_currency_unit == Decimal("1")
     assert not Onboarding.objects.filter(shop=shop).exists()
@@ -156,8 +157,17 @@ def test_every_step_done_completes_the_wizard(shop):
     onboarding.onboarding_tiers_save(shop=shop, tiers="keep")
     onboarding.onboarding_flows_save(shop=shop, flows=[])
     onboarding.onboarding_holidays_save(shop=shop, enabled=False, calendars=[], occasions=[])
-    onboarding.onboarding_widget_done(shop=shop)
+    onboarding.onboarding_widget_save(shop=shop, accent_color="#1F7A4D", launcher_position="left")
     assert not onboarding.onboarding_state(shop=shop).complete
     onboarding.onboarding_launch(shop=shop)
     state = onboarding.onboarding_state(shop=shop)
     assert state.complete and state.steps_done == set(onboarding.STEPS)
+    widget = WidgetSettings.objects.get(shop=shop)
+    assert (widget.accent_color, widget.launcher_position) == ("#1f7a4d", "left")
+
+
+def test_the_widget_step_refuses_a_colour_that_is_not_one(shop):
+    with pytest.raises(ValidationError) as refused:
+        onboarding.onboarding_widget_save(shop=shop, accent_color="red; x", launcher_position="left")
+    assert set(refused.value.message_dict) == {"accent_color"}
+    assert "widget" not in onboarding.onboarding_state(shop=shop).steps_done
