@@ -166,7 +166,8 @@ def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
     return Message.objects.create(
         shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled, channel=Channel.SMS,
         template=step.template, language=rendered.language, is_marketing=step.is_marketing,
-        subject=rendered.text[:300], status=MessageStatus.SENT, at=now,
+        subject=rendered.text[:300], segments=sms_count(text=rendered.text).segments, status=MessageStatus.SENT,
+        at=now,
     )
 
 

@@ -1,12 +1,12 @@
 """The SMS character and segment counter (GSM-7 / UCS-2), the merchant's own text per language, and
-the count of the text as a shopper gets it."""
+the count recorded when the text is sent."""
 
 import json
 from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.models import FlowStep
+from campaigns.models import FlowStep, Message
 from campaigns.services.engine import enrol, run_due
 from campaigns.services.flows import flow_edit, flow_enable
 from campaigns.services.sms import sms_count, text_count
@@ -104,6 +104,11 @@ def test_the_merchants_text_is_sent_in_the_shoppers_language_and_its_segments_re
     assert hebrew_body.startswith("Noa, התגעגענו! חזרי ל-Shira ")
     assert "STOP" in hebrew_body and hebrew_body != "Noa, התגעגענו! חזרי ל-Shira"
     assert any(body.startswith("Shira: we miss you, Noa!") for body in bodies)  # the template, in English
+    # and each message records the segments the counter gives for exactly what was sent
+    for message in Message.objects.all():
+        body = next(body for body in bodies if body[:300] == message.subject)
+        assert message.segments == sms_count(text=body).segments >= 1
+    assert Message.objects.get(customer=hebrew).segments == sms_count(text=hebrew_body).segments
 
 
 def test_the_count_of_a_text_includes_the_opt_out_sentence(shop):
