@@ -3,6 +3,7 @@ from django.urls import path
 from dashboard import plan, views
 from dashboard.settings_pages import badges as badge_pages
 from dashboard.settings_pages import customers as customer_pages
+from dashboard.settings_pages import data as data_pages
 from dashboard.settings_pages import flows as flow_pages
 from dashboard.settings_pages import holidays as holiday_pages
 from dashboard.settings_pages import onboarding as onboarding_pages
@@ -42,6 +43,7 @@ urlpatterns = [
     path("settings/flows/<str:key>/", flow_pages.settings_flow, name="settings_flow"),
     path("settings/holidays/", holiday_pages.settings_holidays, name="settings_holidays"),
     path("settings/segments/", segment_pages.settings_segments, name="settings_segments"),
+    path("settings/data/", data_pages.settings_data, name="settings_data"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),
