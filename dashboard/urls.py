@@ -4,6 +4,7 @@ from dashboard import plan, views
 from dashboard.settings_pages import badges as badge_pages
 from dashboard.settings_pages import customers as customer_pages
 from dashboard.settings_pages import data as data_pages
+from dashboard.settings_pages import email as email_pages
 from dashboard.settings_pages import flows as flow_pages
 from dashboard.settings_pages import holidays as holiday_pages
 from dashboard.settings_pages import onboarding as onboarding_pages
@@ -41,6 +42,9 @@ urlpatterns = [
     path("settings/surveys/", survey_pages.settings_surveys, name="settings_surveys"),
     path("settings/flows/", flow_pages.settings_flows, name="settings_flows"),
     path("settings/flows/<str:key>/", flow_pages.settings_flow, name="settings_flow"),
+    path("settings/flows/<str:key>/steps/<int:position>/email/<str:language>/", email_pages.settings_email,
+         name="settings_email"),
+    path("settings/branding/", email_pages.settings_branding, name="settings_branding"),
     path("settings/holidays/", holiday_pages.settings_holidays, name="settings_holidays"),
     path("settings/segments/", segment_pages.settings_segments, name="settings_segments"),
     path("settings/data/", data_pages.settings_data, name="settings_data"),
