@@ -184,6 +184,10 @@ class BaseStepFormSet(forms.BaseFormSet):
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         return {**super().get_form_kwargs(index), "segments": self.form_kwargs["segments"]}
 
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        form.fields["DELETE"].label = gettext_lazy("Remove this step")
+
 
 StepFormSet = forms.formset_factory(StepForm, formset=BaseStepFormSet, extra=0, can_delete=True,
                                     max_num=service.MAX_STEPS, absolute_max=service.MAX_STEPS)
