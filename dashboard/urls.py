@@ -14,6 +14,7 @@ from dashboard.settings_pages import rewards as reward_pages
 from dashboard.settings_pages import segments as segment_pages
 from dashboard.settings_pages import surveys as survey_pages
 from dashboard.settings_pages import tiers as tier_pages
+from dashboard.settings_pages import widget as widget_pages
 
 app_name = "dashboard"
 urlpatterns = [
@@ -48,6 +49,7 @@ urlpatterns = [
     path("settings/holidays/", holiday_pages.settings_holidays, name="settings_holidays"),
     path("settings/segments/", segment_pages.settings_segments, name="settings_segments"),
     path("settings/data/", data_pages.settings_data, name="settings_data"),
+    path("settings/widget/", widget_pages.settings_widget, name="settings_widget"),
     path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),

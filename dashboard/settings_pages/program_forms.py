@@ -14,7 +14,7 @@ from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 
 from commerce.models import Shop
-from loyalty.models import EarningRule, Program, Reward, RuleKind, Tier, TierScheme
+from loyalty.models import EarningRule, Program, Reward, RewardKind, RuleKind, Tier, TierScheme
 from loyalty.services.program import MAX_RULE_POINTS
 from loyalty.services.rewards import reward_languages
 
@@ -217,7 +217,11 @@ class RewardForm(forms.ModelForm):
                 required=False, initial=names.get(language, ""),
                 widget=forms.TextInput(attrs={"lang": language, "dir": "rtl" if info["bidi"] else "ltr"}))
         self.fields["value"].required = False
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = list(RewardKind.choices)  # no empty choice: a new reward starts as an amount off
         if creating:
+            self.initial["kind"] = self.initial.get("kind") or RewardKind.FIXED_AMOUNT
             del self.fields["is_active"]
         self.order_fields(["name", *(f"names_{language}" for language in reward_languages())])
         _numbers_typed(self)

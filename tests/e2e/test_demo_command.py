@@ -2,6 +2,7 @@
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,4 +33,10 @@ def test_demo_installs_syncs_and_runs_the_program(tmp_path):
     assert "login: admin / demo-test-password" in output
     # the second sandbox shop, without the app: the address a person clicks to walk through the install
     assert "/shops/new-store.myshopify.com/admin/apps/" in output
+    assert "opens embedded on the set-up guide" in output
     assert (tmp_path / "comeback.sqlite3").exists()
+    # the demo store has been through the set-up guide (its app opens on the overview); the new shop has not
+    with sqlite3.connect(tmp_path / "comeback.sqlite3") as database:
+        onboarded = database.execute("SELECT shop.domain, onboarding.launched_at IS NOT NULL FROM dashboard_onboarding"
+                                     " onboarding JOIN commerce_shop shop ON shop.id = onboarding.shop_id").fetchall()
+    assert onboarded == [("demo-store.myshopify.com", 1)]

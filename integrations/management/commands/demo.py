@@ -298,7 +298,12 @@ class Command(BaseCommand):
     def _dashboard_login(self, shop: Shop) -> str:
         """The merchant's view: a ``demo`` login that is a member of the demo shop only."""
         from dashboard.models import MembershipRole
+        from dashboard.onboarding import onboarding_complete
         from dashboard.services import membership_grant
+
+        # The demo store is set up already (program, flows, surveys on, history awarded): its app
+        # opens on the overview; the new shop walks the set-up guide from its first open.
+        onboarding_complete(shop=shop)
 
         password = os.environ.get("DEMO_DASHBOARD_PASSWORD") or secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(username="demo", defaults={"email": "demo@localhost"})
@@ -328,7 +333,8 @@ class Command(BaseCommand):
             f"  Sandbox         {sandbox_url}/shops/{shop.domain}",
             f"  Shopify admin   {embedded_app_url(shop_domain=shop.domain)}   (the app embedded; ?locale=he or fa)",
             f"  Install         {embedded_app_url(shop_domain=NEW_SHOP)}   ({NEW_SHOP} has not installed the"
-            " app: open it from its admin, Install, and it opens embedded; ?locale=he or fa)",
+            " app: open it from its admin, Install, and it opens embedded on the set-up guide: program, rewards,"
+            " tiers, flows, holidays, widget, launch; ?locale=he or fa)",
             "",
         ]
         self.stdout.write("\n".join(lines))

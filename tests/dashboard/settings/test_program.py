@@ -84,6 +84,13 @@ def test_a_bad_rate_is_refused_next_to_its_field_and_nothing_changes(client_in: 
     assert (program.points_per_currency_unit, program.pending_days) == (Decimal("1"), 14)
 
 
+def test_a_rate_typed_in_persian_digits_is_read(client_in: Client, alpha: Any) -> None:
+    response = client_in.post(URL, _program_post(alpha, points_per_currency_unit="۲.۵", pending_days="۷"))
+    assert response.status_code == 302
+    program = Program.objects.get(shop=alpha)
+    assert (program.points_per_currency_unit, program.pending_days) == (Decimal("2.5"), 7)
+
+
 def test_the_expiry_warning_must_come_before_the_expiry(client_in: Client, alpha: Any) -> None:
     response = client_in.post(URL, _program_post(alpha, expiry_mode="batch", expiry_days="7",
                                                  expiry_warning_days="14"))
