@@ -197,6 +197,41 @@ def widget_state(*, shop: Shop, account: Account | None, language: str = "") -> 
     return state
 
 
+def widget_preview_state(*, shop: Shop, language: str) -> dict[str, dict[str, Any]]:
+    """The widget designer's preview: what a guest sees (the real state) and what a member would
+    see, with a made-up balance, halfway to the second tier, and a sample referral link (in memory:
+    a read writes nothing).  The designer's unsaved settings are applied in the page."""
+    guest = widget_state(shop=shop, account=None, language=language)
+    tiers = guest["tiers"]
+    current, following = (tiers[0] if tiers else None), (tiers[1] if len(tiers) > 1 else None)
+    goal = Decimal(following["threshold"]) if following else Decimal("0")
+    progress = (goal / 2).quantize(Decimal("1")) if following else Decimal("0")
+    cheapest = min((r["points_cost"] for r in guest["rewards"]), default=100)
+    balance = max(cheapest + cheapest // 5, 120)
+    now = timezone.now()
+    member = {
+        **guest, "logged_in": True, "member": True,
+        "balance": {"available": balance, "pending": 40},
+        "tier": {"id": current["id"] if current else None, "name": current["name"] if current else None,
+                 "perks": current["perks"] if current else {}, "basis": guest["tier_basis"], "currency": shop.currency,
+                 "progress": str(progress), "next": following["name"] if following else None,
+                 "next_threshold": following["threshold"] if following else None,
+                 "remaining": str(goal - progress) if following else None},
+        "referral": {"code": "PREVIEW", "link": adapter_for(shop.platform).referral_link(shop=shop, code="PREVIEW")},
+        "history": [{"points": balance, "kind": "earn", "reason": "", "at": (now - timedelta(days=3)).isoformat(),
+                     "available_at": (now - timedelta(days=3)).isoformat(),
+                     "recorded_at": (now - timedelta(days=3)).isoformat()}],
+        "codes": [],
+        "rewards": [],
+    }
+    for reward in guest["rewards"]:
+        tier_ok = reward["tier_only_id"] is None or (current is not None and reward["tier_only_id"] == current["id"])
+        unlocked = tier_ok and reward["points_cost"] <= balance
+        member["rewards"].append({**reward, "unlocked": unlocked,
+                                  "locked_reason": None if unlocked else ("tier" if not tier_ok else "points")})
+    return {"guest": guest, "member": member}
+
+
 def points_accounting(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
     """Earned / redeemed / reversed / expired / adjusted per day (shop's time zone) of when it
     happened (``occurred_at``: points for a backfilled order fall on the order's day, not on

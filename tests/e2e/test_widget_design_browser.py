@@ -48,8 +48,8 @@ def member(store: Any) -> Customer:
     return customer
 
 
-def _page(browser: Browser, width: int = 1280) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": 800}, reduced_motion="reduce")
+def _page(browser: Browser, width: int = 1280, locale: str = "en") -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 800}, reduced_motion="reduce", locale=locale)
     context.set_default_timeout(10_000)
     return context.new_page()
 
@@ -138,5 +138,103 @@ def test_right_to_left_widget_at_phone_width(browser: Browser, store: Any, membe
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"widget-design-{language}-390.png"))
+    finally:
+        page.context.close()
+
+
+@pytest.fixture
+def merchant(store: Any) -> Any:
+    from dashboard.services import membership_grant
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="designer")
+    membership_grant(user=user, shop=Shop.objects.get(domain=DOMAIN), role="owner")
+    return user
+
+
+def _log_in(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/dashboard/login/")
+    page.locator("#id_username").fill("designer")
+    page.locator("#id_password").fill("password")
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url("**/dashboard/**")
+
+
+@needs_chromium
+def test_merchant_designs_the_widget_and_the_shopper_sees_it(page: Page, app: Any, store: Any, member: Customer,
+                                                              merchant: Any) -> None:
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _log_in(page, app.url)
+    page.goto(f"{app.url}/dashboard/settings/widget/")
+    stage = page.locator("#widget-stage")
+    # the preview is the real widget, open, with the shop's rewards and ways to earn
+    expect(stage.locator(".cbw-panel")).to_be_visible()
+    expect(stage.locator(".cbw-rewards")).to_contain_text("5 off your order")
+    expect(stage.locator("[data-cbw=ways] [data-kind=purchase]")).to_have_text("5 points per $1 spent")
+    # when: the merchant types a colour and a label and hides "ways to earn" (keyboard and mouse alike)
+    page.get_by_label("Accent colour", exact=True).fill("#0b6e4f")
+    page.locator("[name='texts.en.launcher_label']").fill("Perks")
+    page.get_by_role("checkbox", name="Ways to earn").uncheck()
+    page.get_by_label("Bottom left").check()
+    # then the preview follows before saving
+    expect(stage.locator(".cbw-launcher")).to_contain_text("Perks")
+    expect(stage.locator("[data-cbw=ways]")).to_have_count(0)
+    expect(stage.locator(".cbw-launcher")).to_have_css("background-color", "rgb(11, 110, 79)")
+    # and the shopper's widget has not changed yet
+    shopper = page.context.browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[union-attr]
+    try:
+        store_page = shopper.new_page()
+        store_page.goto(f"{store.origin}/?customer={member.platform_id}")
+        expect(store_page.locator(".cbw-launcher")).to_contain_text("Club")
+        # when the merchant saves
+        page.get_by_role("button", name="Save widget").click()
+        expect(page.locator("#saved-notice")).to_have_text("Saved.")
+        # then the shopper's next page shows the design, over the theme editor's red and "Club"
+        store_page.reload()
+        launcher = store_page.locator(".cbw-launcher")
+        expect(launcher).to_contain_text("Perks")
+        expect(launcher).to_have_css("background-color", "rgb(11, 110, 79)")
+        box = launcher.bounding_box()
+        assert box is not None and box["x"] < 640, box
+        launcher.click()
+        expect(store_page.locator(".cbw-rewards")).to_be_visible()
+        expect(store_page.locator("[data-cbw=ways]")).to_have_count(0)
+    finally:
+        shopper.close()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+@needs_chromium
+def test_a_bad_colour_is_explained_and_the_preview_keeps_working(page: Page, app: Any, store: Any,
+                                                                  merchant: Any) -> None:
+    _log_in(page, app.url)
+    page.goto(f"{app.url}/dashboard/settings/widget/")
+    page.get_by_label("Accent colour", exact=True).fill("green")
+    page.get_by_role("button", name="Save widget").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Accent colour")
+    field = page.get_by_label("Accent colour", exact=True)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#widget-stage .cbw-panel")).to_be_visible()
+
+
+@needs_chromium
+@pytest.mark.parametrize("language", ["he", "fa"])
+def test_the_designer_at_phone_width_right_to_left(browser: Browser, app: Any, store: Any, merchant: Any,
+                                                   language: str) -> None:
+    page = _page(browser, width=390, locale=language)
+    try:
+        _log_in(page, app.url)
+        page.goto(f"{app.url}/dashboard/settings/widget/")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        stage = page.locator("#widget-stage")
+        expect(stage.locator(".cbw-panel")).to_be_visible()
+        assert stage.locator(".cbw").get_attribute("dir") == "rtl"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"widget-designer-{language}-390.png"), full_page=True)
     finally:
         page.context.close()

@@ -761,12 +761,15 @@
     // The dashboard's widget designer: draw (or redraw) the widget from {locale, widget, state},
     // the panel open, without fetching anything.
     preview: (given) => {
+      const relocale = !root || !preview || given.locale !== preview.locale;
       preview = given;
-      setLocale(given.locale || tag);
       state = given.state;
-      if (root) { root.remove(); root = null; claimForm = null; forms.clear(); }
+      if (relocale) {
+        setLocale(given.locale || tag);
+        if (root) { root.remove(); root = null; claimForm = null; forms.clear(); }
+      }
       render();
-      if (given.open !== false) open(false);
+      if (given.open !== false && panel.hidden) open(false);
     },
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
