@@ -312,27 +312,27 @@ def _question_get(*, shop: Shop, survey_id: int, question_id: int) -> Question:
     return question
 
 
-def _texts(texts: Mapping[str, Any], *, what: str, limit: int) -> dict[str, str]:
-    """A text per language (``{"en": …, "he": …, "fa": …}``), trimmed, at least one given."""
+def _texts(texts: Mapping[str, Any], *, empty: str, limit: int) -> dict[str, str]:
+    """A text per language (``{"en": …, "he": …, "fa": …}``), trimmed, at least one given
+    (``empty`` says so otherwise)."""
     cleaned = {language: str(texts.get(language) or "").strip() for language in LANGUAGES}
     for language, text in cleaned.items():
         if len(text) > limit:
-            raise ApplicationError(_("The %(what)s in %(language)s is longer than %(limit)d characters.")
-                                   % {"what": what, "language": language, "limit": limit},
+            raise ApplicationError(_("Keep each text under %(limit)d characters.") % {"limit": limit},
                                    status=400, code="invalid_text", extra={"field": language})
         if any(ord(char) < 32 for char in text):
-            raise ApplicationError(_("The %(what)s holds a control character.") % {"what": what},
-                                   status=400, code="invalid_text", extra={"field": language})
+            raise ApplicationError(_("Texts cannot hold control characters."), status=400, code="invalid_text",
+                                   extra={"field": language})
     if not any(cleaned.values()):
-        raise ApplicationError(_("Write the %(what)s in at least one language.") % {"what": what},
-                               status=400, code="invalid_text", extra={"field": "en"})
+        raise ApplicationError(empty, status=400, code="invalid_text", extra={"field": "en"})
     return {language: text for language, text in cleaned.items() if text}
 
 
 def survey_title_update(*, shop: Shop, survey_id: int, title: Mapping[str, Any]) -> Survey:
     """The survey's title per language, as shoppers see it."""
     survey = _survey_get(shop=shop, survey_id=survey_id)
-    survey.title = _texts(title, what=_("title"), limit=QUESTION_TEXT_MAX_LENGTH)
+    survey.title = _texts(title, empty=_("Write the title in at least one language."),
+                          limit=QUESTION_TEXT_MAX_LENGTH)
     survey.save(update_fields=["title", "updated_at"])
     return survey
 
@@ -352,7 +352,8 @@ def _choices_clean(choices: Any, *, previous: list[dict[str, Any]]) -> list[dict
             raise ApplicationError(_("Each option needs a label."), status=400, code="invalid_choices",
                                    extra={"field": "choices"})
         try:
-            labels = _texts(label, what=_("option"), limit=CHOICE_LABEL_MAX_LENGTH)
+            labels = _texts(label, empty=_("Label each option in at least one language."),
+                            limit=CHOICE_LABEL_MAX_LENGTH)
         except ApplicationError as error:
             error.extra["field"] = "choices"
             raise
@@ -376,7 +377,8 @@ def question_create(*, shop: Shop, survey_id: int, kind: str, text: Mapping[str,
     if kind not in CUSTOM_KINDS:
         raise ApplicationError(_("Choose a kind of question."), status=400, code="invalid_kind",
                                extra={"field": "kind"})
-    texts = _texts(text, what=_("question"), limit=QUESTION_TEXT_MAX_LENGTH)
+    texts = _texts(text, empty=_("Write the question in at least one language."),
+                   limit=QUESTION_TEXT_MAX_LENGTH)
     options = _choices_clean(choices, previous=[]) if kind == QuestionKind.CHOICE else []
     with transaction.atomic():
         existing = list(Question.objects.select_for_update().filter(shop=shop, survey=survey)
@@ -401,7 +403,8 @@ def question_update(*, shop: Shop, survey_id: int, question_id: int, text: Mappi
     """Reword a question (its kind stays: answers given are typed by it).  The presets' questions
     may be reworded too; their options keep their values."""
     question = _question_get(shop=shop, survey_id=survey_id, question_id=question_id)
-    question.text = _texts(text, what=_("question"), limit=QUESTION_TEXT_MAX_LENGTH)
+    question.text = _texts(text, empty=_("Write the question in at least one language."),
+                   limit=QUESTION_TEXT_MAX_LENGTH)
     fields = ["text", "updated_at"]
     if question.kind == QuestionKind.CHOICE and choices is not None:
         question.choices = _choices_clean(choices, previous=list(question.choices))
