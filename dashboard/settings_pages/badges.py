@@ -45,9 +45,9 @@ class BadgeForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Awarded for"), choices=BadgeKind.choices)
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     threshold = forms.IntegerField(label=gettext_lazy("Number of orders"), min_value=1, initial=1, required=False,
-                                   help_text=gettext_lazy("For \u201cPlaced a number of orders\u201d."))
+                                   help_text=gettext_lazy("For “Placed a number of orders”."))
     tier_name = forms.ChoiceField(label=gettext_lazy("Tier"), required=False,
-                                  help_text=gettext_lazy("For \u201cReached a tier\u201d."))
+                                  help_text=gettext_lazy("For “Reached a tier”."))
     points = forms.IntegerField(label=gettext_lazy("Points awarded with the badge"), min_value=0,
                                 max_value=service.MAX_POINTS, initial=0)
     is_active = forms.BooleanField(label=gettext_lazy("Active (customers can earn it)"), required=False, initial=True)
