@@ -11,6 +11,7 @@ from commerce.models import Customer
 from loyalty.models import EarningRule, LedgerEntry, Program
 from loyalty.services.actions import review_record
 from loyalty.services.ledger import account_for_customer
+from tests.integrations.test_oauth import session_token
 from tests.loyalty.helpers import customer, deliver, line, order
 
 URL = "/dashboard/settings/program/"
@@ -161,3 +162,30 @@ def test_another_shops_program_is_untouched(client_in: Client, alpha: Any, beta:
     client_in.post(URL, _program_post(alpha, points_per_currency_unit="7"))
     assert Program.objects.get(shop=alpha).points_per_currency_unit == Decimal("7")
     assert Program.objects.get(shop=beta).points_per_currency_unit == Decimal("1")
+
+
+ALPHA_HOST = "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE"  # Shopify's host: base64 of the shop's admin
+
+
+def test_inside_the_shopify_admin_the_form_posts_with_the_session_token_and_stays_embedded(
+        alpha: Any, beta: Any) -> None:
+    # given the page loaded by the Shopify admin (no login, no CSRF cookie: the session token)
+    embedded = Client(enforce_csrf_checks=True)
+    params = {"shop": alpha.domain, "host": ALPHA_HOST, "locale": "he"}
+    page = embedded.get(URL, {**params, "id_token": session_token(alpha.domain)})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/dashboard/settings/program/?shop={alpha.domain}&amp;host={ALPHA_HOST}" in html  # the form's action
+    assert 'dir="rtl"' in html
+    # when the form is posted with a fresh token (dashboard.js puts it in the action)
+    query = f"shop={alpha.domain}&host={ALPHA_HOST}&locale=he&id_token={session_token(alpha.domain)}"
+    response = embedded.post(f"{URL}?{query}", _program_post(alpha, points_per_currency_unit="3"))
+    # then it is saved, and the redirect keeps the admin's parameters
+    assert response.status_code == 302
+    assert f"shop={alpha.domain}" in response["Location"] and f"host={ALPHA_HOST}" in response["Location"]
+    assert Program.objects.get(shop=alpha).points_per_currency_unit == Decimal("3")
+    # and another shop's token cannot post into alpha
+    forged = embedded.post(f"{URL}?shop={alpha.domain}&host={ALPHA_HOST}&id_token={session_token(beta.domain)}",
+                           _program_post(alpha, points_per_currency_unit="9"))
+    assert forged.status_code == 401
+    assert Program.objects.get(shop=alpha).points_per_currency_unit == Decimal("3")
