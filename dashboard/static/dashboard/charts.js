@@ -32,6 +32,20 @@
     return function (value) { return format.format(spec.unit === "percent" ? value / 100 : value); };
   }
 
+  // A label wider than about a sixth of the chart is split at spaces into lines (Chart.js draws arrays
+  // as lines), so that on a phone the bars keep every label whole.
+  function wrap(label, width) {
+    var text = String(label);
+    var limit = Math.max(8, Math.floor(width / 6 / 6.5));
+    if (text.length <= limit || text.indexOf(" ") < 0) { return text; }
+    var lines = [];
+    text.split(" ").forEach(function (word) {
+      var last = lines.length - 1;
+      if (last >= 0 && (lines[last] + " " + word).length <= limit) { lines[last] += " " + word; } else { lines.push(word); }
+    });
+    return lines;
+  }
+
   function datasets(spec) {
     return spec.series.map(function (series, index) {
       var colour = palette[index % palette.length];
@@ -47,7 +61,8 @@
         dataset.spanGaps = false;
         dataset.pointRadius = 2;
         if (partial.length) {  // a month not over yet: dashed line into it, hollow point
-          dataset.segment = { borderDash: function (context) { return partial[context.p1DataIndex] ? [5, 4] : undefined; } };
+          dataset.segment = { borderDash: function (context) {  // either end: the data runs leftwards in rtl
+            return partial[context.p0DataIndex] || partial[context.p1DataIndex] ? [5, 4] : undefined; } };
           dataset.pointBackgroundColor = data.map(function (_, i) { return partial[i] ? "#fff" : colour; });
         }
       } else if (partial.length) {  // a month not over yet: a lighter bar with a dashed edge
@@ -62,9 +77,24 @@
     });
   }
 
+  // Right to left, time and categories run leftwards.  Chart.js's reverse option would do it, but it
+  // then pads the wrong side for the edge labels (they were cut off in Hebrew): the data is turned
+  // round instead, and the axis runs as usual.
+  function mirrored(spec) {
+    var copy = Object.assign({}, spec);
+    copy.labels = spec.labels.slice().reverse();
+    copy.series = spec.series.map(function (series) {
+      var turned = Object.assign({}, series, { data: series.data.slice().reverse() });
+      if (series.partial) { turned.partial = series.partial.slice().reverse(); }
+      return turned;
+    });
+    return copy;
+  }
+
   function draw(canvas) {
     var spec = specs.filter(function (item) { return item.id === canvas.dataset.chart; })[0];
     if (!spec) { return null; }
+    if (rtl && !spec.horizontal) { spec = mirrored(spec); }
     var format = formatter(spec);
     var horizontal = Boolean(spec.horizontal);
     var valueAxis = horizontal ? "x" : "y";
@@ -76,8 +106,10 @@
       reverse: rtl && horizontal, position: horizontal ? "bottom" : (rtl ? "right" : "left"),
     };
     scales[categoryAxis] = {
-      stacked: spec.stacked, reverse: rtl && !horizontal, position: horizontal ? (rtl ? "right" : "left") : "bottom",
-      ticks: { autoSkip: true, maxRotation: 0 },
+      stacked: spec.stacked, position: horizontal ? (rtl ? "right" : "left") : "bottom",
+      // long labels wrap instead of being skipped
+      ticks: { autoSkip: true, maxRotation: 0,
+               callback: function (value) { return wrap(this.getLabelForValue(value), this.chart.width); } },
     };
     var multiple = spec.series.length > 1;
     return new Chart(canvas, {
