@@ -87,3 +87,23 @@ def test_the_builder_fits_a_phone_right_to_left(browser: Browser, live_server: A
     page.screenshot(path=str(SCREENSHOTS / f"settings-segments-{language}-390.png"), full_page=True)
     assert width <= 390, f"the page is {width} px wide"
     context.close()
+
+
+@pytest.mark.parametrize("language", ["he", "fa"])
+@pytest.mark.parametrize("path", ["surveys", "data"])
+def test_the_survey_and_data_settings_fit_a_phone_right_to_left(browser: Browser, live_server: Any, shop: Any,
+                                                                path: str, language: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
+    page = context.new_page()
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/dashboard/settings/{path}/")
+    page.locator("#language-switch").select_option(language)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    if path == "surveys":
+        page.locator("details.question-add summary").first.click()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"settings-{path}-{language}-390.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide"
+    context.close()

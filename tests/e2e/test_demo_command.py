@@ -29,6 +29,7 @@ def test_demo_installs_syncs_and_runs_the_program(tmp_path):
     assert "loyalty program on" in output
     assert "plan: Comeback" in output  # the demo store approved the paid plan's test charge in the sandbox
     assert "campaign flows on" in output
+    assert "surveys on: 3 surveys" in output  # answered by past customers: the Surveys report is not empty
     assert "could not be sent" not in output  # discount codes reach the sandbox from the demo's own loop
     assert "login: admin / demo-test-password" in output
     # the second sandbox shop, without the app: the address a person clicks to walk through the install
