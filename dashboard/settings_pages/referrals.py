@@ -4,6 +4,7 @@
 Posts carry ``action`` = ``settings`` or ``review``; field names are the merchant API's
 (``referral_friend_discount_percent``...; ``referral_id``, ``approve``, ``reason``)."""
 
+import re
 from typing import Any
 
 from django import forms
@@ -62,6 +63,34 @@ class ReferralReviewForm(forms.Form):
         return data
 
 
+#: The fraud rules' reasons (stored in English on the referral), as the merchant reads them.
+REASONS = {
+    "self-referral: same customer": gettext_lazy("Self-referral: the same customer"),
+    "self-referral: same email": gettext_lazy("Self-referral: the same email"),
+    "self-referral: same phone": gettext_lazy("Self-referral: the same phone number"),
+    "same name as the referrer": gettext_lazy("The same name as the referrer"),
+    "same shipping address as the referrer": gettext_lazy("The same shipping address as the referrer"),
+    "friend is not a new customer": gettext_lazy("The friend is not a new customer"),
+    "the friend's order was cancelled or refunded within the return window": gettext_lazy(
+        "The friend's order was cancelled or refunded within the return window"),
+}
+CAP_REASON = re.compile(r"referrer reached the cap of (\d+) referrals this month")
+IP_REASON = re.compile(r"more than (\d+) referrals from one IP this week")
+
+
+def reason_label(reason: str) -> str:
+    """A fraud rule's reason in the merchant's language (an unknown one as stored)."""
+    if reason in REASONS:
+        return str(REASONS[reason])
+    if found := CAP_REASON.fullmatch(reason):
+        return _("The referrer reached the cap of %(count)s referrals this month") % {
+            "count": formatting.number(found.group(1), 0)}
+    if found := IP_REASON.fullmatch(reason):
+        return _("More than %(count)s referrals from one network address this week") % {
+            "count": formatting.number(found.group(1), 0)}
+    return reason
+
+
 def _review_form(referral: Referral, data: Any = None) -> ReferralReviewForm:
     return ReferralReviewForm(data, initial={"referral_id": referral.pk}, auto_id=f"id_review_{referral.pk}_%s")
 
@@ -80,6 +109,7 @@ def _queue(access: DashboardAccess, bound: ReferralReviewForm | None) -> list[di
             "referrer_url": access.url("dashboard:settings_customer", referral.referrer_id),
             "created": formatting.day(referral.created_at.date()),
             "order": referral.friend_order.name if referral.friend_order else "",
+            "reasons": [reason_label(reason) for reason in referral.reasons],
             "form": form or _review_form(referral),
         })
     return rows

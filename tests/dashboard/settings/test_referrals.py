@@ -3,7 +3,9 @@
 from typing import Any
 
 from django.test import Client
+from django.utils import translation
 
+from dashboard.settings_pages.referrals import reason_label
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, Program, Referral, ReferralStatus, RuleKind
 from loyalty.services.ledger import account_for_customer
 from loyalty.services.referrals import referral_settings_get
@@ -88,3 +90,13 @@ def test_another_shops_referral_cannot_be_reviewed(client_in: Client, beta: Any)
     assert response.status_code == 404
     referral.refresh_from_db()
     assert referral.status == ReferralStatus.REVIEW
+
+
+def test_the_fraud_reasons_read_in_the_merchants_language() -> None:
+    with translation.override("he"):
+        assert reason_label("same shipping address as the referrer") == "אותה כתובת משלוח כמו של הממליץ"
+        assert reason_label("referrer reached the cap of 10 referrals this month") == \
+            "הממליץ הגיע לתקרה של 10 הפניות החודש"
+    with translation.override("fa"):
+        assert "۳" in reason_label("more than 3 referrals from one IP this week")
+    assert reason_label("a rule added later") == "a rule added later"
