@@ -656,7 +656,7 @@
     const tiers = d.shows("tiers") ? (state.tiers || []).map((x, i) => [i ? " · " : "", bdi(x.name)]) : [];
     return [...referralView(), h("div.cbw-pitch", { "data-cbw": "pitch" },
       h("p.cbw-pitch-title", null, t("pitch")),
-      ratio > 0 && !ways ? h("p", null, t("earn", { points: pts(ratio), amount: money(unit, p.currency || "USD") })) : null,
+      ratio > 0 ? h("p", null, t("earn", { points: pts(ratio), amount: money(unit, p.currency || "USD") })) : null,
       tiers.length ? meta(tn("tiers", { names: tiers })) : null,
       h("a.cbw-btn.cbw-btn-block", { href: loginUrl, "data-key": "login" }, t("login"))),
     ways,
