@@ -106,6 +106,10 @@ class PlatformAdapter(Protocol):
     def referral_link(self, *, shop: Shop, code: str) -> str:
         """The link a referrer shares: the storefront with ``?ref=<code>``, which the widget reads."""
 
+    def widget_setup_url(self, *, shop: Shop) -> str | None:
+        """Where the merchant switches the storefront widget on in their store (Shopify: the theme
+        editor's App embeds, deep-linked with ours switched on), or ``None`` when nothing is needed."""
+
     def discount_apply_link(self, *, shop: Shop, code: str) -> str | None:
         """A storefront link that applies a discount code at checkout, or ``None`` if the platform
         has none (the shopper then types the code)."""

@@ -52,6 +52,7 @@ from dashboard.settings_pages.onboarding_forms import (
     WidgetStepForm,
 )
 from dashboard.views import overview_page, render_page
+from integrations.platforms import adapter_for
 from loyalty.models import Reward
 from loyalty.selectors import program_get, widget_settings_get
 from loyalty.services.earning import BackfillPlan
@@ -173,6 +174,8 @@ def onboarding_page(request: HttpRequest, access: DashboardAccess, *, step: str 
         context["flow_choices"] = [
             {"widget": choice, "preview_url": access.url(VIEW, step=step, preview=choice.data["value"])
              if customer else ""} for choice in form["flows"]]
+    if step == OnboardingStep.WIDGET:
+        context["widget_setup_url"] = adapter_for(access.shop.platform).widget_setup_url(shop=access.shop)
     if step == OnboardingStep.LAUNCH:
         program = program_get(shop=access.shop)
         context.update(

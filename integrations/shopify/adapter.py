@@ -20,6 +20,7 @@ from integrations.platforms import (
 from integrations.shopify import billing, normalise, queries, sync, tokens
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.shopify.client import ShopifyError, ShopifyTransientError
+from integrations.shopify.theme_extension import app_embed_editor_url
 from integrations.webhooks import InboundWebhook
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,9 @@ class ShopifyAdapter:
 
     def referral_link(self, *, shop: Shop, code: str) -> str:
         return f"{self.storefront_url(shop=shop)}/?{urlencode({'ref': code})}"
+
+    def widget_setup_url(self, *, shop: Shop) -> str | None:
+        return app_embed_editor_url(shop_domain=shop.domain)
 
     def discount_apply_link(self, *, shop: Shop, code: str) -> str | None:
         """Shopify's shareable discount link: ``/discount/<code>`` keeps the code in a cookie that

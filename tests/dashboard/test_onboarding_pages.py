@@ -95,6 +95,13 @@ def test_holiday_greetings_on_without_an_occasion_are_refused(merchant: Client, 
     assert Flow.objects.get(shop=shop, key="holiday_greetings").is_enabled is False
 
 
+def test_the_widget_step_deep_links_into_the_theme_editor_with_the_app_embed_on(merchant: Client) -> None:
+    html = merchant.get(URL, {"step": "widget"}).content.decode()
+    assert ('href="https://fresh.myshopify.com/admin/themes/current/editor?context=apps&amp;template=index&amp;'
+            'activateAppId=test-api-key%2Fcomeback-embed" target="_blank"') in html
+    assert 'name="accent_color"' in html and 'name="launcher_position"' in html
+
+
 def test_an_unknown_step_is_not_found(merchant: Client) -> None:
     assert merchant.get(URL, {"step": "payment"}).status_code == 404
 
