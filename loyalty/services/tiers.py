@@ -30,7 +30,7 @@ from loyalty.models import (
     TierPeriod,
     TierScheme,
 )
-from loyalty.selectors import account_orders
+from loyalty.selectors import account_orders, counted_orders
 from loyalty.services.ledger import entry_write
 from retention_app.errors import ApplicationError
 from retention_app.money import ZERO
@@ -195,33 +195,63 @@ class DryRun:
         return len(self.moves) - self.up
 
 
+def tier_metrics(*, scheme: TierScheme, at: datetime) -> dict[int, Decimal]:
+    """``tier_metric`` of every account of the shop at once (set-based: a few grouped queries,
+    however many members), by account id; an account with nothing counted is left out (0)."""
+    since = period_start(period=scheme.period, at=at)
+    accounts = Account.objects.filter(shop_id=scheme.shop_id)
+    if scheme.basis == TierBasis.POINTS:
+        entries = LedgerEntry.objects.filter(shop_id=scheme.shop_id, kind__in=[EntryKind.EARN, EntryKind.REVERSE],
+                                             occurred_at__lte=at)
+        if since:
+            entries = entries.filter(occurred_at__gte=since)
+        return {row["account_id"]: Decimal(row["points"] or 0)
+                for row in entries.values("account_id").annotate(points=Sum("points")).order_by()}
+    orders = counted_orders(shop_id=scheme.shop_id).filter(processed_at__lte=at)
+    if since:
+        orders = orders.filter(processed_at__gte=since)
+    by_customer = {row["customer_id"]: row["spend"] or ZERO for row in orders.filter(customer_id__isnull=False)
+                   .values("customer_id").annotate(spend=Sum(ORDER_NET_VALUE)).order_by()}
+    guests = dict(accounts.filter(customer__isnull=True).values_list("email", "pk"))
+    by_email = {row["email"]: row["spend"] or ZERO for row in orders.filter(email__in=list(guests))
+                .values("email").annotate(spend=Sum(ORDER_NET_VALUE)).order_by()} if guests else {}
+    metrics = {pk: by_customer[customer_id] for pk, customer_id in accounts.filter(customer__isnull=False)
+               .values_list("pk", "customer_id") if customer_id in by_customer}
+    metrics.update({pk: by_email[email] for email, pk in guests.items() if email in by_email})
+    return metrics
+
+
 def tier_scheme_dry_run(*, scheme: TierScheme, at: datetime | None = None) -> DryRun:
-    """Who would move, and where, if this version applied now (nothing is written)."""
+    """Who would move, and where, if this version applied now (nothing is written).  Set-based:
+    the same handful of queries for ten members or a hundred thousand."""
     at = at or timezone.now()
     tiers = list(scheme.tiers.all())
+    metrics = tier_metrics(scheme=scheme, at=at)
+    ladders: dict[int, list[int]] = {}
+    for tier_id, scheme_id in Tier.objects.filter(shop_id=scheme.shop_id).order_by("threshold").values_list(
+            "pk", "scheme_id"):
+        ladders.setdefault(scheme_id, []).append(tier_id)
     moves = []
     for account in Account.objects.filter(shop_id=scheme.shop_id).select_related("tier", "manual_tier"):
-        after = _with_manual(account, tier_for_metric(tiers=tiers, metric=tier_metric(account=account, scheme=scheme,
-                                                                                      at=at)))
+        after = _with_manual(account, tier_for_metric(tiers=tiers, metric=metrics.get(account.pk, ZERO)))
         before_name = account.tier.name if account.tier else None
         after_name = after.name if after else None
         if before_name != after_name:
             moves.append(TierMove(account.pk, before_name, after_name,
-                                  is_up=_position(after, tiers) > _position(account.tier, tiers)))
+                                  is_up=_position(after, tiers, ladders) > _position(account.tier, tiers, ladders)))
     return DryRun(moves=moves)
 
 
-def _position(tier: Tier | None, tiers: list[Tier]) -> int:
+def _position(tier: Tier | None, tiers: list[Tier], ladders: dict[int, list[int]]) -> int:
     """A tier's step in the new version's ladder (-1: none), so "up" and "down" compare within one
     version: a tier of the old version counts as its same-named tier of the new one, else as the
     same step of its own ladder (Silver at 500 before, Gold at 300 now: Silver -> Gold is up)."""
     if tier is None:
         return -1
-    ladder = sorted(tiers, key=lambda candidate: candidate.threshold)
-    names = [candidate.name for candidate in ladder]
+    names = [candidate.name for candidate in sorted(tiers, key=lambda candidate: candidate.threshold)]
     if tier.name in names:
         return names.index(tier.name)
-    own = list(Tier.objects.filter(scheme_id=tier.scheme_id).order_by("threshold").values_list("pk", flat=True))
+    own = ladders.get(tier.scheme_id, [])
     return own.index(tier.pk) if tier.pk in own else -1
 
 
