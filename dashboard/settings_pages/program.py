@@ -80,11 +80,20 @@ def settings_program(request: HttpRequest, access: DashboardAccess) -> HttpRespo
     if request.method == "GET" and request.GET.get("preview") == "rate":
         return HttpResponse(_rate_preview(access, rate=request.GET.get("points_per_currency_unit", ""),
                                           rounding=request.GET.get("rounding", "")))
-    if request.method == "POST" and request.POST.get("section") == "rules":
+    if request.method == "POST" and _posts_rules(request):
         return _rules_save(request, access)
     if request.method == "POST":
         return _program_save(request, access)
     return _render(request, access, program_form=_program_form(access), rule_forms=_rule_forms(access))
+
+
+def _posts_rules(request: HttpRequest) -> bool:
+    """The rules form says so (``section``); a script that leaves it out is understood by its fields
+    (``signup-points``...)."""
+    section = request.POST.get("section")
+    if section:
+        return section == "rules"
+    return any(key.split("-", 1)[0] in RULE_KINDS for key in request.POST if "-" in key)
 
 
 def _program_save(request: HttpRequest, access: DashboardAccess) -> HttpResponse:

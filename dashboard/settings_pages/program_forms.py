@@ -10,6 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.db import models
+from django.http import QueryDict
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -59,6 +63,42 @@ def _numbers_typed(form: forms.BaseForm) -> None:
                                                   "autocomplete": "off", "dir": "ltr"})
 
 
+class Checkbox(forms.CheckboxInput):
+    """A checkbox that always sends its field: a hidden ``false`` first, then the box's ``on`` when
+    ticked (the last value wins), so a post without the field at all means "unchanged"."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        hidden = format_html('<input type="hidden" name="{}" value="false">', name)
+        return hidden + super().render(name, value, attrs, renderer)
+
+
+def _posted(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    return str(_plain(value))
+
+
+def keep_unsent(form: forms.BaseForm) -> None:
+    """Fields a post leaves out keep their current value (as the API's PATCH does), so a script can
+    post only what it changes; the page's own forms send every field.  Checkboxes use
+    ``Checkbox``, so an unticked box is sent as ``false``, not left out."""
+    for field in form.fields.values():
+        if isinstance(field, forms.BooleanField):
+            field.widget = Checkbox(attrs=field.widget.attrs)
+    if not form.is_bound:
+        return
+    data: QueryDict | dict[str, Any] = form.data.copy() if isinstance(form.data, QueryDict) else dict(form.data)
+    for name, field in form.fields.items():
+        key = form.add_prefix(name)
+        if key not in data:
+            data[key] = _posted(form.initial.get(name, field.initial))
+    form.data = data
+
+
 class ProgramForm(forms.ModelForm):
     class Meta:
         model = Program
@@ -105,6 +145,7 @@ class ProgramForm(forms.ModelForm):
                     "hx-get": preview_url, "hx-trigger": "input changed delay:300ms, change",
                     "hx-target": "#rate-preview", "hx-swap": "innerHTML",
                     "hx-include": "#id_points_per_currency_unit, #id_rounding", "aria-controls": "rate-preview"})
+        keep_unsent(self)
 
 
 class RuleForm(forms.Form):
@@ -131,13 +172,14 @@ class RuleForm(forms.Form):
         self.title = label
         self.fields["is_enabled"].label = _("%(rule)s: on") % {"rule": label}
         self.fields["is_enabled"].help_text = RULE_HINTS.get(RuleKind(rule.kind), "")
-        self.fields["points"].label = _("Points for %(rule)s") % {"rule": str(label).lower()}
+        self.fields["points"].label = _("Points: %(rule)s") % {"rule": label}
         if rule.kind == RuleKind.PURCHASE:
             del self.fields["points"]  # the rate is the program's
         else:
             del self.fields["multipliers"]
             self.fields["points"].required = True
         _numbers_typed(self)
+        keep_unsent(self)
 
     def clean_multipliers(self) -> dict[str, Any]:
         """``id = factor`` lines as the API's ``{"products": {id: factor}}`` (the factor's rules are
@@ -225,6 +267,7 @@ class RewardForm(forms.ModelForm):
             del self.fields["is_active"]
         self.order_fields(["name", *(f"names_{language}" for language in reward_languages())])
         _numbers_typed(self)
+        keep_unsent(self)
 
     def _post_clean(self) -> None:
         """The rules are checked by the service when saving (one home), not by the model here."""

@@ -85,6 +85,21 @@ def test_a_bad_rate_is_refused_next_to_its_field_and_nothing_changes(client_in: 
     assert (program.points_per_currency_unit, program.pending_days) == (Decimal("1"), 14)
 
 
+def test_a_post_of_only_the_rate_changes_only_the_rate(client_in: Client, alpha: Any) -> None:
+    Program.objects.filter(shop=alpha).update(is_enabled=True, include_tax=True, pending_days=21)
+    page = client_in.get(URL).content.decode()
+    assert '<input type="hidden" name="is_enabled" value="false"><input type="checkbox" name="is_enabled"' in page
+    response = client_in.post(URL, {"points_per_currency_unit": "4"})
+    assert response.status_code == 302
+    program = Program.objects.get(shop=alpha)
+    assert (program.points_per_currency_unit, program.is_enabled, program.include_tax, program.pending_days) == (
+        Decimal("4"), True, True, 21)
+    switched_off = client_in.post(URL, {"is_enabled": "false"})
+    assert switched_off.status_code == 302
+    assert Program.objects.get(shop=alpha).is_enabled is False
+    assert Program.objects.get(shop=alpha).points_per_currency_unit == Decimal("4")
+
+
 def test_a_rate_typed_in_persian_digits_is_read(client_in: Client, alpha: Any) -> None:
     response = client_in.post(URL, _program_post(alpha, points_per_currency_unit="۲.۵", pending_days="۷"))
     assert response.status_code == 302
@@ -121,8 +136,8 @@ def test_the_rules_save_together_and_change_what_is_earned(client_in: Client, al
     customer(alpha, "c1", "dana@example.com")
     account = account_for_customer(shop=alpha, customer=Customer.objects.get(shop=alpha, platform_id="c1"))
     # when the merchant switches reviews off and gives more for sign-ups
-    data = _rules_post(alpha, **{"signup-points": "75", "purchase-multipliers": "p-serum = 2"})
-    data.pop("review-is_enabled")
+    data = _rules_post(alpha, **{"signup-points": "75", "purchase-multipliers": "p-serum = 2",
+                                 "review-is_enabled": "false"})  # an unticked box, as the page sends it
     response = client_in.post(URL, data)
     # then
     assert response.status_code == 302
@@ -189,3 +204,11 @@ def test_inside_the_shopify_admin_the_form_posts_with_the_session_token_and_stay
                            _program_post(alpha, points_per_currency_unit="9"))
     assert forged.status_code == 401
     assert Program.objects.get(shop=alpha).points_per_currency_unit == Decimal("3")
+
+
+def test_a_script_may_post_one_rule_without_the_section(client_in: Client, alpha: Any) -> None:
+    response = client_in.post(URL, {"birthday-points": "150"})
+    assert response.status_code == 302
+    birthday = EarningRule.objects.get(shop=alpha, kind="birthday")
+    assert (birthday.points, birthday.is_enabled) == (150, True)
+    assert EarningRule.objects.get(shop=alpha, kind="signup").points == 50
