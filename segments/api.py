@@ -40,6 +40,22 @@ class SegmentListApi(ShopScopedApi):
                          "conditions": segment.conditions, "count": count}, status=201)
 
 
+class SegmentPreviewApi(ShopScopedApi):
+    """``POST {"conditions": …}``: how many customers a segment with these conditions would hold
+    now (the builder's live count), validated as a create is; nothing is saved."""
+
+    class InputSerializer(serializers.Serializer):
+        conditions = serializers.JSONField()
+        key = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        count = selectors.segment_preview_count(shop=self.shop, conditions=data.validated_data["conditions"],
+                                                key=data.validated_data["key"].lower())
+        return Response({"count": count})
+
+
 class SegmentDetailApi(ShopScopedApi):
     """``DELETE``: one of the shop's merchant segments (predefined ones cannot be deleted)."""
 

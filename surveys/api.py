@@ -12,7 +12,7 @@ from retention_app.api import ShopperApi, ShopScopedApi
 from retention_app.errors import ApplicationError
 from retention_app.throttles import SHOPPER_THROTTLES
 from surveys import selectors, services
-from surveys.models import Channel, Survey
+from surveys.models import Channel, Question, Survey
 
 
 class ProxySurveyListApi(ShopperApi):
@@ -91,3 +91,66 @@ class SurveyActivateApi(ShopScopedApi):
         data.is_valid(raise_exception=True)
         survey = services.survey_activate(shop=self.shop, survey_id=survey_id, active=data.validated_data["active"])
         return Response({"id": survey.pk, "key": survey.key, "is_active": survey.is_active})
+
+
+def _question_out(question: Question) -> dict[str, Any]:
+    return {"id": question.pk, "key": question.key, "kind": question.kind, "text": question.text,
+            "choices": question.choices, "is_required": question.is_required, "is_multiple": question.is_multiple,
+            "position": question.position}
+
+
+class SurveyDetailApi(ShopScopedApi):
+    """``PATCH {"title": {"en": …, "he": …, "fa": …}}``: the survey's title as shoppers see it."""
+
+    class InputSerializer(serializers.Serializer):
+        title = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000))
+
+    def patch(self, request: Request, survey_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        survey = services.survey_title_update(shop=self.shop, survey_id=survey_id, title=data.validated_data["title"])
+        return Response({"id": survey.pk, "key": survey.key, "title": survey.title})
+
+
+class QuestionListApi(ShopScopedApi):
+    """``POST``: a merchant's own question at the end of the survey (``kind``: score, yes_no,
+    choice or text; ``text`` per language; ``choices`` ``[{"label": {"en": …}}]`` for a choice)."""
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.CharField(max_length=10)
+        text = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000))
+        choices = serializers.ListField(child=serializers.DictField(), required=False, allow_empty=True,
+                                        max_length=100)
+        is_required = serializers.BooleanField(default=False)
+        is_multiple = serializers.BooleanField(default=False)
+
+    def post(self, request: Request, survey_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = services.question_create(shop=self.shop, survey_id=survey_id, **data.validated_data)
+        return Response(_question_out(question), status=201)
+
+
+class QuestionDetailApi(ShopScopedApi):
+    """``PATCH``: reword a question (its kind stays); ``DELETE``: a merchant's own question with its
+    answers (the questions a survey came with stay: 409)."""
+
+    class InputSerializer(serializers.Serializer):
+        text = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000))
+        choices = serializers.ListField(child=serializers.DictField(), required=False, max_length=100)
+        is_required = serializers.BooleanField(required=False)
+        is_multiple = serializers.BooleanField(required=False)
+
+    def patch(self, request: Request, survey_id: int, question_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        question = services.question_update(shop=self.shop, survey_id=survey_id, question_id=question_id,
+                                            text=values["text"], choices=values.get("choices"),
+                                            is_required=values.get("is_required"),
+                                            is_multiple=values.get("is_multiple"))
+        return Response(_question_out(question))
+
+    def delete(self, request: Request, survey_id: int, question_id: int) -> Response:
+        services.question_delete(shop=self.shop, survey_id=survey_id, question_id=question_id)
+        return Response(status=204)

@@ -48,3 +48,22 @@ def test_the_preview_counts_one_shops_customers(shop):
     shop_recompute(shop=other)
     assert segment_preview_count(shop=shop, conditions={"all": [{"field": "total_spent", "op": "gte",
                                                                  "value": "1"}]}) == 0
+
+
+def test_the_preview_api_counts_as_the_create_api_does(client, shop):
+    from tests.integrations.test_oauth import session_token
+
+    auth = {"Authorization": f"Bearer {session_token(shop.domain)}"}
+    buyer(shop, 10, spend="150", tags=("VIP",))
+    buyer(shop, 30, 10, spend="40")  # 80 in all
+    shop_recompute(shop=shop)
+    conditions = {"all": [{"field": "total_spent", "op": "gte", "value": "100"}]}
+    preview = client.post("/api/segments/preview", {"conditions": conditions}, content_type="application/json",
+                          headers=auth)
+    assert preview.status_code == 200 and preview.json() == {"count": 1}
+    created = client.post("/api/segments", {"key": "big", "name": "Big", "conditions": conditions},
+                          content_type="application/json", headers=auth)
+    assert created.json()["count"] == 1
+    bad = client.post("/api/segments/preview", {"conditions": {"all": []}}, content_type="application/json",
+                      headers=auth)
+    assert bad.status_code == 400

@@ -87,3 +87,28 @@ def test_another_shops_survey_or_question_is_not_found(shop, surveys):
         survey_title_update(shop=shop, survey_id=foreign.survey_id, title={"en": "Mine"})
     foreign.refresh_from_db()
     assert foreign.text["en"] != "Mine now"
+
+
+def test_the_merchant_api_adds_rewords_and_deletes_questions_through_the_same_rules(client, shop, surveys):
+    from tests.integrations.test_oauth import session_token
+
+    auth = {"Authorization": f"Bearer {session_token(shop.domain)}"}
+    nps = surveys["nps"]
+    created = client.post(f"/api/surveys/{nps.pk}/questions", {"kind": "choice", "text": {"en": "Where?"},
+                          "choices": [{"label": {"en": "Shop"}}, {"label": {"en": "Web"}}]},
+                          content_type="application/json", headers=auth)
+    assert created.status_code == 201, created.content
+    assert [choice["value"] for choice in created.json()["choices"]] == ["shop", "web"]
+    question_id = created.json()["id"]
+    refused = client.post(f"/api/surveys/{nps.pk}/questions", {"kind": "text", "text": {"en": ""}},
+                          content_type="application/json", headers=auth)
+    assert refused.status_code == 400
+    reworded = client.patch(f"/api/surveys/{nps.pk}/questions/{question_id}", {"text": {"he": "איפה?"}},
+                            content_type="application/json", headers=auth)
+    assert reworded.status_code == 200 and reworded.json()["text"] == {"he": "איפה?"}
+    titled = client.patch(f"/api/surveys/{nps.pk}", {"title": {"en": "Tell us"}}, content_type="application/json",
+                          headers=auth)
+    assert titled.json()["title"] == {"en": "Tell us"}
+    assert client.delete(f"/api/surveys/{nps.pk}/questions/{question_id}", headers=auth).status_code == 204
+    preset = Question.objects.get(survey=nps, key="recommend")
+    assert client.delete(f"/api/surveys/{nps.pk}/questions/{preset.pk}", headers=auth).status_code == 409
