@@ -263,12 +263,14 @@ def tier_scheme_activate(*, scheme: TierScheme, at: datetime | None = None) -> D
     TierScheme.objects.filter(shop_id=scheme.shop_id, is_active=True).update(is_active=False)
     TierScheme.objects.filter(pk=scheme.pk).update(is_active=True)
     by_name = {tier.name: tier for tier in scheme.tiers.all()}
-    for account in Account.objects.filter(shop_id=scheme.shop_id).select_related("tier"):
-        # Re-point accounts to the same-named tier of the new version first, then evaluate.
-        same = by_name.get(account.tier.name) if account.tier else None
-        Account.objects.filter(pk=account.pk).update(tier=same)
+    # Re-point accounts to the same-named tier of the new version first (one update per tier), the
+    # rest of the old version's to none; then move those the dry run moves.
+    members = Account.objects.filter(shop_id=scheme.shop_id, tier__isnull=False)
+    for name, tier in by_name.items():
+        members.filter(tier__name=name).exclude(tier=tier).update(tier=tier)
+    members.exclude(tier__scheme_id=scheme.pk).update(tier=None)
     moved = {move.account_id: move.after for move in plan.moves}
-    for account in Account.objects.filter(shop_id=scheme.shop_id, pk__in=list(moved)):
+    for account in Account.objects.filter(shop_id=scheme.shop_id, pk__in=list(moved)).select_related("tier"):
         target = by_name.get(moved[account.pk] or "")
         previous = account.tier
         Account.objects.filter(pk=account.pk).update(tier=target, tier_since=at)
