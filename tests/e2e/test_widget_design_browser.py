@@ -106,6 +106,15 @@ def test_the_designers_settings_win_over_the_theme_editors(page: Page, store: An
     expect(dialog.locator("[data-cbw=balance]")).to_contain_text("300")
     expect(dialog.locator("[data-cbw=ways]")).to_have_count(0)
     expect(dialog.locator(".cbw-rewards")).to_be_visible()
+    # with ways to earn back but surveys and referrals hidden, their ways go too
+    widget_settings_update(shop=shop, changes={"show_ways_to_earn": True, "show_surveys": False,
+                                               "show_referrals": False})
+    page.reload()
+    page.locator(".cbw-launcher").click()
+    ways = page.locator("[data-cbw=ways]")
+    expect(ways.locator("[data-kind=birthday]")).to_be_visible()
+    expect(ways.locator("[data-kind=survey], [data-kind=referral_referrer]")).to_have_count(0)
+    expect(page.locator(".cbw-referral")).to_have_count(0)
 
 
 @needs_chromium

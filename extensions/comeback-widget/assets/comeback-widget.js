@@ -533,8 +533,12 @@
     return WAYS[w.kind] ? t(WAYS[w.kind], { points: pts(w.points) }) : "";
   }
 
+  // (a way tied to a hidden section is not offered: no "points for a survey" without the surveys)
+  const WAY_SECTIONS = { survey: "surveys", referral_referrer: "referrals" };
   function waysSection(currency) {
-    const items = (state.ways_to_earn || []).map((w) => [w, wayText(w, currency)]).filter(([, text]) => text);
+    const d = design();
+    const items = (state.ways_to_earn || []).filter((w) => !WAY_SECTIONS[w.kind] || d.shows(WAY_SECTIONS[w.kind]))
+      .map((w) => [w, wayText(w, currency)]).filter(([, text]) => text);
     if (!items.length) return null;
     return section("ways", t("ways"), h("ul.cbw-list.cbw-ways", { "data-cbw": "ways" },
       items.map(([w, text]) => h("li", { class: "cbw-way", "data-kind": w.kind }, text))));
