@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 
-from commerce.models import Shop
+from commerce.models import Product, Shop
 from loyalty.models import EarningRule, Program, Reward, RewardKind, RuleKind, Tier, TierScheme
 from loyalty.services.program import MAX_RULE_POINTS
 from loyalty.services.rewards import reward_languages
@@ -127,6 +127,8 @@ class ProgramForm(forms.ModelForm):
                                          "can take them back first. 0: at once."),
             "point_value": gettext_lazy("For the liability report: e.g. 0.05 means 100 points cost you 5."),
             "expiry_warning_days": gettext_lazy("An email reminds the shopper before their points expire."),
+            "expiry_months": gettext_lazy("Used when all points expire after months without an order."),
+            "expiry_days": gettext_lazy("Used when each earned batch expires after a number of days."),
         }
 
     def __init__(self, *args: Any, currency: str = "", preview_url: str = "", **kwargs: Any) -> None:
@@ -156,11 +158,12 @@ class RuleForm(forms.Form):
     multipliers = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3, "dir": "ltr"}),
         label=gettext_lazy("Product multipliers"),
-        help_text=gettext_lazy("One product per line: its id, then the factor, e.g. 8049437 = 2 earns double on "
-                               "that product."))
+        help_text=gettext_lazy("One product per line: its id or handle, then the factor, e.g. vitamin-c-serum = 2 "
+                               "earns double on that product."))
 
     def __init__(self, *args: Any, rule: EarningRule, **kwargs: Any) -> None:
         self.kind = rule.kind
+        self.shop_id = rule.shop_id
         kwargs.setdefault("prefix", rule.kind)
         kwargs.setdefault("initial", {
             "is_enabled": rule.is_enabled, "points": rule.points,
@@ -201,7 +204,25 @@ class RuleForm(forms.Form):
                 raise forms.ValidationError(_("Line %(line)d: the factor is a number, e.g. 2 or 1.5.")
                                             % {"line": number}) from None
             products[platform_id] = factor
-        return {"products": products} if products else {}
+        return {"products": self._platform_ids(products)} if products else {}
+
+    def _platform_ids(self, products: dict[str, str]) -> dict[str, str]:
+        """A product written by its handle (``vitamin-c-serum``) is kept by its platform id, which
+        the order lines carry; an id the store has not synced yet is kept as written."""
+        handles = {product.handle.lower(): product.platform_id for product in
+                   Product.objects.filter(shop_id=self.shop_id, handle__in=[key.lower() for key in products])}
+        return {handles.get(key.lower(), key): factor for key, factor in products.items()}
+
+    def products(self) -> list[dict[str, str]]:
+        """The products the purchase rule multiplies, by title, for the page."""
+        factors: dict[str, str] = {}
+        for line in (self.initial.get("multipliers") or "").splitlines():
+            if "=" in line:
+                platform_id, factor = line.split("=", 1)
+                factors[platform_id.strip()] = factor.strip()
+        titles = dict(Product.objects.filter(shop_id=self.shop_id, platform_id__in=list(factors))
+                      .values_list("platform_id", "title"))
+        return [{"id": key, "title": titles.get(key, ""), "factor": factor} for key, factor in factors.items()]
 
     def changes(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.fields}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from commerce.models import Customer
+from commerce.models import Customer, Product
 from loyalty.models import EarningRule, LedgerEntry, Program
 from loyalty.services.actions import review_record
 from loyalty.services.ledger import account_for_customer
@@ -212,3 +212,14 @@ def test_a_script_may_post_one_rule_without_the_section(client_in: Client, alpha
     birthday = EarningRule.objects.get(shop=alpha, kind="birthday")
     assert (birthday.points, birthday.is_enabled) == (150, True)
     assert EarningRule.objects.get(shop=alpha, kind="signup").points == 50
+
+
+def test_a_multiplier_may_name_the_product_by_its_handle_and_the_page_shows_its_title(client_in: Client,
+                                                                                       alpha: Any) -> None:
+    Product.objects.create(shop=alpha, platform_id="8049437", title="Vitamin C serum", handle="vitamin-c-serum")
+    response = client_in.post(URL, {"section": "rules", "purchase-multipliers": "Vitamin-C-Serum = 2\nunsynced-1 = 3"})
+    assert response.status_code == 302
+    rule = EarningRule.objects.get(shop=alpha, kind="purchase")
+    assert rule.multipliers == {"products": {"8049437": "2", "unsynced-1": "3"}}
+    listed = client_in.get(URL).content.decode().split('id="multiplied-products">', 1)[1].split("</ul>", 1)[0]
+    assert "Vitamin C serum" in listed and "×2" in listed and "not synced from your store yet" in listed
