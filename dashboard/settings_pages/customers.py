@@ -3,6 +3,7 @@ member's page: balance, tier, ledger history, badges, referrals, and a manual po
 with a required reason (written to the ledger with who made it)."""
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.core.paginator import Paginator
@@ -16,9 +17,10 @@ from dashboard import formatting
 from dashboard.auth import DashboardAccess, dashboard_view, form_action, saved_redirect
 from dashboard.views import render_page
 from loyalty import selectors
-from loyalty.models import Account, AccountBadge, name_in
+from loyalty.models import Account, AccountBadge, ManualTierMode, Tier, name_in
 from loyalty.services.earning import points_adjust
 from loyalty.services.ledger import account_balance
+from loyalty.services.tiers import tier_set_manual
 from retention_app.errors import ApplicationError
 
 LIST_VIEW = "dashboard:settings_customers"
@@ -47,6 +49,33 @@ class AdjustForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Say why you adjust the points."))
         return reason
+
+
+class ManualTierForm(forms.Form):
+    """Pin a customer's tier: at least a tier (``floor``: they can still rise), or exactly one
+    (``fixed``), or back to the computed tier (no mode)."""
+
+    manual_tier_mode = forms.ChoiceField(label=gettext_lazy("Tier"), required=False, choices=[
+        ("", gettext_lazy("Computed from the rules")), (ManualTierMode.FLOOR, gettext_lazy("At least this tier")),
+        (ManualTierMode.FIXED, gettext_lazy("Exactly this tier"))])
+    manual_tier = forms.ChoiceField(label=gettext_lazy("Pinned tier"), required=False)
+
+    def __init__(self, *args: Any, tiers: list[Tier], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tiers = {str(tier.pk): tier for tier in tiers}
+        self.fields["manual_tier"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (key, name_in(tier.names, tier.name, get_language() or "")) for key, tier in self.tiers.items()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("manual_tier_mode") and not data.get("manual_tier"):
+            self.add_error("manual_tier", _("Choose the tier to pin."))
+        return data
+
+    @property
+    def tier(self) -> Tier | None:
+        return self.tiers.get(self.cleaned_data.get("manual_tier") or "") if self.cleaned_data.get(
+            "manual_tier_mode") else None
 
 
 def _name(account: Account) -> str:
@@ -101,8 +130,15 @@ def _account(access: DashboardAccess, account_id: int) -> Account:
     return account
 
 
+def _tier_form(access: DashboardAccess, account: Account, data: Any = None) -> ManualTierForm:
+    initial = {"manual_tier_mode": account.manual_tier_mode,
+               "manual_tier": str(account.manual_tier_id) if account.manual_tier_id else ""}
+    return ManualTierForm(data, initial=initial, tiers=selectors.active_tiers(shop=access.shop),
+                          auto_id="id_tier_%s")
+
+
 def _render(request: HttpRequest, access: DashboardAccess, account: Account, form: AdjustForm,
-            status: int = 200) -> HttpResponse:
+            status: int = 200, tier_form: ManualTierForm | None = None) -> HttpResponse:
     balance = account_balance(account=account)
     now = timezone.now()
     history = Paginator(selectors.account_entries(account=account), HISTORY_PAGE_SIZE).get_page(_page_number(request))
@@ -129,6 +165,7 @@ def _render(request: HttpRequest, access: DashboardAccess, account: Account, for
         if history.has_previous() else "",
         next_url=access.url(VIEW, account.pk, page=history.next_page_number()) if history.has_next() else "",
         referrals=referrals, badges=badges, form=form, action=form_action(request, access, VIEW, account.pk),
+        tier_form=tier_form or _tier_form(access, account),
         back_url=access.url(LIST_VIEW),
     )
     response.status_code = status
@@ -141,6 +178,8 @@ def settings_customer(request: HttpRequest, access: DashboardAccess, account_id:
     account = _account(access, account_id)
     if request.method == "GET":
         return _render(request, access, account, AdjustForm(initial={"request_id": uuid.uuid4().hex}))
+    if request.POST.get("action") == "tier":
+        return _pin_tier(request, access, account)
     form = AdjustForm(request.POST)
     if form.is_valid():
         user = request.user if not access.embedded and request.user.is_authenticated else None
@@ -152,3 +191,12 @@ def settings_customer(request: HttpRequest, access: DashboardAccess, account_id:
         else:
             return saved_redirect(access, VIEW, account.pk)
     return _render(request, access, account, form, status=400)
+
+
+def _pin_tier(request: HttpRequest, access: DashboardAccess, account: Account) -> HttpResponse:
+    tier_form = _tier_form(access, account, request.POST)
+    if tier_form.is_valid():
+        tier_set_manual(account=account, tier=tier_form.tier, mode=tier_form.cleaned_data["manual_tier_mode"])
+        return saved_redirect(access, VIEW, account.pk)
+    return _render(request, access, account, AdjustForm(initial={"request_id": uuid.uuid4().hex}), status=400,
+                   tier_form=tier_form)

@@ -5,8 +5,10 @@ from typing import Any
 from django.test import Client
 
 from loyalty.models import EntryKind, LedgerEntry
+from loyalty.selectors import active_tiers
 from loyalty.services.earning import points_adjust
 from loyalty.services.ledger import account_balance, account_for_customer
+from loyalty.services.tiers import tier_evaluate
 from tests.factories import CustomerFactory
 
 URL = "/dashboard/settings/customers/"
@@ -88,3 +90,42 @@ def test_another_shops_customer_is_not_found(client_in: Client, beta: Any) -> No
     assert client_in.get(url).status_code == 404
     assert client_in.post(url, {"points": "500", "reason": "steal"}).status_code == 404
     assert account_balance(account=other).available == 10
+
+
+def test_a_pinned_tier_applies_at_once_and_unpinning_returns_to_the_rules(client_in: Client, alpha: Any,
+                                                                          beta: Any) -> None:
+    # given: a new member (Bronze from 0 under the default tiers)
+    account = _account(alpha)
+    tier_evaluate(account=account)
+    gold = next(tier for tier in active_tiers(shop=alpha) if tier.name == "Gold")
+    url = f"{URL}{account.pk}/"
+    # when: pinned to exactly Gold
+    response = client_in.post(url, {"action": "tier", "manual_tier_mode": "fixed", "manual_tier": gold.pk})
+    # then
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.tier_id, account.manual_tier_id, account.manual_tier_mode) == (gold.pk, gold.pk, "fixed")
+    assert 'id="customer-tier">Gold' in client_in.get(url).content.decode()
+    # a mode without a tier, or another shop's tier: refused by the field
+    response = client_in.post(url, {"action": "tier", "manual_tier_mode": "floor", "manual_tier": ""})
+    assert response.status_code == 400 and 'id="id_tier_manual_tier_error"' in response.content.decode()
+    other = active_tiers(shop=beta)[0]
+    response = client_in.post(url, {"action": "tier", "manual_tier_mode": "floor", "manual_tier": other.pk})
+    assert response.status_code == 400
+    # back to the rules: the tier is computed again (a fixed tier was not earned)
+    client_in.post(url, {"action": "tier", "manual_tier_mode": "", "manual_tier": ""})
+    account.refresh_from_db()
+    assert account.manual_tier_mode == "" and account.manual_tier_id is None
+
+
+def test_the_list_takes_the_same_queries_for_more_customers(client_in: Client, alpha: Any,
+                                                            django_assert_max_num_queries: Any) -> None:
+    for index in range(3):
+        _account(alpha, email=f"few{index}@example.com")
+    client_in.get(URL)  # the session and the shop's first reads
+    with django_assert_max_num_queries(20) as few:
+        client_in.get(URL)
+    for index in range(20):
+        _account(alpha, email=f"many{index}@example.com")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client_in.get(URL)
