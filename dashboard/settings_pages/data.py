@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +30,7 @@ from retention_app.locale_format import format_datetime
 
 VIEW = "dashboard:settings_data"
 TEMPLATE = "dashboard/settings/data.html"
+SYNC_TEMPLATE = "dashboard/settings/_data_sync.html"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 NOTICES = {
     "reconcile_queued": gettext_lazy("The reconciliation has started: changes the webhooks missed arrive in a few "
@@ -114,6 +116,10 @@ def _import_summary(result: ImportResult) -> dict[str, Any]:
             if result.error_count > len(result.errors) else ""}
 
 
+def _connected(access: DashboardAccess) -> bool:
+    return access.shop.platform != Platform.STANDALONE and access.shop.is_installed
+
+
 def _page(request: HttpRequest, access: DashboardAccess, *, import_form: OrdersImportForm | None = None,
           export_form: ExportRequestForm | None = None, imported: ImportResult | None = None,
           problem: str = "", status: int = 200) -> HttpResponse:
@@ -125,7 +131,7 @@ def _page(request: HttpRequest, access: DashboardAccess, *, import_form: OrdersI
                for export in selectors.data_export_list(shop=shop)[:100]]
     response = render_page(
         request, access, view_name=VIEW, title=_("Data and privacy"), template=TEMPLATE,
-        connected=shop.platform != Platform.STANDALONE and shop.is_installed,
+        connected=_connected(access), sync_url=access.url(VIEW, part="sync"),
         platform=shop.get_platform_display(), sync=_sync(access), reconcile=_reconcile(access),
         webhook=_webhook(access), notice=notice, problem=problem, action=form_action(request, access, VIEW),
         import_form=import_form or OrdersImportForm(auto_id="import-%s"),
@@ -172,6 +178,9 @@ def settings_data(request: HttpRequest, access: DashboardAccess) -> HttpResponse
     if request.method != "POST":
         if "export" in request.GET:
             return _download(access, request.GET["export"])
+        if request.GET.get("part") == "sync":  # the progress, polled while the history is importing
+            return render(request, SYNC_TEMPLATE, {"sync": _sync(access), "connected": _connected(access),
+                                                   "sync_url": access.url(VIEW, part="sync")})
         return _page(request, access)
     action = request.POST.get("action", "")
     if action == "reconcile":

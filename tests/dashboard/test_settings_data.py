@@ -105,3 +105,16 @@ def test_a_requested_export_is_downloadable_and_another_shops_is_not(client: Any
     assert client.get(URL, {"export": theirs.pk}).status_code == 404
     unknown = client.post(URL, {"action": "export", "customer": "nobody@example.com"})
     assert unknown.status_code == 400 and "No customer of this store" in unknown.content.decode()
+
+
+def test_the_import_progress_refreshes_itself_until_it_is_done(client: Any, alpha: Any) -> None:
+    run = SyncRun.objects.create(shop=alpha, kind=SyncKind.HISTORY, status=SyncStatus.RUNNING,
+                                 progress={"customers": {"objects": 300, "done": True}, "orders": {"objects": 40}})
+    page = client.get(URL).content.decode()
+    assert 'hx-trigger="every 5s"' in page and "part=sync" in page
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncStatus.COMPLETED,
+                                             progress={"customers": {"objects": 300, "done": True},
+                                                       "orders": {"objects": 1200, "done": True}})
+    part = client.get(URL, {"part": "sync"}, headers={"HX-Request": "true"}).content.decode()
+    assert part.startswith('<section class="panel"') and "1,200" in part
+    assert "hx-trigger" not in part  # done: the polling stops
