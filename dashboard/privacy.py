@@ -16,4 +16,7 @@ def erase_shop(*, shop: Shop) -> None:
     Onboarding.objects.filter(shop=shop).delete()
 
 
-DASHBOARD = PrivacyParticipant(name="dashboard", erase_customer=erase_customer, erase_shop=erase_shop)
+DASHBOARD = PrivacyParticipant(
+    name="dashboard", erase_customer=erase_customer, erase_shop=erase_shop,
+    not_personal={"dashboard.Onboarding.steps_done": "the names of the set-up guide's steps the merchant has done"},
+)
