@@ -259,12 +259,39 @@ def _segments(access: DashboardAccess) -> list[tuple[str, str]]:
             for row in segment_counts(shop=access.shop)]
 
 
-def _email_link(access: DashboardAccess, flow: Flow, position: int) -> str:
-    """The email editor of this step (H4's page), when it exists."""
+def _email_links(access: DashboardAccess, flow: Flow, position: int) -> list[dict[str, str]]:
+    """The email editor of this step in each language, when the page exists."""
     try:
-        return access.url(EMAIL_VIEW, flow.key, position, "en")
+        return [{"language": language, "label": str(LANGUAGE_LABELS[language]),
+                 "url": access.url(EMAIL_VIEW, flow.key, position, language)} for language in LANGUAGES]
     except NoReverseMatch:
-        return ""
+        return []
+
+
+SETTING_LABELS = {
+    "inactive_days": gettext_lazy("Days without an order before the customer counts as lapsed"),
+    "first_order_only": gettext_lazy("Only after a customer's first order"),
+    "min_repurchases": gettext_lazy("Repeat purchases needed to learn a product's cycle"),
+    "max_cycle_days": gettext_lazy("Longest cycle counted as running out (days)"),
+}
+
+
+def settings_form(flow: Flow, data: Any = None) -> forms.Form | None:
+    """The flow's simple settings (whole numbers and switches of its preset), named as the API's
+    ``settings`` keys; ``None`` when the flow has none (the holiday calendar has its own page)."""
+    defaults = dict(service.PRESETS.get(flow.key, {}).get("settings", {}))
+    if flow.trigger == "order.paid":
+        defaults.setdefault("first_order_only", False)
+    form = forms.Form(data)
+    for name, default in defaults.items():
+        value = flow.settings.get(name, default)
+        if isinstance(default, bool):
+            form.fields[name] = forms.BooleanField(label=SETTING_LABELS.get(name, name), required=False,
+                                                   initial=value)
+        elif isinstance(default, int) and name in SETTING_LABELS:
+            form.fields[name] = forms.IntegerField(label=SETTING_LABELS[name], min_value=1, max_value=3650,
+                                                   initial=value)
+    return form if form.fields else None
 
 
 class HistoryForm(forms.Form):
@@ -297,6 +324,7 @@ def settings_flow(request: HttpRequest, access: DashboardAccess, key: str) -> Ht
     formset = StepFormSet(prefix="steps", initial=[_initial(step) for step in current.values()],
                           form_kwargs={"segments": segments})
     history_form = HistoryForm()
+    flow_settings = settings_form(flow)
     dry_run: int | None = None
     status = 200
     if request.method == "POST":
@@ -304,7 +332,23 @@ def settings_flow(request: HttpRequest, access: DashboardAccess, key: str) -> Ht
         if action in ("enable", "pause"):
             service.flow_enable(shop=access.shop, key=flow.key, enabled=action == "enable")
             return saved_redirect(access, FLOW_VIEW, flow.key)
-        if action in ("history_dry_run", "history_apply"):
+        if action == "settings":
+            posted = settings_form(flow, request.POST)
+            if posted is None:
+                raise ApplicationError("this flow has no settings here", status=400, code="invalid")
+            if posted.is_valid():
+                changes = {name: value for name, value in posted.cleaned_data.items()
+                           if value != posted.fields[name].initial}  # an unchanged setting makes no version
+                try:
+                    if changes:
+                        service.flow_edit(shop=access.shop, key=flow.key, settings=changes)
+                except ApplicationError as error:
+                    _error_into(posted, error, {f"settings.{name}": name for name in posted.fields})
+                else:
+                    return saved_redirect(access, FLOW_VIEW, flow.key)
+            flow_settings = posted
+            status = 400
+        elif action in ("history_dry_run", "history_apply"):
             history_form = HistoryForm(request.POST)
             if history_form.is_valid():
                 days = history_form.cleaned_data["days"]
@@ -333,6 +377,7 @@ def settings_flow(request: HttpRequest, access: DashboardAccess, key: str) -> Ht
     response = render_page(
         request, access, view_name=FLOW_VIEW, args=(flow.key,), title=translated(flow.name),
         template="dashboard/settings/flow.html", flow=flow, formset=formset, history_form=history_form,
+        settings_form=flow_settings,
         dry_run=dry_run, dry_run_days=history_form.cleaned_data.get("days") if dry_run is not None else None,
         enrolled=request.GET.get("enrolled", ""), steps=_step_views(access, flow, formset),
         trigger=TRIGGER_LABELS.get(flow.trigger, flow.trigger),
@@ -406,9 +451,9 @@ def _step_views(access: DashboardAccess, flow: Flow, formset: forms.BaseFormSet)
                                  "count": _count(access, text, language, is_marketing) if text.strip() else None,
                                  "is_marketing": int(is_marketing)})
         original = form["original_position"].value()
+        saved_email = not is_sms and original not in (None, "") and str(original).isdigit()
         views.append({"form": form, "number": index + 1, "is_sms": is_sms, "counters": counters,
-                      "email_url": _email_link(access, flow, int(original)) if not is_sms and original not in
-                      (None, "") else ""})
+                      "email_links": _email_links(access, flow, int(str(original))) if saved_email else []})
     return views
 
 

@@ -73,9 +73,9 @@ def test_the_list_shows_every_flow_with_the_reports_numbers_and_pausing_stops_en
         ScheduledStep.objects.values_list("result", flat=True)
     # the list shows each flow with its figures (the Flows report's selector)
     page = client_in.get(LIST).content.decode()
-    row = re.search(r'<tr id="flow-order_thank_you">(.*?)</tr>', page, re.S)
-    assert row is not None and '<td class="num">1</td>' in row.group(1) and "On" in row.group(1)
-    assert page.count("<tr id=\"flow-") == Flow.objects.filter(shop=shop).count()
+    card = re.search(r'<li id="flow-order_thank_you">(.*?)</li>\s*<li id=', page, re.S)
+    assert card is not None and "<dt>Sent</dt><dd>1</dd>" in card.group(1) and ">On<" in card.group(1)
+    assert page.count('<li id="flow-') == Flow.objects.filter(shop=shop).count()
     # when the merchant pauses it
     assert client_in.post(LIST, {"action": "pause", "flow": "order_thank_you"}).status_code == 302
     # then the next paid order enrols nobody
@@ -234,3 +234,14 @@ def test_a_holiday_hour_in_the_quiet_hours_is_refused(client_in: Client, shop: A
     html = response.content.decode()
     assert "hour must be from 9 to 20" in html and 'aria-invalid="true"' in html
     assert Flow.objects.get(shop=shop, key="holiday_greetings").version == 1
+
+
+def test_the_win_back_wait_is_a_setting_of_the_flow(client_in: Client, shop: Any) -> None:
+    page = client_in.get(flow_url("winback")).content.decode()
+    assert 'name="inactive_days" value="180"' in page
+    assert client_in.post(flow_url("winback"), {"action": "settings", "inactive_days": "90"}).status_code == 302
+    flow = Flow.objects.get(shop=shop, key="winback")
+    assert (flow.settings["inactive_days"], flow.version) == (90, 2)
+    assert client_in.post(flow_url("winback"), {"action": "settings", "inactive_days": "0"}).status_code == 400
+    assert client_in.post(flow_url("winback"), {"action": "settings", "inactive_days": "90"}).status_code == 302
+    assert Flow.objects.get(pk=flow.pk).version == 2  # unchanged: no new version
