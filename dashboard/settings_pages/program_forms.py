@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.db import models
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -265,7 +266,9 @@ class RewardForm(forms.ModelForm):
         scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
         tier_field = self.fields["tier_only"]
         assert isinstance(tier_field, forms.ModelChoiceField)
-        tier_field.queryset = Tier.objects.filter(scheme=scheme) if scheme else Tier.objects.none()
+        # the active version's tiers, and the reward's own (of an older version) so an edit keeps it
+        tier_field.queryset = Tier.objects.filter(shop=shop).filter(
+            Q(scheme=scheme) | Q(pk=self.instance.tier_only_id or 0)).order_by("threshold")
         tier_field.empty_label = _("Every tier")
         if shop.currency:
             self.fields["value"].label = _("Value (%(currency)s or %%)") % {"currency": shop.currency}

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from commerce.models import Customer
-from loyalty.models import Program, Reward, Tier
+from loyalty.models import Program, Reward, Tier, TierScheme
 from loyalty.services.ledger import account_for_customer, entry_write
 from tests.loyalty.helpers import customer
 from tests.loyalty.test_widget_api import signed
@@ -136,3 +136,16 @@ def test_another_shops_reward_is_not_found(client_in: Client, alpha: Any, beta: 
     assert client_in.post(_detail(theirs), {"action": "disable"}).status_code == 404
     theirs.refresh_from_db()
     assert theirs.is_active is True
+
+
+def test_a_reward_of_an_older_tier_version_can_still_be_edited(client_in: Client, alpha: Any) -> None:
+    old_gold = Tier.objects.get(shop=alpha, name="Gold")
+    reward = Reward.objects.create(shop=alpha, name="Gold gift", kind="fixed_amount", points_cost=10, value=5,
+                                   tier_only=old_gold)
+    TierScheme.objects.filter(shop=alpha).update(is_active=False)
+    newer = TierScheme.objects.create(shop=alpha, version=2, is_active=True)
+    Tier.objects.create(shop=alpha, scheme=newer, name="Gold", threshold=2000)
+    response = client_in.post(_detail(reward), {"points_cost": "12"})
+    assert response.status_code == 302
+    reward.refresh_from_db()
+    assert (reward.points_cost, reward.tier_only_id) == (12, old_gold.pk)
