@@ -35,7 +35,13 @@ from loyalty.selectors import active_tiers, program_get
 from loyalty.services.earning import BackfillPlan, backfill
 from loyalty.services.program import program_defaults_create, program_update
 from loyalty.services.rewards import reward_active_set, reward_create, reward_update
-from loyalty.services.tiers import TierSpec, tier_evaluate, tier_scheme_activate, tier_scheme_propose
+from loyalty.services.tiers import (
+    TierSpec,
+    tier_evaluate,
+    tier_scheme_activate,
+    tier_scheme_propose,
+    tiers_switch_off,
+)
 from loyalty.services.widget import widget_settings_update
 from retention_app.errors import ApplicationError
 
@@ -236,19 +242,13 @@ def onboarding_tiers_save(*, shop: Shop, tiers: str) -> str:
         raise _invalid("there are no tiers to keep: choose a preset or no tiers", "tiers")
     if tiers not in (current, TIER_KEEP):
         if tiers == TIER_NONE:
-            _tiers_switch_off(shop=shop)
+            tiers_switch_off(shop=shop)
         else:
             scheme = tier_scheme_propose(shop=shop, basis=TierBasis.SPEND, period=TierPeriod.LIFETIME, grace_days=30,
                                          tiers=list(TIER_PRESETS[tiers]))
             tier_scheme_activate(scheme=scheme)
     _step_done(shop=shop, step=OnboardingStep.TIERS)
     return tiers
-
-
-def _tiers_switch_off(*, shop: Shop) -> None:
-    """No tiers: no version is active, and no account holds a tier."""
-    TierScheme.objects.filter(shop=shop, is_active=True).update(is_active=False)
-    Account.objects.filter(shop=shop).exclude(tier=None).update(tier=None, tier_since=None)
 
 
 # --- step 4: flows -----------------------------------------------------------------------------

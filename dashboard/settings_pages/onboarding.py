@@ -106,7 +106,7 @@ def _form_for(access: DashboardAccess, step: str, data: Any) -> forms.Form:
     if step == OnboardingStep.HOLIDAYS:
         choice = holiday_choice(shop=shop)
         return HolidaysStepForm(data, initial={
-            "enabled": choice.enabled or step not in state.steps_done,
+            "enabled": choice.enabled,
             "calendars": choice.calendars, "occasions": choice.occasions})
     if step == OnboardingStep.WIDGET:
         widget = widget_settings_get(shop=shop)

@@ -282,3 +282,11 @@ def tier_scheme_activate(*, scheme: TierScheme, at: datetime | None = None) -> D
 def accounts_due_for_review(*, shop: Shop) -> list[int]:
     return list(Account.objects.filter(shop=shop).filter(Q(tier__isnull=False) | Q(manual_tier__isnull=False))
                 .values_list("pk", flat=True))
+
+
+@transaction.atomic
+def tiers_switch_off(*, shop: Shop) -> None:
+    """No tiers: no version of the rules stays active and no account holds a tier (earlier
+    versions are kept, so a later version can bring tiers back)."""
+    TierScheme.objects.filter(shop=shop, is_active=True).update(is_active=False)
+    Account.objects.filter(shop=shop).exclude(tier=None).update(tier=None, tier_since=None)
