@@ -378,6 +378,7 @@ def settings_flow(request: HttpRequest, access: DashboardAccess, key: str) -> Ht
         request, access, view_name=FLOW_VIEW, args=(flow.key,), title=translated(flow.name),
         template="dashboard/settings/flow.html", flow=flow, formset=formset, history_form=history_form,
         settings_form=flow_settings,
+        holidays_url=access.url("dashboard:settings_holidays") if flow.key == "holiday_greetings" else "",
         dry_run=dry_run, dry_run_days=history_form.cleaned_data.get("days") if dry_run is not None else None,
         enrolled=request.GET.get("enrolled", ""), steps=_step_views(access, flow, formset),
         trigger=TRIGGER_LABELS.get(flow.trigger, flow.trigger),

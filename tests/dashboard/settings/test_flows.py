@@ -245,3 +245,24 @@ def test_the_win_back_wait_is_a_setting_of_the_flow(client_in: Client, shop: Any
     assert client_in.post(flow_url("winback"), {"action": "settings", "inactive_days": "0"}).status_code == 400
     assert client_in.post(flow_url("winback"), {"action": "settings", "inactive_days": "90"}).status_code == 302
     assert Flow.objects.get(pk=flow.pk).version == 2  # unchanged: no new version
+
+
+def test_a_step_is_added_then_saved_and_a_step_removed(client_in: Client, shop: Any) -> None:
+    flow = Flow.objects.get(shop=shop, key="review_request")
+    # "Add a step" shows one more (blank) step and saves nothing yet
+    added = client_in.post(flow_url("review_request"), {**steps_post(flow), "action": "add_step"})
+    assert added.status_code == 200 and 'name="steps-1-delay_minutes"' in added.content.decode()
+    assert Flow.objects.get(pk=flow.pk).version == 1
+    # saving the two steps: a new version with both, delays in order
+    two = steps_post(flow, **{"TOTAL_FORMS": "2", "1-delay_minutes": "3", "1-delay_unit": "days",
+                              "1-action": "send_email", "1-template": "winback"})
+    assert client_in.post(flow_url("review_request"), two).status_code == 302
+    flow.refresh_from_db()
+    assert [(step.template, step.delay_minutes) for step in FlowStep.objects.filter(flow=flow, version=2)] == [
+        ("review_request", 7 * 24 * 60), ("winback", 3 * 24 * 60)]
+    # removing the first keeps the second, alone
+    removed = steps_post(flow, **{"0-DELETE": "on"})
+    assert client_in.post(flow_url("review_request"), removed).status_code == 302
+    flow.refresh_from_db()
+    assert [(step.position, step.template) for step in FlowStep.objects.filter(flow=flow, version=3)] == [
+        (0, "winback")]
