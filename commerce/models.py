@@ -144,6 +144,9 @@ class Product(PlatformRecord):
     vendor = models.CharField(max_length=255, blank=True)
     tags = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, blank=True)
+    # For links and pictures in emails: the storefront's /products/<handle>, the main image.
+    handle = models.CharField(max_length=255, blank=True)
+    image_url = models.URLField(max_length=1000, blank=True)
 
     class Meta:
         constraints = [

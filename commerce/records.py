@@ -58,6 +58,8 @@ class ProductRecord:
     tags: tuple[str, ...] = ()
     status: str = ""
     variants: tuple[VariantRecord, ...] = ()
+    handle: str = ""  # the storefront's /products/<handle>
+    image_url: str = ""  # the product's main picture
 
 
 @dataclass(frozen=True)

@@ -281,7 +281,7 @@ def customer_mark_deleted(*, shop: Shop, platform_id: str) -> bool:
 # --- products --------------------------------------------------------------------------------
 
 PRODUCT_FIELDS = (
-    "title", "product_type", "category", "vendor", "tags", "status", "platform_updated_at",
+    "title", "product_type", "category", "vendor", "tags", "status", "handle", "image_url", "platform_updated_at",
 )
 
 
@@ -293,6 +293,8 @@ def _product_values(record: ProductRecord) -> dict[str, Any]:
         "vendor": record.vendor,
         "tags": list(record.tags),
         "status": record.status,
+        "handle": record.handle[:255],
+        "image_url": record.image_url if len(record.image_url) <= 1000 else "",
         "platform_updated_at": record.updated_at,
     }
 

@@ -238,14 +238,14 @@ def _product_item(item: Variant | Product, *, shop: Shop, language: str) -> dict
     variant = item if isinstance(item, Variant) else None
     product = variant.product if variant else item
     adapter = adapter_for(shop.platform)
-    handle = getattr(product, "handle", "")
+    handle = product.handle
     if handle:
         url = f"{adapter.storefront_url(shop=shop)}/products/{quote(handle)}"
     elif variant is not None and variant.platform_id:
         url = adapter.cart_link(shop=shop, variant_platform_ids=[variant.platform_id])
     else:
         url = adapter.storefront_url(shop=shop)
-    return {"title": str(product.title), "image": str(getattr(product, "image_url", "") or ""), "url": url,
+    return {"title": str(product.title), "image": product.image_url, "url": url,
             "price": _money(variant.price, variant.currency, language) if variant and variant.price is not None else ""}
 
 

@@ -238,6 +238,9 @@ def settings_email(request: HttpRequest, access: DashboardAccess, key: str, posi
     if op.partition(":")[0] in ("add", "up", "down", "remove"):
         return _render(request, access, key=key, position=position, language=language, form=form,
                        blocks=_edited(blocks, op, language), draft=None)
+    if op == "preview":  # a block just added and not written yet is no error while typing
+        blocks = [block for block in blocks if not (isinstance(block, dict) and block.get("type") in
+                                                    ("heading", "text") and not str(block.get("text", "")).strip())]
     try:
         content = content_clean(subject=request.POST.get("subject", ""), preheader=request.POST.get("preheader", ""),
                                 blocks=blocks)

@@ -210,6 +210,8 @@ def product_from_graphql(node: dict) -> ProductRecord:
         vendor=node.get("vendor") or "",
         tags=_tags(node.get("tags")),
         status=str(node.get("status") or "").lower(),
+        handle=str(node.get("handle") or ""),
+        image_url=_https((node.get("featuredImage") or {}).get("url")),
         variants=tuple(
             VariantRecord(
                 platform_id=_required_id(v, "id"),
@@ -221,6 +223,12 @@ def product_from_graphql(node: dict) -> ProductRecord:
             for v in _nodes(node.get("variants"))
         ),
     )
+
+
+def _https(url: object) -> str:
+    """An image address emails may show: https only (Shopify's CDN serves every picture so)."""
+    text = str(url or "")
+    return text if text.startswith("https://") and len(text) <= 1000 else ""
 
 
 def _unit_cost(variant: dict) -> Decimal | None:
@@ -239,6 +247,8 @@ def product_from_rest(payload: dict) -> ProductRecord:
         vendor=payload.get("vendor") or "",
         tags=_tags(payload.get("tags")),
         status=str(payload.get("status") or "").lower(),
+        handle=str(payload.get("handle") or ""),
+        image_url=_https((payload.get("image") or next(iter(payload.get("images") or ()), None) or {}).get("src")),
         variants=tuple(
             VariantRecord(
                 platform_id=_required_id(v, "id", "admin_graphql_api_id"),

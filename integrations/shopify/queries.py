@@ -39,6 +39,8 @@ inventoryItem { unitCost { amount currencyCode } }
 PRODUCT_FIELDS = """
 id
 title
+handle
+featuredImage { url }
 productType
 vendor
 tags

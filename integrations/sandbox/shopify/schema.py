@@ -907,6 +907,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "legacyResourceId": _field(lambda p: p.id),
         "title": _field(lambda p: p.title),
         "handle": _field(lambda p: p.handle),
+        "featuredImage": _field(lambda p: None),  # the sandbox's products have no pictures
         "description": _field(lambda p: re.sub(r"<[^>]+>", "", p.description_html)),
         "descriptionHtml": _field(lambda p: p.description_html),
         "productType": _field(lambda p: p.product_type),

@@ -312,8 +312,11 @@ type Product implements Node {{
   publishedAt: DateTime
   totalInventory: Int!
   category: TaxonomyCategory
+  featuredImage: Image
   variants({_PAGE_ARGS}, sortKey: ProductVariantSortKeys = POSITION): ProductVariantConnection!
 }}
+
+type Image {{ url: URL! altText: String }}
 
 type InventoryItem implements Node {{
   id: ID!
