@@ -236,7 +236,7 @@ def _ends_label(ends: datetime | None, *, shop_zone: str, language: str) -> str:
 
 def _product_item(item: Variant | Product, *, shop: Shop, language: str) -> dict[str, str]:
     variant = item if isinstance(item, Variant) else None
-    product = variant.product if variant else item
+    product: Product = item.product if isinstance(item, Variant) else item
     adapter = adapter_for(shop.platform)
     handle = product.handle
     if handle:
