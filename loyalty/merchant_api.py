@@ -19,8 +19,8 @@ from rest_framework.response import Response
 
 from commerce.models import Customer
 from loyalty import selectors
-from loyalty.models import Account, EarningRule, Program, Referral, Reward, TierScheme
-from loyalty.services import actions, earning, referrals, rewards, tiers
+from loyalty.models import Account, Badge, Challenge, EarningRule, Program, Referral, Reward, TierScheme
+from loyalty.services import actions, badges, earning, referrals, rewards, tiers
 from loyalty.services.ledger import account_balance, account_for_customer
 from loyalty.services.program import program_update, rule_update
 from retention_app.api import ShopScopedApi
@@ -290,3 +290,101 @@ class ReviewRecordApi(ShopScopedApi):
                                        product_platform_id=data.validated_data["product_platform_id"],
                                        rating=data.validated_data.get("rating"))
         return Response({"id": review.pk}, status=201)
+
+
+class ReferralSettingsApi(ShopScopedApi):
+    """The referral settings (the same fields as the Referrals settings page)."""
+
+    class InputSerializer(serializers.Serializer):
+        referral_friend_discount_percent = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        referral_referrer_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+        referral_friend_points = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+        referral_monthly_cap = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+        referral_ip_weekly_limit = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+    def get(self, request: Request) -> Response:
+        return Response(vars(referrals.referral_settings_get(shop=self.shop)))
+
+    def patch(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        current = referrals.referral_settings_get(shop=self.shop)
+        chosen = referrals.ReferralSettings(**{**vars(current), **data.validated_data})
+        return Response(vars(referrals.referral_settings_update(shop=self.shop, settings=chosen)))
+
+
+class BadgeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Badge
+        fields = ["id", "kind", "name", "threshold", "tier_name", "points", "is_active"]
+        read_only_fields = ["id"]
+
+
+class BadgeListApi(ShopScopedApi):
+    """The shop's badges; a new one is checked by ``loyalty.services.badges`` as on the page."""
+
+    def get(self, request: Request) -> Response:
+        return Response(BadgeSerializer(Badge.objects.filter(shop=self.shop).order_by("name"), many=True).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = BadgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with _field_errors():
+            badge = badges.badge_create(shop=self.shop, kind=data["kind"], name=data["name"],
+                                        threshold=data.get("threshold", 1), tier_name=data.get("tier_name", ""),
+                                        points=data.get("points", 0))
+        if data.get("is_active") is False:
+            badges.badge_activate(badge=badge, active=False)
+        return Response(BadgeSerializer(badge).data, status=201)
+
+
+class BadgeDetailApi(ShopScopedApi):
+    def patch(self, request: Request, badge_id: int) -> Response:
+        badge = _get(Badge.objects, shop=self.shop, pk=badge_id)
+        serializer = BadgeSerializer(badge, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        merged = {**BadgeSerializer(badge).data, **serializer.validated_data}
+        with _field_errors():
+            badge = badges.badge_update(badge=badge, kind=merged["kind"], name=merged["name"],
+                                        threshold=merged["threshold"], tier_name=merged["tier_name"],
+                                        points=merged["points"], is_active=merged["is_active"])
+        return Response(BadgeSerializer(badge).data)
+
+
+class ChallengeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Challenge
+        fields = ["id", "name", "goal", "target", "starts_at", "ends_at", "points", "is_active"]
+        read_only_fields = ["id"]
+
+
+class ChallengeListApi(ShopScopedApi):
+    def get(self, request: Request) -> Response:
+        found = Challenge.objects.filter(shop=self.shop).order_by("-starts_at", "pk")
+        return Response(ChallengeSerializer(found, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = ChallengeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with _field_errors():
+            challenge = badges.challenge_create(shop=self.shop, name=data["name"], goal=data["goal"],
+                                                target=data["target"], starts_at=data["starts_at"],
+                                                ends_at=data["ends_at"], points=data.get("points", 0))
+        if data.get("is_active") is False:
+            badges.challenge_activate(challenge=challenge, active=False)
+        return Response(ChallengeSerializer(challenge).data, status=201)
+
+
+class ChallengeDetailApi(ShopScopedApi):
+    def patch(self, request: Request, challenge_id: int) -> Response:
+        challenge = _get(Challenge.objects, shop=self.shop, pk=challenge_id)
+        serializer = ChallengeSerializer(challenge, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        merged = {"name": challenge.name, "goal": challenge.goal, "target": challenge.target,
+                  "starts_at": challenge.starts_at, "ends_at": challenge.ends_at, "points": challenge.points,
+                  "is_active": challenge.is_active, **serializer.validated_data}
+        with _field_errors():
+            challenge = badges.challenge_update(challenge=challenge, **merged)
+        return Response(ChallengeSerializer(challenge).data)
