@@ -41,6 +41,7 @@ from loyalty.models import (
     Reward,
     Tier,
     TierScheme,
+    WidgetSettings,
 )
 
 REDACTED = "[redacted]"
@@ -129,7 +130,7 @@ def erase_shop(*, shop: Shop) -> None:
     # children before parents (Redemption.reward is PROTECT; accounts before the tiers they name)
     with ledger_erasure(shop=shop, request="shop-redact"):
         for model in (AccountBadge, ChallengeCompletion, Review, Redemption, Referral, LedgerEntry, Account,
-                      Reward, Badge, Challenge, Tier, TierScheme, EarningRule, Program):
+                      Reward, Badge, Challenge, Tier, TierScheme, EarningRule, Program, WidgetSettings):
             model._default_manager.filter(shop=shop).delete()
 
 
@@ -203,5 +204,7 @@ LOYALTY = PrivacyParticipant(
         "loyalty.Referral.reasons": "which fraud rules fired, in fixed words (no values)",
         "loyalty.Redemption.error": "the platform's error creating a discount code",
         "loyalty.LedgerEntry.actor": "the merchant's staff user id that made an adjustment, not the shopper",
+        "loyalty.WidgetSettings.texts": "the merchant's widget texts per language (launcher label, title, welcome)",
+        "loyalty.WidgetSettings.accent_text_color": "a colour, #RRGGBB",
     },
 )

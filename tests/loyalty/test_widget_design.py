@@ -196,3 +196,13 @@ def test_each_shop_has_its_own_settings(client, shop):
     other = ShopFactory(domain="other-widget.myshopify.com")
     widget_settings_update(shop=other, changes={"accent_color": "#000000"})
     assert client.get("/api/loyalty/widget", headers=auth(shop)).json()["accent_color"] == ""
+
+
+def test_shop_redact_erases_the_designer_settings(shop):
+    from loyalty.privacy import erase_shop
+
+    other = ShopFactory(domain="kept-widget.myshopify.com")
+    widget_settings_update(shop=shop, changes={"texts": {"en": {"welcome": "Hi"}}})
+    widget_settings_update(shop=other, changes={"accent_color": "#000000"})
+    erase_shop(shop=shop)
+    assert list(WidgetSettings.objects.values_list("shop_id", flat=True)) == [other.pk]
