@@ -59,7 +59,18 @@ def _posted_settings(post: Any, shown: list[str], year: int) -> dict[str, Any]:
                 chosen[key] = {"offset_days": _whole(post.get(f"{name}-offset_days", "0")),
                                "hour": _whole(post.get(f"{name}-hour", str(holidays.DEFAULT_HOUR)))}
         occasions[calendar] = chosen
-    return {"calendars": calendars, "occasions": occasions}
+    custom = []
+    for index in range(int(post.get("custom-count", "0") or 0) + 1):  # the shop's own dates, then the new one
+        name = f"custom-{index}"
+        if post.get(f"{name}-remove") or not (post.get(f"{name}-name", "").strip() or post.get(f"{name}-date", "")):
+            continue
+        item: dict[str, Any] = {"date": post.get(f"{name}-date", "").strip(),
+                                "name": post.get(f"{name}-name", "").strip(),
+                                "hour": _whole(post.get(f"{name}-hour", str(holidays.DEFAULT_HOUR)))}
+        if post.get(f"{name}-subject", "").strip():
+            item["subject"] = post[f"{name}-subject"].strip()
+        custom.append(item)
+    return {"calendars": calendars, "occasions": occasions, "custom": custom}
 
 
 @require_http_methods(["GET", "POST"])
@@ -105,11 +116,16 @@ def settings_holidays(request: HttpRequest, access: DashboardAccess) -> HttpResp
         calendars.append({"code": code, "label": _calendar_label(code), "occasions": rows, "plan": [
             {**item, "when": formatting.day(date.fromisoformat(item["date"]))} for item in overview["plan"]]})
     other = [code for code in shown if code not in BUILT_IN]
+    own = posted["custom"] if posted is not None else list(settings.get("custom") or [])
+    field = str((error.extra or {}).get("field", "")) if error is not None else ""
+    custom = [{**item, "input": f"custom-{index}", "invalid": field.startswith(f"settings.custom[{index}]")}
+              for index, item in enumerate(own)]
     response = render_page(
         request, access, view_name=VIEW, title=_("Holiday calendar"), template="dashboard/settings/holidays.html",
         flow=flow, calendars=calendars, year=year, error=error, action=form_action(request, access, VIEW),
         built_in=[{"code": code, "label": _calendar_label(code), "on": code in shown} for code in BUILT_IN],
-        other_calendars=" ".join(other), hours=list(holidays.HOURS), max_offset=holidays.MAX_OFFSET_DAYS,
+        other_calendars=" ".join(other), custom=custom, new_custom=f"custom-{len(custom)}",
+        hours=list(holidays.HOURS), max_offset=holidays.MAX_OFFSET_DAYS,
         zone=access.shop.timezone or "UTC", flow_url=access.url("dashboard:settings_flow", FLOW_KEY),
         previous_year_url=access.url(VIEW, year=str(year - 1)), next_year_url=access.url(VIEW, year=str(year + 1)))
     if error is not None:

@@ -266,3 +266,28 @@ def test_a_step_is_added_then_saved_and_a_step_removed(client_in: Client, shop: 
     flow.refresh_from_db()
     assert [(step.position, step.template) for step in FlowStep.objects.filter(flow=flow, version=3)] == [
         (0, "winback")]
+
+
+def test_the_shops_own_date_is_greeted_at_its_hour_and_a_bad_date_refused(client_in: Client, shop: Any) -> None:
+    flow_enable(shop=shop, key="holiday_greetings")
+    noa = Customer.objects.create(shop=shop, platform_id="c1", email="noa@example.com", first_name="Noa",
+                                  email_consent="subscribed", locale="en")
+    bad = client_in.post(HOLIDAYS, {"action": "save", "calendars": ["IL"], "custom-count": "0",
+                                    "custom-0-name": "Store birthday", "custom-0-date": "13-40", "custom-0-hour": "11"})
+    assert bad.status_code == 400 and "date must be MM-DD" in bad.content.decode()
+    saved = client_in.post(HOLIDAYS, {"action": "save", "calendars": ["IL"], "custom-count": "0",
+                                      "custom-0-name": "Store birthday", "custom-0-date": "06-20", "custom-0-hour": "11"})
+    assert saved.status_code == 302
+    flow = Flow.objects.get(shop=shop, key="holiday_greetings")
+    assert flow.settings["custom"] == [{"date": "06-20", "name": "Store birthday", "hour": 11}]
+    page = client_in.get(HOLIDAYS).content.decode()
+    assert 'name="custom-0-name" value="Store birthday"' in page
+    assert holiday_scan(flow=flow, now=datetime(2026, 6, 19, 5, 0, tzinfo=UTC)) == 1
+    [scheduled] = ScheduledStep.objects.filter(enrolment__customer=noa)
+    assert scheduled.due_at == datetime(2026, 6, 20, 8, 0, tzinfo=UTC)  # 11:00 in Jerusalem
+    # removing it leaves the shop's own dates empty
+    removed = client_in.post(HOLIDAYS, {"action": "save", "calendars": ["IL"], "custom-count": "1",
+                                        "custom-0-name": "Store birthday", "custom-0-date": "06-20",
+                                        "custom-0-hour": "11", "custom-0-remove": "1"})
+    assert removed.status_code == 302
+    assert Flow.objects.get(pk=flow.pk).settings["custom"] == []
