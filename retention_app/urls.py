@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from campaigns import api as campaigns_api
+from campaigns import email_api as campaigns_email_api
 from campaigns import views as campaigns
 from integrations import views as integrations
 from loyalty import api as loyalty
@@ -63,6 +64,9 @@ urlpatterns = [
     path("api/campaigns/flows/<str:key>", campaigns_api.FlowDetailApi.as_view()),
     path("api/campaigns/flows/<str:key>/preview", campaigns_api.FlowPreviewApi.as_view()),
     path("api/campaigns/flows/<str:key>/apply-history", campaigns_api.FlowApplyHistoryApi.as_view()),
+    path("api/campaigns/flows/<str:key>/steps/<int:position>/email/<str:language>",
+         campaigns_email_api.EmailContentApi.as_view()),
+    path("api/campaigns/branding", campaigns_email_api.BrandingApi.as_view()),
     path("proxy/surveys", surveys_api.ProxySurveyListApi.as_view(), name="proxy-surveys"),
     path("proxy/surveys/<int:survey_id>", surveys_api.ProxySurveyAnswerApi.as_view(), name="proxy-survey-answer"),
     path("api/surveys", surveys_api.SurveyListApi.as_view()),

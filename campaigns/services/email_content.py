@@ -38,7 +38,7 @@ def email_step_get(*, shop: Shop, flow_key: str, position: int) -> EmailStep:
     return EmailStep(flow=flow, step=step)
 
 
-def _language(language: str) -> str:
+def language_checked(language: str) -> str:
     if language not in LANGUAGES:
         raise ApplicationError("language must be one of en, he, fa", status=404, code="not_found")
     return language
@@ -51,7 +51,7 @@ def email_content_save(*, shop: Shop, flow_key: str, position: int, language: st
     target = email_step_get(shop=shop, flow_key=flow_key, position=position)
     content = content_clean(subject=subject, preheader=preheader, blocks=blocks)
     saved, _created = EmailContent.objects.update_or_create(
-        shop=shop, flow=target.flow, position=position, language=_language(language),
+        shop=shop, flow=target.flow, position=position, language=language_checked(language),
         defaults={"subject": content.subject, "preheader": content.preheader, "blocks": content.blocks})
     return saved
 
@@ -60,7 +60,7 @@ def email_content_reset(*, shop: Shop, flow_key: str, position: int, language: s
     """Back to the built-in copy for this step and language; how many rows were removed."""
     target = email_step_get(shop=shop, flow_key=flow_key, position=position)
     deleted, _ = EmailContent.objects.filter(shop=shop, flow=target.flow, position=position,
-                                             language=_language(language)).delete()
+                                             language=language_checked(language)).delete()
     return deleted
 
 
@@ -110,7 +110,7 @@ def email_preview(*, shop: Shop, flow_key: str, position: int, language: str, co
         return email.render(step=target.step, customer=customer, values=values,
                             code=PREVIEW_CODE if with_discount else "",
                             ends=email.discount_ends(target.step, now) if with_discount else None,
-                            content=content, language=_language(language))
+                            content=content, language=language_checked(language))
     except email.NothingToSend:
         return email.render(step=target.step, customer=customer, values=values, code="", ends=None, products=[],
                             content=content, language=language)

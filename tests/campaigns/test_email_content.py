@@ -204,3 +204,32 @@ def test_the_preview_writes_nothing_and_creates_no_code(shop):
     assert "PREVIEW-CODE" in rendered.html
     assert rendered.language == "fa"
     assert not Customer.objects.filter(first_name="Dana").exists()
+
+
+def test_the_email_api_reads_saves_refuses_and_resets_with_a_session_token(shop, client):
+    from tests.integrations.test_oauth import session_token
+
+    headers = {"Authorization": f"Bearer {session_token(shop.domain)}"}
+    url = "/api/campaigns/flows/winback/steps/0/email/fa"
+    built_in = client.get(url, headers=headers).json()
+    assert built_in["custom"] is False and "{first_name}" in built_in["subject"]
+    response = client.put(url, {"subject": "برگرد {first_name}", "preheader": "",
+                                "blocks": [{"type": "text", "text": "سلام"}, {"type": "discount"}]},
+                          content_type="application/json", headers=headers)
+    assert response.status_code == 200 and response.json()["custom"] is True
+    assert email.render(step=step_of(shop, "winback"), customer=customer(shop, language="fa"), values={}, code="",
+                        ends=None).subject == "برگرد Noa"
+    refused = client.put(url, {"subject": "x", "blocks": [{"type": "video"}]}, content_type="application/json",
+                         headers=headers)
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid"
+    assert EmailContent.objects.get().blocks == [{"type": "text", "text": "سلام"}, {"type": "discount"}]
+    assert client.delete(url, headers=headers).status_code == 204
+    assert not EmailContent.objects.exists()
+    branding = client.put("/api/campaigns/branding", {"primary_color": "#112233", "accent_color": "#445566",
+                                                      "button_text_color": "#ffffff", "address": "2 Main St"},
+                          content_type="application/json", headers=headers)
+    assert branding.status_code == 200 and branding.json()["address"] == "2 Main St"
+    assert client.put("/api/campaigns/branding", {"primary_color": "blue", "accent_color": "#445566",
+                                                  "button_text_color": "#ffffff"}, content_type="application/json",
+                      headers=headers).status_code == 400
+    assert client.get("/api/campaigns/branding", headers=headers).json()["primary_color"] == "#112233"
