@@ -180,7 +180,9 @@ def onboarding_page(request: HttpRequest, access: DashboardAccess, *, step: str 
         program = program_get(shop=access.shop)
         context.update(
             launched=state.launch is not None,
-            launch=_figures(state.launch or onboarding_launch_preview(shop=access.shop)),
+            # launched: what it awarded (nothing to say when it awarded nothing); else the dry run
+            launch=(_figures(state.launch) if state.launch.orders else None) if state.launch
+            else _figures(onboarding_launch_preview(shop=access.shop)),
             program_enabled=program.is_enabled, program_ready=OnboardingStep.PROGRAM in state.steps_done,
             rate=formatting.number(program.points_per_currency_unit.normalize()),
             unit=formatting.money(1, access.shop.currency or "USD"),
@@ -238,7 +240,8 @@ def home_page(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     done = sum(1 for key in STEPS if key in state.steps_done)
     return render_page(
         request, access, view_name=HOME, title=_("Home"), template="dashboard/settings/home.html",
-        steps=_steps(access, state), complete=state.complete, launch=_figures(state.launch) if state.launch else None,
+        steps=_steps(access, state), complete=state.complete,
+        launch=_figures(state.launch) if state.launch and state.launch.orders else None,
         next_url=access.url(VIEW, step=state.next_step),
         progress=_("%(done)s of %(count)s steps done") % {"done": formatting.number(done, 0),
                                                           "count": formatting.number(len(STEPS), 0)},

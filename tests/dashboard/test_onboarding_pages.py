@@ -11,6 +11,7 @@ from campaigns.models import Flow
 from dashboard.models import MembershipRole, Onboarding
 from dashboard.services import membership_grant
 from loyalty.models import LedgerEntry, Program, Reward
+from tests.commerce.test_reads_never_write import assert_reads_write_nothing, embedded
 from tests.factories import CustomerFactory, OrderFactory, ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +140,28 @@ def test_once_every_step_is_done_the_app_opens_on_the_overview(merchant: Client,
         assert response.status_code == 302, (data, response.content.decode()[:2000])
     assert merchant.get("/dashboard/")["Location"] == "/dashboard/overview/"
     assert "Comeback is set up and running." in merchant.get("/dashboard/home/").content.decode()
+
+
+def test_every_page_of_the_guide_reads_without_writing(client: Client, shop: Any, history: None) -> None:
+    # given a shop that has just installed, opened inside the admin with a session token
+    steps = ("program", "rewards", "tiers", "flows", "holidays", "widget", "launch")
+    paths = ["/dashboard/", "/dashboard/home/", URL, *[f"{URL}?step={step}&" for step in steps],
+             f"{URL}?step=flows&preview=order_thank_you&", f"{URL}?step=flows&preview=winback&"]
+    requests = [(f"{path}{'' if path.endswith('&') else '?'}{embedded(shop)}", {}) for path in paths]
+    # when each is read (the launch step's dry run and the flow previews among them), then nothing is written
+    assert_reads_write_nothing(client, requests)
+    assert not Onboarding.objects.exists() and not LedgerEntry.objects.filter(shop=shop).exists()
+
+
+def test_a_shop_set_up_before_the_guide_opens_on_the_overview_without_launch_figures(client: Client) -> None:
+    # given a shop marked set up without a launch of its own (the demo store, a shop older than the guide)
+    shop = ShopFactory(domain="older.myshopify.com")
+    user = UserFactory(username="older")
+    membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+    client.force_login(user)
+    # then the app opens on the overview, and home and the launch step claim no figures
+    assert client.get("/dashboard/")["Location"] == "/dashboard/overview/"
+    home = client.get("/dashboard/home/").content.decode()
+    launch = client.get(URL, {"step": "launch"}).content.decode()
+    assert "Comeback is set up and running." in home and "received" not in home
+    assert 'id="launch-result"' in launch and "received" not in launch
