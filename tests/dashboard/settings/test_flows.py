@@ -276,7 +276,8 @@ def test_the_shops_own_date_is_greeted_at_its_hour_and_a_bad_date_refused(client
                                     "custom-0-name": "Store birthday", "custom-0-date": "13-40", "custom-0-hour": "11"})
     assert bad.status_code == 400 and "date must be MM-DD" in bad.content.decode()
     saved = client_in.post(HOLIDAYS, {"action": "save", "calendars": ["IL"], "custom-count": "0",
-                                      "custom-0-name": "Store birthday", "custom-0-date": "06-20", "custom-0-hour": "11"})
+                                      "custom-0-name": "Store birthday", "custom-0-date": "06-20",
+                                      "custom-0-hour": "11"})
     assert saved.status_code == 302
     flow = Flow.objects.get(shop=shop, key="holiday_greetings")
     assert flow.settings["custom"] == [{"date": "06-20", "name": "Store birthday", "hour": 11}]
