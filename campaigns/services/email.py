@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -172,7 +172,11 @@ def _money(amount: Any, currency: str, language: str) -> str:
 
 
 def _number(amount: Any, language: str) -> str:
-    return local_digits(format_decimal(Decimal(str(amount)), locale=language, numbering_system="default"), language)
+    try:
+        number = Decimal(str(amount))
+    except InvalidOperation:  # not a number after all: shown as it came
+        return local_digits(str(amount), language)
+    return local_digits(format_decimal(number, locale=language, numbering_system="default"), language)
 
 
 # Values that keep their own digits and direction inside any text: codes are typed as they are.

@@ -50,6 +50,8 @@ def _text(block: Mapping[str, Any], key: str, *, required: bool, position: int) 
     if not isinstance(value, str):
         raise _invalid(f"block {position + 1}: {key} must be text")
     value = value.strip()
+    if "\x00" in value:  # PostgreSQL stores no NUL, in text or in JSON
+        raise _invalid(f"block {position + 1}: {key} contains a NUL character")
     if required and not value:
         raise _invalid(f"block {position + 1}: {key} is required")
     if len(value) > MAX_TEXT:
@@ -108,6 +110,8 @@ def content_clean(*, subject: Any, preheader: Any, blocks: Any) -> Content:
         raise _invalid("subject is longer than 300 characters")
     if not isinstance(preheader, str) or len(preheader.strip()) > 300:
         raise _invalid("preheader must be text of at most 300 characters")
+    if "\x00" in subject or "\x00" in preheader:
+        raise _invalid("subject and preheader may not contain a NUL character")
     return Content(subject=subject.strip(), preheader=preheader.strip(), blocks=blocks_clean(blocks))
 
 

@@ -228,7 +228,7 @@ def product_from_graphql(node: dict) -> ProductRecord:
 def _https(url: object) -> str:
     """An image address emails may show: https only (Shopify's CDN serves every picture so)."""
     text = str(url or "")
-    return text if text.startswith("https://") and len(text) <= 1000 else ""
+    return text if text.startswith("https://") and len(text) <= 1000 and "\x00" not in text else ""
 
 
 def _unit_cost(variant: dict) -> Decimal | None:

@@ -169,7 +169,7 @@ def test_the_merchants_words_replace_the_built_in_copy_in_their_language_only(sh
 @pytest.mark.parametrize("blocks", [
     "not a list", [{"type": "video"}], [{"type": "text"}], [{"type": "button", "text": "Go", "link": "url",
                                                               "url": "javascript:alert(1)"}],
-    [{"type": "products", "limit": 50}], [42],
+    [{"type": "products", "limit": 50}], [42], [{"type": "text", "text": "a\x00b"}],
 ])
 def test_invalid_blocks_are_refused_and_nothing_is_saved(shop, blocks):
     with pytest.raises(ApplicationError) as error:

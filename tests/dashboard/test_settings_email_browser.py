@@ -70,6 +70,8 @@ def test_brand_write_preview_test_and_save_the_hebrew_points_email(browser: Brow
     frame = page.frame_locator(".email-frame-desktop iframe")
     expect(frame.locator("body")).to_contain_text("כל הכבוד Dana")
     expect(frame.locator("html")).to_have_attribute("dir", "rtl")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "settings-email-editor-he-content-1280.png"), full_page=True)
     expect(frame.locator("a", has_text="יתרת הנקודות").or_(frame.locator("body"))).to_contain_text("נקודות")
     # when they add a text block (plain form post: the draft is kept, nothing saved)
     page.get_by_role("button", name="+ Text").click()
