@@ -77,6 +77,10 @@ def test_pause_a_flow_and_change_a_wait_and_see_both_saved(browser: Browser, liv
     page.locator("#id_steps-0-text_he").fill("{first_name}, התגעגענו! " + "ש" * 40)
     expect(page.locator("#id_steps-0-text_he-count")).to_contain_text("UCS-2")
     expect(page.locator("#id_steps-0-text_he-count")).to_contain_text("2 SMS segments")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "settings-flows-flow-en.png"), full_page=True)
+    page.goto(f"{live_server.url}/dashboard/settings/holidays/")
+    page.screenshot(path=str(SCREENSHOTS / "settings-flows-holidays-en.png"), full_page=True)
     context.close()
 
 
