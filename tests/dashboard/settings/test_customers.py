@@ -10,6 +10,7 @@ from loyalty.services.earning import points_adjust
 from loyalty.services.ledger import account_balance, account_for_customer
 from loyalty.services.tiers import tier_evaluate
 from tests.factories import CustomerFactory
+from tests.integrations.test_oauth import session_token
 
 URL = "/dashboard/settings/customers/"
 
@@ -129,3 +130,26 @@ def test_the_list_takes_the_same_queries_for_more_customers(client_in: Client, a
         _account(alpha, email=f"many{index}@example.com")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client_in.get(URL)
+
+
+ALPHA_HOST = "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE"  # Shopify's host: base64 of the shop's admin
+
+
+def test_inside_the_shopify_admin_the_adjustment_records_the_staff_member(alpha: Any, beta: Any) -> None:
+    # given: the page loaded by the Shopify admin (no login: the session token names shop and user)
+    account = _account(alpha, email="dana@example.com")
+    embedded = Client(enforce_csrf_checks=True)
+    query = f"shop={alpha.domain}&host={ALPHA_HOST}&locale=fa"
+    page = embedded.get(f"{URL}{account.pk}/?{query}&id_token={session_token(alpha.domain)}")
+    assert page.status_code == 200 and 'dir="rtl"' in page.content.decode()
+    # when
+    response = embedded.post(f"{URL}{account.pk}/?{query}&id_token={session_token(alpha.domain)}",
+                             {"points": "20", "reason": "Birthday gift by phone", "request_id": "e1"})
+    # then: saved with the admin user as the actor, back inside the admin
+    assert response.status_code == 302 and f"host={ALPHA_HOST}" in response["Location"]
+    entry = LedgerEntry.objects.get(account=account)
+    assert (entry.points, entry.actor, entry.created_by) == (20, "shopify-user:42", None)
+    # another shop's token cannot reach alpha's customer
+    other = embedded.get(f"{URL}{account.pk}/?shop={beta.domain}&host={ALPHA_HOST}"
+                         f"&id_token={session_token(beta.domain)}")
+    assert other.status_code == 404
