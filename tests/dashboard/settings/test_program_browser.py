@@ -106,8 +106,12 @@ def test_a_reward_named_in_hebrew_is_added_and_a_bad_one_refused_by_its_field(br
     expect(page.locator("#saved-notice")).to_be_visible()
     reward = Reward.objects.get(shop=shop, name="Tote bag")
     assert (reward.names, reward.points_cost, reward.value) == ({"he": "תיק בד"}, 300, Decimal("15"))
+    page.screenshot(path=str(SCREENSHOTS / "settings-reward-en-1280.png"), full_page=True)
     page.get_by_role("link", name="All rewards").click()
     expect(page.locator(f"#reward-{reward.pk}")).to_contain_text("תיק בד")
+    page.screenshot(path=str(SCREENSHOTS / "settings-rewards-en-1280.png"), full_page=True)
+    page.goto(f"{live_server.url}/dashboard/settings/program/")
+    page.screenshot(path=str(SCREENSHOTS / "settings-program-en-1280.png"), full_page=True)
     context.close()
 
 
