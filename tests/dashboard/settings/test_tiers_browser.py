@@ -37,6 +37,8 @@ def silver(shop: Any) -> Account:
     """Dana spent 600: Silver under the default tiers (Silver from 500, Gold from 1500)."""
     customer = CustomerFactory(shop=shop, email="dana.levi@example.com", first_name="Dana", last_name="Levi")
     OrderFactory(shop=shop, customer=customer, total=Decimal("600"))
+    tier_evaluate(account=account_for_customer(shop=shop, customer=CustomerFactory(
+        shop=shop, email="omer@example.com", first_name="Omer")))  # Bronze, and stays there
     account = account_for_customer(shop=shop, customer=customer)
     tier_evaluate(account=account)
     return Account.objects.select_related("tier").get(pk=account.pk)
@@ -87,8 +89,12 @@ def test_a_new_tier_version_is_dry_run_then_activated(browser: Browser, live_ser
     silver.refresh_from_db()
     assert silver.tier.name == "Gold" and silver.tier.scheme.version == 2
     assert TierScheme.objects.get(shop=shop, is_active=True).version == 2
-    # the customer's page says so
-    page.goto(f"{live_server.url}/dashboard/settings/customers/?q=levi")
+    # the customer's page says so: found by typing (the list follows the search box)
+    page.goto(f"{live_server.url}/dashboard/settings/customers/")
+    expect(page.locator("#customers-table tbody tr")).to_have_count(2)
+    page.get_by_label("Search by email, name, customer ID or referral code").press_sequentially("levi", delay=50)
+    expect(page.locator("#customers-table tbody tr")).to_have_count(1)
+    assert "q=levi" in page.url  # the search is in the address, so back and reload keep it
     page.get_by_role("link", name="Dana Levi").click()
     expect(page.locator("#customer-tier")).to_contain_text("Gold")
     context.close()
