@@ -21,6 +21,7 @@ from dashboard import formatting
 from dashboard.auth import DashboardAccess, dashboard_view, form_action, saved_redirect
 from dashboard.periods import shop_today
 from dashboard.views import render_page
+from retention_app import locale_format
 from retention_app.errors import ApplicationError
 
 VIEW = "dashboard:settings_holidays"
@@ -125,7 +126,8 @@ def settings_holidays(request: HttpRequest, access: DashboardAccess) -> HttpResp
         flow=flow, calendars=calendars, year=year, error=error, action=form_action(request, access, VIEW),
         built_in=[{"code": code, "label": _calendar_label(code), "on": code in shown} for code in BUILT_IN],
         other_calendars=" ".join(other), custom=custom, new_custom=f"custom-{len(custom)}",
-        hours=list(holidays.HOURS), max_offset=holidays.MAX_OFFSET_DAYS,
+        hours=[(hour, locale_format.local_digits(f"{hour:02d}:00")) for hour in holidays.HOURS],
+        max_offset=holidays.MAX_OFFSET_DAYS,
         zone=access.shop.timezone or "UTC", flow_url=access.url("dashboard:settings_flow", FLOW_KEY),
         previous_year_url=access.url(VIEW, year=str(year - 1)), next_year_url=access.url(VIEW, year=str(year + 1)))
     if error is not None:

@@ -292,3 +292,12 @@ def test_the_shops_own_date_is_greeted_at_its_hour_and_a_bad_date_refused(client
                                         "custom-0-hour": "11", "custom-0-remove": "1"})
     assert removed.status_code == 302
     assert Flow.objects.get(pk=flow.pk).settings["custom"] == []
+
+
+def test_persian_pages_write_persian_digits(client_in: Client, shop: Any) -> None:
+    counted = client_in.get(flow_url("winback"), {"part": "sms_count", "language": "fa", "field": "t", "t": "سلام",
+                                                  "is_marketing": "0"}, HTTP_ACCEPT_LANGUAGE="fa")
+    html = counted.content.decode()
+    assert "۴" in html and "UCS-2" in html and "4 " not in html
+    holidays_page = client_in.get(HOLIDAYS, {"year": "2026"}, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    assert "۱۰:۰۰" in holidays_page and "۲۰۲۶" in holidays_page
