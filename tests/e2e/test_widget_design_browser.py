@@ -191,6 +191,8 @@ def test_merchant_designs_the_widget_and_the_shopper_sees_it(page: Page, app: An
     expect(stage.locator(".cbw-launcher")).to_contain_text("Perks")
     expect(stage.locator("[data-cbw=ways]")).to_have_count(0)
     expect(stage.locator(".cbw-launcher")).to_have_css("background-color", "rgb(11, 110, 79)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "widget-designer-en.png"), full_page=True)
     # and the shopper's widget has not changed yet
     shopper = page.context.browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[union-attr]
     try:
