@@ -358,7 +358,7 @@
   const redeemError = (res) => tooMany(res) || t(REDEEM_ERRORS[res.data.code] || "failed");
 
   async function redeem(reward) {
-    if (busy !== null) return;
+    if (busy !== null || preview) return; // the designer's preview redeems nothing
     busy = reward.id;
     setAlert("");
     render();
