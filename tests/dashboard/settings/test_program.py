@@ -13,6 +13,7 @@ from loyalty.services.actions import review_record
 from loyalty.services.ledger import account_for_customer
 from tests.integrations.test_oauth import session_token
 from tests.loyalty.helpers import customer, deliver, line, order
+from tests.loyalty.test_widget_api import signed
 
 URL = "/dashboard/settings/program/"
 
@@ -64,6 +65,9 @@ def test_a_new_rate_saves_and_the_next_paid_order_earns_at_it(client_in: Client,
     assert "Saved." in page and 'value="5"' in page
     program = Program.objects.get(shop=alpha)
     assert (program.is_enabled, program.points_per_currency_unit) == (True, Decimal("5"))
+    # and the shopper's widget says the new rate
+    widget = client_in.get(f"/proxy/loyalty?{signed(alpha)}").json()
+    assert (widget["program"]["enabled"], Decimal(widget["program"]["points_per_currency_unit"])) == (True, 5)
     # when a paid order of 20.00 arrives through the store's event path
     deliver(alpha, order("1", [line("1a", 1, "20.00")]))
     # then
