@@ -194,6 +194,8 @@ def _render(request: HttpRequest, access: DashboardAccess, *, key: str, position
             error: str = "", notice: str = "") -> HttpResponse:
     target = email_step_get(shop=access.shop, flow_key=key, position=position)
     args = (key, position, language)
+    for name in ("subject", "preheader"):  # typed in the email's language, whatever the page's
+        form.fields[name].widget.attrs.update({"lang": language, "dir": "rtl" if language in ("he", "fa") else "ltr"})
     saved = email_content_get(shop=access.shop, flow=target.flow, position=position, language=language)
     response = render_page(
         request, access, view_name=VIEW, title=_("Email: %(flow)s") % {"flow": target.flow.name},
