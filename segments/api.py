@@ -57,7 +57,21 @@ class SegmentPreviewApi(ShopScopedApi):
 
 
 class SegmentDetailApi(ShopScopedApi):
-    """``DELETE``: one of the shop's merchant segments (predefined ones cannot be deleted)."""
+    """``PATCH {"name", "conditions"}``: change one of the shop's merchant segments (its key
+    stays); ``DELETE``: delete one (predefined ones cannot be changed or deleted)."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        conditions = serializers.JSONField()
+
+    def patch(self, request: Request, key: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        segment = services.segment_update(shop=self.shop, key=key, name=data.validated_data["name"],
+                                          conditions=data.validated_data["conditions"])
+        count = next(row["count"] for row in selectors.segment_counts(shop=self.shop) if row["key"] == segment.key)
+        return Response({"id": segment.pk, "key": segment.key, "name": segment.name, "kind": segment.kind,
+                         "conditions": segment.conditions, "count": count})
 
     def delete(self, request: Request, key: str) -> Response:
         services.segment_delete(shop=self.shop, key=key)

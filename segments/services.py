@@ -112,6 +112,42 @@ def segment_create(*, shop: Shop, key: str, name: str, conditions: Any) -> Segme
     return segment
 
 
+def segment_update(*, shop: Shop, key: str, name: str, conditions: Any) -> Segment:
+    """Rename one of the shop's merchant segments or change its conditions (its key stays: flows
+    name it); its members are recomputed at once, in the same transaction.  Predefined segments
+    are refused (409), another shop's is 404, and so is a rule that would refer back to itself
+    through other segments (400)."""
+    segment = Segment.objects.filter(shop=shop, key=key).first()
+    if segment is None:
+        raise ApplicationError("segment not found", status=404)
+    if segment.kind == SegmentKind.PREDEFINED:
+        raise ApplicationError(f"the predefined segment {key!r} cannot be changed", status=409,
+                               code="predefined_segment")
+    if not name.strip():
+        raise ApplicationError("a segment needs a name", status=400)
+    validated = conditions_validate(conditions, shop=shop, own_key=key)
+    rules = dict(Segment.objects.filter(shop=shop, kind=SegmentKind.MERCHANT).exclude(pk=segment.pk)
+                 .values_list("key", "conditions"))
+    seen: set[str] = set()
+    waiting = list(_referenced(validated))
+    while waiting:
+        other = waiting.pop()
+        if other == key:
+            raise ApplicationError(f"the segment conditions are not valid: {key!r} would refer to itself through "
+                                   f"other segments", status=400, code="invalid_conditions",
+                                   extra={"errors": ["conditions: a segment cannot refer to itself through "
+                                                     "other segments"]})
+        if other not in seen:
+            seen.add(other)
+            waiting.extend(_referenced(rules.get(other)))
+    with transaction.atomic():
+        segment.name = name.strip()[:120]
+        segment.conditions = validated
+        segment.save(update_fields=["name", "conditions", "updated_at"])
+        _members_sync(segment=segment, context=_context(shop=shop, now=timezone.now()))
+    return segment
+
+
 def segment_delete(*, shop: Shop, key: str) -> None:
     """Delete one of the shop's merchant segments with its memberships.  Predefined segments, and
     segments another segment or a campaign step refers to, are refused (409); another shop's is 404."""

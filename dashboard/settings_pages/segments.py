@@ -168,10 +168,13 @@ def _page(request: HttpRequest, access: DashboardAccess, *, form: SegmentForm | 
           rows: list[Row] | None = None, status: int = 200, problem: str = "") -> HttpResponse:
     listed = selectors.segment_list(shop=access.shop)
     names = {row["key"]: row["name"] for row in listed}
-    starting = request.GET.get("from", "")
+    editing_key = request.GET.get("edit", "") if request.method == "GET" else request.POST.get("editing", "")
+    editing = next((row for row in listed if row["key"] == editing_key and row["kind"] == "merchant"), None)
     if form is None:
+        starting = editing["key"] if editing else request.GET.get("from", "")
         match, rows = _flat_rows(next((row["conditions"] for row in listed if row["key"] == starting), None))
-        form = SegmentForm(initial={"match": match}, auto_id="segment-%s")
+        initial = {"match": match, **({"name": editing["name"]} if editing else {})}
+        form = SegmentForm(initial=initial, auto_id="segment-%s")
     rows = list(rows or [])
     if not rows or request.POST.get("action") == "add_row":
         rows.append(Row())
@@ -182,7 +185,10 @@ def _page(request: HttpRequest, access: DashboardAccess, *, form: SegmentForm | 
                       "rule": row["description"] or _describe(row["conditions"], names),
                       "customers_url": access.url("dashboard:segment", row["key"]),
                       "copy_url": access.url(VIEW, **{"from": row["key"]}) if _flat_rows(row["conditions"])[1]
+                      else "",
+                      "edit_url": access.url(VIEW, edit=row["key"]) if _flat_rows(row["conditions"])[1]
                       else ""} for row in listed],
+        "editing": editing, "new_url": access.url(VIEW),
         "segment_names": sorted(names.items()), "tier_names": [tier.name for tier in active_tiers(shop=access.shop)],
         "count_url": access.url(VIEW, count="1"), "action": form_action(request, access, VIEW),
         "max_rows": MAX_LEAVES, "rows_invalid": any(row.error for row in rows),
@@ -235,6 +241,9 @@ def _save(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         valid = False
     if not valid or any(row.error for row in rows):
         return _page(request, access, form=form, rows=rows, status=400)
+    editing = request.POST.get("editing", "")[:50]
+    if editing:
+        return _update(request, access, form=form, rows=rows, key=editing)
     key = form.cleaned_data["key"].lower()
     if not key:
         base = slugify(form.cleaned_data["name"])[:44].strip("-_") or "segment"
@@ -252,6 +261,23 @@ def _save(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
             rest = _service_errors(error, rows)
             if rest:
                 form.add_error(None, rest)
+        return _page(request, access, form=form, rows=rows, status=400)
+    return saved_redirect(access, VIEW)
+
+
+def _update(request: HttpRequest, access: DashboardAccess, *, form: SegmentForm, rows: list[Row],
+            key: str) -> HttpResponse:
+    try:
+        services.segment_update(shop=access.shop, key=key, name=form.cleaned_data["name"],
+                                conditions=_conditions(form.cleaned_data["match"], rows))
+    except ApplicationError as error:
+        if error.status == 404:
+            raise
+        if error.code == "predefined_segment":
+            raise ApplicationError(_("The predefined segments cannot be changed."), status=409) from error
+        rest = _service_errors(error, rows)
+        if rest:
+            form.add_error(None, rest)
         return _page(request, access, form=form, rows=rows, status=400)
     return saved_redirect(access, VIEW)
 

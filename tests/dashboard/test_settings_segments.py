@@ -110,3 +110,37 @@ def test_adding_and_removing_a_row_keeps_what_was_typed(client: Any, alpha: Any)
     assert page.count('name="field"') == 3 and 'value="Draft"' in page and "Please correct" not in page
     removed = client.post(URL, {"remove": "0", "name": "Draft", "match": "any", **rows}).content.decode()
     assert removed.count('name="field"') == 1 and 'value="vip"' in removed and 'value="100"' not in removed
+
+
+def test_editing_a_segment_keeps_its_key_and_recounts_its_members(client: Any, alpha: Any) -> None:
+    segment_create(shop=alpha, key="big", name="Big", conditions={"all": [{"field": "total_spent", "op": "gte",
+                                                                          "value": "100"}]})
+    page = client.get(URL, {"edit": "big"}).content.decode()
+    assert "Edit the segment" in page and 'name="editing" value="big"' in page and 'value="100"' in page
+    response = client.post(URL, {"action": "save", "editing": "big", "name": "Bigger", "match": "all",
+                                 **_rows(("total_spent", "gte", "200"))})
+    assert response.status_code == 302
+    segment = Segment.objects.get(shop=alpha, key="big")
+    assert segment.name == "Bigger"
+    assert segment.conditions == {"all": [{"field": "total_spent", "op": "gte", "value": "200"}]}
+    assert SegmentMembership.objects.filter(segment=segment).count() == 1  # 240 only (150 and 30 fall out)
+
+
+def test_a_segment_cannot_come_back_to_itself_through_another(client: Any, alpha: Any) -> None:
+    segment_create(shop=alpha, key="a", name="A", conditions={"all": [{"field": "orders_count", "op": "gte",
+                                                                      "value": "1"}]})
+    segment_create(shop=alpha, key="b", name="B", conditions={"all": [{"field": "segment", "op": "is",
+                                                                      "value": "a"}]})
+    response = client.post(URL, {"action": "save", "editing": "a", "name": "A", "match": "all",
+                                 **_rows(("segment", "is", "b"))})
+    assert response.status_code == 400
+    assert "refer to itself through other segments" in response.content.decode()
+    assert Segment.objects.get(shop=alpha, key="a").conditions["all"][0]["field"] == "orders_count"
+    api = client.patch("/api/segments/b", {"name": "B2", "conditions": {"all": [{"field": "tag", "op": "contains",
+                                                                                "value": "vip"}]}},
+                       content_type="application/json",
+                       headers={"Authorization": f"Bearer {session_token(alpha.domain)}"})
+    assert api.status_code == 200 and api.json()["count"] == 2
+    foreign = client.post(URL, {"action": "save", "editing": "theirs", "name": "X", "match": "all",
+                                **_rows(("orders_count", "gte", "1"))})
+    assert foreign.status_code == 404
