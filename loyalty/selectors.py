@@ -384,4 +384,4 @@ def account_referrals(*, account: Account) -> QuerySet[Referral]:
 def accounts_by_id(*, shop: Shop, account_ids: list[int]) -> dict[int, Account]:
     """Accounts (with their customers) by id, in one query: to name the shoppers in a tier dry run."""
     return {account.pk: account
-            for account in Account.objects.filter(shop=shop, pk__in=account_ids).select_related("customer")}
+            for account in Account.objects.filter(shop=shop, pk__in=account_ids).select_related("customer", "tier")}

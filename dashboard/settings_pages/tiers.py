@@ -84,15 +84,19 @@ def _dry_run(access: DashboardAccess, scheme: TierScheme) -> dict[str, Any]:
     plan = tiers.tier_scheme_dry_run(scheme=scheme)
     shown = plan.moves[:DRY_RUN_ROWS]
     accounts = selectors.accounts_by_id(shop=access.shop, account_ids=[move.account_id for move in shown])
+    new_tiers = {tier.name: tier for tier in scheme.tiers.all()}
     rows = []
     for move in shown:
         account = accounts.get(move.account_id)
         customer = account.customer if account is not None else None
+        before = account.tier if account is not None and account.tier and account.tier.name == move.before else None
+        after = new_tiers.get(move.after or "")
         rows.append({
             "name": f"{customer.first_name} {customer.last_name}".strip() if customer else "",
             "email": customer.email if customer else (account.email if account else ""),
             "url": access.url("dashboard:settings_customer", move.account_id),
-            "before": move.before or _("No tier"), "after": move.after or _("No tier"), "is_up": move.is_up,
+            "before": _tier_label(before) if before else move.before or _("No tier"),
+            "after": _tier_label(after) if after else move.after or _("No tier"), "is_up": move.is_up,
         })
     return {"scheme": scheme, "rows": rows, "up": formatting.number(plan.up, 0),
             "down": formatting.number(plan.down, 0), "total": len(plan.moves),

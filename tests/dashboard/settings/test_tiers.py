@@ -54,6 +54,10 @@ def test_a_new_version_is_dry_run_then_activated_and_moves_the_customer(client_i
     assert "dana@example.com" in page and 'id="activate-button"' in page
     account.refresh_from_db()
     assert account.tier.name == "Silver" and account.tier.scheme.version == 1  # nothing moved yet
+    client_in.cookies["django_language"] = "he"
+    hebrew = client_in.get(response["Location"]).content.decode()
+    assert "<td><bdi>זהב</bdi></td>" in hebrew  # the new tier by its Hebrew name
+    client_in.cookies["django_language"] = "en"
     # when: activated from the dry run
     fingerprint = re.search(r'name="dry_run" value="([0-9a-f]+)"', page).group(1)
     response = client_in.post(URL, {"action": "activate", "scheme_id": scheme.pk, "dry_run": fingerprint})
