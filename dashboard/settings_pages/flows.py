@@ -161,6 +161,9 @@ class StepForm(forms.Form):
                                           required=False, help_text=gettext_lazy("Email only: a single-use code."))
     discount_hours = forms.IntegerField(label=gettext_lazy("Code valid for (hours)"), min_value=1,
                                         max_value=90 * 24, required=False)
+    co_purchased = forms.IntegerField(
+        label=gettext_lazy("Products bought together to offer"), min_value=1, max_value=12, required=False,
+        help_text=gettext_lazy("For an order's flows: what other shoppers bought with it (the upsell needs it)."))
     text_en = forms.CharField(label=gettext_lazy("SMS text in English"), required=False,
                               widget=forms.Textarea(attrs={"rows": 3}))
     text_he = forms.CharField(label=gettext_lazy("SMS text in Hebrew"), required=False,
@@ -202,12 +205,13 @@ def _initial(step: FlowStep) -> dict[str, Any]:
             "template": step.template, "no_order_since_enrolment": bool(conditions.get("no_order_since_enrolment")),
             "segment": conditions.get("segment", ""), "not_segment": conditions.get("not_segment", ""),
             "discount_percent": config.get("discount_percent"), "discount_hours": config.get("discount_hours"),
+            "co_purchased": config.get("co_purchased"),
             **{f"text_{language}": texts.get(language, "") for language in LANGUAGES},
             "original_position": step.position}
 
 
 # The config keys the form edits; the others (``recommend``, ``co_purchased``) are kept as they are.
-FORM_CONFIG = ("discount_percent", "discount_hours", "texts")
+FORM_CONFIG = ("discount_percent", "discount_hours", "texts", "co_purchased")
 
 
 def _step_input(data: dict[str, Any], original: FlowStep | None) -> dict[str, Any]:
@@ -223,6 +227,8 @@ def _step_input(data: dict[str, Any], original: FlowStep | None) -> dict[str, An
     allowed = service.CONFIG_RANGES[StepAction(action)]
     config = {name: value for name, value in ((original.config or {}) if original else {}).items()
               if name not in FORM_CONFIG and name in allowed}
+    if data.get("co_purchased") is not None:
+        config["co_purchased"] = data["co_purchased"]
     if action == StepAction.SEND_EMAIL:
         for name in ("discount_percent", "discount_hours"):
             if data.get(name) is not None:
@@ -248,7 +254,8 @@ def _step_field(path: str) -> tuple[int, str] | None:
         return None
     rest = rest.lstrip(".")
     names = {"conditions": "segment", "config.discount_percent": "discount_percent",
-             "config.discount_hours": "discount_hours", "config": "discount_percent"}
+             "config.discount_hours": "discount_hours", "config": "discount_percent",
+             "config.co_purchased": "co_purchased"}
     if rest.startswith("config.texts."):
         return int(index_text), f"text_{rest.rsplit('.', 1)[-1]}"
     return int(index_text), names.get(rest, rest or "template")

@@ -301,3 +301,17 @@ def test_persian_pages_write_persian_digits(client_in: Client, shop: Any) -> Non
     assert "۴" in html and "UCS-2" in html and "4 " not in html
     holidays_page = client_in.get(HOLIDAYS, {"year": "2026"}, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
     assert "۱۰:۰۰" in holidays_page and "۲۰۲۶" in holidays_page
+
+
+def test_an_upsell_sms_step_needs_its_products_and_keeps_them(client_in: Client, shop: Any) -> None:
+    flow = Flow.objects.get(shop=shop, key="order_thank_you")
+    upsell = {"1-delay_minutes": "10", "1-delay_unit": "minutes", "1-action": "send_sms", "1-template": "upsell_sms"}
+    refused = client_in.post(flow_url("order_thank_you"), steps_post(flow, TOTAL_FORMS="2", **upsell))
+    assert refused.status_code == 400
+    assert 'class="field invalid" id="id_steps-1-co_purchased-field"' in refused.content.decode()
+    saved = client_in.post(flow_url("order_thank_you"),
+                           steps_post(flow, TOTAL_FORMS="2", **upsell, **{"1-co_purchased": "2"}))
+    assert saved.status_code == 302
+    step = FlowStep.objects.get(flow=flow, version=2, position=1)
+    assert (step.template, step.config, step.is_marketing) == ("upsell_sms", {"co_purchased": 2}, True)
+    assert 'name="steps-1-co_purchased" value="2"' in client_in.get(flow_url("order_thank_you")).content.decode()
