@@ -46,11 +46,13 @@ class OnboardingStep(models.TextChoices):
 class Onboarding(models.Model):
     """A shop's progress through the first-run wizard.  No row: nothing done yet (reads never
     write; the first saved step creates it).  ``launched_at`` and the ``launch_*`` figures record
-    the one history backfill the launch applied."""
+    the one history backfill the launch applied (in the background: ``launch_requested_at`` says
+    it is under way)."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
     steps_done = models.JSONField(default=list, blank=True)  # ["program", "rewards", ...]
     launched_at = models.DateTimeField(null=True, blank=True)
+    launch_requested_at = models.DateTimeField(null=True, blank=True)  # the merchant clicked Launch
     launch_orders = models.PositiveIntegerField(default=0)
     launch_customers = models.PositiveIntegerField(default=0)
     launch_points = models.BigIntegerField(default=0)

@@ -7,7 +7,7 @@ nothing yet; the row is written by the first saved step (reads never write).
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from babel import Locale
@@ -46,6 +46,8 @@ from loyalty.services.widget import widget_settings_update
 from retention_app.errors import ApplicationError
 
 STEPS: tuple[str, ...] = tuple(OnboardingStep.values)
+#: A launch asked for longer ago than this and not done has failed: the merchant may launch again.
+LAUNCH_PATIENCE = timedelta(minutes=15)
 LANGUAGES = ("en", "he", "fa")
 
 
@@ -60,6 +62,7 @@ class OnboardingState:
     steps_done: frozenset[str] = frozenset()
     launched_at: datetime | None = None
     launch: BackfillPlan | None = None  # what the launch's backfill applied
+    launching: bool = False  # asked for, running in the background
 
     @property
     def started(self) -> bool:
@@ -81,7 +84,9 @@ def onboarding_state(*, shop: Shop) -> OnboardingState:
         return OnboardingState()
     launch = (BackfillPlan(orders=row.launch_orders, customers=row.launch_customers, points=row.launch_points)
               if row.launched_at else None)
-    return OnboardingState(steps_done=frozenset(row.steps_done), launched_at=row.launched_at, launch=launch)
+    return OnboardingState(steps_done=frozenset(row.steps_done), launched_at=row.launched_at, launch=launch,
+                           launching=row.launched_at is None and row.launch_requested_at is not None
+                           and row.launch_requested_at > timezone.now() - LAUNCH_PATIENCE)
 
 
 def _step_done(*, shop: Shop, step: str) -> None:
@@ -371,6 +376,22 @@ class Launch:
     plan: BackfillPlan
     launched_at: datetime
     already: bool  # launched before: nothing was applied this time
+
+
+def onboarding_launch_request(*, shop: Shop) -> bool:
+    """The merchant clicked Launch: recorded, for the background job (``dashboard.tasks``) that
+    runs ``onboarding_launch`` (a store's history can take minutes).  False when it has launched
+    already; asking again while it runs is harmless (the launch applies once)."""
+    if OnboardingStep.PROGRAM not in onboarding_state(shop=shop).steps_done:
+        raise _invalid("set up the loyalty program first", "program")
+    Onboarding.objects.get_or_create(shop=shop)
+    with transaction.atomic():
+        row = Onboarding.objects.select_for_update().get(shop=shop)
+        if row.launched_at is not None:
+            return False
+        row.launch_requested_at = timezone.now()
+        row.save(update_fields=["launch_requested_at", "updated_at"])
+    return True
 
 
 def onboarding_launch(*, shop: Shop) -> Launch:

@@ -7,10 +7,12 @@ backfill's dry run and applies it once.  The app's URL (``index``) lands a new s
 a shop part-way through on the home page's checklist, and a shop that is set up on the overview.
 """
 
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -31,8 +33,8 @@ from dashboard.onboarding import (
     onboarding_flows,
     onboarding_flows_save,
     onboarding_holidays_save,
-    onboarding_launch,
     onboarding_launch_preview,
+    onboarding_launch_request,
     onboarding_program_save,
     onboarding_rewards_save,
     onboarding_state,
@@ -51,6 +53,7 @@ from dashboard.settings_pages.onboarding_forms import (
     TiersStepForm,
     WidgetStepForm,
 )
+from dashboard.tasks import onboarding_launch_run
 from dashboard.views import overview_page, render_page
 from integrations.platforms import adapter_for
 from loyalty.models import Reward
@@ -132,8 +135,8 @@ def _save(access: DashboardAccess, step: str, form: forms.Form) -> None:
     elif step == OnboardingStep.WIDGET:
         onboarding_widget_save(shop=shop, accent_color=data["accent_color"],
                                launcher_position=data["launcher_position"])
-    else:
-        onboarding_launch(shop=shop)
+    elif onboarding_launch_request(shop=shop):
+        transaction.on_commit(partial(onboarding_launch_run.delay, shop.pk))
 
 
 def _refused(form: forms.Form, error: ValidationError | ApplicationError) -> None:
@@ -179,7 +182,8 @@ def onboarding_page(request: HttpRequest, access: DashboardAccess, *, step: str 
     if step == OnboardingStep.LAUNCH:
         program = program_get(shop=access.shop)
         context.update(
-            launched=state.launch is not None,
+            launched=state.launch is not None, launching=state.launching,
+            status_url=access.url(VIEW, step=step, status="1"),
             # launched: what it awarded (nothing to say when it awarded nothing); else the dry run
             launch=(_figures(state.launch) if state.launch.orders else None) if state.launch
             else _figures(onboarding_launch_preview(shop=access.shop)),
@@ -211,6 +215,15 @@ def _flow_preview(request: HttpRequest, access: DashboardAccess, key: str) -> Ht
         "flow": translated(flows[key].name), "message": message, "customer": customer.first_name or customer.email})
 
 
+def _launch_status(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
+    """While the launch runs: the panel htmx polls, which shows the result once it is done."""
+    state = onboarding_state(shop=access.shop)
+    return render(request, "dashboard/settings/_onboarding_launch_status.html", {
+        "launched": state.launch is not None, "launching": state.launching,
+        "launch": _figures(state.launch) if state.launch and state.launch.orders else None,
+        "status_url": access.url(VIEW, step=OnboardingStep.LAUNCH, status="1"), "home_url": access.url(HOME)})
+
+
 @require_http_methods(["GET", "POST"])
 @dashboard_view
 def onboarding(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
@@ -219,6 +232,8 @@ def onboarding(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         raise ApplicationError("no such step", status=404, code="not_found")
     if request.method == "GET" and "preview" in request.GET:
         return _flow_preview(request, access, request.GET["preview"])
+    if request.method == "GET" and step == OnboardingStep.LAUNCH and request.GET.get("status"):
+        return _launch_status(request, access)
     if request.method == "GET":
         return onboarding_page(request, access, step=step)
     step = step or OnboardingStep.PROGRAM
@@ -230,7 +245,9 @@ def onboarding(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
             _refused(form, error)
         else:
             if step == OnboardingStep.LAUNCH:
-                return saved_redirect(access, HOME)
+                # launched already (the job ran at once) -> home; else the step says it is under way
+                launched = onboarding_state(shop=access.shop).launch is not None
+                return saved_redirect(access, HOME) if launched else saved_redirect(access, VIEW, step=step)
             return saved_redirect(access, VIEW, step=STEPS[STEPS.index(step) + 1])
     return onboarding_page(request, access, step=step, form=form, status=400)
 

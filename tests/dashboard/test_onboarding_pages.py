@@ -116,27 +116,54 @@ def test_the_flows_step_previews_a_message_for_a_real_customer(merchant: Client,
     assert merchant.get(URL, {"step": "flows", "preview": "nope"}).status_code == 404
 
 
-def test_the_launch_shows_the_dry_run_and_two_clicks_award_the_history_once(merchant: Client, shop: Any,
-                                                                          history: None) -> None:
+def test_the_launch_shows_the_dry_run_and_two_clicks_award_the_history_once(
+        merchant: Client, shop: Any, history: None, django_capture_on_commit_callbacks: Any) -> None:
     merchant.post(URL, {"step": "program", "is_enabled": "on", "points_per_currency_unit": "3"})
     page = merchant.get(URL, {"step": "launch"}).content.decode()
     assert 'id="launch-customers">2<' in page and 'id="launch-points">240<' in page
     assert not LedgerEntry.objects.filter(shop=shop).exists()
-    first = merchant.post(URL, {"step": "launch"})
-    second = merchant.post(URL, {"step": "launch"})
-    assert first.status_code == second.status_code == 302 and first["Location"] == "/dashboard/home/?saved=1"
+    with django_capture_on_commit_callbacks(execute=True):  # the background job runs at once (eager)
+        first = merchant.post(URL, {"step": "launch"})
+    with django_capture_on_commit_callbacks(execute=True):
+        second = merchant.post(URL, {"step": "launch"})
+    # (the test's transaction runs the job after the response: the first click lands on the launch
+    # step, which shows the result; the second finds it launched and goes home)
+    assert first["Location"] == f"{URL}?saved=1&step=launch" and second["Location"] == "/dashboard/home/?saved=1"
     assert LedgerEntry.objects.filter(shop=shop).count() == 2
     assert sum(LedgerEntry.objects.filter(shop=shop).values_list("points", flat=True)) == 240
     launched = merchant.get(URL, {"step": "launch"}).content.decode()
     assert "2 customers received 240 points for 2 past orders." in launched
 
 
-def test_once_every_step_is_done_the_app_opens_on_the_overview(merchant: Client, shop: Any) -> None:
+def test_the_launch_runs_in_the_background_and_the_step_says_so_until_it_is_done(
+        merchant: Client, shop: Any, history: None, django_capture_on_commit_callbacks: Any) -> None:
+    merchant.post(URL, {"step": "program", "is_enabled": "on", "points_per_currency_unit": "3"})
+    # when the merchant clicks Launch (the job queued, not run yet)
+    with django_capture_on_commit_callbacks() as queued:
+        response = merchant.post(URL, {"step": "launch"})
+    # then the step says it is under way, and polls for the result
+    assert response["Location"] == f"{URL}?saved=1&step=launch"
+    page = merchant.get(URL, {"step": "launch"}).content.decode()
+    assert "Launching" in page and 'hx-trigger="every 3s"' in page and 'id="launch-button"' not in page
+    assert not LedgerEntry.objects.filter(shop=shop).exists()
+    # a second click while it runs queues another run: harmless
+    with django_capture_on_commit_callbacks() as queued_again:
+        merchant.post(URL, {"step": "launch"})
+    for job in [*queued, *queued_again]:
+        job()
+    assert LedgerEntry.objects.filter(shop=shop).count() == 2
+    status = merchant.get(URL, {"step": "launch", "status": "1"}, headers={"HX-Request": "true"}).content.decode()
+    assert "2 customers received 240 points for 2 past orders." in status and "every 3s" not in status
+
+
+def test_once_every_step_is_done_the_app_opens_on_the_overview(merchant: Client, shop: Any,
+                                                                django_capture_on_commit_callbacks: Any) -> None:
     for data in ({"step": "program", "is_enabled": "on", "points_per_currency_unit": "1"},
                  {"step": "rewards", "rewards": ["amount_5"]}, {"step": "tiers", "tiers": "none"},
                  {"step": "flows", "flows": ["order_thank_you"]}, {"step": "holidays"},
                  {"step": "widget", "accent_color": "#123456", "launcher_position": "left"}, {"step": "launch"}):
-        response = merchant.post(URL, data)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = merchant.post(URL, data)
         assert response.status_code == 302, (data, response.content.decode()[:2000])
     assert merchant.get("/dashboard/")["Location"] == "/dashboard/overview/"
     assert "Comeback is set up and running." in merchant.get("/dashboard/home/").content.decode()
