@@ -227,10 +227,6 @@ def tier_scheme_dry_run(*, scheme: TierScheme, at: datetime | None = None) -> Dr
     at = at or timezone.now()
     tiers = list(scheme.tiers.all())
     metrics = tier_metrics(scheme=scheme, at=at)
-    ladders: dict[int, list[int]] = {}
-    for tier_id, scheme_id in Tier.objects.filter(shop_id=scheme.shop_id).order_by("threshold").values_list(
-            "pk", "scheme_id"):
-        ladders.setdefault(scheme_id, []).append(tier_id)
     moves = []
     for account in Account.objects.filter(shop_id=scheme.shop_id).select_related("tier", "manual_tier"):
         after = _with_manual(account, tier_for_metric(tiers=tiers, metric=metrics.get(account.pk, ZERO)))
@@ -238,21 +234,21 @@ def tier_scheme_dry_run(*, scheme: TierScheme, at: datetime | None = None) -> Dr
         after_name = after.name if after else None
         if before_name != after_name:
             moves.append(TierMove(account.pk, before_name, after_name,
-                                  is_up=_position(after, tiers, ladders) > _position(account.tier, tiers, ladders)))
+                                  is_up=_moves_up(before=account.tier, after=after, tiers=tiers)))
     return DryRun(moves=moves)
 
 
-def _position(tier: Tier | None, tiers: list[Tier], ladders: dict[int, list[int]]) -> int:
-    """A tier's step in the new version's ladder (-1: none), so "up" and "down" compare within one
-    version: a tier of the old version counts as its same-named tier of the new one, else as the
-    same step of its own ladder (Silver at 500 before, Gold at 300 now: Silver -> Gold is up)."""
-    if tier is None:
-        return -1
-    names = [candidate.name for candidate in sorted(tiers, key=lambda candidate: candidate.threshold)]
-    if tier.name in names:
-        return names.index(tier.name)
-    own = ladders.get(tier.scheme_id, [])
-    return own.index(tier.pk) if tier.pk in own else -1
+def _moves_up(*, before: Tier | None, after: Tier | None, tiers: list[Tier]) -> bool:
+    """Whether going from ``before`` (a tier of any version) to ``after`` (one of the new version's
+    ``tiers``) is a move up.  A tier whose name the new version keeps is compared by its step on the
+    new ladder (Silver at 500 before, at 100 now, Gold at 300: Silver -> Gold is up); one it drops,
+    by threshold (Silver at 500 -> Gold at 800 is up)."""
+    if before is None or after is None:
+        return after is not None
+    ladder = [tier.name for tier in sorted(tiers, key=lambda tier: tier.threshold)]
+    if before.name in ladder:
+        return ladder.index(after.name) > ladder.index(before.name)
+    return after.threshold > before.threshold
 
 
 @transaction.atomic
