@@ -1,6 +1,7 @@
 """In Chromium: a merchant pauses a flow and changes a step's wait, and both are saved (the list
-shows the flow paused, the editor shows the new wait, the next enrolment is due then); an SMS text
-is counted live as it is typed (htmx); the pages fit 390 px in Hebrew and Persian.
+shows the flow paused, the editor shows the new wait, the flow's new version has it); an SMS text
+is counted live as it is typed, and the preview finds a customer and shows her message (htmx);
+the pages fit 390 px in Hebrew and Persian.
 
 Screenshots: ``var/screenshots/settings-flows-<page>-<lang>-<width>.png``.
 """
@@ -14,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from campaigns.models import Flow, FlowStep
 from campaigns.services.flows import flow_enable, flow_presets_create
+from commerce.models import Customer
 from dashboard.services import membership_grant
 from tests.browser import needs_chromium
 from tests.factories import ShopFactory, UserFactory
@@ -27,6 +29,8 @@ def shop(live_server: Any) -> Any:
     shop = ShopFactory(domain="flows.myshopify.com", name="Flow Store", timezone="Asia/Jerusalem")
     flow_presets_create(shop=shop)
     flow_enable(shop=shop, key="winback")
+    Customer.objects.create(shop=shop, platform_id="c1", first_name="Noa", last_name="Levi", email="noa@example.com",
+                            phone="+972501234567", sms_consent="subscribed", locale="he")
     membership_grant(user=UserFactory(username="maya"), shop=shop, role="owner")
     return shop
 
@@ -77,6 +81,13 @@ def test_pause_a_flow_and_change_a_wait_and_see_both_saved(browser: Browser, liv
     page.locator("#id_steps-0-text_he").fill("{first_name}, התגעגענו! " + "ש" * 40)
     expect(page.locator("#id_steps-0-text_he-count")).to_contain_text("UCS-2")
     expect(page.locator("#id_steps-0-text_he-count")).to_contain_text("2 SMS segments")
+    # and the preview finds a customer as the merchant types and shows the step as she would get it
+    page.get_by_role("button", name="Save the steps").click()
+    expect(page.locator("#saved-notice")).to_be_visible()
+    page.get_by_label("Find a customer (name, email or phone)").fill("levi")
+    page.locator("#preview-customers").get_by_role("button", name="Noa Levi").click()
+    expect(page.locator("#flow-preview")).to_contain_text("Step 1")
+    expect(page.locator("#flow-preview")).to_contain_text("Noa, התגעגענו!")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "settings-flows-flow-en.png"), full_page=True)
     page.goto(f"{live_server.url}/dashboard/settings/holidays/")
