@@ -195,9 +195,11 @@ LOYALTY = PrivacyParticipant(
     ),
     not_personal={
         "loyalty.Tier.name": "the tier's name (Gold)",
+        "loyalty.Tier.names": "the tier's name in other languages",
         "loyalty.Tier.perks": "the tier's perks (free shipping...)",
         "loyalty.EarningRule.multipliers": "product and collection ids with a factor",
         "loyalty.Reward.name": "the reward's name",
+        "loyalty.Reward.names": "the reward's name in other languages",
         "loyalty.Badge.name": "the badge's name",
         "loyalty.Badge.tier_name": "a tier's name",
         "loyalty.Challenge.name": "the challenge's name",
