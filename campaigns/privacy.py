@@ -79,6 +79,8 @@ CAMPAIGNS = PrivacyParticipant(
         "campaigns.Message.provider_message_id": "the email provider's id for the message",
         "campaigns.ScheduledStep.result": "the step's outcome, in fixed words",
         "campaigns.Branding.address": "the shop's business address, printed in its emails' footer",
+        "campaigns.Branding.footer_text": "the shop's own footer line for its emails",
+        "campaigns.Branding.button_text_color": "a colour (#RRGGBB) of the shop's email buttons",
         "campaigns.EmailContent.subject": "the merchant's subject template for a flow step",
         "campaigns.EmailContent.blocks": "the merchant's content blocks for a flow step",
     },
