@@ -192,6 +192,7 @@ LOYALTY = PrivacyParticipant(
     personal_fields=(
         "loyalty.Account.email", "loyalty.LedgerEntry.reason",  # and its copy in loyalty events' payload
         "loyalty.Referral.friend_email", "loyalty.Referral.ip", "loyalty.Referral.error",
+        "loyalty.Referral.review_note",  # the merchant's words on a held referral may name the friend
     ),
     not_personal={
         "loyalty.Tier.name": "the tier's name (Gold)",
@@ -204,6 +205,7 @@ LOYALTY = PrivacyParticipant(
         "loyalty.Badge.tier_name": "a tier's name",
         "loyalty.Challenge.name": "the challenge's name",
         "loyalty.Referral.reasons": "which fraud rules fired, in fixed words (no values)",
+        "loyalty.Referral.reviewed_by": "which staff member decided (an admin user id), not the shopper",
         "loyalty.Redemption.error": "the platform's error creating a discount code",
         "loyalty.LedgerEntry.actor": "the merchant's staff user id that made an adjustment, not the shopper",
         "loyalty.WidgetSettings.texts": "the merchant's widget texts per language (launcher label, title, welcome)",
