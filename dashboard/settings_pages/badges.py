@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from commerce.models import Shop
 from dashboard import formatting
 from dashboard.auth import DashboardAccess, dashboard_view, form_action, saved_redirect
+from dashboard.settings_pages.tiers_forms import plain_decimal
 from dashboard.views import render_page
 from loyalty.models import (
     AccountBadge,
@@ -138,7 +139,7 @@ def _badge_form(access: DashboardAccess, badge: Badge | None, data: Any = None) 
 
 def _challenge_form(access: DashboardAccess, challenge: Challenge | None, data: Any = None) -> ChallengeForm:
     zone = _zone(access.shop)
-    initial = ({"name": challenge.name, "goal": challenge.goal, "target": challenge.target.normalize(),
+    initial = ({"name": challenge.name, "goal": challenge.goal, "target": plain_decimal(challenge.target),
                 "starts_at": challenge.starts_at.astimezone(zone).date(),
                 "ends_at": challenge.ends_at.astimezone(zone).date(), "points": challenge.points,
                 "is_active": challenge.is_active} if challenge else None)

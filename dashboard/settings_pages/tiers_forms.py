@@ -110,7 +110,7 @@ TierFormSet = forms.formset_factory(TierForm, formset=BaseTierFormSet, extra=0, 
 SPARE_ROWS = 2
 
 
-def _plain(value: Decimal) -> Decimal:
+def plain_decimal(value: Decimal) -> Decimal:
     """500.000 as 500, 1.250 as 1.25 (never 5E+2): what a merchant typed, not the column's scale."""
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
@@ -119,8 +119,8 @@ def tier_initial(tiers: list[Any]) -> list[dict[str, Any]]:
     """The rows of the form for an existing version's tiers (the new version starts from them)."""
     rows = []
     for tier in tiers:
-        row = {"name": tier.name, "threshold": _plain(tier.threshold), "earn_multiplier": _plain(tier.earn_multiplier),
-               "entry_points": tier.entry_points}
+        row = {"name": tier.name, "threshold": plain_decimal(tier.threshold),
+               "earn_multiplier": plain_decimal(tier.earn_multiplier), "entry_points": tier.entry_points}
         row.update({f"names_{language}": (tier.names or {}).get(language, "") for language in other_languages()})
         row.update({key: bool((tier.perks or {}).get(key)) for key, _label in PERKS})
         rows.append(row)

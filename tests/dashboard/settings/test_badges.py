@@ -95,3 +95,18 @@ def test_another_shops_badge_cannot_be_changed(client_in: Client, beta: Any) -> 
     assert client_in.get(URL, {"badge": badge.pk}).status_code == 404
     assert client_in.post(URL, {"kind_of": "badge", "action": "toggle", "id": badge.pk}).status_code == 404
     assert Badge.objects.get(pk=badge.pk).is_active
+
+
+def test_a_challenge_opens_for_editing_with_its_values(client_in: Client, alpha: Any) -> None:
+    client_in.post(URL, _challenge(name="Big spender", goal="spend", target="150", starts_at="2026-03-01",
+                                   ends_at="2026-03-31", points="100"))
+    challenge = Challenge.objects.get(shop=alpha)
+    page = client_in.get(URL, {"challenge": challenge.pk}).content.decode()
+    assert 'name="challenge-target" value="150"' in page
+    assert 'name="challenge-starts_at" value="2026-03-01"' in page and 'value="2026-03-31"' in page
+    response = client_in.post(URL, {**_challenge(name="Big spender", goal="spend", target="200",
+                                                 starts_at="2026-03-01", ends_at="2026-04-30", points="120",
+                                                 is_active="on"), "id": challenge.pk})
+    assert response.status_code == 302
+    challenge.refresh_from_db()
+    assert (challenge.target, challenge.points, challenge.is_active) == (Decimal(200), 120, True)
