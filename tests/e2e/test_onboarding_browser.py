@@ -247,3 +247,41 @@ def test_the_guide_can_be_walked_with_the_keyboard_only(browser: Browser, app: A
         assert Onboarding.objects.get(shop=shop).launched_at is not None
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["he", "fa"])
+def test_every_step_of_the_guide_fits_a_phone_right_to_left(browser: Browser, app: Any, language: str) -> None:
+    # given a merchant of a new shop, logged in on a 390 px phone in Hebrew or Persian
+    shop = ShopFactory(domain=f"phone-{language}.myshopify.com", name="Phone", onboarded=False)
+    OrderFactory(shop=shop, customer=CustomerFactory(shop=shop, email="noa@example.com"), total=Decimal("20"),
+                 subtotal=Decimal("20"))
+    user = UserFactory(username=f"phone-{language}")
+    user.set_password("password")
+    user.save()
+    membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+    context = browser.new_context(viewport=PHONE, locale=language, reduced_motion="reduce")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{app.url}/dashboard/?locale={language}")
+        page.locator("#id_username").fill(user.username)
+        page.locator("#id_password").fill("password")
+        page.locator("#id_password").press("Enter")
+        page.wait_for_url("**/dashboard/onboarding/**")
+        # when each step is opened, then it reads right to left and nothing sticks out sideways
+        for step in ("program", "rewards", "tiers", "flows", "holidays", "widget", "launch", "home"):
+            path = "/dashboard/home/" if step == "home" else f"/dashboard/onboarding/?step={step}"
+            page.goto(f"{app.url}{path}")
+            assert page.locator("html").get_attribute("dir") == "rtl"
+            if step == "flows":
+                page.locator("#flow-order_thank_you summary").click()
+                expect(page.locator("#flow-order_thank_you .onboarding-message")).to_be_visible()
+            wide = page.evaluate("""() => [...document.querySelectorAll("body *")].filter(e =>
+                e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                || e.getBoundingClientRect().left < -1).slice(0, 5).map(e => e.tagName + "." + e.className)""")
+            assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), \
+                (step, wide)
+            if language == "he" and step in ("rewards", "flows"):
+                _shot(page, f"phone-{language}-{step}", full_page=True)
+    finally:
+        context.close()
