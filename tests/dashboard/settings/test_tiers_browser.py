@@ -111,6 +111,9 @@ def test_the_pages_fit_a_phone_right_to_left(browser: Browser, live_server: Any,
     proposed.tiers.create(shop=shop, name="Gold", threshold=Decimal("300"))
     context = browser.new_context(viewport=PHONE, locale=language)
     page = context.new_page()
+    errors: list[str] = []  # what the console reports (a script that threw, a CSP refusal)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
     _log_in(page, live_server.url)
     page.goto(f"{live_server.url}/dashboard/settings/tiers/")
     page.locator("#language-switch").select_option(language)
@@ -122,4 +125,5 @@ def test_the_pages_fit_a_phone_right_to_left(browser: Browser, live_server: Any,
         page.goto(f"{live_server.url}/dashboard/{path}")
         assert page.locator("html").get_attribute("dir") == "rtl"
         _fits(page, f"settings-{name}-{language}-390")
+    assert not errors, errors
     context.close()
