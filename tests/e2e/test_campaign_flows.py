@@ -35,9 +35,10 @@ def test_bounce_back_after_a_first_order_offers_high_margin_products_with_a_real
                                 email_marketing="SUBSCRIBED", locale="he")
     placed = store.place_order(customer_id=new.id)
     sandbox.webhooks.wait_idle(15)
-    # when the scheduler runs (at a daytime hour in the shop's zone)
+    # when the scheduler runs (at a daytime hour on the shopper's clock: their zone, else the shop's)
     now = timezone.now()
-    local = now.astimezone(ZoneInfo(shop.timezone))
+    shopper = Customer.objects.get(shop=shop, email="noa@example.com")
+    local = now.astimezone(ZoneInfo(shopper.timezone or shop.timezone))
     if not 9 <= local.hour < 21:
         now = now + timedelta(hours=(9 - local.hour) % 24)
     outcomes = run_due(now=now)
