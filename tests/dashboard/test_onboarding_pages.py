@@ -174,7 +174,8 @@ def test_every_page_of_the_guide_reads_without_writing(client: Client, shop: Any
     steps = ("program", "rewards", "tiers", "flows", "holidays", "widget", "launch")
     paths = ["/dashboard/", "/dashboard/home/", URL, *[f"{URL}?step={step}&" for step in steps],
              f"{URL}?step=flows&preview=order_thank_you&", f"{URL}?step=flows&preview=winback&"]
-    requests = [(f"{path}{'' if path.endswith('&') else '?'}{embedded(shop)}", {}) for path in paths]
+    requests: list[tuple[str, dict[str, str]]] = [
+        (f"{path}{'' if path.endswith('&') else '?'}{embedded(shop)}", {}) for path in paths]
     # when each is read (the launch step's dry run and the flow previews among them), then nothing is written
     assert_reads_write_nothing(client, requests)
     assert not Onboarding.objects.exists() and not LedgerEntry.objects.filter(shop=shop).exists()
