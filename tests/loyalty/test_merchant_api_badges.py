@@ -3,9 +3,10 @@ pages (``loyalty.services``), scoped to the session token's shop."""
 
 import pytest
 
-from loyalty.models import Badge, Challenge, EarningRule, RuleKind
+from loyalty.models import Badge, Challenge, EarningRule, Referral, ReferralStatus, RuleKind
+from loyalty.services.ledger import account_for_customer
 from loyalty.services.program import program_enable
-from tests.factories import ShopFactory
+from tests.factories import CustomerFactory, ShopFactory
 from tests.integrations.test_oauth import session_token
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,15 @@ def test_another_shops_badge_is_not_found(client, shop):
                             content_type="application/json", headers=auth(shop))
     assert response.status_code == 404
     assert Badge.objects.get(pk=badge.pk).is_active
+
+
+def test_a_review_decision_over_the_api_keeps_its_reason_and_author(client, shop):
+    referrer = account_for_customer(shop=shop, customer=CustomerFactory(shop=shop, email="ref@example.com"))
+    referral = Referral.objects.create(shop=shop, referrer=referrer, friend_email="friend@example.com",
+                                       status=ReferralStatus.REVIEW, reasons=["same name as the referrer"])
+    response = client.post(f"/api/loyalty/referrals/{referral.pk}/review", {"approve": False, "reason": "Same person"},
+                           content_type="application/json", headers=auth(shop))
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["review_note"], body["reviewed_by"]) == ("rejected", "Same person",
+                                                                          "shopify-user:42")
