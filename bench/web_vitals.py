@@ -73,6 +73,11 @@ DEMO_SHOP = "demo-store.myshopify.com"
 VITALS_SCRIPT = r"""
 (() => {
   const vitals = window.__vitals = {lcp: null, cls: 0, inp: null, interactions: 0, inputSeen: false};
+  const describe = (node) => {
+    if (!node || !node.tagName) return "?";
+    const classes = typeof node.className === "string" ? node.className.trim().split(/\s+/).join(".") : "";
+    return node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") + (classes ? "." + classes : "");
+  };
   const observe = (type, callback, options) => {
     try { new PerformanceObserver((list) => list.getEntries().forEach(callback))
             .observe(Object.assign({type, buffered: true}, options || {})); } catch (error) { /* unsupported */ }
@@ -90,8 +95,7 @@ VITALS_SCRIPT = r"""
     for (const source of entry.sources || []) {  // what moved, for the report
       const node = source.node;
       if (!node || !node.tagName) continue;
-      const classes = typeof node.className === "string" ? node.className.trim().split(/\s+/).join(".") : "";
-      const name = node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") + (classes ? "." + classes : "");
+      const name = describe(node);
       vitals.shifted = vitals.shifted || {};
       vitals.shifted[name] = (vitals.shifted[name] || 0) + entry.value;
     }
@@ -101,6 +105,7 @@ VITALS_SCRIPT = r"""
     if (!entry.interactionId) return;
     interactions.set(entry.interactionId, Math.max(interactions.get(entry.interactionId) || 0, entry.duration));
     vitals.interactions = interactions.size;
+    if (entry.duration >= (vitals.inp || 0)) vitals.slowest = entry.name + " on " + describe(entry.target);
     vitals.inp = Math.max(...interactions.values());
   };
   observe("event", onEvent, {durationThreshold: 16});
@@ -242,6 +247,7 @@ def measure_dashboard(demo: Demo, *, languages: list[str], runs: int, cpu_slowdo
                     shifted = sorted((samples[-1].get("shifted") or {}).items(), key=lambda item: -item[1])[:3]
                     print(f"  {language} {path}: LCP {rows[-1]['lcp']:.2f} s, CLS {rows[-1]['cls']:.3f}, "
                           f"INP {rows[-1]['inp']:.0f} ms"
+                          + (f" (slowest: {samples[-1]['slowest']})" if samples[-1].get("slowest") else "")
                           + (f" (shifted: {', '.join(f'{name} {value:.3f}' for name, value in shifted)})"
                              if shifted else ""), flush=True)
                 context.close()
