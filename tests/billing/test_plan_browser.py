@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from billing.models import LimitSkip, ShopPlan
 from billing.plans import PlanCode
 from commerce.models import Shop
+from dashboard.onboarding import onboarding_complete
 from dashboard.services import membership_grant
 from integrations.models import SyncRun
 from integrations.shopify.app_config import APP_TOML
@@ -42,6 +43,7 @@ def free_shop_over_its_limit(app: Any, sandbox: Any, settings: Any) -> Any:
     install(app, DOMAIN)
     shop = Shop.objects.get(domain=DOMAIN)
     program_enable(shop=shop)
+    onboarding_complete(shop=shop)  # set up already: the app opens on the overview
     sandbox.webhooks.wait_idle(10)
     for _ in range(2):  # two new paid orders: the second is over the Free plan's one a month
         store.place_order()
