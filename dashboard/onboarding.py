@@ -412,7 +412,7 @@ def onboarding_launch(*, shop: Shop) -> Launch:
             scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
             if scheme is not None:
                 for account in Account.objects.filter(shop=shop).order_by("pk").iterator():
-                    tier_evaluate(account=account, scheme=scheme)
+                    tier_evaluate(account=account, scheme=scheme, announce=False)  # no mass "welcome to Gold"
         row.launched_at = timezone.now()
         row.launch_orders, row.launch_customers, row.launch_points = plan.orders, plan.customers, plan.points
         row.steps_done = [name for name in STEPS if name in {*row.steps_done, OnboardingStep.LAUNCH}]

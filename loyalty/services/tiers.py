@@ -89,8 +89,11 @@ def _rank(tier: Tier | None) -> Decimal:
 
 
 @transaction.atomic
-def tier_evaluate(*, account: Account, at: datetime | None = None, scheme: TierScheme | None = None) -> Tier | None:
-    """Recompute one account's tier; upgrade now, downgrade only when due; announce changes."""
+def tier_evaluate(*, account: Account, at: datetime | None = None, scheme: TierScheme | None = None,
+                  announce: bool = True) -> Tier | None:
+    """Recompute one account's tier; upgrade now, downgrade only when due; announce changes
+    (``announce=False`` when the store's history is being brought in: the tiers its customers
+    had long reached are set without a "welcome to Gold" to each of them)."""
     at = at or timezone.now()
     scheme = scheme or TierScheme.objects.filter(shop_id=account.shop_id, is_active=True).first()
     if scheme is None:
@@ -110,20 +113,22 @@ def tier_evaluate(*, account: Account, at: datetime | None = None, scheme: TierS
     account.tier = target
     account.tier_since = at
     account.save(update_fields=["tier", "tier_since", "updated_at"])
-    _announce(account=account, before=current, after=target, at=at, down=going_down)
+    _announce(account=account, before=current, after=target, at=at, down=going_down, notify=announce)
     return target
 
 
-def _announce(*, account: Account, before: Tier | None, after: Tier | None, at: datetime, down: bool) -> None:
+def _announce(*, account: Account, before: Tier | None, after: Tier | None, at: datetime, down: bool,
+              notify: bool = True) -> None:
     stamp = int(at.timestamp())
-    if down and before is not None:
+    if down and before is not None and notify:
         events.emit(shop=account.shop, name="loyalty.tier_lost", key=f"tier-lost:{account.pk}:{before.pk}:{stamp}",
                     payload={"account_id": account.pk, "tier": before.name, "now": after.name if after else None},
                     occurred_at=at)
     if after is not None and not down:
-        events.emit(shop=account.shop, name="loyalty.tier_reached",
-                    key=f"tier-reached:{account.pk}:{after.pk}:{stamp}",
-                    payload={"account_id": account.pk, "tier": after.name}, occurred_at=at)
+        if notify:
+            events.emit(shop=account.shop, name="loyalty.tier_reached",
+                        key=f"tier-reached:{account.pk}:{after.pk}:{stamp}",
+                        payload={"account_id": account.pk, "tier": after.name}, occurred_at=at)
         if after.entry_points:
             entry_write(account=account, kind=EntryKind.EARN, source=EntrySource.RULE, source_id="tier_entry",
                         key=f"tier-entry:{after.pk}:{account.pk}", points=after.entry_points, occurred_at=at,

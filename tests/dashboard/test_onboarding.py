@@ -171,3 +171,18 @@ def test_the_widget_step_refuses_a_colour_that_is_not_one(shop):
         onboarding.onboarding_widget_save(shop=shop, accent_color="red; x", launcher_position="left")
     assert set(refused.value.message_dict) == {"accent_color"}
     assert "widget" not in onboarding.onboarding_state(shop=shop).steps_done
+
+
+def test_launching_sets_the_historys_tiers_without_a_tier_email_to_every_past_customer(shop, history):
+    """The tiers past customers reached long ago are set quietly: a "tier reached" flow switched on
+    in the guide greets those who reach a tier from now on, not the whole history at launch."""
+    from campaigns.models import Enrolment
+    from commerce.models import DomainEvent
+
+    onboarding.onboarding_program_save(shop=shop, is_enabled=True, points_per_currency_unit=Decimal("10"))
+    onboarding.onboarding_tiers_save(shop=shop, tiers="three")
+    onboarding.onboarding_flows_save(shop=shop, flows=["loyalty_tier_reached"])
+    onboarding.onboarding_launch(shop=shop)
+    assert Account.objects.filter(shop=shop, tier__isnull=False).count() == 2
+    assert not DomainEvent.objects.filter(shop=shop, name="loyalty.tier_reached").exists()
+    assert not Enrolment.objects.filter(shop=shop, flow__key="loyalty_tier_reached").exists()
