@@ -39,7 +39,7 @@ from dashboard.plan_usage import plan_notice
 from dashboard.tables import Cell, Column, Table, csv_filename, csv_response
 from retention_app.errors import ApplicationError
 
-ASSET_VERSION = "6"  # dashboard.css: the history-import notice
+ASSET_VERSION = "7"  # the settings pages: dashboard.css, dashboard.js, nav.js, charts.js
 SEGMENT_PAGE_SIZE = 50
 # Said of a month that is not over yet (the current one), in the cohort charts' tooltips.
 PARTIAL_NOTE = gettext_lazy("month not over yet: the figure so far")

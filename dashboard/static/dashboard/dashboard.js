@@ -41,10 +41,6 @@ document.addEventListener("htmx:configRequest", (event) => {
   if (sessionToken) event.detail.headers["Authorization"] = `Bearer ${sessionToken}`;
 });
 
-/* The menu's sections: all open on a wide screen; on a phone only the current page's section. */
-if (window.matchMedia("(min-width: 761px)").matches) {
-  document.querySelectorAll("details.nav-section").forEach((section) => { section.open = true; });
-}
 
 /* A form with errors: focus moves to the summary, so a keyboard or screen-reader user hears it. */
 document.addEventListener("DOMContentLoaded", () => {
