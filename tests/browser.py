@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,3 +26,27 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+#: Where the browser tests leave their screenshots (to look at; not compared).
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
+
+
+def dashboard_log_in(page: Page, base_url: str, username: str, password: str = "password") -> None:
+    """Log in on the dashboard's login page; it lands wherever the shop's set-up stands."""
+    page.goto(f"{base_url}/dashboard/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url("**/dashboard/**")
+
+
+def fits_width(page: Page, screenshot: str = "") -> None:
+    """Nothing makes the page scroll sideways at its viewport's width; the page is screenshotted
+    first under ``var/screenshots/<screenshot>.png`` when named (for a person to look at)."""
+    if screenshot:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{screenshot}.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size or {"width": width}
+    assert width <= viewport["width"] + 1, f"{screenshot or page.url}: the page is {width} px wide"

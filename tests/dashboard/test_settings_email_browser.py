@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from campaigns.models import Branding, EmailContent
 from campaigns.services.flows import flow_enable, flow_presets_create
 from dashboard.services import membership_grant
-from tests.browser import needs_chromium
+from tests.browser import dashboard_log_in, fits_width, needs_chromium
 from tests.factories import ShopFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
@@ -37,24 +37,11 @@ def shop(live_server: Any, settings: Any, tmp_path: Path) -> Any:
     return shop
 
 
-def _log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/dashboard/login/")
-    page.locator("#id_username").fill("maya")
-    page.locator("#id_password").fill("password")
-    page.locator("#id_password").press("Enter")
-    page.wait_for_url("**/dashboard/**")
-
-
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, width  # type: ignore[index]
-
-
 def test_brand_write_preview_test_and_save_the_hebrew_points_email(browser: Browser, live_server: Any, shop: Any,
                                                                    tmp_path: Path) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     # given the shop's brand colour
     page.goto(f"{live_server.url}/dashboard/settings/branding/")
     page.locator("#id_primary_color").fill("#aa0055")
@@ -117,15 +104,15 @@ def test_brand_write_preview_test_and_save_the_hebrew_points_email(browser: Brow
 def test_the_editor_and_the_email_fit_a_phone(browser: Browser, live_server: Any, shop: Any, language: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     page.goto(f"{live_server.url}{EDITOR.format(language=language)}?locale={language}")
     expect(page.locator("#email-form")).to_be_visible()
-    _fits(page)
+    fits_width(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"settings-email-editor-{language}-390.png"), full_page=True)
     # the email itself, as a phone shows it
     page.goto(f"{live_server.url}{EDITOR.format(language=language)}?frame=phone")
     assert page.evaluate("document.documentElement.dir") == "rtl"
-    _fits(page)
+    fits_width(page)
     page.screenshot(path=str(SCREENSHOTS / f"settings-email-message-{language}-390.png"), full_page=True)
     context.close()

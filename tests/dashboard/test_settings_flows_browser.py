@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from campaigns.models import Flow, FlowStep
 from campaigns.services.flows import flow_enable, flow_presets_create
 from commerce.models import Customer
 from dashboard.services import membership_grant
-from tests.browser import needs_chromium
+from tests.browser import dashboard_log_in, fits_width, needs_chromium
 from tests.factories import ShopFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
@@ -35,23 +35,10 @@ def shop(live_server: Any) -> Any:
     return shop
 
 
-def _log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/dashboard/login/")
-    page.locator("#id_username").fill("maya")
-    page.locator("#id_password").fill("password")
-    page.locator("#id_password").press("Enter")
-    page.wait_for_url("**/dashboard/**")
-
-
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, width  # type: ignore[index]
-
-
 def test_pause_a_flow_and_change_a_wait_and_see_both_saved(browser: Browser, live_server: Any, shop: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     page.goto(f"{live_server.url}/dashboard/settings/flows/")
     row = page.locator("#flow-winback")
     expect(row).to_contain_text("On")
@@ -101,11 +88,11 @@ def test_the_flow_pages_fit_a_phone_right_to_left(browser: Browser, live_server:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language,
                                   extra_http_headers={"Accept-Language": language})
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, path in (("list", "flows/"), ("flow", "flows/winback/"), ("holidays", "holidays/")):
         page.goto(f"{live_server.url}/dashboard/settings/{path}?locale={language}")
         assert page.evaluate("document.documentElement.dir") == "rtl"
         page.screenshot(path=str(SCREENSHOTS / f"settings-flows-{name}-{language}-390.png"), full_page=True)
-        _fits(page)
+        fits_width(page)
     context.close()

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from dashboard.services import membership_grant
 from segments.models import Segment, SegmentMembership
 from segments.services import shop_recompute
-from tests.browser import needs_chromium
+from tests.browser import dashboard_log_in, needs_chromium
 from tests.factories import ShopFactory, UserFactory
 from tests.segments.helpers import buyer
 
@@ -33,19 +33,11 @@ def shop(live_server: Any) -> Any:
     return shop
 
 
-def _log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/dashboard/login/")
-    page.locator("#id_username").fill("maya")
-    page.locator("#id_password").fill("password")
-    page.locator("#id_password").press("Enter")
-    page.wait_for_url("**/dashboard/**")
-
-
 def test_the_count_follows_the_conditions_and_the_saved_segment_holds_it(browser: Browser, live_server: Any,
                                                                          shop: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     page.goto(f"{live_server.url}/dashboard/settings/segments/")
     count = page.locator("#segment-count")
     expect(count).to_contain_text("Add a condition")
@@ -74,7 +66,7 @@ def test_the_builder_fits_a_phone_right_to_left(browser: Browser, live_server: A
                                                 language: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     page.goto(f"{live_server.url}/dashboard/settings/segments/")
     page.locator("#language-switch").select_option(language)
     page.wait_for_load_state("networkidle")
@@ -95,7 +87,7 @@ def test_the_survey_and_data_settings_fit_a_phone_right_to_left(browser: Browser
                                                                 path: str, language: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "maya")
     page.goto(f"{live_server.url}/dashboard/settings/{path}/")
     page.locator("#language-switch").select_option(language)
     page.wait_for_load_state("networkidle")

@@ -15,7 +15,7 @@ from loyalty.models import Program, Reward, Tier
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_enable
 from loyalty.services.widget import widget_settings_update
-from tests.browser import needs_chromium
+from tests.browser import dashboard_log_in, needs_chromium
 from tests.e2e.conftest import install
 
 DOMAIN = "widget-design.myshopify.com"
@@ -161,21 +161,13 @@ def merchant(store: Any) -> Any:
     return user
 
 
-def _log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/dashboard/login/")
-    page.locator("#id_username").fill("designer")
-    page.locator("#id_password").fill("password")
-    page.locator("#id_password").press("Enter")
-    page.wait_for_url("**/dashboard/**")
-
-
 @needs_chromium
 def test_merchant_designs_the_widget_and_the_shopper_sees_it(page: Page, app: Any, store: Any, member: Customer,
                                                               merchant: Any) -> None:
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
-    _log_in(page, app.url)
+    dashboard_log_in(page, app.url, "designer")
     page.goto(f"{app.url}/dashboard/settings/widget/")
     stage = page.locator("#widget-stage")
     # the preview is the real widget, open, with the shop's rewards and ways to earn
@@ -220,7 +212,7 @@ def test_merchant_designs_the_widget_and_the_shopper_sees_it(page: Page, app: An
 @needs_chromium
 def test_a_bad_colour_is_explained_and_the_preview_keeps_working(page: Page, app: Any, store: Any,
                                                                   merchant: Any) -> None:
-    _log_in(page, app.url)
+    dashboard_log_in(page, app.url, "designer")
     page.goto(f"{app.url}/dashboard/settings/widget/")
     page.get_by_label("Accent colour", exact=True).fill("green")
     page.get_by_role("button", name="Save widget").click()
@@ -238,7 +230,7 @@ def test_the_designer_at_phone_width_right_to_left(browser: Browser, app: Any, s
                                                    language: str) -> None:
     page = _page(browser, width=390, locale=language)
     try:
-        _log_in(page, app.url)
+        dashboard_log_in(page, app.url, "designer")
         page.goto(f"{app.url}/dashboard/settings/widget/")
         assert page.locator("html").get_attribute("dir") == "rtl"
         stage = page.locator("#widget-stage")

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from dashboard.services import membership_grant
 from loyalty.models import LedgerEntry, Program, Reward
-from tests.browser import needs_chromium
+from tests.browser import dashboard_log_in, fits_width, needs_chromium
 from tests.factories import ShopFactory, UserFactory
 from tests.loyalty.helpers import deliver, line, order
 
@@ -37,28 +37,13 @@ def shop(live_server: Any) -> Any:
     return shop
 
 
-def _log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/dashboard/login/")
-    page.locator("#id_username").fill("noa")
-    page.locator("#id_password").fill("password")
-    page.locator("#id_password").press("Enter")
-    page.wait_for_url("**/dashboard/**")
-
-
-def _fits(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name}: the page is {width} px wide"
-
-
 @pytest.mark.parametrize("language", ["he", "fa"])
 def test_the_rate_changes_right_to_left_on_a_phone_and_the_next_order_earns_at_it(
         browser: Browser, live_server: Any, shop: Any, language: str) -> None:
     texts = TEXTS[language]
     context = browser.new_context(viewport=PHONE, locale=language)
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "noa")
     page.goto(f"{live_server.url}/dashboard/settings/program/")
     page.locator("#language-switch").select_option(language)
     page.wait_for_load_state("networkidle")
@@ -68,7 +53,7 @@ def test_the_rate_changes_right_to_left_on_a_phone_and_the_next_order_earns_at_i
     rate = page.get_by_label(texts["rate"])
     rate.fill("5")
     expect(page.locator("#rate-preview")).to_contain_text(texts["preview"])  # 100 USD earn 500, said while typing
-    _fits(page, f"settings-program-{language}-390")
+    fits_width(page, f"settings-program-{language}-390")
     page.get_by_role("button", name=texts["save"]).click()
     # then
     expect(page.locator("#saved-notice")).to_have_text(texts["saved"])
@@ -84,7 +69,7 @@ def test_a_reward_named_in_hebrew_is_added_and_a_bad_one_refused_by_its_field(br
                                                                              shop: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "noa")
     page.goto(f"{live_server.url}/dashboard/settings/rewards/")
     # a percentage above 100 is refused next to the field, and the summary takes the focus
     page.get_by_label("Name (English)").fill("Too generous")
@@ -120,13 +105,13 @@ def test_the_rewards_pages_fit_a_phone_right_to_left(browser: Browser, live_serv
                                                      language: str) -> None:
     context = browser.new_context(viewport=PHONE, locale=language)
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "noa")
     page.goto(f"{live_server.url}/dashboard/settings/rewards/")
     page.locator("#language-switch").select_option(language)
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("dir") == "rtl"
-    _fits(page, f"settings-rewards-{language}-390")
+    fits_width(page, f"settings-rewards-{language}-390")
     reward = Reward.objects.filter(shop=shop).order_by("points_cost").first()
     page.goto(f"{live_server.url}/dashboard/settings/rewards/{reward.pk}/")
-    _fits(page, f"settings-reward-{language}-390")
+    fits_width(page, f"settings-reward-{language}-390")
     context.close()

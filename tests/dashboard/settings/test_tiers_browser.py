@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from dashboard.services import membership_grant
 from loyalty.models import Account, Badge, Referral, ReferralStatus, TierScheme
 from loyalty.services.ledger import account_for_customer
 from loyalty.services.tiers import tier_evaluate
-from tests.browser import needs_chromium
+from tests.browser import dashboard_log_in, fits_width, needs_chromium
 from tests.factories import CustomerFactory, OrderFactory, ShopFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
@@ -44,27 +44,12 @@ def silver(shop: Any) -> Account:
     return Account.objects.select_related("tier").get(pk=account.pk)
 
 
-def _log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/dashboard/login/")
-    page.locator("#id_username").fill("noa")
-    page.locator("#id_password").fill("password")
-    page.locator("#id_password").press("Enter")
-    page.wait_for_url("**/dashboard/**")
-
-
-def _fits(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name}: the page is {width} px wide"
-
-
 def test_a_new_tier_version_is_dry_run_then_activated(browser: Browser, live_server: Any, shop: Any,
                                                        silver: Account) -> None:
     assert silver.tier is not None and silver.tier.name == "Silver"
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "noa")
     page.goto(f"{live_server.url}/dashboard/settings/tiers/")
     expect(page.locator("#version-1")).to_contain_text("Active")
     # when: Silver from 100, Gold from 300 (with its Hebrew name)
@@ -114,7 +99,7 @@ def test_the_pages_fit_a_phone_right_to_left(browser: Browser, live_server: Any,
     errors: list[str] = []  # what the console reports (a script that threw, a CSP refusal)
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
-    _log_in(page, live_server.url)
+    dashboard_log_in(page, live_server.url, "noa")
     page.goto(f"{live_server.url}/dashboard/settings/tiers/")
     page.locator("#language-switch").select_option(language)
     page.wait_for_load_state("networkidle")
@@ -124,6 +109,6 @@ def test_the_pages_fit_a_phone_right_to_left(browser: Browser, live_server: Any,
                        ("customer", f"settings/customers/{silver.pk}/")):
         page.goto(f"{live_server.url}/dashboard/{path}")
         assert page.locator("html").get_attribute("dir") == "rtl"
-        _fits(page, f"settings-{name}-{language}-390")
+        fits_width(page, f"settings-{name}-{language}-390")
     assert not errors, errors
     context.close()
