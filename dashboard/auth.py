@@ -60,7 +60,8 @@ class DashboardAccess:
         return f"{path}?{urlencode(query)}" if query else path
 
 
-def _bearer(request: HttpRequest) -> str:
+def session_token(request: HttpRequest) -> str:
+    """The embedded admin's session token: ``?id_token=`` on a load, ``Authorization: Bearer`` on a fetch."""
     token = request.GET.get("id_token", "")
     if token:
         return token
@@ -69,7 +70,7 @@ def _bearer(request: HttpRequest) -> str:
 
 
 def _is_embedded(request: HttpRequest) -> bool:
-    return bool(request.GET.get("host") or request.GET.get("embedded") == "1" or _bearer(request))
+    return bool(request.GET.get("host") or request.GET.get("embedded") == "1" or session_token(request))
 
 
 def _top_level(request: HttpRequest) -> bool:
@@ -93,7 +94,7 @@ def _embedded_access(request: HttpRequest) -> DashboardAccess | HttpResponse:
     host = request.GET.get("host", "")
     if host:
         admin_host_handle(host)  # as Shopify's libraries: an embedded load's host is a Shopify admin
-    token = _bearer(request)
+    token = session_token(request)
     if not token:
         return _without_token(request)
     verified = session_token_verify(f"Bearer {token}")
@@ -183,16 +184,21 @@ def _frameable_by(response: HttpResponse, *origins: str) -> None:
     """Replace the policy's ``frame-ancestors 'none'`` (settings) for this response, and drop
     X-Frame-Options, which would forbid the frame whatever the policy says; App Bridge may load."""
     bridge = [APP_BRIDGE_ORIGIN, *_sandbox_origin()]
-    response._csp_replace = {"frame-ancestors": [*origins, *_sandbox_origin()]}  # type: ignore[attr-defined]  # read by CSPMiddleware
+    response._csp_replace = {"frame-ancestors": list(dict.fromkeys([*origins, *_sandbox_origin()]))}  # type: ignore[attr-defined]  # read by CSPMiddleware
     response._csp_update = {"script-src": bridge, "connect-src": bridge}  # type: ignore[attr-defined]
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
     add_never_cache_headers(response)
 
 
+def embedded_frame_ancestors(shop_domain: str) -> list[str]:
+    """Who may frame this shop's embedded pages (Shopify's iframe protection): the shop's domain,
+    the admin's, and in development the sandbox's emulated admin."""
+    return [f"https://{shop_domain}", SHOPIFY_ADMIN_ORIGIN, *_sandbox_origin()]
+
+
 def embedded_headers(response: HttpResponse, shop_domain: str) -> HttpResponse:
-    """Only this shop's admin may frame the page (Shopify's iframe protection: the shop's domain
-    and the admin's); tokens are short-lived, so no cache."""
-    _frameable_by(response, f"https://{shop_domain}", SHOPIFY_ADMIN_ORIGIN)
+    """Only this shop's admin may frame the page; tokens are short-lived, so no cache."""
+    _frameable_by(response, *embedded_frame_ancestors(shop_domain))
     return response
 
 
@@ -240,7 +246,7 @@ def error_page(request: HttpRequest, error: ApplicationError) -> HttpResponse:
 def _csrf_checked(request: HttpRequest) -> None:
     """Forms posted with a login session need the CSRF token; an embedded post is authorised by its
     session token (sent by the page, never by the browser on its own), so it needs none."""
-    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or _bearer(request):
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or session_token(request):
         return
     middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
     refused = middleware.process_view(request, lambda _request: HttpResponse(), (), {})

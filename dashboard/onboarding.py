@@ -44,6 +44,7 @@ from loyalty.services.tiers import (
 )
 from loyalty.services.widget import widget_settings_update
 from retention_app.errors import ApplicationError
+from retention_app.locale_format import local_digits
 
 STEPS: tuple[str, ...] = tuple(OnboardingStep.values)
 #: A launch asked for longer ago than this and not done has failed: the merchant may launch again.
@@ -145,7 +146,6 @@ _REWARD_TEXTS: dict[str, dict[str, str]] = {
                             "fa": "{value} تخفیف روی سفارش"},
     RewardKind.FREE_SHIPPING: {"en": "Free shipping", "he": "משלוח חינם", "fa": "ارسال رایگان"},
 }
-_PERSIAN_DIGITS = str.maketrans("0123456789%", "۰۱۲۳۴۵۶۷۸۹٪")
 
 
 def _reward_name(preset: RewardPreset, currency: str, language: str) -> str:
@@ -157,7 +157,7 @@ def _reward_name(preset: RewardPreset, currency: str, language: str) -> str:
     else:
         value = ""
     if language == "fa":
-        value = value.translate(_PERSIAN_DIGITS)
+        value = local_digits(value, language).replace("%", "٪")  # the Persian percent sign too
     return _REWARD_TEXTS[preset.kind][language].format(value=value).strip()
 
 

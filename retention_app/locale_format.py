@@ -48,6 +48,11 @@ def language_code(language: str | None = None) -> str:
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def text_direction(language: str | None = None) -> str:
+    """``rtl`` for Hebrew and Persian, ``ltr`` otherwise: the ``dir`` of text typed in that language."""
+    return "rtl" if translation.get_language_info(language_code(language))["bidi"] else "ltr"
+
+
 def local_digits(text: str, language: str | None = None) -> str:
     """Persian digits in Persian; Hebrew and English write Western digits."""
     text = str(text)

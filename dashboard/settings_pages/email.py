@@ -12,10 +12,8 @@ The preview frames load the email as its own document with its own Content-Secur
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
-from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -42,9 +40,17 @@ from campaigns.services.email_content import (
     email_step_get,
     email_test_send,
 )
-from dashboard.auth import SHOPIFY_ADMIN_ORIGIN, DashboardAccess, dashboard_view, form_action, saved_redirect
+from dashboard.auth import (
+    DashboardAccess,
+    dashboard_view,
+    embedded_frame_ancestors,
+    form_action,
+    saved_redirect,
+    session_token,
+)
 from dashboard.views import render_page
 from retention_app.errors import ApplicationError
+from retention_app.locale_format import text_direction
 
 VIEW = "dashboard:settings_email"
 BRANDING_VIEW = "dashboard:settings_branding"
@@ -157,7 +163,7 @@ def _frame_urls(request: HttpRequest, access: DashboardAccess, args: tuple[Any, 
     params: dict[str, str] = {}
     if content is not None:
         params["draft"] = _draft_token(content)
-    token = request.GET.get("id_token") or request.headers.get("Authorization", "")[7:].strip()
+    token = session_token(request)
     if access.embedded and token:
         params["id_token"] = token
     return {name: access.url(VIEW, *args, frame=name, **params) for name in FRAMES}
@@ -168,12 +174,7 @@ def _frame(request: HttpRequest, access: DashboardAccess, key: str, position: in
     draft = _draft_read(request.GET.get("draft", "")) if request.GET.get("draft") else None
     rendered = email_preview(shop=access.shop, flow_key=key, position=position, language=language, content=draft)
     response = HttpResponse(rendered.html, content_type="text/html; charset=utf-8")
-    ancestors = ["'self'"]
-    if access.embedded:
-        ancestors += [f"https://{access.shop.domain}", SHOPIFY_ADMIN_ORIGIN]
-        if settings.SHOPIFY_SANDBOX_URL:
-            parts = urlsplit(settings.SHOPIFY_SANDBOX_URL)
-            ancestors.append(f"{parts.scheme}://{parts.netloc}")
+    ancestors = ["'self'", *(embedded_frame_ancestors(access.shop.domain) if access.embedded else [])]
     response["Content-Security-Policy"] = (
         f"frame-ancestors {' '.join(ancestors)}; default-src 'none'; style-src 'unsafe-inline'; "
         "img-src https: data:; font-src https:; base-uri 'none'; form-action 'none'; sandbox")
@@ -195,7 +196,7 @@ def _render(request: HttpRequest, access: DashboardAccess, *, key: str, position
     target = email_step_get(shop=access.shop, flow_key=key, position=position)
     args = (key, position, language)
     for name in ("subject", "preheader"):  # typed in the email's language, whatever the page's
-        form.fields[name].widget.attrs.update({"lang": language, "dir": "rtl" if language in ("he", "fa") else "ltr"})
+        form.fields[name].widget.attrs.update({"lang": language, "dir": text_direction(language)})
     saved = email_content_get(shop=access.shop, flow=target.flow, position=position, language=language)
     response = render_page(
         request, access, view_name=VIEW, title=_("Email: %(flow)s") % {"flow": target.flow.name},
@@ -204,7 +205,7 @@ def _render(request: HttpRequest, access: DashboardAccess, *, key: str, position
         block_count=len(blocks), block_types=[(kind, BLOCK_LABELS[kind]) for kind in BLOCK_TYPES],
         link_labels=LINK_LABELS, source_labels=SOURCE_LABELS, max_products=MAX_PRODUCTS,
         placeholders=["{" + name + "}" for name in PLACEHOLDERS], flow=target.flow, step=target.step,
-        language=language, language_dir="rtl" if language in ("he", "fa") else "ltr",
+        language=language, language_dir=text_direction(language),
         languages=[{"code": code, "name": get_language_info(code)["name_local"], "current": code == language,
                     "url": access.url(VIEW, key, position, code)} for code in LANGUAGES],
         frames=_frame_urls(request, access, args, draft), frame_widths=FRAMES, is_custom=saved is not None,
@@ -256,7 +257,7 @@ def settings_email(request: HttpRequest, access: DashboardAccess, key: str, posi
     if op == "preview":
         return render(request, "dashboard/settings/_email_preview.html", {
             "frames": _frame_urls(request, access, (key, position, language), content), "frame_widths": FRAMES,
-            "language_dir": "rtl" if language in ("he", "fa") else "ltr"})
+            "language_dir": text_direction(language)})
     if op == "test":
         recipient = _test_recipient(request, access)
         try:

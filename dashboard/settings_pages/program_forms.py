@@ -22,6 +22,7 @@ from commerce.models import Product, Shop
 from loyalty.models import EarningRule, Program, Reward, RewardKind, RuleKind, Tier, TierScheme
 from loyalty.services.program import MAX_RULE_POINTS
 from loyalty.services.rewards import reward_languages
+from retention_app.locale_format import text_direction
 
 #: Program fields edited on this page (the referral ones are on the Referrals page).
 PROGRAM_FIELDS = (
@@ -281,7 +282,7 @@ class RewardForm(forms.ModelForm):
             self.fields[f"names_{language}"] = forms.CharField(
                 label=_("Name in %(language)s") % {"language": info["name_translated"]}, max_length=200,
                 required=False, initial=names.get(language, ""),
-                widget=forms.TextInput(attrs={"lang": language, "dir": "rtl" if info["bidi"] else "ltr"}))
+                widget=forms.TextInput(attrs={"lang": language, "dir": text_direction(language)}))
         self.fields["value"].required = False
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)

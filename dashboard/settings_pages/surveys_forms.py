@@ -10,17 +10,17 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from loyalty.services.program import MAX_RULE_POINTS
+from retention_app.locale_format import text_direction
 from surveys.models import QuestionKind
 from surveys.services import CHOICE_LABEL_MAX_LENGTH, CUSTOM_KINDS, LANGUAGES, MAX_CHOICES, QUESTION_TEXT_MAX_LENGTH
 
 LANGUAGE_NAMES = {"en": gettext_lazy("English"), "he": gettext_lazy("Hebrew"), "fa": gettext_lazy("Persian")}
-TEXT_DIRECTION = {"en": "ltr", "he": "rtl", "fa": "rtl"}
 
 
 def _per_language(form: forms.Form, name: str, label: Any, *, textarea: bool = False, rows: int = 2,
                   max_length: int | None = QUESTION_TEXT_MAX_LENGTH) -> None:
     for language in LANGUAGES:
-        attrs = {"dir": TEXT_DIRECTION[language], "lang": language}
+        attrs = {"dir": text_direction(language), "lang": language}
         widget = forms.Textarea(attrs={**attrs, "rows": rows}) if textarea else forms.TextInput(attrs=attrs)
         form.fields[f"{name}_{language}"] = forms.CharField(
             label=f"{label} ({LANGUAGE_NAMES[language]})", required=False, max_length=max_length, widget=widget)

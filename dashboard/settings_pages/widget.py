@@ -21,6 +21,7 @@ from dashboard.views import render_page
 from loyalty.models import WIDGET_LANGUAGES, WIDGET_SECTIONS, LauncherPosition, WidgetSettings
 from loyalty.selectors import widget_preview_state, widget_settings_get
 from loyalty.services.widget import WIDGET_TEXTS, widget_settings_update
+from retention_app.locale_format import text_direction
 
 VIEW = "dashboard:settings_widget"
 
@@ -75,7 +76,7 @@ class WidgetForm(forms.Form):
             for key, longest in WIDGET_TEXTS.items():
                 widget: forms.Widget = (forms.Textarea(attrs={"rows": 2}) if key == "welcome"
                                         else forms.TextInput(attrs={"autocomplete": "off"}))
-                widget.attrs.update({"lang": language, "dir": "rtl" if language in ("he", "fa") else "ltr",
+                widget.attrs.update({"lang": language, "dir": text_direction(language),
                                      "data-text": key, "data-language": language, "maxlength": longest})
                 self.fields[text_field_name(language, key)] = forms.CharField(
                     label=TEXT_LABELS[key], help_text=TEXT_HINTS[key], required=False, widget=widget)
