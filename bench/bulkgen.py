@@ -1,7 +1,7 @@
 """Fallback generator of a Shopify bulk-operation JSONL of orders (``queries.BULK_ORDERS`` format).
 
 Used by bench/history_ingest.py only when the sandbox's generator CLI
-(``python -m integrations.sandbox.shopify.generate``) is not available.  One line per order (its
+(``python -m sandbox.shopify.generate``) is not available.  One line per order (its
 refunds inline, each with ``refundShippingLines``/``refundLineItems`` as ``{"nodes": [...]}``),
 followed by one line per line item carrying ``__parentId``, exactly as Shopify writes a bulk
 result.  Deterministic for a seed; all dates lie in the two years before 2025-10-01, so history

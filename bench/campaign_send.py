@@ -1,7 +1,7 @@
 """Campaign send bench: how many messages per second the scheduler (``engine.run_due``) sends.
 
 Set-up (untimed): a migrated PostgreSQL database with one installed shop (Asia/Jerusalem), the
-Shopify sandbox (``python -m integrations.sandbox.shopify``) in its own process on 127.0.0.1 with
+Shopify sandbox (``python -m sandbox.shopify``) in its own process on 127.0.0.1 with
 the shop installed (its token stored on the shop), and, with ``COPY``: customers with email and
 SMS marketing consent (en/he/fa), two orders each with two lines (the sender reads the shopper's
 language and history from them), and for each run below N enrolments with one scheduled step,
@@ -155,7 +155,7 @@ class Sandbox:
 
     def start(self) -> str:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "integrations.sandbox.shopify", "--port", str(svc.free_port()), "--shop",
+            [sys.executable, "-m", "sandbox.shopify", "--port", str(svc.free_port()), "--shop",
              SHOP_DOMAIN, "--customers", "5", "--orders", "5", "--api-key", "bench", "--api-secret", self.secret],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None

@@ -2,7 +2,7 @@
 
 1. A Shopify bulk-operation JSONL of ``--orders`` orders (``queries.BULK_ORDERS`` format: one
    line per order with its refunds inline, one line per line item with ``__parentId``) comes from
-   the sandbox generator CLI, ``python -m integrations.sandbox.shopify.generate``, or, while that
+   the sandbox generator CLI, ``python -m sandbox.shopify.generate``, or, while that
    does not exist, from bench/bulkgen.py (same format).  ``--jsonl FILE`` reuses a file.
 2. The file is served over HTTP on 127.0.0.1 (``http.server`` in a thread), as Shopify serves
    a bulk result from a URL.
@@ -61,7 +61,7 @@ from bench import services as svc  # noqa: E402
 from bench.report import table  # noqa: E402
 
 SHOP_DOMAIN = "bench-store.myshopify.com"
-SANDBOX_GENERATOR = "integrations.sandbox.shopify.generate"
+SANDBOX_GENERATOR = "sandbox.shopify.generate"
 TABLES = ("commerce_customer", "commerce_order", "commerce_orderline", "commerce_refund", "commerce_refundline")
 
 

@@ -1,7 +1,7 @@
 """The GraphQL Admin API documents Comeback sends to Shopify.
 
 These strings are the contract with Shopify (and with the local sandbox in
-``integrations/sandbox/shopify``, which must answer every one of them).  Field names follow the
+``sandbox/shopify``, which must answer every one of them).  Field names follow the
 Admin API schema of ``version.API_VERSION``.  Node selections are shared between the paginated
 reconciliation queries and the bulk-operation queries so both produce the same node shape for the normaliser.
 """

@@ -12,7 +12,7 @@ from django.test import Client
 
 from commerce.models import Shop
 from integrations.models import SyncRun
-from integrations.sandbox.shopify.tokens import ID_TOKEN, TOKEN_EXCHANGE
+from sandbox.shopify.tokens import ID_TOKEN, TOKEN_EXCHANGE
 from integrations.shopify.embedded import embedded_app_url
 from tests.e2e.conftest import install
 from tests.factories import ShopFactory

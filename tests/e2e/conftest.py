@@ -9,7 +9,7 @@ import requests
 from django.conf import settings as django_settings
 from django.db import OperationalError
 
-from integrations.sandbox.shopify import ShopifySandbox
+from sandbox.shopify import ShopifySandbox
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.conf import settings as django_settings
 
 from commerce.models import Order, Shop
 from integrations.models import SyncCursor
-from integrations.sandbox.shopify import ShopifySandbox
+from sandbox.shopify import ShopifySandbox
 from integrations.shopify import sync
 from tests.e2e.conftest import install
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.checks.registry import registry
 
 from integrations import checks
-from integrations.sandbox.shopify import API_VERSION as SANDBOX_API_VERSION
+from sandbox.shopify import API_VERSION as SANDBOX_API_VERSION
 from integrations.shopify import version
 from integrations.shopify.client import ShopifyClient
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.urls import resolve
 
 from integrations import views as integration_views
-from integrations.sandbox.shopify import ShopifySandbox
+from sandbox.shopify import ShopifySandbox
 from integrations.shopify import queries
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.shopify.app_config import APP_TOML, PLACEHOLDER_CLIENT_ID, PLACEHOLDER_ORIGIN

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import shopify
 
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
+from sandbox.shopify import API_VERSION, ShopifySandbox
+from sandbox.shopify.store import Shop
 
 API_KEY = "test-key"
 API_SECRET = "test-secret"

@@ -10,11 +10,11 @@ import pytest
 import requests
 
 from commerce import geo
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox, StoreGenerator, StoreSpec
-from integrations.sandbox.shopify import seeddata as sd
-from integrations.sandbox.shopify.model import Address
-from integrations.sandbox.shopify.store import SandboxError, Shop
 from integrations.shopify import queries
+from sandbox.shopify import API_VERSION, ShopifySandbox, StoreGenerator, StoreSpec
+from sandbox.shopify.store import SandboxError, Shop
+from sandbox.store import seeddata as sd
+from sandbox.store.model import Address
 
 from .conftest import GraphQL, Receiver
 from .test_bulk import download, run_bulk

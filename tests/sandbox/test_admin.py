@@ -12,7 +12,7 @@ import jwt
 import requests
 import shopify
 
-from integrations.sandbox.shopify import ShopifySandbox
+from sandbox.shopify import ShopifySandbox
 
 from .conftest import API_KEY, API_SECRET
 

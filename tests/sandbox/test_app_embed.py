@@ -15,11 +15,11 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from commerce.models import Customer, Shop
-from integrations.sandbox.shopify import ShopifySandbox
-from integrations.sandbox.shopify.theme import DEFAULT_EXTENSION, ThemeExtension
 from integrations.shopify.theme_extension import EXTENSION_DIR, app_embed_editor_url
 from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_enable
+from sandbox.shopify import ShopifySandbox
+from sandbox.shopify.theme import DEFAULT_EXTENSION, ThemeExtension
 from tests.browser import needs_chromium
 from tests.e2e.conftest import app, install, sandbox  # noqa: F401 - fixtures shared with the e2e tests
 
@@ -153,7 +153,7 @@ def test_the_editor_saves_only_what_the_blocks_schema_allows(sandbox: ShopifySan
 
 
 def test_an_extension_folder_is_checked_when_deployed(tmp_path: Path, sandbox: ShopifySandbox) -> None:  # noqa: F811
-    from integrations.sandbox.shopify import SandboxError
+    from sandbox.shopify import SandboxError
 
     with pytest.raises(SandboxError, match="shopify.extension.toml"):
         sandbox.app_config(theme_extension=str(tmp_path))

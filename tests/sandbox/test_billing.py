@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
-from integrations.sandbox.shopify import ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
+from sandbox.shopify import ShopifySandbox
+from sandbox.shopify.store import Shop
 
 from .conftest import API_KEY, API_SECRET, GraphQL, Receiver
 

@@ -9,12 +9,12 @@ from typing import Any
 import requests
 from graphql import execute, parse
 
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox, StoreSpec
-from integrations.sandbox.shopify.generate import main as generate_main
-from integrations.sandbox.shopify.generate import write_jsonl
-from integrations.sandbox.shopify.schema import Ctx
-from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
+from sandbox.shopify import API_VERSION, ShopifySandbox, StoreSpec
+from sandbox.shopify.generate import main as generate_main
+from sandbox.shopify.generate import write_jsonl
+from sandbox.shopify.schema import Ctx
+from sandbox.shopify.store import Shop
 
 from .conftest import GraphQL
 
@@ -83,7 +83,7 @@ def test_bulk_products_and_customers(shop: Shop, gql: GraphQL) -> None:
 def _graphql_core_orders(shop: Shop) -> list[dict[str, Any]]:
     query = (f"{{ orders(first: 250) {{ nodes {{ {queries.ORDER_FIELDS} "
              f"lineItems(first: 100) {{ nodes {{ {queries.LINE_ITEM_FIELDS} }} }} }} }} }}")
-    from integrations.sandbox.shopify.sandbox import shared_schema
+    from sandbox.shopify.sandbox import shared_schema
 
     result = execute(shared_schema(), parse(query), context_value=Ctx(lookup=shop, shop=shop))
     assert not result.errors, result.errors  # type: ignore[union-attr]

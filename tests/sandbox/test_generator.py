@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.sandbox.shopify import DEFAULT_ANCHOR, StoreGenerator, StoreSpec
-from integrations.sandbox.shopify.common import ZERO
-from integrations.sandbox.shopify.model import Order
+from sandbox.shopify import DEFAULT_ANCHOR, StoreGenerator, StoreSpec
+from sandbox.shopify.common import ZERO
+from sandbox.store.model import Order
 
 
 def digest(spec: StoreSpec) -> str:

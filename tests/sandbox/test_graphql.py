@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import requests
 
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
-from integrations.sandbox.shopify.common import iso
-from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
+from sandbox.shopify import API_VERSION, ShopifySandbox
+from sandbox.shopify.common import iso
+from sandbox.shopify.store import Shop
 
 from .conftest import GraphQL
 

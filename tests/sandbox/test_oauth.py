@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlparse
 import requests
 import shopify
 
-from integrations.sandbox.shopify import ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
+from sandbox.shopify import ShopifySandbox
+from sandbox.shopify.store import Shop
 
 from .conftest import API_KEY, API_SECRET
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from integrations.sandbox.shopify import SandboxError, ShopifySandbox
-from integrations.sandbox.shopify.sandbox import live_tick
-from integrations.sandbox.shopify.store import Shop
+from sandbox.shopify import SandboxError, ShopifySandbox
+from sandbox.shopify.sandbox import live_tick
+from sandbox.shopify.store import Shop
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,7 @@ def test_control_api(sandbox: ShopifySandbox, shop: Shop) -> None:
 def test_server_cli_starts_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "integrations.sandbox.shopify", "--port", "0", "--customers",
+        [sys.executable, "-m", "sandbox.shopify", "--port", "0", "--customers",
          "20", "--orders", "40", "--api-key", "K", "--api-secret", "S", "--live-interval",
          "0.2"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

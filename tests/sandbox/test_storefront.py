@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from integrations.sandbox.shopify import SandboxError, ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
-from integrations.sandbox.shopify.storefront import CUSTOMER_COOKIE, proxy_query
 from integrations.shopify.app_proxy import proxy_signature, proxy_verify
 from retention_app.errors import ApplicationError
+from sandbox.shopify import SandboxError, ShopifySandbox
+from sandbox.shopify.store import Shop
+from sandbox.shopify.storefront import CUSTOMER_COOKIE, proxy_query
 
 from .conftest import API_SECRET
 

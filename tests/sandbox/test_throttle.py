@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
+from sandbox.shopify import API_VERSION, ShopifySandbox
+from sandbox.shopify.store import Shop
 
 
 @pytest.fixture

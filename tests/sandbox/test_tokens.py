@@ -13,9 +13,9 @@ from typing import Any
 
 import requests
 
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
+from sandbox.shopify import API_VERSION, ShopifySandbox
+from sandbox.shopify.store import Shop
 
 from .conftest import API_KEY, API_SECRET
 from .test_oauth import authorize, callback_params

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 import requests
 
-from integrations.sandbox.shopify import API_VERSION, ShopifySandbox
-from integrations.sandbox.shopify.store import Shop
 from integrations.shopify import queries
+from sandbox.shopify import API_VERSION, ShopifySandbox
+from sandbox.shopify.store import Shop
 
 from .conftest import API_SECRET, GraphQL, Receiver
 

@@ -76,7 +76,7 @@ class Command(BaseCommand):
                             help="stop once installed and synced (for scripted checks)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from integrations.sandbox.shopify import ShopifySandbox
+        from sandbox.shopify import ShopifySandbox
 
         port = options["port"]
         app_url = f"http://127.0.0.1:{port}"

@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sandbox.store.model import Address, Consent, Customer, LineItem, Order, Product, Refund, RefundLineItem
+
 from .common import ZERO, gid, money, rest_time
-from .model import Address, Consent, Customer, LineItem, Order, Product, Refund, RefundLineItem
 
 JSON = dict[str, Any]
 

@@ -36,7 +36,7 @@ from liquid.token import TOKEN_EOF, TOKEN_TAG
 from .store import SandboxError
 
 #: The repository's extension (the one ``shopify app deploy`` pushes for this app).
-DEFAULT_EXTENSION = Path(__file__).resolve().parents[3] / "extensions" / "comeback-widget"
+DEFAULT_EXTENSION = Path(__file__).resolve().parents[2] / "extensions" / "comeback-widget"
 #: Where the filters find the render's state (a name no theme variable uses).
 RENDER_STATE = "sandbox_render_state__"
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

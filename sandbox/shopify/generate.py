@@ -1,6 +1,6 @@
 """Write a generated store's bulk JSONL straight from the generator, streaming.
 
-    python -m integrations.sandbox.shopify.generate --orders 1000000 --seed 7 --out orders.jsonl
+    python -m sandbox.shopify.generate --orders 1000000 --seed 7 --out orders.jsonl
 
 The lines are byte-identical to what the sandbox's bulk operation returns for the same query on a
 shop made with the same parameters (``add_shop(seed=.., customers=.., orders=.., now=..)``):
@@ -20,14 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from sandbox.store.generator import StoreGenerator, StoreSpec
+from sandbox.store.model import Customer, Order, Product, Variant
+
 from .bulk import BulkQuery
 from .common import DEFAULT_ANCHOR, parse_datetime
-from .generator import StoreGenerator, StoreSpec
-from .model import Customer, Order, Product, Variant
 from .sandbox import shared_schema
 from .schema import Ctx
 
-QUERIES_FILE = Path(__file__).resolve().parents[2] / "shopify" / "queries.py"
+QUERIES_FILE = Path(__file__).resolve().parents[2] / "integrations" / "shopify" / "queries.py"
 
 
 def contract_queries() -> dict[str, str]:
@@ -108,7 +109,7 @@ def _orders(generator: StoreGenerator, lookup: GeneratorLookup, progress: bool
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m integrations.sandbox.shopify.generate",
+        prog="python -m sandbox.shopify.generate",
         description="Write a generated store's bulk-operation JSONL (streaming).")
     parser.add_argument("--orders", type=int, default=8000)
     parser.add_argument("--customers", type=int, default=None,

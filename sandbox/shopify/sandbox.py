@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 from graphql import GraphQLSchema
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from sandbox.store.generator import StoreSpec
+from sandbox.store.model import BulkOperation
+
 from . import tokens
 from .app import SandboxApp
 from .bulk import BulkManager, finish_payload
 from .common import API_VERSION, DEFAULT_ANCHOR, utc_now
 from .cost import LeakyBucket
-from .generator import StoreSpec
-from .model import BulkOperation
 from .schema import build
 from .sdl import TOPIC_ENUM
 from .store import DEFAULT_SCOPES, PRIVACY_TOPICS, SandboxError, Shop

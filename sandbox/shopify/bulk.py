@@ -48,8 +48,9 @@ from graphql import (
     validate,
 )
 
+from sandbox.store.model import BulkOperation
+
 from .common import gid, iso, parse_gid
-from .model import BulkOperation
 from .schema import Ctx, LazyConn, resolve_type_name
 
 if TYPE_CHECKING:

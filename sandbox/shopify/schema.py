@@ -29,9 +29,7 @@ from graphql import (
     build_schema,
 )
 
-from . import search
-from .common import API_VERSION, CENT, ZERO, gid, gid_kind, iso, money, parse_datetime, parse_gid
-from .model import (
+from sandbox.store.model import (
     ID_BASE,
     Address,
     BulkOperation,
@@ -46,6 +44,9 @@ from .model import (
     Variant,
     WebhookSubscription,
 )
+
+from . import search
+from .common import API_VERSION, CENT, ZERO, gid, gid_kind, iso, money, parse_datetime, parse_gid
 from .sdl import SDL, WEBHOOK_TOPICS
 
 if TYPE_CHECKING:

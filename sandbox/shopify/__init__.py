@@ -3,8 +3,9 @@
 See ``README.md`` next to this file.  No Django here: werkzeug, graphql-core and requests only.
 """
 
+from sandbox.store.generator import StoreGenerator, StoreSpec
+
 from .common import API_VERSION, DEFAULT_ANCHOR
-from .generator import StoreGenerator, StoreSpec
 from .sandbox import DEFAULT_SCOPES, ShopifySandbox
 from .store import SandboxError, Shop
 from .webhooks import Delivery, WebhookSender

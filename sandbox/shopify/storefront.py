@@ -24,8 +24,9 @@ from urllib.parse import urlencode, urlparse
 import requests
 from werkzeug.wrappers import Request, Response
 
+from sandbox.store.model import Customer
+
 from .common import money
-from .model import Customer
 from .store import SandboxError, Shop
 from .theme import ThemeExtension
 

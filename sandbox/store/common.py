@@ -1,4 +1,5 @@
-"""Small shared helpers: global ids, timestamps, money, deterministic randomness."""
+"""Small helpers shared by the store generator and the platform sandboxes: ids, timestamps,
+money, deterministic randomness."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# The sandbox serves the version the app pins: one constant (its module imports no Django).
-from integrations.shopify.version import API_VERSION as API_VERSION
-
 CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal("0.00")
 
@@ -21,7 +19,6 @@ ZERO: Final = Decimal("0.00")
 DEFAULT_ANCHOR: Final = datetime(2025, 10, 1, 12, 0, 0, tzinfo=UTC)
 
 _GID_RE: Final = re.compile(r"^gid://shopify/([A-Za-z]+)/(\d+)(?:\?.*)?$")
-_VERSION_RE: Final = re.compile(r"^(\d{4}-(0[1-9]|1[0-2])|unstable)$")
 
 
 def gid(kind: str, ident: int) -> str:
@@ -46,9 +43,6 @@ def gid_kind(value: str) -> str | None:
     match = _GID_RE.match(str(value))
     return match.group(1) if match else None
 
-
-def valid_api_version(version: str) -> bool:
-    return bool(_VERSION_RE.match(version))
 
 
 def utc_now() -> datetime:

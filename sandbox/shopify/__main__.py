@@ -1,6 +1,6 @@
 """Run the sandbox as a process (for the demo):
 
-    python -m integrations.sandbox.shopify --port 9100 --shop demo-store.myshopify.com \\
+    python -m sandbox.shopify --port 9100 --shop demo-store.myshopify.com \\
         --seed 42 --customers 2000 --orders 8000 --api-key K --api-secret S \\
         --privacy-webhook-uri http://127.0.0.1:8000/webhooks/shopify --live-interval 5 \\
         --app-url http://127.0.0.1:8000 --app-toml shopify.app.toml --app-embed
@@ -23,7 +23,7 @@ from .sandbox import ShopifySandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m integrations.sandbox.shopify",
+    parser = argparse.ArgumentParser(prog="python -m sandbox.shopify",
                                      description="Local Shopify emulator.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)

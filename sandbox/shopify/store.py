@@ -16,9 +16,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import rest
-from . import seeddata as sd
-from .accounting import (
+from sandbox.store import seeddata as sd
+from sandbox.store.accounting import (
     TIMEZONE,
     IdAllocator,
     apply_discount,
@@ -28,22 +27,8 @@ from .accounting import (
     remaining_lines,
     shipping_price,
 )
-from .billing import ShopBilling
-from .common import (
-    ZERO,
-    derived_rng,
-    gid,
-    iso,
-    parse_gid,
-    q2,
-    rest_time,
-    shop_numeric_id,
-    utc_now,
-    zone,
-)
-from .cost import LeakyBucket
-from .generator import StoreGenerator, StoreSpec, address_id, make_address
-from .model import (
+from sandbox.store.generator import StoreGenerator, StoreSpec, address_id, make_address
+from sandbox.store.model import (
     ID_BASE,
     Address,
     AppliedDiscount,
@@ -58,6 +43,22 @@ from .model import (
     Variant,
     WebhookSubscription,
 )
+
+from . import rest
+from .billing import ShopBilling
+from .common import (
+    ZERO,
+    derived_rng,
+    gid,
+    iso,
+    parse_gid,
+    q2,
+    rest_time,
+    shop_numeric_id,
+    utc_now,
+    zone,
+)
+from .cost import LeakyBucket
 from .tokens import RefreshToken
 
 #: ``sink(shop, topic, payload)`` receives every event; the sandbox routes it to webhooks.
