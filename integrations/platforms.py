@@ -128,15 +128,54 @@ class PlatformAdapter(Protocol):
         """Cancel the subscription (the merchant is no longer billed)."""
 
 
-_ADAPTERS: dict[str, PlatformAdapter] = {}
+@dataclass(frozen=True)
+class PlatformRegistration:
+    """Everything the rest of Comeback needs from one platform package.
+
+    Each package under ``integrations/`` is a Django app whose ``ready()`` calls
+    :func:`register_platform` once; adding a platform is that folder, its sandbox under
+    ``sandbox/`` and its line in ``INSTALLED_APPS``.
+    """
+
+    platform: str  # a ``commerce.models.Platform`` value
+    adapter: PlatformAdapter
+    #: Dotted module whose ``urlpatterns`` are mounted at ``/<platform>/`` (install/connect,
+    #: callback, ...).  The webhook inbox is ``POST /webhooks/<platform>`` for every platform.
+    urls: str | None = None
+    #: Dotted DRF authenticator for the merchant API (e.g. Shopify's session token), tried before
+    #: the Django login every platform shares; ``None``: the Django login only.
+    merchant_authentication: str | None = None
+    #: Dotted DRF authenticator for the shopper API (``/proxy/*``, what the widget calls).  A
+    #: request names its platform with ``?platform=`` (Shopify's app proxy, which cannot add one,
+    #: is the default).
+    shopper_authentication: str | None = None
+    #: The storefront path the widget calls, which the platform forwards (signed) to ``/proxy/``.
+    widget_endpoint: str = ""
+    #: The dashboard's hook for a platform that opens our admin inside its own (Shopify's embedded
+    #: admin): ``(request) -> MerchantSession | HttpResponse | None`` (None: not this platform's
+    #: request).  Dotted path to a callable.
+    merchant_session: str | None = None
+    #: Human name shown to merchants and operators.
+    label: str = ""
 
 
-def register_adapter(adapter: PlatformAdapter) -> None:
-    _ADAPTERS[adapter.platform] = adapter
+_REGISTRY: dict[str, PlatformRegistration] = {}
+
+
+def register_platform(registration: PlatformRegistration) -> None:
+    _REGISTRY[registration.platform] = registration
+
+
+def platform_registration(platform: str) -> PlatformRegistration:
+    try:
+        return _REGISTRY[platform]
+    except KeyError as error:
+        raise LookupError(f"no platform {platform!r} is registered") from error
+
+
+def platforms_registered() -> list[PlatformRegistration]:
+    return list(_REGISTRY.values())
 
 
 def adapter_for(platform: str) -> PlatformAdapter:
-    try:
-        return _ADAPTERS[platform]
-    except KeyError as error:
-        raise LookupError(f"no adapter for platform {platform!r}") from error
+    return platform_registration(platform).adapter

@@ -22,9 +22,12 @@ from django.utils.dateparse import parse_datetime
 
 from commerce.models import Shop
 from integrations.models import DeliveryStatus, WebhookDelivery
-from integrations.shopify.normalise import PayloadError
 
 logger = logging.getLogger(__name__)
+
+
+class PayloadError(ValueError):
+    """The payload cannot be understood; the delivery is kept and marked failed."""
 
 
 class WebhookUnauthorized(Exception):
@@ -33,6 +36,11 @@ class WebhookUnauthorized(Exception):
 
 class WebhookRejected(Exception):
     """Signed, but not a delivery we can keep (e.g. no delivery id): answer 400."""
+
+
+class WebhookAcknowledged(Exception):
+    """Genuine, but nothing to store (WooCommerce's unsigned ping on webhook creation): answer
+    200 and keep nothing."""
 
 
 class DeliveryIgnored(Exception):
@@ -123,15 +131,6 @@ def _enqueue(delivery_pk: int) -> None:
         logger.warning("could not enqueue webhook delivery %s (%s); the sweep will retry it", delivery_pk, error)
 
 
-Handler = Callable[[WebhookDelivery, Any], str]
-_HANDLERS: dict[str, Handler] = {}
-
-
-def register_handler(platform: str, handler: Handler) -> None:
-    """Each platform package registers one handler: (delivery, parsed JSON) -> outcome text."""
-    _HANDLERS[platform] = handler
-
-
 def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
@@ -149,10 +148,7 @@ def delivery_process(*, delivery_pk: int) -> str:
             with transaction.atomic():
                 _same_event_check(delivery)
                 payload = json.loads(bytes(delivery.body).decode("utf-8"))
-                handler = _HANDLERS.get(delivery.platform)
-                if handler is None:
-                    raise DeliveryIgnored(f"no handler for platform {delivery.platform}")
-                outcome = handler(delivery, payload)
+                outcome = _handler(delivery.platform)(delivery, payload)
             delivery.status = DeliveryStatus.PROCESSED
             delivery.error = ""
             delivery.next_attempt_at = None
@@ -185,6 +181,15 @@ def delivery_process(*, delivery_pk: int) -> str:
             logger.warning("webhook delivery %s (%s) failed: %s", delivery.pk, delivery.topic, error)
         delivery.save(update_fields=["status", "attempts", "error", "next_attempt_at", "processed_at"])
     return outcome
+
+
+def _handler(platform: str) -> Callable[[WebhookDelivery, Any], str]:
+    from integrations.platforms import adapter_for  # the registry imports this module
+
+    try:
+        return adapter_for(platform).webhook_handle
+    except LookupError as error:
+        raise DeliveryIgnored(f"no handler for platform {platform}") from error
 
 
 def _same_event_check(delivery: WebhookDelivery) -> None:

@@ -5,6 +5,7 @@ from campaigns import api as campaigns_api
 from campaigns import email_api as campaigns_email_api
 from campaigns import views as campaigns
 from integrations import views as integrations
+from integrations.platforms import platforms_registered
 from loyalty import api as loyalty
 from loyalty import merchant_api as loyalty_admin
 from loyalty import widget_api as loyalty_widget
@@ -16,10 +17,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The email provider's tracking webhooks: each served only when it can be authenticated.
     path("anymail/", include("integrations.email_webhooks")),
-    path("shopify/install", integrations.shopify_install, name="shopify-install"),
-    path("shopify/callback", integrations.shopify_callback, name="shopify-callback"),
-    path("shopify/installed", integrations.shopify_installed, name="shopify-installed"),
-    path("webhooks/shopify", integrations.shopify_webhook, name="shopify-webhook"),
+    # One inbox for every platform; each platform's own pages (install/connect, callback) under
+    # /<platform>/, from its registration (integrations.platforms).
+    path("webhooks/<slug:platform>", integrations.platform_webhook, name="platform-webhook"),
+    *(path(f"{registration.platform}/", include(registration.urls))
+      for registration in platforms_registered() if registration.urls),
     path("api/shop", integrations.ShopStatusApi.as_view(), name="api-shop"),
     path("api/privacy/exports", integrations.DataExportListApi.as_view(), name="api-exports"),
     path("api/privacy/exports/<int:export_id>", integrations.DataExportDetailApi.as_view(),

@@ -22,11 +22,8 @@ from commerce.records import (
     RefundRecord,
     VariantRecord,
 )
+from integrations.webhooks import PayloadError as PayloadError
 from retention_app.money import ZERO, to_decimal
-
-
-class PayloadError(ValueError):
-    """The payload cannot be understood; the delivery is kept and marked failed."""
 
 
 def legacy_id(value: Any) -> str:

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "commerce",
     "billing",
     "integrations",
+    # The platforms: each is one app under integrations/ that registers itself (integrations.platforms).
+    "integrations.shopify",
     "loyalty",
     "campaigns",
     "analytics",
@@ -169,15 +171,15 @@ LOGGING = {
     },
 }
 
-# How merchant (embedded admin) and shopper (storefront widget) API requests are verified; each
-# platform adds its authenticator here.
-# The merchant API takes the embedded admin's session token and, elsewhere (WooCommerce, the demo, scripts
-# in a browser session), a Django login with a shop membership: the UI and scripts use one API.
+# How merchant (admin) and shopper (storefront widget) API requests are verified.  Each platform
+# registers its own authenticators (integrations.platforms); these dispatch to them.  The merchant
+# API also takes a Django login with a shop membership (WooCommerce, the demo, scripts in a
+# browser session): the UI and scripts use one API.
 MERCHANT_API_AUTHENTICATION = [
-    "integrations.shopify.auth.SessionTokenAuthentication",
+    "integrations.authentication.PlatformMerchantAuthentication",
     "dashboard.api_auth.MemberSessionAuthentication",
 ]
-SHOPPER_API_AUTHENTICATION = ["integrations.shopify.auth.AppProxyAuthentication"]
+SHOPPER_API_AUTHENTICATION = ["integrations.authentication.PlatformShopperAuthentication"]
 
 REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class ShopifyConfig(AppConfig):
+    name = "integrations.shopify"
+    label = "shopify_platform"
+    verbose_name = "Shopify"
+
+    def ready(self) -> None:
+        from integrations.platforms import PlatformRegistration, register_platform
+        from integrations.shopify.adapter import ShopifyAdapter
+
+        adapter = ShopifyAdapter()
+        register_platform(PlatformRegistration(
+            platform=adapter.platform,
+            adapter=adapter,
+            label="Shopify",
+            urls="integrations.shopify.urls",
+            merchant_authentication="integrations.shopify.auth.SessionTokenAuthentication",
+            shopper_authentication="integrations.shopify.auth.AppProxyAuthentication",
+            widget_endpoint="/apps/comeback",
+            merchant_session="integrations.shopify.admin_session.merchant_session",
+        ))
