@@ -175,6 +175,10 @@ class Variant(PlatformRecord):
 
 
 class FinancialStatus(models.TextChoices):
+    """Comeback's own payment vocabulary; each platform's adapter maps its words onto it
+    (Shopify's ``financial_status``, WooCommerce's order ``status``)."""
+
+    DRAFT = "draft", _("Draft (checkout not finished)")
     PENDING = "pending", _("Pending")
     AUTHORIZED = "authorized", _("Authorized")
     PARTIALLY_PAID = "partially_paid", _("Partially paid")
@@ -183,6 +187,7 @@ class FinancialStatus(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
     VOIDED = "voided", _("Voided")
     EXPIRED = "expired", _("Expired")
+    FAILED = "failed", _("Payment failed")
     UNKNOWN = "unknown", _("Unknown")
 
 

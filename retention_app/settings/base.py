@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "integrations",
     # The platforms: each is one app under integrations/ that registers itself (integrations.platforms).
     "integrations.shopify",
+    "integrations.woocommerce",
     "loyalty",
     "campaigns",
     "analytics",
