@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "surveys",
     "segments",
     "dashboard",
+    "retention_app",  # the whole-house commands (manage.py demo)
 ]
 
 MIDDLEWARE = [
@@ -369,6 +370,14 @@ SHOPIFY_SESSION_TOKEN_LEEWAY_SECONDS = 10
 SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS = float(os.environ.get("SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS", "300"))
 SHOPIFY_BULK_POLL_SECONDS = float(os.environ.get("SHOPIFY_BULK_POLL_SECONDS", "1"))
 SHOPIFY_BULK_TIMEOUT_SECONDS = float(os.environ.get("SHOPIFY_BULK_TIMEOUT_SECONDS", "3600"))
+# --- WooCommerce ----------------------------------------------------------------------------
+# Stores on this machine (http://127.0.0.1:..., the sandbox, a local WordPress) may be connected:
+# on in development, off in production, where a store must be https on a public address (no SSRF).
+WOOCOMMERCE_ALLOW_LOCAL_STORES = env_bool("WOOCOMMERCE_ALLOW_LOCAL_STORES", DEBUG)
+# Requests the WordPress plugin signs for the storefront widget (``/proxy/*``) are refused when
+# their timestamp is further than this from now; the plugin's admin link lives 60 seconds.
+STOREFRONT_PROXY_MAX_AGE_SECONDS = int(os.environ.get("STOREFRONT_PROXY_MAX_AGE_SECONDS", "300"))
+WOOCOMMERCE_ADMIN_LINK_MAX_AGE_SECONDS = 60
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "500"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 # Processed (and ignored) inbox rows are deleted this many days after they arrived: their raw

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from typing import Any
 
 import requests
@@ -31,8 +32,16 @@ from django.core.management.base import BaseCommand, CommandError
 from commerce.models import Customer, Order, Platform, Product, Shop
 from integrations import selectors
 from integrations.models import WebhookDelivery
-from integrations.shopify.app_config import APP_TOML
-from integrations.shopify.embedded import embedded_app_url
+from integrations.platforms import adapter_for
+
+
+def platform_demo(platform: str) -> Any:
+    """The platform package's ``demo`` module (the demo-only helpers it offers), found through the
+    registry: the package that holds the registered adapter.  Nothing outside ``integrations/``
+    imports a platform package by name."""
+    package = type(adapter_for(platform)).__module__.rpartition(".")[0]
+    return import_module(f"{package}.demo")
+
 
 DEMO_SHOP = "demo-store.myshopify.com"
 #: A second sandbox shop that has not installed the app: a person walks through the install there.
@@ -99,7 +108,7 @@ class Command(BaseCommand):
                          name="New Store", installed=False)
         # The app as shopify.app.toml declares it (scopes, OAuth callback, app proxy, compliance
         # webhooks), on this server's address.
-        sandbox.app_deploy(str(APP_TOML), app_url=app_url)
+        sandbox.app_deploy(str(platform_demo(Platform.SHOPIFY).app_config_path()), app_url=app_url)
 
         # This process runs the scheduler's work too (the demo has no Celery beat): it reaches the
         # store (discount codes) through the sandbox, like the web server it starts.
@@ -315,6 +324,7 @@ class Command(BaseCommand):
     def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str, dashboard_password: str) -> None:
         from billing.selectors import plan_for
 
+        shopify = platform_demo(Platform.SHOPIFY)
         run = selectors.sync_latest(shop=shop)
         lines = [
             "",
@@ -331,8 +341,9 @@ class Command(BaseCommand):
             f"  Storefront      {sandbox_url}/shops/{shop.domain}/?customer={self._top_customer(shop)}"
             "   (add &locale=he or &locale=fa for right-to-left)",
             f"  Sandbox         {sandbox_url}/shops/{shop.domain}",
-            f"  Shopify admin   {embedded_app_url(shop_domain=shop.domain)}   (the app embedded; ?locale=he or fa)",
-            f"  Install         {embedded_app_url(shop_domain=NEW_SHOP)}   ({NEW_SHOP} has not installed the"
+            f"  Shopify admin   {shopify.admin_app_url(shop_domain=shop.domain)}"
+            "   (the app embedded; ?locale=he or fa)",
+            f"  Install         {shopify.admin_app_url(shop_domain=NEW_SHOP)}   ({NEW_SHOP} has not installed the"
             " app: open it from its admin, Install, and it opens embedded on the set-up guide: program, rewards,"
             " tiers, flows, holidays, widget, launch; ?locale=he or fa)",
             "",
