@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,7 +24,7 @@ from dashboard.auth import DashboardAccess, dashboard_view, form_action
 from dashboard.plan_usage import plan_usage
 from dashboard.views import _page
 from integrations import billing
-from integrations.shopify.embedded import embedded_app_url
+from integrations.platforms import platform_registration
 from retention_app.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -99,10 +100,8 @@ def _admin_url(shop: Shop | None, host: str) -> str:
     there), or '' when they came from the login dashboard or ``host`` is no Shopify admin."""
     if shop is None or not host:
         return ""
-    try:
-        return embedded_app_url(shop_domain=shop.domain, host=host)
-    except ApplicationError:
-        return ""
+    admin = platform_registration(shop.platform).embedded_admin
+    return import_string(admin).app_url(shop_domain=shop.domain, context=host) if admin else ""
 
 
 @require_GET

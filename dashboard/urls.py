@@ -50,7 +50,6 @@ urlpatterns = [
     path("settings/segments/", segment_pages.settings_segments, name="settings_segments"),
     path("settings/data/", data_pages.settings_data, name="settings_data"),
     path("settings/widget/", widget_pages.settings_widget, name="settings_widget"),
-    path("auth/bounce/", views.bounce, name="bounce"),
     path("shops/", views.shops, name="shops"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),

@@ -24,11 +24,7 @@ from campaigns.models import Reason
 from dashboard import formatting, sources
 from dashboard.auth import (
     DashboardAccess,
-    admin_language_activate,
-    app_bridge_url,
-    bounce_allowed,
     dashboard_view,
-    embedded_headers,
     error_page,
     shop_choose,
 )
@@ -80,11 +76,10 @@ def _page(request: HttpRequest, access: DashboardAccess, *, view_name: str, titl
         ] if access.embedded else [],
         "tables": {table.name: table for table in tables},
         "charts": charts or [],
-        "shopify_api_key": settings.SHOPIFY_API_KEY,
         "plan_notice": plan_notice(shop=access.shop) if view_name != "dashboard:plan" else None,
         "history_importing": sources.history_importing(shop=access.shop),
         "plan_notice_url": access.url("dashboard:plan"),
-        "app_bridge_url": app_bridge_url(),
+        "embedded_head": access.admin.head() if access.admin is not None else None,
         "asset_version": ASSET_VERSION,
         **context,
     })
@@ -568,19 +563,6 @@ def _survey_block(survey: Any, results: dict[str, Any], access: DashboardAccess)
 
 
 # --- sign-in and the shop switcher -------------------------------------------------------------
-
-@require_GET
-def bounce(request: HttpRequest) -> HttpResponse:
-    """Shopify's session-token bounce: App Bridge reloads ``shopify-reload`` with a fresh ``id_token``."""
-    try:
-        domain = bounce_allowed(shop=request.GET.get("shop", ""), reload=request.GET.get("shopify-reload", ""))
-    except ApplicationError as error:
-        return error_page(request, error)
-    admin_language_activate(request)
-    response = render(request, "dashboard/bounce.html", {"shopify_api_key": settings.SHOPIFY_API_KEY,
-                                                         "app_bridge_url": app_bridge_url()})
-    return embedded_headers(response, domain)
-
 
 @require_POST
 def shops(request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from django.http import HttpRequest, HttpResponse
+
 from billing.plans import Plan
 from billing.services import SubscriptionState
 from commerce.models import Shop
@@ -103,6 +105,9 @@ class PlatformAdapter(Protocol):
     def storefront_url(self, *, shop: Shop) -> str:
         """The shop's public storefront, scheme and host (and path), without a trailing slash."""
 
+    def product_url(self, *, shop: Shop, handle: str) -> str:
+        """A product's page on the storefront, from its ``handle`` (Shopify's handle, WooCommerce's slug)."""
+
     def referral_link(self, *, shop: Shop, code: str) -> str:
         """The link a referrer shares: the storefront with ``?ref=<code>``, which the widget reads."""
 
@@ -129,6 +134,45 @@ class PlatformAdapter(Protocol):
 
 
 @dataclass(frozen=True)
+class EmbeddedSession:
+    """A merchant verified by the platform's admin: the shop, who (for the audit trail), and the
+    parameters every link inside the admin must carry."""
+
+    shop: Shop
+    actor: str
+    carried: dict[str, str] = field(default_factory=dict)
+
+
+class EmbeddedAdmin(Protocol):
+    """A platform admin our dashboard opens inside (an iframe), and how it proves the merchant."""
+
+    def recognises(self, request: HttpRequest) -> bool:
+        """Whether this request comes from inside the platform's admin."""
+
+    def session(self, request: HttpRequest) -> EmbeddedSession | HttpResponse:
+        """The verified merchant, or the response that gets proof (e.g. a bounce for a fresh token);
+        raises ``ApplicationError`` (401/400) for a forged or mismatched proof."""
+
+    def proof(self, request: HttpRequest) -> dict[str, str]:
+        """Parameters a form post or a preview frame carries to prove the merchant (no cookie)."""
+
+    def language(self, request: HttpRequest) -> str:
+        """The admin's language for this request ("" when it says none)."""
+
+    def frame_ancestors(self, shop_domain: str | None) -> list[str]:
+        """Origins allowed to frame the shop's pages."""
+
+    def frame_headers(self, response: HttpResponse, shop_domain: str | None) -> HttpResponse:
+        """Let the admin (only it) frame the response."""
+
+    def head(self) -> dict[str, str]:
+        """``meta_name``/``meta_content``/``script`` an embedded page's head loads."""
+
+    def app_url(self, *, shop_domain: str, context: str) -> str:
+        """Our app's page inside the admin (``context``: the admin's own parameter), or ''."""
+
+
+@dataclass(frozen=True)
 class PlatformRegistration:
     """Everything the rest of Comeback needs from one platform package.
 
@@ -151,10 +195,9 @@ class PlatformRegistration:
     shopper_authentication: str | None = None
     #: The storefront path the widget calls, which the platform forwards (signed) to ``/proxy/``.
     widget_endpoint: str = ""
-    #: The dashboard's hook for a platform that opens our admin inside its own (Shopify's embedded
-    #: admin): ``(request) -> MerchantSession | HttpResponse | None`` (None: not this platform's
-    #: request).  Dotted path to a callable.
-    merchant_session: str | None = None
+    #: Dotted path to the platform's :class:`EmbeddedAdmin`, when it opens our admin inside its own
+    #: (Shopify); ``None``: merchants use our admin with a Django login.
+    embedded_admin: str | None = None
     #: Human name shown to merchants and operators.
     label: str = ""
 

@@ -9,9 +9,13 @@
   // pasted <script data-…> works too.  The mount point's attributes win.
   const mount = document.querySelector("[data-comeback-widget]");
   const opts = Object.assign({}, (script && script.dataset) || {}, (mount && mount.dataset) || {});
+  // Where the widget's API is on this storefront (the platform forwards it, signed, to our /proxy):
+  // the mount point says (Shopify's app proxy /apps/comeback, WordPress's /wp-json/comeback/v1).
   const endpoint = (opts.endpoint || "/apps/comeback").replace(/\/+$/, "");
   const routes = window.Shopify && window.Shopify.routes;
   const loginUrl = opts.loginUrl || ((routes && routes.root) || "/") + "account/login";
+  // WordPress's REST API believes its login cookie only with the page's nonce (data-nonce).
+  const authHeaders = opts.nonce ? { "X-WP-Nonce": opts.nonce } : {};
 
   const STRINGS = {
     en: {
@@ -327,7 +331,9 @@
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), ms || 15000);
     try {
-      const res = await fetch(endpoint + path, Object.assign({ credentials: "same-origin", signal: ctrl.signal }, init));
+      const options = Object.assign({ credentials: "same-origin", signal: ctrl.signal }, init);
+      options.headers = Object.assign({}, authHeaders, (init && init.headers) || {});
+      const res = await fetch(endpoint + path, options);
       const data = await res.json().catch(() => null);
       return { ok: res.ok, status: res.status, data: data || {} };
     } finally { clearTimeout(timer); }

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
 from babel.numbers import format_currency, format_decimal
 from django.conf import settings
@@ -244,7 +243,7 @@ def _product_item(item: Variant | Product, *, shop: Shop, language: str) -> dict
     adapter = adapter_for(shop.platform)
     handle = product.handle
     if handle:
-        url = f"{adapter.storefront_url(shop=shop)}/products/{quote(handle)}"
+        url = adapter.product_url(shop=shop, handle=handle)
     elif variant is not None and variant.platform_id:
         url = adapter.cart_link(shop=shop, variant_platform_ids=[variant.platform_id])
     else:

@@ -46,7 +46,7 @@ from dashboard.auth import (
     embedded_frame_ancestors,
     form_action,
     saved_redirect,
-    session_token,
+    session_proof,
 )
 from dashboard.views import render_page
 from retention_app.errors import ApplicationError
@@ -163,9 +163,7 @@ def _frame_urls(request: HttpRequest, access: DashboardAccess, args: tuple[Any, 
     params: dict[str, str] = {}
     if content is not None:
         params["draft"] = _draft_token(content)
-    token = session_token(request)
-    if access.embedded and token:
-        params["id_token"] = token
+    params.update(session_proof(request, access))
     return {name: access.url(VIEW, *args, frame=name, **params) for name in FRAMES}
 
 
@@ -174,7 +172,7 @@ def _frame(request: HttpRequest, access: DashboardAccess, key: str, position: in
     draft = _draft_read(request.GET.get("draft", "")) if request.GET.get("draft") else None
     rendered = email_preview(shop=access.shop, flow_key=key, position=position, language=language, content=draft)
     response = HttpResponse(rendered.html, content_type="text/html; charset=utf-8")
-    ancestors = ["'self'", *(embedded_frame_ancestors(access.shop.domain) if access.embedded else [])]
+    ancestors = ["'self'", *embedded_frame_ancestors(access)]
     response["Content-Security-Policy"] = (
         f"frame-ancestors {' '.join(ancestors)}; default-src 'none'; style-src 'unsafe-inline'; "
         "img-src https: data:; font-src https:; base-uri 'none'; form-action 'none'; sandbox")

@@ -167,6 +167,9 @@ class ShopifyAdapter:
         details; the sandbox answers with its own storefront origin), else ``https://<shop>.myshopify.com``."""
         return (shop.storefront_url or f"https://{shop.domain}").rstrip("/")
 
+    def product_url(self, *, shop: Shop, handle: str) -> str:
+        return f"{self.storefront_url(shop=shop)}/products/{quote(handle)}"
+
     def referral_link(self, *, shop: Shop, code: str) -> str:
         return f"{self.storefront_url(shop=shop)}/?{urlencode({'ref': code})}"
 

@@ -19,5 +19,5 @@ class ShopifyConfig(AppConfig):
             merchant_authentication="integrations.shopify.auth.SessionTokenAuthentication",
             shopper_authentication="integrations.shopify.auth.AppProxyAuthentication",
             widget_endpoint="/apps/comeback",
-            merchant_session="integrations.shopify.admin_session.merchant_session",
+            embedded_admin="integrations.shopify.admin_session.EMBEDDED_ADMIN",
         ))

@@ -2,11 +2,12 @@
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from commerce.models import Platform, Shop
 from integrations import selectors
-from integrations.shopify import oauth
+from integrations.shopify import admin_session, oauth
 from integrations.shopify.embedded import embedded_app_url
 from retention_app.errors import ApplicationError
 
@@ -43,3 +44,20 @@ def shopify_installed(request: HttpRequest) -> HttpResponse:
     if shop is None:
         return _error_page(request, ApplicationError("unknown shop", status=404))
     return render(request, "integrations/installed.html", {"shop": shop, "sync": selectors.sync_latest(shop=shop)})
+
+
+@require_GET
+def bounce(request: HttpRequest) -> HttpResponse:
+    """Shopify's session-token bounce: App Bridge reloads ``shopify-reload`` with a fresh ``id_token``."""
+    try:
+        domain = admin_session.bounce_allowed(shop=request.GET.get("shop", ""),
+                                              reload=request.GET.get("shopify-reload", ""))
+    except ApplicationError as error:
+        return admin_session.EMBEDDED_ADMIN.frame_headers(_error_page(request, error), None)
+    locale = admin_session.EMBEDDED_ADMIN.language(request)
+    if locale:
+        with translation.override(locale.replace("_", "-").split("-")[0].lower()):
+            response = render(request, "integrations/bounce.html", {"head": admin_session.EMBEDDED_ADMIN.head()})
+    else:
+        response = render(request, "integrations/bounce.html", {"head": admin_session.EMBEDDED_ADMIN.head()})
+    return admin_session.EMBEDDED_ADMIN.frame_headers(response, domain)

@@ -82,7 +82,7 @@ def test_embedded_navigation_without_a_token_bounces_through_app_bridge(client, 
     # then the bounce page is asked to reload exactly this page with a fresh token
     assert response.status_code == 302
     target = urlparse(response["Location"])
-    assert target.path == "/dashboard/auth/bounce/"
+    assert target.path == "/shopify/bounce"
     query = parse_qs(target.query)
     assert query["shop"] == ["alpha.myshopify.com"]
     assert query["shopify-reload"] == [
@@ -98,15 +98,15 @@ def test_embedded_navigation_without_a_token_bounces_through_app_bridge(client, 
 
 def test_bounce_only_reloads_dashboard_pages(client, two_shops, settings):
     settings.APP_URL = "https://app.example.com"
-    elsewhere = client.get("/dashboard/auth/bounce/", {"shop": "alpha.myshopify.com",
+    elsewhere = client.get("/shopify/bounce", {"shop": "alpha.myshopify.com",
                                                        "shopify-reload": "https://evil.example.com/dashboard/"})
     assert elsewhere.status_code == 400
     # a shop that has not installed yet bounces too: the token it brings back installs it
-    unknown = client.get("/dashboard/auth/bounce/", {"shop": "nobody.myshopify.com",
+    unknown = client.get("/shopify/bounce", {"shop": "nobody.myshopify.com",
                                                      "shopify-reload": "https://app.example.com/dashboard/flows/"})
     assert unknown.status_code == 200
     assert unknown["Content-Security-Policy"].startswith("frame-ancestors https://nobody.myshopify.com")
-    bad_shop = client.get("/dashboard/auth/bounce/", {"shop": "evil.example.com",
+    bad_shop = client.get("/shopify/bounce", {"shop": "evil.example.com",
                                                       "shopify-reload": "https://app.example.com/dashboard/flows/"})
     assert bad_shop.status_code == 400
 

@@ -141,7 +141,7 @@ def test_embedded_pages_may_be_framed_by_their_own_shops_admin_only(client, shop
 
 def test_the_bounce_page_is_framed_by_the_shops_admin_and_errors_inside_the_admin_are_shown(client, shops, settings):
     settings.APP_URL = "https://app.example.com"
-    bounce = client.get("/dashboard/auth/bounce/", {
+    bounce = client.get("/shopify/bounce", {
         "shop": ALPHA, "host": ALPHA_HOST, "shopify-reload": "https://app.example.com/dashboard/flows/?shop=" + ALPHA})
     assert bounce.status_code == 200
     assert policy(bounce)["frame-ancestors"] == [f"https://{ALPHA}", ADMIN]
