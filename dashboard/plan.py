@@ -34,21 +34,22 @@ logger = logging.getLogger(__name__)
 @dashboard_view
 def plan(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     usage = plan_usage(shop=access.shop)
+    registration = platform_registration(access.shop.platform)
     row = usage.row
     paid = paid_plan()
     status_note = ""
     if row.subscription_status == SubscriptionStatus.DECLINED:
         status_note = _("The subscription was declined, so the shop stays on the Free plan.")
     elif row.subscription_status == SubscriptionStatus.FROZEN:
-        status_note = _("Shopify froze the subscription (the store's own bill is unpaid): the Free plan's "
-                        "limits apply until it is active again.")
+        status_note = _("%(platform)s froze the subscription (the store's own bill is unpaid): the Free plan's "
+                        "limits apply until it is active again.") % {"platform": registration.label}
     elif row.subscription_status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED) and row.subscription_id:
         status_note = _("The subscription ended: the shop is on the Free plan.")
     elif row.subscription_status == SubscriptionStatus.PENDING:
         status_note = _("A subscription is waiting for approval in your store's admin.")
     return _page(
         request, access, view_name="dashboard:plan", title=_("Plan"), template="dashboard/plan.html",
-        usage=usage, status_note=status_note,
+        usage=usage, status_note=status_note, platform=registration.label, platform_billing=registration.billing,
         lines=[{"line": line, "used": formatting.number(line.used, 0),
                 "limit": formatting.number(line.limit, 0) if line.limit is not None else None,
                 "skipped": formatting.number(line.skipped, 0)} for line in usage.lines],
@@ -68,6 +69,9 @@ def plan(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
 @dashboard_view
 def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     """Create the subscription and send the merchant (top level) to the platform's approval page."""
+    if not platform_registration(access.shop.platform).billing:
+        raise ApplicationError(_("This store's platform has no app billing: contact Comeback support to "
+                                 "change plans."), status=400, code="no_platform_billing")
     host = access.carried.get("host", "")
     query = {"shop": access.shop.domain, **({"host": host} if host else {})}
     return_url = f"{settings.APP_URL}{reverse('dashboard:plan_return')}?{urlencode(query)}"
@@ -75,11 +79,13 @@ def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         confirmation_url = billing.plan_upgrade_start(shop=access.shop, return_url=return_url)
     except Exception as error:  # the platform refused or is away: say so on the page, nothing changed
         logger.warning("%s: subscription not created (%s)", access.shop.domain, error)
-        raise ApplicationError(_("Shopify could not start the subscription just now; please try again."),
+        raise ApplicationError(_("%(platform)s could not start the subscription just now; please try again.")
+                               % {"platform": platform_registration(access.shop.platform).label},
                                status=502, code="platform_unavailable") from error
     # A page, not a redirect: the browser checks a form's redirect against the page's form-action
     # policy (our own origin only), while this page's refresh and link go to the platform freely.
-    return render(request, "dashboard/plan_redirect.html", {"confirmation_url": confirmation_url})
+    return render(request, "dashboard/plan_redirect.html", {"confirmation_url": confirmation_url,
+                                                              "platform": platform_registration(access.shop.platform).label})
 
 
 @require_POST
@@ -90,7 +96,8 @@ def plan_cancel(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
         billing.plan_cancel(shop=access.shop)
     except Exception as error:
         logger.warning("%s: subscription not cancelled (%s)", access.shop.domain, error)
-        raise ApplicationError(_("Shopify could not cancel the subscription just now; please try again."),
+        raise ApplicationError(_("%(platform)s could not cancel the subscription just now; please try again.")
+                               % {"platform": platform_registration(access.shop.platform).label},
                                status=502, code="platform_unavailable") from error
     return HttpResponseRedirect(access.url("dashboard:plan"))
 

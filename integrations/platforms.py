@@ -200,6 +200,9 @@ class PlatformRegistration:
     embedded_admin: str | None = None
     #: Human name shown to merchants and operators.
     label: str = ""
+    #: Whether the platform bills app subscriptions with the store's own bill (Shopify does;
+    #: WooCommerce has no app billing): the plan page offers the upgrade only then.
+    billing: bool = False
 
 
 _REGISTRY: dict[str, PlatformRegistration] = {}

@@ -15,6 +15,7 @@ class ShopifyConfig(AppConfig):
             platform=adapter.platform,
             adapter=adapter,
             label="Shopify",
+            billing=True,
             urls="integrations.shopify.urls",
             merchant_authentication="integrations.shopify.auth.SessionTokenAuthentication",
             shopper_authentication="integrations.shopify.auth.AppProxyAuthentication",

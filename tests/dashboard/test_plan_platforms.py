@@ -1,0 +1,50 @@
+"""The plan page follows the shop's platform: Shopify bills with the store's bill; a WooCommerce
+store (no app billing) is offered no upgrade button that could only fail."""
+
+from typing import Any
+
+import pytest
+
+from billing.models import ShopPlan
+from dashboard.models import MembershipRole
+from dashboard.services import membership_grant
+from tests.factories import ShopFactory, UserFactory
+
+
+@pytest.fixture
+def woo_member(client: Any, db: Any) -> Any:
+    shop = ShopFactory(platform="woocommerce", domain="shop.example.com", name="Woo Shop",
+                       storefront_url="https://shop.example.com")
+    user = UserFactory(username="wendy")
+    membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+    client.force_login(user)
+    return shop
+
+
+@pytest.mark.parametrize("language, says", [
+    ("en", "WooCommerce has no app billing"),
+    ("he", "ל-WooCommerce אין חיוב לאפליקציות"),
+    ("fa", "WooCommerce صورت‌حساب برنامه ندارد"),
+])
+def test_a_woocommerce_store_sees_how_to_change_plans_instead_of_a_shopify_upgrade(
+        client: Any, woo_member: Any, language: str, says: str) -> None:
+    client.cookies["django_language"] = language
+    page = client.get("/dashboard/plan/").content.decode()
+    assert says in page
+    assert 'id="plan-upgrade"' not in page and "Shopify" not in page
+
+
+def test_a_woocommerce_upgrade_post_is_refused_clearly_and_changes_nothing(client: Any, woo_member: Any) -> None:
+    response = client.post("/dashboard/plan/upgrade/")
+    assert response.status_code == 400
+    assert "no app billing" in response.content.decode()
+    assert not ShopPlan.objects.filter(shop=woo_member, subscription_id__gt="").exists()
+
+
+def test_a_shopify_store_is_still_billed_by_shopify(client: Any, db: Any) -> None:
+    shop = ShopFactory(domain="alpha.myshopify.com")
+    user = UserFactory(username="sam")
+    membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+    client.force_login(user)
+    page = client.get("/dashboard/plan/").content.decode()
+    assert "Billed by Shopify with your store" in page and 'id="plan-upgrade"' in page
