@@ -22,3 +22,4 @@ SHOPIFY_BULK_POLL_SECONDS = 0.05
 SHOPIFY_HTTP_TIMEOUT = 10
 EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+WOOCOMMERCE_ALLOW_LOCAL_STORES = True  # the WooCommerce sandbox runs on 127.0.0.1

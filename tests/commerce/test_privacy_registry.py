@@ -10,7 +10,7 @@ from commerce.privacy import participant_list
 from tests.privacy import declared, looks_personal, our_models, unregistered_personal_fields
 
 OUR_APPS = {"commerce", "billing", "integrations", "loyalty", "campaigns", "analytics", "surveys", "segments",
-            "dashboard"}
+            "dashboard", "woocommerce_platform"}
 
 
 def test_every_app_with_models_joins_the_registry():
