@@ -349,13 +349,17 @@ def _refunded_item_id(line: Mapping[str, Any]) -> str:
     return woo_id(value) if value not in (None, "") else ""
 
 
-def refund_from_rest(payload: Any, *, order_platform_id: str, currency: str) -> RefundRecord:
+def refund_from_rest(payload: Any, *, order_platform_id: str, currency: str,
+                     order_lines: Mapping[tuple[str, str], str] | None = None) -> RefundRecord:
     """A ``/orders/<id>/refunds/<id>`` resource.  Quantities and amounts of its lines are negative
-    in WooCommerce; the record has them positive, like every platform's."""
+    in WooCommerce; the record has them positive, like every platform's.  A refund line names the
+    order line it gives back in its ``_refunded_item_id`` meta; without it (a plugin hiding item
+    meta) the order line of the same product and variation is taken (``order_lines``)."""
     payload = _object(payload, "refund")
     lines = []
     for line in _list(payload, "line_items"):
-        item_id = _refunded_item_id(line)
+        item_id = _refunded_item_id(line) or (order_lines or {}).get(
+            (woo_id(line.get("product_id")), woo_id(line.get("variation_id"))), "")
         if not item_id:
             continue
         lines.append(RefundLineRecord(line_platform_id=item_id, quantity=abs(_quantity(line.get("quantity"))),
@@ -415,9 +419,11 @@ def order_from_rest(payload: Any, *, refunds: Iterable[dict[str, Any]] | None = 
     currency = str(payload.get("currency") or "").upper()
     if len(currency) != 3:
         raise PayloadError("order without currency")
+    order_lines = {(woo_id(line.get("product_id")), woo_id(line.get("variation_id"))): woo_id(line.get("id"))
+                   for line in _list(payload, "line_items")}
     detailed = {}
     for refund in refunds or ():
-        record = refund_from_rest(refund, order_platform_id=order_id, currency=currency)
+        record = refund_from_rest(refund, order_platform_id=order_id, currency=currency, order_lines=order_lines)
         detailed[record.platform_id] = record
     refund_records = tuple(
         detailed.get(woo_id(summary.get("id")))

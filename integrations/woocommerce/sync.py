@@ -118,6 +118,29 @@ def page_records(*, shop: Shop, client: WooClient, resource: str, items: list[di
     return [normalise.order_from_rest(o, refunds=refunds.get(normalise._required_id(o))) for o in items]
 
 
+NORMALISERS: dict[str, Callable[[Any], Any]] = {
+    "customers": normalise.customer_from_rest,
+    "products": normalise.product_from_rest,
+    "orders": normalise.order_from_rest,
+}
+
+
+def usable(*, resource: str, items: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The page's objects that can be understood, and a note for each one that cannot: one
+    malformed object (a plugin's odd order) is logged and skipped, not a sync stuck forever."""
+    kept, skipped = [], []
+    for item in items:
+        try:
+            NORMALISERS[resource](item)
+        except normalise.PayloadError as error:
+            identity = item.get("id") if isinstance(item, dict) else None
+            skipped.append(f"{resource} {identity}: {error}")
+            logger.warning("woocommerce sync skips %s %s: %s", resource, identity, error)
+        else:
+            kept.append(item)
+    return kept, skipped
+
+
 def records_upsert(*, shop: Shop, resource: str, records: list[Any], live: bool,
                    refresh_first_orders: bool = True) -> commerce.UpsertResult:
     """One page through the commerce services (the webhooks' path): one set-based upsert."""
@@ -153,10 +176,13 @@ def history_sync_start(*, shop: Shop) -> SyncRun:
         )
 
 
-def _page_done(run: SyncRun, resource: str, page: Page) -> None:
+def _page_done(run: SyncRun, resource: str, page: Page, skipped: list[str]) -> None:
     progress = dict(run.progress)
     entry = dict(progress.get(resource) or {})
-    entry["objects"] = int(entry.get("objects") or 0) + len(page.items)
+    entry["objects"] = int(entry.get("objects") or 0) + len(page.items) - len(skipped)
+    if skipped:
+        entry["skipped"] = int(entry.get("skipped") or 0) + len(skipped)
+        entry["skipped_examples"] = (list(entry.get("skipped_examples") or []) + skipped)[:10]
     entry["pages"] = page.page
     entry["total_pages"] = page.total_pages
     entry["total"] = page.total
@@ -184,11 +210,12 @@ def history_sync_run(
                 progress[resource] = {**(progress.get(resource) or {}), "started_at": timezone.now().isoformat()}
                 _progress_save(run, progress=progress)
             for page in client.pages(resource, params=LIST_PARAMS[resource], start=run.lines_done + 1):
-                records = page_records(shop=shop, client=client, resource=resource, items=page.items)
+                items, skipped = usable(resource=resource, items=page.items)
+                records = page_records(shop=shop, client=client, resource=resource, items=items)
                 with transaction.atomic():
                     records_upsert(shop=shop, resource=resource, records=records, live=False,
                                    refresh_first_orders=False)
-                    _page_done(run, resource, page)
+                    _page_done(run, resource, page, skipped)
                 if after_page is not None:
                     after_page(run)
             if resource == "orders":
@@ -241,8 +268,8 @@ def reconcile(*, shop: Shop, client: WooClient | None = None) -> dict[str, int]:
             newest: datetime | None = None
             counts[resource] = 0
             for page in client.pages(resource, params=params):
-                items = [item for item in page.items
-                         if since is None or (_modified(item) or since) >= since]
+                items, _skipped = usable(resource=resource, items=page.items)
+                items = [item for item in items if since is None or (_modified(item) or since) >= since]
                 if not items:
                     continue
                 records = page_records(shop=shop, client=client, resource=resource, items=items)

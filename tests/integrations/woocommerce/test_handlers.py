@@ -171,3 +171,10 @@ def test_a_page_of_orders_is_upserted_set_based(shop, django_assert_max_num_quer
     with django_assert_max_num_queries(len(small_page.captured_queries) + batches):
         sync.records_upsert(shop=shop, resource="orders", records=full, live=False, refresh_first_orders=False)
     assert Order.objects.filter(shop=shop).count() == 103
+
+
+def test_a_malformed_object_in_a_sync_page_is_skipped_with_a_note():
+    good, bad = payload("order.json"), {**payload("order.json"), "id": 728, "currency": ""}
+    kept, skipped = sync.usable(resource="orders", items=[good, bad, "junk"])
+    assert kept == [good]
+    assert skipped == ["orders 728: order without currency", "orders None: order is not a JSON object"]

@@ -185,3 +185,11 @@ def test_a_payload_that_is_not_an_object_is_a_payload_error():
         normalise.order_from_rest(["not", "an", "order"])
     with pytest.raises(PayloadError):
         normalise.customer_from_rest("webhook_id=12")
+
+
+def test_a_refund_line_without_its_item_meta_is_matched_by_product():
+    refund = payload("refunds_list.json")[1]
+    refund["line_items"][0]["meta_data"] = []  # item meta hidden
+    record = normalise.order_from_rest(payload("orders_list.json")[1], refunds=[refund])
+    (line,) = next(r for r in record.refunds if r.platform_id == "724").lines
+    assert (line.line_platform_id, line.quantity) == ("311", 1)
