@@ -29,6 +29,7 @@ from commerce.models import Refund, Shop
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.woocommerce import normalise
 from integrations.woocommerce.client import Page, WooClient, WooNotFound
+from integrations.woocommerce.connection import credentials_for
 from integrations.woocommerce.credentials import Credentials
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,6 @@ def reauthorization_required(*, shop: Shop, reason: str) -> None:
 def client_for(shop: Shop, *, interactive: bool = False) -> WooClient:
     """The REST client for a connected shop: its keys from the connection; a 401/403 marks the
     shop as needing to reconnect.  ``interactive`` when a person waits on the answer (few tries)."""
-    from integrations.woocommerce.connection import credentials_for  # W3's module; imports this one's callers
-
     credentials = credentials_for(shop=shop)
 
     def unauthorized(reason: str) -> None:
