@@ -9,12 +9,13 @@ import pytest
 from commerce import events
 from commerce.models import Customer, Order, Product, Refund, Variant
 from integrations.models import SyncCursor, SyncRun, SyncStatus
-from integrations.platforms import ConsentUpdate, DiscountCodeTaken, DiscountKind, DiscountSpec
+from integrations.platforms import ConsentUpdate, DiscountCodeTaken, DiscountKind, DiscountSpec, adapter_for
 from integrations.woocommerce import coupons, normalise, sync
-from integrations.woocommerce.client import WooClient
+from integrations.woocommerce.client import WooAuthError, WooClient
 from integrations.woocommerce.consent import customer_consent_update
 from integrations.woocommerce.credentials import Credentials
 from integrations.woocommerce.handlers import webhook_handle
+from integrations.woocommerce.models import ConnectionStatus, WooConnection
 from sandbox.store.generator import StoreSpec
 from sandbox.woocommerce import WooCommerceSandbox
 from tests.integrations.woocommerce.helpers import delivery, woo_shop
@@ -178,3 +179,32 @@ def test_shop_details(store, woo):
     assert details["timezone"] == "America/New_York"  # the store's country and state (US:NY)
     assert details["locale"] == "en-US"
     assert details["storefront_url"] == store.url
+
+
+@pytest.fixture
+def connected(sandbox, store, shop):
+    """The shop as the connect flow leaves it: a connection holding the store's REST keys."""
+    key = sandbox.create_api_key(store.name)
+    WooConnection.objects.create(
+        shop=shop, store_url=store.url, domain=store.domain, state="connected-state", status=ConnectionStatus.CONNECTED,
+        expires_at=datetime.now(UTC), consumer_key=key.consumer_key, consumer_secret=key.consumer_secret,
+        key_id=str(key.key_id), key_permissions="read_write")
+    return key
+
+
+def test_the_adapter_syncs_and_creates_coupons_with_the_connections_keys(shop, store, connected):
+    adapter = adapter_for("woocommerce")
+    adapter.history_sync_run(run=adapter.history_sync_start(shop=shop))
+    assert Order.objects.filter(shop=shop).count() == len(store.orders)
+    created = adapter.discount_code_create(shop=shop, spec=DiscountSpec(
+        code="CB-10PCT", title="10 %", kind=DiscountKind.PERCENTAGE, value=Decimal("10")))
+    assert str(store.find_coupon("CB-10PCT").id) == created.platform_id
+
+
+def test_a_revoked_key_marks_the_shop_for_reconnecting(sandbox, shop, store, connected):
+    sandbox.revoke_api_key(store.name, connected.key_id)
+    with pytest.raises(WooAuthError):
+        sync.reconcile(shop=shop)
+    shop.refresh_from_db()
+    assert shop.reauthorization_required_at is not None
+    assert not Order.objects.filter(shop=shop).exists()
