@@ -8,6 +8,7 @@
  *   php wp_tool.php <wordpress root> options '<json>'       set options (null deletes one)
  *   php wp_tool.php <wordpress root> option <name>          print one option as JSON
  *   php wp_tool.php <wordpress root> permalinks <structure> '' = plain links (?rest_route=)
+ *   php wp_tool.php <wordpress root> privacy export|erase <email>   run the plugin's exporter / eraser
  *
  * HTTP_HOST must be set (Debian's wp-config picks the site's config file by host).
  */
@@ -82,6 +83,19 @@ switch ( $command ) {
 
 	case 'option':
 		echo wp_json_encode( get_option( $argv[3], null ) );
+		break;
+
+	case 'privacy':
+		// What Tools → Export / Erase Personal Data runs: the registered callback, page 1.
+		$registered = 'export' === $argv[3]
+			? apply_filters( 'wp_privacy_personal_data_exporters', array() )
+			: apply_filters( 'wp_privacy_personal_data_erasers', array() );
+		$result     = call_user_func( $registered['comeback']['callback'], $argv[4], 1 );
+		if ( is_wp_error( $result ) ) {
+			fwrite( STDERR, $result->get_error_code() . ': ' . $result->get_error_message() . "\n" );
+			exit( 1 );
+		}
+		echo wp_json_encode( $result );
 		break;
 
 	case 'permalinks':

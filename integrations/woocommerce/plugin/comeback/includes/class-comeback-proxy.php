@@ -43,6 +43,7 @@ final class Comeback_Proxy {
 		add_action( 'rest_api_init', array( __CLASS__, 'routes' ) );
 		add_filter( 'rest_authentication_errors', array( __CLASS__, 'stale_nonce_is_a_guest' ), 101 );
 		add_filter( 'rest_pre_serve_request', array( __CLASS__, 'serve_raw' ), 10, 3 );
+		add_filter( 'rest_send_nocache_headers', array( __CLASS__, 'never_cached' ) );
 	}
 
 	/**
@@ -75,6 +76,16 @@ final class Comeback_Proxy {
 			return true;
 		}
 		return $result;
+	}
+
+	/**
+	 * The answers are the shopper's own (or a guest's, per query): no page cache may keep them.
+	 *
+	 * @param bool $send Whether WordPress sends its no-cache headers.
+	 * @return bool
+	 */
+	public static function never_cached( $send ) {
+		return $send || self::is_own_route();
 	}
 
 	/**
@@ -151,7 +162,6 @@ final class Comeback_Proxy {
 			return self::error( 502, 'bad_gateway', __( 'Comeback answered with something unexpected.', 'comeback' ) );
 		}
 		$answer = new WP_REST_Response( $data, $status );
-		$answer->header( 'Cache-Control', 'no-store' );
 		$retry = wp_remote_retrieve_header( $response, 'retry-after' );
 		if ( $retry ) {
 			$answer->header( 'Retry-After', (string) $retry );
@@ -219,7 +229,6 @@ final class Comeback_Proxy {
 			),
 			$status
 		);
-		$answer->header( 'Cache-Control', 'no-store' );
 		return $answer;
 	}
 }
