@@ -353,8 +353,11 @@ def connect_return(*, state: str, success: str, session_key: str) -> ConnectRetu
             raise ApplicationError(_("This connection is unknown. Start again from your store's address."),
                                    status=404, code="unknown_state")
         if success == "0" and connection.status == ConnectionStatus.PENDING:
+            WooConnection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.REFUSED,
+                                                                  updated_at=timezone.now())
             connection.status = ConnectionStatus.REFUSED
-            connection.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        connection = WooConnection.objects.select_for_update().get(pk=connection.pk)
         if connection.status == ConnectionStatus.REFUSED or success == "0":
             raise ApplicationError(_("The store did not grant Comeback access. Nothing was connected."),
                                    status=403, code="access_denied")
