@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import storefront
+from . import admin, storefront
 from .auth import authenticate, check_permissions
 from .common import WC_VERSION, WP_VERSION, WPError
 from .rest import RestApi, error_response, json_response
@@ -70,6 +70,10 @@ class SandboxApp:
             Rule(f"{site}/cart", endpoint="cart", methods=["GET", "POST"], strict_slashes=False),
             Rule(f"{site}/checkout", endpoint="checkout", methods=["POST"], strict_slashes=False),
             Rule(f"{site}/product/<slug>", endpoint="product_page", strict_slashes=False),
+            Rule(f"{site}/shop", endpoint="storefront", strict_slashes=False),
+            Rule(f"{site}/wp-admin", endpoint="wp_admin", strict_slashes=False),
+            Rule(f"{site}/wp-admin/admin.php", endpoint="wp_admin"),
+            Rule(f"{site}/wp-admin/admin-post.php", endpoint="admin_post", methods=["GET", "POST"]),
             Rule("/_sandbox/health", endpoint="health"),
             Rule("/_sandbox/stores", endpoint="stores", methods=["GET", "POST"]),
             Rule(f"{control}", endpoint="store_summary"),
@@ -155,11 +159,10 @@ class SandboxApp:
 
     def on_plugin(self, request: Request, store: WooStore) -> Response:
         data = request.get_json(silent=True) or {}
-        try:
-            self.sandbox.set_plugin(store.name, app_url=str(data["app_url"]), shop_domain=data.get("shop_domain"),
-                                    secret=str(data["secret"]))
-        except KeyError as missing:
-            return json_response({"error": f"{missing.args[0]} is required"}, 400)
+        if not data.get("app_url"):
+            return json_response({"error": "app_url is required"}, 400)
+        self.sandbox.set_plugin(store.name, app_url=str(data["app_url"]), shop_domain=data.get("shop_domain"),
+                                secret=data.get("secret") or None)
         return json_response({"ok": True})
 
     def on_control_orders(self, request: Request, store: WooStore) -> Response:
@@ -351,6 +354,12 @@ class SandboxApp:
 
     def on_checkout(self, request: Request, store: WooStore) -> Response:
         return storefront.checkout(self.sandbox, store, request)
+
+    def on_wp_admin(self, request: Request, store: WooStore) -> Response:
+        return admin.dashboard(self.sandbox, store, request)
+
+    def on_admin_post(self, request: Request, store: WooStore) -> Response:
+        return admin.admin_post(self.sandbox, store, request)
 
     def on_plugin_proxy(self, request: Request, store: WooStore, path: str) -> Response:
         return storefront.plugin_proxy(self.sandbox, store, request, path)

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.store.generator import StoreSpec
 
+from . import admin
 from .app import SandboxApp
 from .common import WPError
 from .rest import error_response
@@ -199,12 +200,27 @@ class WooCommerceSandbox:
         with target.lock:
             target.api_keys.pop(key_id, None)
 
-    def set_plugin(self, store: str, *, app_url: str, secret: str, shop_domain: str | None = None) -> None:
-        """The Comeback plugin is connected: its storefront widget loads from ``app_url`` and its
-        ``/wp-json/comeback/v1`` route forwards there signed with ``secret``."""
+    def set_plugin(self, store: str, *, app_url: str, secret: str | None = None,
+                   shop_domain: str | None = None) -> None:
+        """The Comeback plugin is installed and points at ``app_url``; with a ``secret`` it is
+        connected (what its claim stores): the storefront shows the widget from
+        ``{app_url}/storefront/comeback-widget.js`` and ``/wp-json/comeback/v1`` forwards to the
+        app signed with ``secret``.  Without one, wp-admin's Comeback page offers to connect."""
         target = self.store(store)
-        target.plugin = {"app_url": app_url.rstrip("/"), "secret": secret,
-                         "shop_domain": shop_domain or target.domain}
+        base = app_url.rstrip("/")
+        target.plugin = {"app_url": base, "shop_domain": shop_domain or target.domain,
+                         "widget_script": f"{base}/storefront/comeback-widget.js",
+                         "widget_style": f"{base}/storefront/comeback-widget.css"}
+        if secret:
+            target.plugin["secret"] = secret
+
+    def privacy_export(self, store: str, email: str) -> tuple[int, Any]:
+        """WordPress's "Export Personal Data" for ``email``: the plugin asks the app, signed."""
+        return admin.privacy_request(self, self.store(store), "export", email)
+
+    def privacy_erase(self, store: str, email: str) -> tuple[int, Any]:
+        """WordPress's "Erase Personal Data" for ``email``: the plugin asks the app, signed."""
+        return admin.privacy_request(self, self.store(store), "erase", email)
 
     def clear_plugin(self, store: str) -> None:
         self.store(store).plugin = None

@@ -322,6 +322,8 @@ class WooStore:
         self._rng = derived_rng(spec.seed, "woocommerce-live", name)
         #: the Comeback plugin's settings (``sandbox.set_plugin``): app URL, shop domain, secret
         self.plugin: dict[str, str] | None = None
+        self.connect_state: str | None = None  # the plugin's "Connect" state (a transient in WordPress)
+        self.claim_error: str | None = None
         #: wc-auth: ``auto`` (the logged-in admin approves), ``manual`` (an Approve/Deny page) or
         #: ``deny`` (the admin refuses)
         self.wc_auth_mode = "auto"

@@ -3,10 +3,14 @@ renders it: a shop page with the widget's mount point, a customer session (``my-
 with coupons, a checkout, and the plugin's ``/wp-json/comeback/v1/<path>`` route, which forwards to
 ``{app_url}/proxy/<path>`` signed like Shopify's app proxy with the store's plugin secret.
 
-Links the app hands out work here as on a real store: ``?comeback_coupon=CODE`` applies the code
-to the cart and redirects to the cart, ``?add-to-cart=<product or variation id>`` adds one, and
-``?ref=<code>`` keeps the referral (cookie ``comeback_ref``; the order placed at checkout carries
-it as meta ``comeback_ref``).
+Links the app hands out work here as with the plugin on a real store: ``?comeback_coupon=CODE``
+applies the code to the cart and redirects to the cart (an empty cart keeps it until a product is
+added, and the shopper lands on the shop page), ``?add-to-cart=<product or variation id>`` adds
+one, and ``?ref=<code>`` is left to the widget (the page renders as usual).
+
+The plugin's REST route believes WordPress's login cookie only with the page's REST nonce
+(``X-WP-Nonce``, the mount point's ``data-nonce``), as WordPress does: without it the shopper is a
+guest.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-from .common import WPError, wc_money
+from .common import WP_VERSION, WPError, wc_money
 
 if TYPE_CHECKING:
     from .sandbox import WooCommerceSandbox
@@ -32,11 +37,11 @@ if TYPE_CHECKING:
 #: WordPress's logged-in cookie stands in as the shopper's id (per store: the cookie path).
 LOGIN_COOKIE = "wordpress_logged_in_sandbox"
 SESSION_COOKIE = "wp_woocommerce_session_sandbox"
-REF_COOKIE = "comeback_ref"
-#: Parameters the plugin sets itself; the shopper's query cannot supply them.
-PROXY_PARAMS = frozenset({"platform", "shop", "logged_in_customer_id", "timestamp", "signature"})
-FORWARDED_HEADERS = ("Accept", "Accept-Language", "User-Agent", "Content-Type")
-PASSED_BACK_HEADERS = ("Cache-Control", "Location", "Retry-After")
+#: Parameters the plugin sets itself, and WordPress's own: never forwarded from the shopper's query.
+PROXY_PARAMS = frozenset({"platform", "shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature",
+                          "rest_route", "_wpnonce", "_method", "_envelope", "_jsonp", "_locale"})
+MAX_BODY_BYTES = 65536
+LOCALES = {"en": "en-US", "he": "he-IL", "fa": "fa-IR", "fr": "fr-FR", "de": "de-DE", "ar": "ar"}
 RTL = frozenset({"he", "fa", "ar", "ur"})
 WIDGET_SCRIPT = "/storefront/comeback-widget.js"
 WIDGET_STYLE = "/storefront/comeback-widget.css"
@@ -48,7 +53,7 @@ def proxy_message(params: Mapping[str, Sequence[str]]) -> str:
     return "".join(f"{key}={','.join(values)}" for key, values in sorted(params.items()) if key != "signature")
 
 
-def proxy_query(*, shop_domain: str, customer_id: int | None, secret: str,
+def proxy_query(*, shop_domain: str, customer_id: int | str | None, secret: str,
                 extra: Iterable[tuple[str, str]] = (), timestamp: int | None = None) -> list[tuple[str, str]]:
     """The query the plugin sends: the shopper's own parameters plus ``platform``, ``shop``,
     ``logged_in_customer_id``, ``timestamp`` and ``signature``."""
@@ -79,6 +84,11 @@ def _session(request: Request, store: WooStore) -> tuple[str, dict[str, Any]]:
     return key, session
 
 
+def rest_nonce(store: WooStore, user_id: int) -> str:
+    """``wp_create_nonce('wp_rest')`` for ``user_id``: what the page hands the widget."""
+    return hmac.new(store.salt.encode(), f"wp_rest|{user_id}".encode(), hashlib.sha256).hexdigest()[:10]
+
+
 def _with_session(response: Response, store: WooStore, key: str) -> Response:
     response.set_cookie(SESSION_COOKIE, key, path=store_path(store), httponly=True, samesite="Lax")
     return response
@@ -91,6 +101,11 @@ def _redirect(url: str) -> Response:
 def _locale(request: Request) -> str:
     value = (request.args.get("lang") or request.args.get("locale") or "en").split("-")[0].lower()
     return value if value.isalpha() and len(value) in (2, 3) else "en"
+
+
+def wp_locale(language: str) -> str:
+    """``determine_locale()`` with ``-``: ``en-US``, ``he-IL``…"""
+    return LOCALES.get(language, language)
 
 
 def _document(store: WooStore, title: str, body: str, *, locale: str = "en", head: str = "",
@@ -114,30 +129,29 @@ def _document(store: WooStore, title: str, body: str, *, locale: str = "en", hea
 
 
 def widget_markup(sandbox: WooCommerceSandbox, store: WooStore, customer: WooCustomer | None, locale: str) -> str:
-    """What the Comeback plugin prints in ``wp_footer``: the mount point and the widget's script."""
+    """What the Comeback plugin prints once connected: its script (deferred, in the footer) and, in
+    ``wp_footer``, the mount point the widget reads its settings from."""
     plugin = store.plugin
-    if not plugin:
+    if not plugin or not plugin.get("secret") or not plugin.get("widget_script"):
         return "<!-- Comeback: not connected -->"
-    app_url = plugin["app_url"].rstrip("/")
     attrs = {
         "id": "comeback-widget", "class": "comeback-widget",
-        "data-endpoint": f"{store_path(store)}/wp-json/comeback/v1",
-        "data-shop": plugin["shop_domain"], "data-locale": locale,
+        "data-endpoint": f"{store.url}/wp-json/comeback/v1",
+        "data-shop": plugin["shop_domain"], "data-locale": wp_locale(locale),
         "data-customer-id": str(customer.id) if customer else "",
-        "data-login-url": f"{store.url}/my-account", "data-platform": "woocommerce",
-        "data-css": app_url + WIDGET_STYLE,
+        "data-login-url": f"{store.url}/my-account/",
+        "data-nonce": rest_nonce(store, customer.id if customer else 0),
+        "data-css": plugin.get("widget_style", ""),
     }
-    rendered = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items())
-    return (f'<link rel="stylesheet" id="comeback-widget-css" href="{html.escape(app_url + WIDGET_STYLE)}">'
-            f"<div data-comeback-widget {rendered}></div>"
-            f'<script src="{html.escape(app_url + WIDGET_SCRIPT)}" id="comeback-widget-js" defer></script>')
+    rendered = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items() if v or k == "data-customer-id")
+    return (f"<div data-comeback-widget{rendered}></div>\n"
+            f'<script defer src="{html.escape(plugin["widget_script"])}" id="comeback-widget-js"></script>')
 
 
 def _link_actions(sandbox: WooCommerceSandbox, store: WooStore, request: Request,
-                  session: dict[str, Any]) -> tuple[str | None, str | None]:
-    """``?ref``, ``?add-to-cart`` and ``?comeback_coupon`` on any page: (redirect target, ref)."""
-    ref = request.args.get("ref")
-    target = None
+                  session: dict[str, Any]) -> str | None:
+    """``?add-to-cart`` (WooCommerce) then ``?comeback_coupon`` (the plugin) on any page: where to
+    redirect, if anywhere."""
     added = request.args.get("add-to-cart")
     if added and added.isdigit():
         try:
@@ -152,29 +166,34 @@ def _link_actions(sandbox: WooCommerceSandbox, store: WooStore, request: Request
                 with store.lock:
                     session["items"][pid] = session["items"].get(pid, 0) + 1
                 session["notices"].append(("message", f"“{product.name}” has been added to your cart."))
+                pending = session.pop("pending_coupon", None)
+                if pending and pending not in session["coupons"]:
+                    _apply_to_cart(store, session, pending)
     code = request.args.get("comeback_coupon")
-    if code:
-        _apply_to_cart(store, session, code)
-        target = f"{store.url}/cart"
-    return target, ref
+    if code is None:
+        return None
+    code = code.strip().lower()
+    if not code:
+        return store.url + "/"
+    if code in session["coupons"]:
+        return f"{store.url}/cart/"
+    if not session["items"]:
+        session["pending_coupon"] = code
+        session["notices"].append(("notice", f"Your code {code} will be applied when you add a product to your cart."))
+        return f"{store.url}/shop/"
+    _apply_to_cart(store, session, code)
+    return f"{store.url}/cart/"
 
 
 def _apply_to_cart(store: WooStore, session: dict[str, Any], code: str) -> None:
     coupon = store.find_coupon(code)
     if coupon is None:
-        session["notices"].append(("error", f"Coupon \"{code.lower()}\" does not exist!"))
+        session["notices"].append(("error", f'Coupon "{code.lower()}" does not exist!'))
     elif coupon.code in session["coupons"]:
         session["notices"].append(("error", "Coupon code already applied!"))
     else:
         session["coupons"].append(coupon.code)
         session["notices"].append(("message", "Coupon code applied successfully."))
-
-
-def _finish(response: Response, store: WooStore, key: str, ref: str | None) -> Response:
-    _with_session(response, store, key)
-    if ref:
-        response.set_cookie(REF_COOKIE, ref, max_age=30 * 86400, path=store_path(store), samesite="Lax")
-    return response
 
 
 def _notices(session: dict[str, Any]) -> str:
@@ -186,9 +205,9 @@ def _notices(session: dict[str, Any]) -> str:
 
 def home(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> Response:
     key, session = _session(request, store)
-    target, ref = _link_actions(sandbox, store, request, session)
+    target = _link_actions(sandbox, store, request, session)
     if target:
-        return _finish(_redirect(target), store, key, ref)
+        return _with_session(_redirect(target), store, key)
     customer = current_customer(request, store)
     locale = _locale(request)
     with store.lock:
@@ -198,12 +217,9 @@ def home(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> Resp
             f"<span class='price'>{wc_money(p.price)} {store.currency}</span><br>"
             f"<a class='button add_to_cart_button' href='{store.url}/?add-to-cart="
             f"{p.variations[0].id if p.variations else p.id}'>Add to cart</a></li>" for p in products)
-    referral = ref or request.cookies.get(REF_COOKIE)
-    body = (_notices(session) + (f"<p class='comeback-referral'>Referred by {html.escape(referral)}</p>"
-                                 if referral else "")
-            + f"<h1>Shop</h1><ul class='products'>{cards}</ul>"
+    body = (_notices(session) + f"<h1>Shop</h1><ul class='products'>{cards}</ul>"
             + widget_markup(sandbox, store, customer, locale))
-    return _finish(_document(store, "Shop", body, locale=locale, customer=customer), store, key, ref)
+    return _with_session(_document(store, "Shop", body, locale=locale, customer=customer), store, key)
 
 
 def my_account(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> Response:
@@ -284,12 +300,10 @@ def checkout(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> 
     if not session["items"]:
         session["notices"].append(("error", "Your cart is currently empty."))
         return _with_session(_redirect(f"{store.url}/cart"), store, key)
-    ref = request.cookies.get(REF_COOKIE)
     try:
         order = store.place_order(customer_id=customer.id if customer else None,
                                   items=list(session["items"].items()), coupons=list(session["coupons"]),
-                                  email=request.form.get("billing_email"),
-                                  meta_data=[{"key": "comeback_ref", "value": ref}] if ref else None)
+                                  email=request.form.get("billing_email"))
     except WPError as error:
         session["notices"].append(("error", error.message))
         return _with_session(_redirect(f"{store.url}/cart"), store, key)
@@ -301,31 +315,66 @@ def checkout(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> 
     return _with_session(_document(store, "Order received", body, customer=customer), store, key)
 
 
+def _plugin_error(status: int, code: str, message: str) -> Response:
+    return Response(json.dumps({"error": message, "code": code}), status=status,
+                    content_type="application/json; charset=UTF-8")
+
+
+def request_user(request: Request, store: WooStore) -> int:
+    """WordPress's REST cookie check: the login cookie counts only with the page's nonce."""
+    customer = current_customer(request, store)
+    nonce = request.headers.get("X-WP-Nonce") or request.args.get("_wpnonce") or ""
+    if customer is None or not hmac.compare_digest(nonce.encode(), rest_nonce(store, customer.id).encode()):
+        return 0
+    return customer.id
+
+
 def plugin_proxy(sandbox: WooCommerceSandbox, store: WooStore, request: Request, path: str) -> Response:
-    """``/wp-json/comeback/v1/<path>`` → ``{app_url}/proxy/<path>``, signed; the app's answer back."""
+    """``/wp-json/comeback/v1/<path>`` → ``{app_url}/proxy/<path>``, signed; the app's answer back
+    (``Comeback_Proxy::forward``)."""
     plugin = store.plugin
-    if not plugin:
+    if plugin is None:  # the plugin is not installed: WordPress has no such route
         return Response(json.dumps({"code": "rest_no_route", "message": "No route was found matching the URL and "
                                     "request method.", "data": {"status": 404}}), status=404,
                         content_type="application/json; charset=UTF-8")
-    customer = current_customer(request, store)
-    query = proxy_query(shop_domain=plugin["shop_domain"], customer_id=customer.id if customer else None,
-                        secret=plugin["secret"], extra=request.args.items(multi=True))
-    target = f"{plugin['app_url'].rstrip('/')}/proxy" + (f"/{path}" if path else "")
-    headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
-    headers["X-Forwarded-For"] = request.remote_addr or ""
-    body = request.get_data() if request.method not in ("GET", "HEAD") else None
-    sandbox.proxy_log.append({"store": store.name, "method": request.method, "url": target, "params": query})
+    if not plugin.get("secret"):
+        return _plugin_error(503, "not_connected", "This store is not connected to Comeback yet.")
+    body = request.get_data()
+    if len(body) > MAX_BODY_BYTES:
+        return _plugin_error(413, "too_large", "The request is too large.")
+    user = request_user(request, store)
+    query = proxy_query(shop_domain=plugin["shop_domain"], customer_id=user, secret=plugin["secret"],
+                        extra=parse_qsl(request.query_string.decode("utf-8", "replace"), keep_blank_values=True))
+    target = f"{plugin['app_url'].rstrip('/')}/proxy/{path}"
+    headers = {"Accept": "application/json", "User-Agent": plugin_user_agent(store)}
+    if request.remote_addr:
+        headers["X-Forwarded-For"] = request.remote_addr
+    if request.headers.get("Accept-Language"):
+        headers["Accept-Language"] = request.headers["Accept-Language"][:200]
+    method = request.method
+    data = None
+    if method != "GET" and body:
+        headers["Content-Type"] = "application/json"
+        data = body
+    sandbox.proxy_log.append({"store": store.name, "method": method, "url": target, "params": query,
+                              "headers": headers})
     try:
-        answer = requests.request(request.method, target, params=query, data=body, headers=headers,
-                                  timeout=sandbox.proxy_timeout, allow_redirects=False)
-    except requests.RequestException as error:
-        return Response(json.dumps({"code": "comeback_unreachable", "message": type(error).__name__,
-                                    "data": {"status": 502}}), status=502,
-                        content_type="application/json; charset=UTF-8")
-    passed = {name: answer.headers[name] for name in PASSED_BACK_HEADERS if name in answer.headers}
-    return Response(answer.content, status=answer.status_code, headers=passed,
-                    content_type=answer.headers.get("Content-Type", "application/json"))
+        answer = requests.request(method, target, params=query, data=data, headers=headers,
+                                  timeout=15 if method == "GET" else 45, allow_redirects=False)
+    except requests.RequestException:
+        return _plugin_error(502, "unreachable", "Comeback could not be reached. Please try again.")
+    raw = answer.content
+    try:
+        json.loads(raw)
+    except ValueError:
+        return _plugin_error(502, "bad_gateway", "Comeback answered with something unexpected.")
+    passed = {"Retry-After": answer.headers["Retry-After"]} if "Retry-After" in answer.headers else {}
+    passed["Cache-Control"] = "no-cache, must-revalidate, max-age=0, no-store, private"
+    return Response(raw, status=answer.status_code, headers=passed, content_type="application/json; charset=UTF-8")
 
 
-__all__ = ["LOGIN_COOKIE", "REF_COOKIE", "proxy_message", "proxy_query", "widget_markup"]
+def plugin_user_agent(store: WooStore) -> str:
+    return f"Comeback-WordPress/1.0.0 (WordPress/{WP_VERSION}; {store.url})"
+
+
+__all__ = ["LOGIN_COOKIE", "plugin_proxy", "proxy_message", "proxy_query", "rest_nonce", "widget_markup"]

@@ -56,12 +56,14 @@ class Received:
 
 @dataclass
 class Receiver:
-    """A tiny HTTP endpoint: records every POST; answers from ``statuses`` (then ``default``)."""
+    """A tiny HTTP endpoint: records every request; answers ``reply`` with a status from
+    ``statuses`` (then ``default``)."""
 
     url: str
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     default: int = 200
+    reply: bytes = b""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
@@ -86,9 +88,12 @@ def receiver() -> Iterator[Receiver]:
             with state.lock:
                 state.requests.append(Received(self.path, dict(self.headers.items()), body))
                 status = state.statuses.pop(0) if state.statuses else state.default
+                reply = state.reply
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
+            self.wfile.write(reply)
 
         do_GET = do_POST  # noqa: N815 - the proxy tests' app answers GETs too
 
