@@ -1,7 +1,7 @@
 """The platform seam: nothing outside ``integrations/`` imports a platform package.
 
 The rest of Comeback asks ``integrations.platforms`` (the registry and the adapter interface) for
-what a platform does; only ``integrations/`` itself, the sandboxes and the tests may reach into
+what a platform does; only ``integrations/`` itself, the sandboxes, the benches and the tests may reach into
 ``integrations.shopify`` or ``integrations.woocommerce``.  Adding a platform is then one folder
 under ``integrations/``, one under ``sandbox/`` and one line in ``INSTALLED_APPS`` (a string, not
 an import, so settings are allowed to name it).
@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Top-level folders that may import a platform package (or are not ours).
-ALLOWED = {"integrations", "sandbox", "tests", ".venv", "node_modules", ".git", "var"}
+#: Top-level folders that may import a platform package (or are not ours): the platforms themselves,
+#: their sandboxes, the tests, and the benches (which measure a platform's own code paths, e.g.
+#: Shopify's bulk-file ingest, on purpose).
+ALLOWED = {"integrations", "sandbox", "tests", "bench", ".venv", "node_modules", ".git", "var"}
 #: Every platform package: a folder under integrations/ with an apps.py (its Django app).
 PLATFORMS = sorted(
     f"integrations.{path.parent.name}" for path in (ROOT / "integrations").glob("*/apps.py")
