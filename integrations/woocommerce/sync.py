@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from commerce import geo
 from commerce import services as commerce
-from commerce.models import Refund, Shop
+from commerce.models import Customer, Order, OrderLine, Product, Refund, Shop, Variant
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.woocommerce import normalise
 from integrations.woocommerce.client import Page, WooClient, WooNotFound
@@ -227,8 +227,19 @@ def history_sync_run(
         _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
         raise
     _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
+    _statistics_refresh()
     commerce.history_synced(shop=shop, sync_id=run.pk)
     return run
+
+
+def _statistics_refresh() -> None:
+    """After a history load, give PostgreSQL's planner fresh statistics instead of waiting for
+    autovacuum: plans made on empty-table estimates can be badly wrong."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (Customer, Product, Variant, Order, OrderLine, Refund)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
 
 
 def _started(run: SyncRun, resource: str) -> datetime:

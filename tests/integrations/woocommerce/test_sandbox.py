@@ -208,3 +208,28 @@ def test_a_revoked_key_marks_the_shop_for_reconnecting(sandbox, shop, store, con
     shop.refresh_from_db()
     assert shop.reauthorization_required_at is not None
     assert not Order.objects.filter(shop=shop).exists()
+
+
+def test_product_webhooks_bring_variations_with_their_cost(shop, store, woo):
+    product = next(p for p in store.products.values() if p.type == "variable" and len(p.variations) > 1)
+    body = store.product_json(product)
+    webhook_handle(delivery(shop, "product.created", body), body, client=woo)
+    variants = {v.platform_id: v for v in Variant.objects.filter(shop=shop, product__platform_id=str(product.id))}
+    assert set(variants) == {str(v.id) for v in product.variations}
+
+    # a variation's own delivery: its new price and cost land on the variant
+    changed = product.variations[0]
+    store.update_product(changed.id, regular_price="99.50", cost="41.20")
+    variation_body = store.variation_json(changed)
+    webhook_handle(delivery(shop, "product.updated", variation_body), variation_body, client=woo)
+    variant = Variant.objects.get(shop=shop, platform_id=str(changed.id))
+    assert (variant.price, variant.unit_cost) == (Decimal("99.50"), Decimal("41.20"))
+
+
+def test_a_trashed_product_is_archived(shop, store, woo):
+    product = next(p for p in store.products.values() if p.type == "simple")
+    body = store.product_json(product)
+    webhook_handle(delivery(shop, "product.created", body), body, client=woo)
+    store.update_product(product.id, status="trash")
+    webhook_handle(delivery(shop, "product.deleted", {"id": product.id}), {"id": product.id}, client=woo)
+    assert Product.objects.get(shop=shop, platform_id=str(product.id)).status == "archived"
