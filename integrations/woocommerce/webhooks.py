@@ -82,12 +82,10 @@ def inbound_webhook(*, body: bytes, headers: Mapping[str, str]) -> InboundWebhoo
         domain = store_address(source).domain if source else ""
     except ApplicationError:
         domain = ""
-    webhook = None
-    if domain and _ID.fullmatch(webhook_id):
-        webhook = (WooWebhook.objects.select_related("shop")
-                   .filter(shop__platform=Platform.WOOCOMMERCE, shop__domain=domain, platform_id=webhook_id).first())
-    if webhook is None or not signature_valid(body, signature, webhook.secret):
+    webhook = _signing_webhook(domain=domain, webhook_id=webhook_id, body=body, signature=signature)
+    if webhook is None:
         raise WebhookUnauthorized("invalid X-WC-Webhook-Signature")
+    domain = webhook.shop.domain
     topic = header(headers, "X-WC-Webhook-Topic").strip()
     delivery_id = header(headers, "X-WC-Webhook-Delivery-ID").strip()
     if not _TOPIC.fullmatch(topic):
@@ -108,6 +106,24 @@ def inbound_webhook(*, body: bytes, headers: Mapping[str, str]) -> InboundWebhoo
         headers=kept,
         body=body,
     )
+
+
+def _domain_variants(domain: str) -> list[str]:
+    """The store as WordPress names it (``home_url``) may differ from the address the merchant
+    connected by a ``www.``: both are looked at."""
+    host, _, rest = domain.partition("/")
+    bare = host.removeprefix("www.")
+    return list(dict.fromkeys([domain, f"{bare}/{rest}".rstrip("/"), f"www.{bare}/{rest}".rstrip("/")]))
+
+
+def _signing_webhook(*, domain: str, webhook_id: str, body: bytes, signature: str) -> WooWebhook | None:
+    """Our webhook in that store whose secret signed the body, or None."""
+    if not domain or not _ID.fullmatch(webhook_id):
+        return None
+    candidates = (WooWebhook.objects.select_related("shop")
+                  .filter(shop__platform=Platform.WOOCOMMERCE, shop__domain__in=_domain_variants(domain),
+                          platform_id=webhook_id))
+    return next((webhook for webhook in candidates if signature_valid(body, signature, webhook.secret)), None)
 
 
 def inbox_delivery_id(*, domain: str, webhook_id: str, delivery_id: str, body: bytes) -> str:

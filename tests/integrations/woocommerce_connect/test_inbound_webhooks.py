@@ -93,3 +93,14 @@ def test_a_signed_delivery_with_a_malformed_topic_is_a_400(client, shop):
     response = deliver(client, json.dumps(ORDER).encode(), topic="order/updated")
     assert response.status_code == 400
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_store_whose_wordpress_address_has_www_is_still_recognised(client):
+    # given a shop connected as shop.example whose WordPress calls itself www.shop.example
+    shop = connected_shop("shop.example")
+    WooWebhook.objects.create(shop=shop, topic="order.updated", platform_id="3", secret=SECRET)
+    # when a delivery comes from https://www.shop.example/
+    response = deliver(client, json.dumps(ORDER).encode(), webhook_id="3", source="https://www.shop.example/")
+    # then it is the shop's delivery
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().shop_domain == "shop.example"
