@@ -251,3 +251,29 @@ def test_wordpress_privacy_tools_export_and_erase_what_the_app_holds(store: Stor
     assert erased["items_removed"] is True and erased["done"] is True
     assert not Customer.objects.filter(shop=store.shop, email__iexact=store.shopper_email).exists()
     assert store.site.plugin_problems() == []
+
+
+@pytest.mark.parametrize(("locale", "title", "tag"), [("he_IL", "הגדרות Comeback", "he-IL"),
+                                                      ("fa_IR", "تنظیمات Comeback", "fa-IR")])
+def test_a_hebrew_or_persian_store_gets_the_plugin_and_the_widget_in_its_language(
+    store: Store, locale: str, title: str, tag: str
+) -> None:
+    store.site.options(WPLANG=locale)
+    try:
+        merchant = admin(store)
+        page = merchant.get(f"{store.site.url}/wp-admin/admin.php?page=comeback-settings", timeout=30).text
+        assert title in page and 'dir="rtl"' in page  # WordPress's own Hebrew/Persian: right to left
+        mount = page_widget(requests.Session(), store)
+        assert mount["data-locale"] == tag
+    finally:
+        store.site.options(WPLANG=None)
+
+
+def test_a_coupon_link_without_woocommerce_just_drops_the_parameter(store: Store) -> None:
+    """WooCommerce (not packaged by Debian) applies the code; without it the shopper still lands
+    on the page they asked for, without the code in its address."""
+    response = requests.get(f"{store.site.url}/sample-page/?comeback_coupon=SAVE10&utm_source=email",
+                            allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{store.site.url}/sample-page/?utm_source=email"
+    assert store.site.plugin_problems() == []
