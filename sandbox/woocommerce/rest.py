@@ -32,6 +32,9 @@ from .webhooks import wp_json
 if TYPE_CHECKING:
     from .sandbox import WooCommerceSandbox
 
+#: The store's base location (``woocommerce_default_country``), matching its currency's time zone.
+COUNTRY = {"USD": "US:NY", "CAD": "CA:ON", "AUD": "AU:NSW", "NZD": "NZ", "EUR": "DE:BE", "GBP": "GB",
+           "CHF": "CH:ZH", "SEK": "SE", "ILS": "IL"}
 NO_ROUTE = WPError("rest_no_route", "No route was found matching the URL and request method.", 404)
 ROUTES: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(f"^{pattern}$")) for name, pattern in (
@@ -255,15 +258,21 @@ class RestApi:
         })
 
     def get_settings_general(self, store: WooStore, request: Request, args: Args) -> Response:
-        def setting(sid: str, label: str, value: str) -> dict[str, Any]:
-            return {"id": sid, "label": label, "description": "", "type": "text", "default": "",
-                    "value": value, "_links": {}}
-        return json_response([
-            setting("woocommerce_currency", "Currency", store.currency),
-            setting("woocommerce_default_country", "Country and state", "US:NY"),
-            setting("woocommerce_price_num_decimals", "Number of decimals", "2"),
-            setting("woocommerce_calc_taxes", "Enable taxes", "yes"),
-        ])
+        country = COUNTRY.get(store.currency, "US:NY")
+        values = [("woocommerce_store_address", "Address line 1", "1 Main Street"),
+                  ("woocommerce_store_city", "City", ""),
+                  ("woocommerce_default_country", "Country / State", country),
+                  ("woocommerce_store_postcode", "Postcode / ZIP", ""),
+                  ("woocommerce_calc_taxes", "Enable taxes", "yes"),
+                  ("woocommerce_currency", "Currency", store.currency),
+                  ("woocommerce_currency_pos", "Currency position", "left"),
+                  ("woocommerce_price_thousand_sep", "Thousand separator", ","),
+                  ("woocommerce_price_decimal_sep", "Decimal separator", "."),
+                  ("woocommerce_price_num_decimals", "Number of decimals", "2")]
+        return json_response([{"id": sid, "label": label, "description": "", "type": "text", "default": "",
+                               "tip": "", "value": value, "group_id": "general",
+                               "_links": {"self": [{"href": store.rest_url(f"settings/general/{sid}")}]}}
+                              for sid, label, value in values])
 
     # --- customers --------------------------------------------------------------------------
 
@@ -514,7 +523,8 @@ class RestApi:
                 raise invalid_param("amount", "amount is not of type string.") from None
         refund = store.refund_order(order.id, lines=lines or None, amount=amount if amount not in (None, "") else None,
                                     reason=str(args.get("reason") or ""),
-                                    restock=rest_bool(args.get("restock_items", True)))
+                                    restock=rest_bool(args.get("restock_items", True)),
+                                    api_refund=rest_bool(args.get("api_refund", True)))
         with store.lock:
             body = store.refund_json(refund)
         return json_response(body, 201, {"Location": store.rest_url(f"orders/{order_id}/refunds/{refund.id}")})

@@ -487,10 +487,12 @@ class WooStore:
         for li in o.line_items:
             pid, vid = product_of_variant.get(li.variant_id or 0, (0, 0))
             name = li.title + (f" - {li.variant_title}" if li.variant_title else "")
+            item_id = self._next_item()
             lines.append(WooLine(
-                id=self._next_item(), product_id=pid, variation_id=vid, name=name, sku=li.sku or "",
+                id=item_id, product_id=pid, variation_id=vid, name=name, sku=li.sku or "",
                 quantity=li.quantity, subtotal=li.original_total, total=li.discounted_total,
-                subtotal_tax=q2(li.original_total * o.tax_rate), total_tax=li.tax))
+                subtotal_tax=q2(li.original_total * o.tax_rate), total_tax=li.tax,
+                meta_data=_size_meta(item_id, li.variant_title) if vid else []))
         coupons = [WooCouponLine(
             id=self._next_item(), code=coupon_code(d.code), discount=d.amount,
             discount_tax=q2(d.amount * o.tax_rate),
@@ -753,7 +755,9 @@ class WooStore:
                 unit = variation.regular_price if variation else product.price
                 subtotal = q2(unit * int(qty))
                 name = product.name + (f" - {variation.option}" if variation else "")
-                lines.append(WooLine(id=self._next_item(), product_id=product.id,
+                item_id = self._next_item()
+                lines.append(WooLine(id=item_id, product_id=product.id,
+                                     meta_data=_size_meta(item_id, variation.option) if variation else [],
                                      variation_id=variation.id if variation else 0, name=name,
                                      sku=variation.sku if variation else product.sku, quantity=int(qty),
                                      subtotal=subtotal, total=subtotal, subtotal_tax=ZERO, total_tax=ZERO))
@@ -794,6 +798,8 @@ class WooStore:
                 self._set_status(order, status, at)
             elif paid:
                 self._pay(order, at)
+            if customer is not None:  # checkout saves the buyer's addresses
+                customer.date_modified = self.stamp()
         if emit:
             self.emit("order.created", order.id)
             if customer is not None:
@@ -852,6 +858,13 @@ class WooStore:
         order.date_paid = at
         order.transaction_id = order.transaction_id or "pi_" + secrets.token_hex(12)
         self._count_coupon_use(order)
+        for line in order.lines:  # wc_maybe_reduce_stock_levels / total_sales: no product webhook
+            product = self.products.get(line.product_id)
+            target = self.variations.get(line.variation_id) or product
+            if target is not None and target.stock_quantity is not None:
+                target.stock_quantity -= line.quantity
+            if product is not None:
+                product.total_sales += line.quantity
         if order.customer_id and order.customer_id in self.customers:
             self.customers[order.customer_id].is_paying_customer = True
 
@@ -948,7 +961,7 @@ class WooStore:
 
     def refund_order(self, order_id: int, *, lines: Sequence[tuple[int, int]] | None = None,
                      amount: Decimal | str | None = None, reason: str = "", shipping: bool | None = None,
-                     restock: bool = True) -> WooRefund:
+                     restock: bool = True, api_refund: bool = True) -> WooRefund:
         """Refund ``lines`` ((order item id, quantity); their tax too) or, with no lines, everything
         left (``amount`` alone refunds that sum with no items).  A refund that brings the refunded
         total to the order total makes the order ``refunded``.  Fires ``order.updated``."""
@@ -970,8 +983,13 @@ class WooStore:
                 if qty < 1 or qty > left:
                     raise WPError("woocommerce_rest_cannot_create_order_refund",
                                   "Invalid refund quantity.", 400)
-                total = q2(line.total * qty / line.quantity)
-                tax = q2(line.total_tax * qty / line.quantity)
+                if qty == left:  # the last units take what is left of the line (no rounding drift)
+                    done = [rl for r in order.refunds for rl in r.lines if rl.line.id == line.id]
+                    total = line.total - sum((rl.total for rl in done), ZERO)
+                    tax = line.total_tax - sum((rl.tax for rl in done), ZERO)
+                else:
+                    total = q2(line.total * qty / line.quantity)
+                    tax = q2(line.total_tax * qty / line.quantity)
                 refund_lines.append(WooRefundLine(id=0, line=line, quantity=qty, total=total, tax=tax))
             if shipping:
                 ship = order.shipping_total - sum((r.shipping for r in order.refunds), ZERO)
@@ -985,7 +1003,8 @@ class WooStore:
                               "Invalid refund amount.", 500)
             at = self.stamp()
             refund = WooRefund(id=self._next_post(), order_id=order.id, date_created=at, amount=value,
-                               reason=reason, lines=refund_lines, shipping=ship)
+                               reason=reason, lines=refund_lines, shipping=ship,
+                               refunded_payment=api_refund and order.payment_method != "cod")
             for rl in refund_lines:
                 rl.id = self._next_item()
             if ship:
@@ -1265,6 +1284,13 @@ def _fx(currency: str) -> Decimal:
 def _default_rate(currency: str) -> Decimal:
     from sandbox.store.accounting import default_tax_rate
     return default_tax_rate(currency)
+
+
+def _size_meta(item_id: int, option: str | None) -> list[dict[str, Any]]:
+    """A variation line's attribute, as WooCommerce stores it on the order item."""
+    if not option:
+        return []
+    return [{"id": item_id * 10 + 1, "key": "size", "value": option, "display_key": "Size", "display_value": option}]
 
 
 def _meta_list(items: Iterable[dict[str, Any]], *, start: int) -> list[dict[str, Any]]:
