@@ -141,11 +141,20 @@ def test_the_connect_page_without_an_address_is_a_form(client):
     assert b'name="store_url"' in response.content
 
 
-@pytest.mark.parametrize("language", ["he", "fa"])
-def test_the_connect_form_reads_right_to_left(client, language):
+@pytest.mark.parametrize("language, heading", [("he", "חיבור חנות WooCommerce"), ("fa", "اتصال فروشگاه WooCommerce")])
+def test_the_connect_form_reads_right_to_left_in_the_merchants_language(client, language, heading):
     response = client.get("/woocommerce/connect", HTTP_ACCEPT_LANGUAGE=language)
     assert b'dir="rtl"' in response.content
     assert b'name="viewport"' in response.content
+    assert heading in response.content.decode()
+    # the address itself stays left to right
+    assert 'dir="ltr"' in response.content.decode()
+
+
+def test_a_refused_address_is_explained_in_the_merchants_language(client):
+    response = client.get("/woocommerce/connect", {"store_url": "ftp://shop.example"}, HTTP_ACCEPT_LANGUAGE="he")
+    assert response.status_code == 400
+    assert "זו אינה כתובת אינטרנט." in response.content.decode()
 
 
 def test_the_connect_page_with_a_bad_address_shows_the_form_again(client):
