@@ -1,6 +1,7 @@
 """Full-pipe fixtures for WooCommerce: the WooCommerce sandbox over real HTTP and the app on a live
 server, connected through the real wc-auth flow (and the plugin's claim) as a merchant does it."""
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -82,6 +83,20 @@ def connect(app: Any, store: WooStore, sandbox: WooCommerceSandbox | None = None
         assert response.status_code == 200, (url, response.text[:500])
         assert urlsplit(response.url).path.startswith("/dashboard/"), response.url
     return Shop.objects.get(platform="woocommerce", domain=store.domain)
+
+
+def shopper(store: WooStore, customer_id: int | None) -> requests.Session:
+    """A browser on the store's storefront, logged in to WordPress as ``customer_id`` (None: a
+    guest), calling the plugin's REST routes as the widget does: with the page's REST nonce
+    (``X-WP-Nonce``; WordPress ignores the login cookie of a REST call without it)."""
+    browser = requests.Session()
+    if customer_id is not None:
+        browser.get(f"{store.url}/my-account", params={"sandbox_login": customer_id}, timeout=10)
+    page = browser.get(f"{store.url}/", timeout=10)
+    nonce = re.search(r'data-nonce="([^"]*)"', page.text)
+    if nonce and nonce.group(1):
+        browser.headers["X-WP-Nonce"] = nonce.group(1)
+    return browser
 
 
 # --- the store's truth against the mirror -----------------------------------------------------

@@ -6,7 +6,6 @@ route."""
 from decimal import Decimal
 
 import pytest
-import requests
 
 from commerce.models import Customer, DomainEvent, Order, OrderLine, Product
 from integrations.models import SyncRun, WebhookDelivery
@@ -15,17 +14,9 @@ from loyalty.models import LedgerEntry
 from loyalty.services.ledger import account_balance
 from loyalty.services.program import program_enable
 from tests.e2e.conftest import wait_until
-from tests.e2e.woocommerce.conftest import add_store, connect, db_totals, truth_orders, truth_totals
+from tests.e2e.woocommerce.conftest import add_store, connect, db_totals, shopper, truth_orders, truth_totals
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def shopper_session(store, customer_id: int | None) -> requests.Session:
-    """A browser on the store, logged in to WordPress as ``customer_id`` (None: a guest)."""
-    browser = requests.Session()
-    if customer_id is not None:
-        browser.get(f"{store.url}/my-account", params={"sandbox_login": customer_id}, timeout=10)
-    return browser
 
 
 def test_connect_sync_live_webhook_and_points_in_the_widget(app, woo_sandbox):
@@ -61,8 +52,8 @@ def test_connect_sync_live_webhook_and_points_in_the_widget(app, woo_sandbox):
 
     # when the program is on and a registered shopper checks out
     program_enable(shop=shop)
-    shopper = next(c for c in store.customers.values() if c.email)
-    order = store.place_order(customer_id=shopper.id)
+    buyer = next(c for c in store.customers.values() if c.email)
+    order = store.place_order(customer_id=buyer.id)
     assert woo_sandbox.wait_idle(20)
     # then its webhook arrived signed and was processed: the order is mirrored and announced once
     assert wait_until(lambda: Order.objects.filter(shop=shop, platform_id=str(order.id)).exists())
@@ -74,14 +65,14 @@ def test_connect_sync_live_webhook_and_points_in_the_widget(app, woo_sandbox):
     # and the shopper sees the points it earned in the widget, through the plugin's signed route
     earned = LedgerEntry.objects.get(idempotency_key=f"earn:order:{order.id}")
     assert earned.points > 0
-    state = shopper_session(store, shopper.id).get(f"{store.url}/wp-json/comeback/v1/loyalty", timeout=30)
+    state = shopper(store, buyer.id).get(f"{store.url}/wp-json/comeback/v1/loyalty", timeout=30)
     assert state.status_code == 200, state.text
     balance = account_balance(account=earned.account)
     assert balance.pending == earned.points
     assert state.json()["balance"] == {"available": balance.available, "pending": earned.points}
     assert state.json()["referral"]["link"] == f"{store.url}/?ref={state.json()['referral']['code']}"
     # a guest gets the pitch, not somebody's balance
-    guest = shopper_session(store, None).get(f"{store.url}/wp-json/comeback/v1/loyalty", timeout=30)
+    guest = shopper(store, None).get(f"{store.url}/wp-json/comeback/v1/loyalty", timeout=30)
     assert guest.status_code == 200 and "balance" not in guest.json()
 
 
