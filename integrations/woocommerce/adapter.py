@@ -1,5 +1,6 @@
 """The WooCommerce implementation of ``integrations.platforms.PlatformAdapter``."""
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -14,8 +15,11 @@ from integrations.platforms import ConsentUpdate, DiscountCode, DiscountSpec
 from integrations.webhooks import InboundWebhook
 from integrations.woocommerce import consent, coupons, handlers, sync
 from integrations.woocommerce import webhooks as woo_webhooks
+from integrations.woocommerce.client import WooError
 from integrations.woocommerce.connection import credentials_for
 from retention_app.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 class WooCommerceAdapter:
@@ -45,7 +49,10 @@ class WooCommerceAdapter:
     def reconcile(self, *, shop: Shop) -> dict[str, int]:
         """What changed since the high-water mark, and the webhooks put right: WooCommerce never
         retries a delivery and disables a webhook after repeated failures."""
-        woo_webhooks.webhooks_register(shop=shop)
+        try:
+            woo_webhooks.webhooks_register(shop=shop)
+        except WooError as error:  # a refused webhook must not hold up the data: the next run tries again
+            logger.warning("%s: webhooks not checked (%s)", shop.domain, error)
         return sync.reconcile(shop=shop)
 
     def discount_code_create(self, *, shop: Shop, spec: DiscountSpec) -> DiscountCode:

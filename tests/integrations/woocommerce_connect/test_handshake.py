@@ -13,6 +13,7 @@ from django.db import connection as db
 from commerce.models import Customer, Order, Shop
 from dashboard.models import ShopMembership
 from integrations.models import WebhookDelivery
+from integrations.platforms import adapter_for
 from integrations.woocommerce import webhooks
 from integrations.woocommerce.connection import connect_start
 from integrations.woocommerce.models import ConnectionStatus, WooConnection, WooWebhook
@@ -308,3 +309,16 @@ def test_two_shops_on_different_platforms_never_see_each_others_data(client, san
                           ("body_sha256", hashlib.sha256(body).hexdigest())], plugin_secret)
     assert client.post(f"/woocommerce/privacy/erase?{query}", body, content_type="application/json").status_code == 200
     assert Customer.objects.get(shop=shopify).email == "dana@example.com"
+
+
+def test_the_reconciliation_switches_a_disabled_webhook_back_on(app, sandbox):
+    store = small_store(sandbox)
+    connect(app, store.url)
+    shop = Shop.objects.get(platform="woocommerce")
+    webhook_id = int(WooWebhook.objects.get(shop=shop, topic="order.created").platform_id)
+    sandbox.update_webhook(store, webhook_id, status="disabled")  # WooCommerce gave up after failures
+    order = store.place_order(customer_id=next(iter(store.customers)))  # ...and this one was lost
+    result = adapter_for("woocommerce").reconcile(shop=shop)
+    assert store.webhooks[webhook_id].status == "active"
+    assert isinstance(result, dict)
+    assert shop_order_count(shop, order.id) == 1
