@@ -1,13 +1,22 @@
-"""``make demo``: a live store on the embedded default (SQLite, Celery eager, no services).
+"""``make demo``: live stores on both platforms, on the embedded default (SQLite, Celery eager,
+no services).
 
 1. migrates the database and (re)sets an operator login for the Django admin;
 2. starts the Shopify sandbox, seeded with a realistic store (and a second, smaller one that has
-   not installed the app: its admin page walks a person through Shopify's managed install);
-3. starts the web server with ``SHOPIFY_SANDBOX_URL`` pointing at the sandbox;
-4. installs the app through the real OAuth flow (install -> authorize -> callback -> token),
-   which registers the webhooks and syncs the history through bulk operations;
-5. keeps the store alive: the sandbox places orders, refunds and cancellations and delivers
+   not installed the app: its admin page walks a person through Shopify's managed install), and
+   the WooCommerce sandbox with a WordPress store seeded by the same generator;
+3. starts the web server with ``SHOPIFY_SANDBOX_URL`` pointing at the Shopify sandbox (a
+   WooCommerce store is reached at its own address, as a real one);
+4. installs the app into the Shopify store through the real OAuth flow (install -> authorize ->
+   callback -> token), which registers the webhooks and syncs the history through bulk
+   operations; connects the WooCommerce store as the WordPress plugin does (wc-auth: the store
+   posts REST keys to our callback; then the plugin claims its signing secret), which creates
+   the webhooks and syncs the history over the REST API;
+5. keeps both stores alive: the sandboxes place orders, refunds and cancellations and deliver
    their webhooks, until Ctrl-C.
+
+The platform packages' own pieces (Shopify's app config and admin address, the plugin's signed
+admin link) come through the registry (``demo_stores.platform_demo``), never by import.
 """
 
 import argparse
@@ -20,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from importlib import import_module
 from typing import Any
 
 import requests
@@ -32,16 +40,7 @@ from django.core.management.base import BaseCommand, CommandError
 from commerce.models import Customer, Order, Platform, Product, Shop
 from integrations import selectors
 from integrations.models import WebhookDelivery
-from integrations.platforms import adapter_for
-
-
-def platform_demo(platform: str) -> Any:
-    """The platform package's ``demo`` module (the demo-only helpers it offers), found through the
-    registry: the package that holds the registered adapter.  Nothing outside ``integrations/``
-    imports a platform package by name."""
-    package = type(adapter_for(platform)).__module__.rpartition(".")[0]
-    return import_module(f"{package}.demo")
-
+from retention_app.management.demo_stores import WooDemo, platform_demo
 
 DEMO_SHOP = "demo-store.myshopify.com"
 #: A second sandbox shop that has not installed the app: a person walks through the install there.
@@ -64,7 +63,8 @@ def _bounded(kind: type[int] | type[float], low: float, high: float, what: str) 
 
 
 class Command(BaseCommand):
-    help = "Run the demo: Shopify sandbox store, OAuth install, bulk history sync, live web server."
+    help = ("Run the demo: a Shopify and a WooCommerce sandbox store, connected through their real flows"
+            " (OAuth install, wc-auth + the plugin's claim), history synced, live orders, the web server.")
 
     def add_arguments(self, parser: Any) -> None:
         # Defaults stay text: argparse checks them with ``type`` like a typed value, so a bad PORT in
@@ -81,6 +81,16 @@ class Command(BaseCommand):
                             default=os.environ.get("DEMO_SEED", "42"))
         parser.add_argument("--live-interval", type=_bounded(float, 0.1, 86_400, "seconds between live orders"),
                             default=os.environ.get("DEMO_LIVE_INTERVAL", "5"))
+        parser.add_argument("--woo-port", type=_bounded(int, 1, 65535, "a port number"),
+                            default=os.environ.get("WOO_SANDBOX_PORT"),
+                            help="the WooCommerce sandbox's port (env WOO_SANDBOX_PORT; default the web server's"
+                                 " port + 1: the store's address, hence its shop, stays the same from run to run)")
+        parser.add_argument("--woo-customers", type=_bounded(int, 1, 1_000_000, "a number of customers"),
+                            default=os.environ.get("DEMO_WOO_CUSTOMERS", "800"))
+        parser.add_argument("--woo-orders", type=_bounded(int, 0, 5_000_000, "a number of orders"),
+                            default=os.environ.get("DEMO_WOO_ORDERS", "2400"))
+        parser.add_argument("--status-interval", type=_bounded(float, 0.5, 3600, "seconds between status lines"),
+                            default=os.environ.get("DEMO_STATUS_INTERVAL", "30"))
         parser.add_argument("--exit-after-install", action="store_true",
                             help="stop once installed and synced (for scripted checks)")
 
@@ -89,12 +99,13 @@ class Command(BaseCommand):
 
         port = options["port"]
         app_url = f"http://127.0.0.1:{port}"
+        woo_port = options["woo_port"] if options["woo_port"] is not None else port + 1
         self._say("migrating the database")
         call_command("migrate", verbosity=0, interactive=False)
         self._check_stored_secrets()
         password = self._operator_login()
 
-        self._say(f"seeding the sandbox store ({options['customers']} customers, {options['orders']} orders)")
+        self._say(f"seeding the Shopify sandbox store ({options['customers']} customers, {options['orders']} orders)")
         sandbox = ShopifySandbox(api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET)
         sandbox_url = sandbox.start(host="127.0.0.1", port=options["sandbox_port"])
         demo_store = sandbox.add_shop(DEMO_SHOP, seed=options["seed"], customers=options["customers"],
@@ -110,10 +121,22 @@ class Command(BaseCommand):
         # webhooks), on this server's address.
         sandbox.app_deploy(str(platform_demo(Platform.SHOPIFY).app_config_path()), app_url=app_url)
 
+        woo = WooDemo(self._say, write=self.stdout.write, app_url=app_url, seed=options["seed"] + 2,
+                      customers=options["woo_customers"], orders=options["woo_orders"])
+        try:
+            woo.start(port=woo_port)
+        except BaseException:
+            sandbox.stop()
+            raise
+
         # This process runs the scheduler's work too (the demo has no Celery beat): it reaches the
         # store (discount codes) through the sandbox, like the web server it starts.
+        # The WooCommerce sandbox is a store on this machine: the demo lets such stores connect, as
+        # development does (production refuses them: no SSRF).
         settings.SHOPIFY_SANDBOX_URL, settings.APP_URL = sandbox_url, app_url
+        settings.WOOCOMMERCE_ALLOW_LOCAL_STORES = True
         env = {**os.environ, "SHOPIFY_SANDBOX_URL": sandbox_url, "APP_URL": app_url,
+               "WOOCOMMERCE_ALLOW_LOCAL_STORES": "1",
                "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "retention_app.settings.base")}
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
@@ -128,29 +151,39 @@ class Command(BaseCommand):
             self._loyalty(shop)
             self._campaigns(shop)
             self._surveys(shop, seed=options["seed"])
-            dashboard_password = self._dashboard_login(shop)
+            woo_shop = woo.connect()
+            self._loyalty(woo_shop)
+            self._campaigns(woo_shop)
+            self._surveys(woo_shop, seed=options["seed"] + 2)
+            dashboard_password = self._dashboard_login([shop, woo_shop])
             self._summary(shop, app_url, sandbox_url, password, dashboard_password)
+            woo.summary(woo_shop, top_customer=self._top_customer(woo_shop), dashboard_password=dashboard_password)
             if options["exit_after_install"]:
                 return
             sandbox.start_live(interval_seconds=options["live_interval"])
-            self._say(f"the store is live: a new order about every {options['live_interval']:g}s. Ctrl-C stops.")
+            woo.start_live(interval_seconds=options["live_interval"])
+            self._say(f"both stores are live: a new order about every {options['live_interval']:g}s in each."
+                      " Ctrl-C stops.")
             from campaigns.models import Message
             from campaigns.services.engine import run_due
 
+            shops = [shop, woo_shop]
             while server.poll() is None:
-                time.sleep(30)
+                time.sleep(options["status_interval"])
                 run_due()  # the beat job's work, in the demo's own loop (no Celery beat here)
-                self._say(
-                    f"orders {Order.objects.filter(shop=shop).count()} · "
-                    f"webhooks received {WebhookDelivery.objects.filter(shop=shop).count()} · "
-                    f"emails sent {Message.objects.filter(shop=shop, status='sent').count()}"
-                )
+                for each in shops:
+                    self._say(
+                        f"{each.domain}: orders {Order.objects.filter(shop=each).count()} · "
+                        f"webhooks received {WebhookDelivery.objects.filter(shop=each).count()} · "
+                        f"emails sent {Message.objects.filter(shop=each, status='sent').count()}"
+                    )
         except KeyboardInterrupt:
             self._say("stopping")
         finally:
             server.terminate()
             server.wait(timeout=10)
             sandbox.stop()
+            woo.stop()
 
     def _paid_plan(self, shop: Shop, store: Any, app_url: str) -> None:
         """The demo store is on the paid plan (a test charge the merchant approved in the sandbox),
@@ -304,21 +337,25 @@ class Command(BaseCommand):
                 answered += 1
         self._say(f"surveys on: {len(surveys)} surveys, {answered} answers from past customers")
 
-    def _dashboard_login(self, shop: Shop) -> str:
-        """The merchant's view: a ``demo`` login that is a member of the demo shop only."""
-        from dashboard.models import MembershipRole
+    def _dashboard_login(self, shops: list[Shop]) -> str:
+        """The merchant's view: a ``demo`` login that is a member of the demo shops (the dashboard's
+        shop switch goes between them), and of nothing else."""
+        from dashboard.models import MembershipRole, ShopMembership
         from dashboard.onboarding import onboarding_complete
         from dashboard.services import membership_grant
 
-        # The demo store is set up already (program, flows, surveys on, history awarded): its app
-        # opens on the overview; the new shop walks the set-up guide from its first open.
-        onboarding_complete(shop=shop)
+        # The demo stores are set up already (program, flows, surveys on, history awarded): their
+        # app opens on the overview; the new shop walks the set-up guide from its first open.
+        for shop in shops:
+            onboarding_complete(shop=shop)
 
         password = os.environ.get("DEMO_DASHBOARD_PASSWORD") or secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(username="demo", defaults={"email": "demo@localhost"})
         user.set_password(password)
         user.save()
-        membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+        for shop in shops:
+            membership_grant(user=user, shop=shop, role=MembershipRole.OWNER)
+        ShopMembership.objects.filter(user=user).exclude(shop__in=shops).delete()  # shops of earlier runs
         return password
 
     def _summary(self, shop: Shop, app_url: str, sandbox_url: str, password: str, dashboard_password: str) -> None:
