@@ -45,16 +45,17 @@ def add_store(sandbox: WooCommerceSandbox, name: str, *, seed: int, customers: i
 
 
 def connect(app: Any, store: WooStore, sandbox: WooCommerceSandbox | None = None, *,
-            plugin: bool = True) -> Shop:
+            plugin: bool = True, browser: requests.Session | None = None) -> Shop:
     """Walk the real connect flow: the app's ``/woocommerce/connect`` -> the store's wc-auth page
     (its admin approves) -> WooCommerce POSTs the keys to our callback -> the browser comes back.
 
     ``plugin=True`` (the merchant clicked "Connect" in our WordPress plugin): the browser lands on
     the plugin's settings page with a one-time code, which the plugin trades server-to-server for
     the shop's secret; the sandbox's storefront then signs widget calls with it, as the plugin does.
-    ``plugin=False``: a merchant who typed their store's address lands in our dashboard, logged in.
+    ``plugin=False``: a merchant who typed their store's address lands in our dashboard, logged in
+    (in ``browser``, when given).
     """
-    browser = requests.Session()
+    browser = browser if browser is not None else requests.Session()
     params = {"store_url": store.url}
     if plugin:
         params["return_url"] = f"{store.url}{PLUGIN_PAGE}"
