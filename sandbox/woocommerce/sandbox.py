@@ -276,6 +276,9 @@ class WooCommerceSandbox:
 
     def _route(self, store: WooStore, topic: str, resource_id: int) -> None:
         with store.lock:
+            order = store.orders.get(resource_id) if topic.startswith("order.") else None
+            if order is not None and order.status in ("checkout-draft", "auto-draft"):
+                return  # WC_Webhook::is_valid_resource ignores draft orders
             hooks = [w for w in store.webhooks.values() if w.status == "active" and w.topic == topic]
         for webhook in hooks:
             self.webhooks.enqueue(store, webhook, resource_id)

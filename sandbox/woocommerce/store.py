@@ -424,6 +424,7 @@ class WooStore:
                     product_of_variant[v.id] = (pid, vid)
             self.products[pid] = product
 
+        self._seed_rng = derived_rng(self.spec.seed, "woo-orders")  # one stream: orders come in id order
         customer_ids: dict[int, int] = {}
         for user_id, c in enumerate(gen.customers(), start=2):
             customer_ids[c.id] = user_id
@@ -482,7 +483,7 @@ class WooStore:
     def _seed_order(self, o: GenOrder, c: GenCustomer | None, customer_ids: dict[int, int],
                     product_of_variant: dict[int, tuple[int, int]]) -> WooOrder:
         oid = self._next_post()
-        rng = derived_rng(self.spec.seed, "woo-order", o.id)
+        rng = self._seed_rng
         lines = []
         for li in o.line_items:
             pid, vid = product_of_variant.get(li.variant_id or 0, (0, 0))
@@ -682,7 +683,7 @@ class WooStore:
             at = self.stamp()
             coupon = WooCoupon(id=self._next_post(), code=clean, amount=q2(Decimal(str(amount or 0))),
                                discount_type=discount_type, date_created=at, date_modified=at)
-            _apply_coupon_fields(coupon, fields)
+            _apply_coupon_fields(coupon, fields, self.tz)
             self.coupons[coupon.id] = coupon
         self.emit("coupon.created", coupon.id)
         return coupon
@@ -703,7 +704,7 @@ class WooStore:
                 coupon.amount = q2(Decimal(str(fields["amount"])))
             if fields.get("discount_type"):
                 coupon.discount_type = str(fields["discount_type"])
-            _apply_coupon_fields(coupon, fields)
+            _apply_coupon_fields(coupon, fields, self.tz)
             coupon.date_modified = self.stamp()
         self.emit("coupon.updated", coupon_id)
         return coupon
@@ -1310,7 +1311,7 @@ def _merge_meta(target: list[dict[str, Any]], changes: Iterable[dict[str, Any]],
             target.append({"id": start + len(target), "key": key, "value": change.get("value")})
 
 
-def _apply_coupon_fields(coupon: WooCoupon, fields: dict[str, Any]) -> None:
+def _apply_coupon_fields(coupon: WooCoupon, fields: dict[str, Any], tz: ZoneInfo) -> None:
     if fields.get("description") is not None:
         coupon.description = str(fields["description"])
     if "date_expires" in fields or "date_expires_gmt" in fields:
@@ -1319,9 +1320,15 @@ def _apply_coupon_fields(coupon: WooCoupon, fields: dict[str, Any]) -> None:
             coupon.date_expires = None
         elif isinstance(value, datetime):
             coupon.date_expires = value.astimezone(UTC)
-        else:
-            parsed = datetime.fromisoformat(str(value))
-            coupon.date_expires = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        else:  # date_expires is the site's time, date_expires_gmt UTC (an explicit offset wins)
+            try:
+                parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise WPError("rest_invalid_param", "Invalid parameter(s): date_expires", 400,
+                              params={"date_expires": "Invalid date."}) from None
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC if fields.get("date_expires_gmt") else tz)
+            coupon.date_expires = parsed.astimezone(UTC)
     for key in ("usage_limit", "usage_limit_per_user"):
         if key in fields:
             value = fields[key]

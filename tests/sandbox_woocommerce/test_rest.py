@@ -125,3 +125,11 @@ def test_unknown_routes_and_missing_records_answer_like_wordpress(store: WooStor
 def test_the_site_index_names_the_timezone(sandbox: WooCommerceSandbox, store: WooStore) -> None:
     body = requests.get(f"{store.url}/wp-json/", timeout=5).json()
     assert body["timezone_string"] == "America/New_York" and "wc/v3" in body["namespaces"]
+
+
+def test_coupon_expiry_is_site_time_unless_gmt(store: WooStore, wc: API) -> None:
+    local = wc.post("coupons", {"code": "local", "amount": "5", "date_expires": "2030-01-01T00:00:00"}).json()
+    assert local["date_expires"] == "2030-01-01T00:00:00" and local["date_expires_gmt"] == "2030-01-01T05:00:00"
+    gmt = wc.post("coupons", {"code": "gmt", "amount": "5", "date_expires_gmt": "2030-01-01T00:00:00"}).json()
+    assert gmt["date_expires_gmt"] == "2030-01-01T00:00:00" and gmt["date_expires"] == "2029-12-31T19:00:00"
+    assert wc.post("coupons", {"code": "bad", "date_expires": "soon"}).status_code == 400

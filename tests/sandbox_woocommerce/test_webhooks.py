@@ -139,3 +139,10 @@ def test_webhook_crud_validates_like_the_controller(wc: API, receiver: Receiver)
     assert wc.delete(f"webhooks/{created['id']}").status_code == 501  # no trash for webhooks
     assert wc.delete(f"webhooks/{created['id']}", params={"force": "true"}).status_code == 200
     assert wc.get("webhooks").json() == []
+
+
+def test_draft_orders_send_nothing(sandbox: WooCommerceSandbox, store: WooStore, wc: API,
+                                   receiver: Receiver) -> None:
+    _hook(wc, receiver, "order.created")
+    store.place_order(customer_id=None, email="draft@example.com", status="checkout-draft")
+    assert sandbox.flush_webhooks() == 0 and len(receiver.requests) == 1  # the ping only
