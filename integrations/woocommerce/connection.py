@@ -419,6 +419,28 @@ def plugin_claim(*, code: str, store_url: str) -> PluginClaim:
     return PluginClaim(shop_domain=connection.shop.domain, secret=connection.plugin_secret)
 
 
+def shop_disconnect(*, shop: Shop, erase: bool = False) -> bool:
+    """The merchant disconnects the store (the plugin's "Disconnect", or its removal): our webhooks
+    are deleted from the store (while the keys still work), the keys and the plugin's secret are
+    forgotten, and the shop is uninstalled -- its data kept for a reconnect, unless ``erase``, which
+    deletes it through the privacy registry as ``shop/redact`` does.  Returns whether it erased."""
+    from integrations.woocommerce.webhooks import webhooks_delete  # it imports this module
+
+    try:
+        webhooks_delete(shop=shop)
+    except (WooError, PlatformUnavailable, ApplicationError) as error:
+        logger.warning("%s: webhooks not deleted from the store (%s)", shop.domain, error)
+    with transaction.atomic():
+        WooConnection.objects.filter(shop=shop).update(
+            shop=None, status=ConnectionStatus.DISCONNECTED, consumer_key="", consumer_secret="", plugin_secret="",
+            updated_at=timezone.now())
+        commerce.shop_uninstalled(shop=shop)
+        if erase:
+            commerce.shop_erase(shop=shop)
+    logger.info("%s disconnected%s", shop.domain, " and erased" if erase else "")
+    return erase
+
+
 def admin_user_for(*, shop: Shop, wordpress_user_id: str, email: str) -> AbstractBaseUser:
     """The Django user behind a store administrator coming from the plugin's admin link (one per
     WordPress user and store), a member of the shop."""

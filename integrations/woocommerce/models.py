@@ -17,6 +17,7 @@ class ConnectionStatus(models.TextChoices):
     CONNECTED = "connected", _("Connected")
     REPLACED = "replaced", _("Replaced by a newer connection")
     REFUSED = "refused", _("Refused")
+    DISCONNECTED = "disconnected", _("Disconnected by the merchant")
 
 
 class WooConnection(models.Model):

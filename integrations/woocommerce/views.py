@@ -141,6 +141,20 @@ def plugin_admin(request: HttpRequest) -> HttpResponse:
     return _dashboard_login(request, user=user, shop=shop)
 
 
+@csrf_exempt
+@require_POST
+def plugin_disconnect(request: HttpRequest) -> HttpResponse:
+    """The plugin's "Disconnect" (signed like the privacy requests); ``{"erase": true}`` when the
+    merchant also wants the store's data deleted."""
+    try:
+        shop = _privacy_shop(request)
+        erase = _json_body(request).get("erase") is True
+        erased = connection.shop_disconnect(shop=shop, erase=erase)
+    except ApplicationError as error:
+        return _json_error(error)
+    return JsonResponse({"disconnected": True, "erased": erased})
+
+
 def _email(request: HttpRequest) -> str:
     email = _json_body(request).get("email")
     return email if isinstance(email, str) else ""

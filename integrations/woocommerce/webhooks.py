@@ -189,6 +189,16 @@ def webhooks_register(*, shop: Shop) -> list[str]:
     return list(TOPICS)
 
 
+def webhooks_delete(*, shop: Shop) -> int:
+    """Remove our webhooks from the store (the merchant disconnects); returns how many."""
+    rows = list(WooWebhook.objects.filter(shop=shop))
+    client = client_for(shop)
+    for webhook in rows:
+        _delete_quietly(client, webhook.platform_id)
+    WooWebhook.objects.filter(pk__in=[webhook.pk for webhook in rows]).delete()
+    return len(rows)
+
+
 def _delete_quietly(client: WooClient, platform_id: str) -> None:
     try:
         client._request("DELETE", f"webhooks/{platform_id}", params={"force": "true"})

@@ -322,3 +322,49 @@ def test_the_reconciliation_switches_a_disabled_webhook_back_on(app, sandbox):
     assert store.webhooks[webhook_id].status == "active"
     assert isinstance(result, dict)
     assert shop_order_count(shop, order.id) == 1
+
+
+def disconnect_post(app, shop: Shop, secret: str, payload: dict) -> requests.Response:
+    body = json.dumps(payload).encode()
+    query = signed_query([("shop", shop.domain), ("timestamp", now()),
+                          ("body_sha256", hashlib.sha256(body).hexdigest())], secret)
+    return requests.post(f"{app.url}/woocommerce/plugin/disconnect?{query}", data=body,
+                         headers={"Content-Type": "application/json"}, timeout=60)
+
+
+def test_disconnecting_removes_our_webhooks_and_forgets_the_keys(app, sandbox):
+    store = small_store(sandbox)
+    connect(app, store.url)
+    shop = Shop.objects.get(platform="woocommerce")
+    secret = WooConnection.objects.get(shop=shop).plugin_secret
+    assert wait_until(lambda: Customer.objects.filter(shop=shop).exists(), timeout=60)
+    # a forged disconnect changes nothing
+    assert disconnect_post(app, shop, "0" * 64, {"erase": True}).status_code == 401
+    assert len(store.webhooks) == len(webhooks.TOPICS)
+    # the plugin's Disconnect
+    response = disconnect_post(app, shop, secret, {})
+    assert response.status_code == 200 and response.json() == {"disconnected": True, "erased": False}
+    assert store.webhooks == {}
+    shop.refresh_from_db()
+    assert not shop.is_installed
+    assert not WooConnection.objects.filter(shop=shop).exists()
+    assert WooConnection.objects.get().consumer_secret == ""
+    assert Customer.objects.filter(shop=shop).exists()  # kept for a reconnect
+    # the widget's signed calls stop working
+    query = signed_query([("platform", "woocommerce"), ("shop", shop.domain), ("logged_in_customer_id", ""),
+                          ("timestamp", now())], secret)
+    assert requests.get(f"{app.url}/proxy/loyalty?{query}", timeout=30).status_code == 401
+
+
+def test_disconnecting_with_erase_deletes_the_stores_data(app, sandbox):
+    store = small_store(sandbox)
+    connect(app, store.url)
+    shop = Shop.objects.get(platform="woocommerce")
+    secret = WooConnection.objects.get(shop=shop).plugin_secret
+    assert wait_until(lambda: Customer.objects.filter(shop=shop).exists(), timeout=60)
+    response = disconnect_post(app, shop, secret, {"erase": True})
+    assert response.status_code == 200 and response.json()["erased"] is True
+    shop.refresh_from_db()
+    assert shop.status == "redacted"
+    assert not Customer.objects.filter(shop=shop).exists()
+    assert not WooWebhook.objects.filter(shop=shop).exists()
