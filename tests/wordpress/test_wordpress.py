@@ -277,3 +277,26 @@ def test_a_coupon_link_without_woocommerce_just_drops_the_parameter(store: Store
     assert response.status_code == 302
     assert response.headers["Location"] == f"{store.site.url}/sample-page/?utm_source=email"
     assert store.site.plugin_problems() == []
+
+
+def test_changing_the_app_address_in_the_settings_disconnects(store: Store) -> None:
+    """A staging app is another app: the shop's secret is not its, so the store reconnects."""
+    merchant = admin(store)
+    page = merchant.get(f"{store.site.url}/wp-admin/admin.php?page=comeback-settings", timeout=30).text
+    form = page[page.index("name='option_page' value='comeback'"):]
+    nonce = form.split('name="_wpnonce" value="', 1)[1].split('"', 1)[0]
+
+    def save(url: str) -> str:
+        response = merchant.post(f"{store.site.url}/wp-admin/options.php", data={
+            "option_page": "comeback", "action": "update", "_wpnonce": nonce,
+            "_wp_http_referer": "/wp-admin/admin.php?page=comeback-settings", "comeback_app_url": url,
+        }, timeout=30)
+        assert response.status_code == 200, response.text[:300]
+        return response.text
+
+    save("javascript:alert(1)")
+    assert store.site.option("comeback_app_url") == store.app_url and store.site.option("comeback_secret")
+    saved = save("https://staging.comeback.example.com/")
+    assert store.site.option("comeback_app_url") == "https://staging.comeback.example.com"
+    assert store.site.option("comeback_secret") is None
+    assert "connect the store again" in saved

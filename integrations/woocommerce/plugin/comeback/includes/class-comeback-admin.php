@@ -32,6 +32,8 @@ final class Comeback_Admin {
 		add_action( 'admin_post_comeback_connect', array( __CLASS__, 'connect' ) );
 		add_action( 'admin_post_comeback_disconnect', array( __CLASS__, 'disconnect' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( COMEBACK_FILE ), array( __CLASS__, 'action_links' ) );
+		// options.php asks for manage_options by default: shop managers may save Comeback's settings too.
+		add_filter( 'option_page_capability_comeback', array( 'Comeback_Connection', 'capability' ) );
 	}
 
 	/**
@@ -226,7 +228,7 @@ final class Comeback_Admin {
 		echo '<div class="wrap comeback-settings">';
 		echo '<h1>' . esc_html__( 'Comeback settings', 'comeback' ) . '</h1>';
 		self::notice( $notice );
-		settings_errors( Comeback_Connection::OPTION_APP_URL );
+		settings_errors();
 
 		echo '<h2>' . esc_html__( 'Connection', 'comeback' ) . '</h2>';
 		if ( Comeback_Connection::is_connected() ) {

@@ -193,7 +193,11 @@ final class Comeback_Privacy {
 		if ( is_wp_error( $answer ) ) {
 			return $answer;
 		}
-		$result['items_removed'] = ! empty( $answer['erased'] );
+		// `customers` / `orders`: how many the app erased (none: nothing was held on that address).
+		$found                   = isset( $answer['customers'] ) || isset( $answer['orders'] )
+			? (int) ( $answer['customers'] ?? 0 ) + (int) ( $answer['orders'] ?? 0 ) > 0
+			: true;
+		$result['items_removed'] = ! empty( $answer['erased'] ) && $found;
 		if ( ! empty( $answer['retained'] ) ) {
 			$result['items_retained'] = true;
 		}

@@ -158,7 +158,7 @@ final class Comeback_Proxy {
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		$raw    = (string) wp_remote_retrieve_body( $response );
 		$data   = json_decode( $raw );
-		if ( null === $data && 'null' !== trim( $raw ) ) {
+		if ( null === $data && ! in_array( trim( $raw ), array( '', 'null' ), true ) ) {
 			return self::error( 502, 'bad_gateway', __( 'Comeback answered with something unexpected.', 'comeback' ) );
 		}
 		$answer = new WP_REST_Response( $data, $status );
