@@ -74,15 +74,19 @@ class WooCommerceSandbox:
     """
 
     def __init__(self, *, webhook_mode: str = "async", webhook_timeout: float = 5.0,
-                 require_https_callback: bool = False, https: bool = False, public_url: str | None = None,
+                 require_https_callback: bool = False, https: bool = False, tls: bool = False,
+                 public_url: str | None = None,
                  quiet: bool = True, callback_timeout: float = 60.0, proxy_timeout: float = 30.0) -> None:
         """``webhook_mode``: ``async`` (a worker delivers), ``manual`` (``flush_webhooks``) or ``sync``.
         ``require_https_callback``: wc-auth refuses an ``http://`` callback_url, as WooCommerce does
         (off by default: the app runs on plain http locally).  ``https``: treat requests as https
-        (a TLS-terminating proxy in front): REST accepts Basic auth / query-string keys."""
+        (a TLS-terminating proxy in front): REST accepts Basic auth / query-string keys.  ``tls``:
+        serve https itself with a throw-away self-signed certificate (clients: ``verify=False``),
+        so store URLs are ``https://`` and the official client uses Basic auth."""
         self.webhooks = WebhookDeliverer(mode=webhook_mode, timeout=webhook_timeout)
         self.require_https_callback = require_https_callback
-        self.https = https
+        self.https = https or tls
+        self.tls = tls
         self.public_url = public_url.rstrip("/") if public_url else None
         self.quiet = quiet
         self.callback_timeout = callback_timeout
@@ -108,7 +112,8 @@ class WooCommerceSandbox:
         if self._server is not None:
             return self.base_url
         self._server = make_server(host, port, self.app, threaded=True,
-                                   request_handler=_QuietHandler if self.quiet else None)
+                                   request_handler=_QuietHandler if self.quiet else None,
+                                   ssl_context="adhoc" if self.tls else None)
         server = self._server
         self._thread = threading.Thread(target=lambda: server.serve_forever(0.05),
                                         name="woocommerce-sandbox-http", daemon=True)
@@ -123,7 +128,7 @@ class WooCommerceSandbox:
         if self._server is None:
             return "http://sandbox.invalid"
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def stop(self) -> None:
         self.stop_live()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 from woocommerce import API
 
@@ -83,3 +84,25 @@ def test_a_revoked_key_stops_working(sandbox: WooCommerceSandbox, store: WooStor
     assert wc.get("orders").status_code == 200
     sandbox.revoke_api_key(store.name, key.key_id)
     assert wc.get("orders").status_code == 401
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # a self-signed certificate
+def test_over_tls_the_official_client_uses_basic_auth() -> None:
+    from sandbox.woocommerce import StoreSpec
+
+    box = WooCommerceSandbox(tls=True, webhook_mode="manual")
+    box.start()
+    try:
+        store = box.add_store("secure", spec=StoreSpec(seed=3, customers=10, orders=20, products=5))
+        assert store.url.startswith("https://")
+        key = box.create_api_key(store.name)
+        basic = API(url=store.url, consumer_key=key.consumer_key, consumer_secret=key.consumer_secret,
+                    version="wc/v3", verify_ssl=False)
+        answer = basic.get("orders", params={"per_page": 5})
+        assert answer.status_code == 200 and "oauth_signature" not in answer.request.url
+        assert answer.request.headers["Authorization"].startswith("Basic ")
+        query = API(url=store.url, consumer_key=key.consumer_key, consumer_secret=key.consumer_secret,
+                    version="wc/v3", verify_ssl=False, query_string_auth=True)
+        assert query.get("orders").status_code == 200
+    finally:
+        box.stop()
