@@ -662,7 +662,7 @@ class WooStore:
             at = self.stamp()
             target.date_modified = at
             product.date_modified = at
-        self.emit("product.updated", product.id)
+        self.emit("product.updated", variation.id if variation is not None else product.id)
         return product
 
     # --- coupons ----------------------------------------------------------------------------

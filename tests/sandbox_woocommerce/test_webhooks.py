@@ -146,3 +146,16 @@ def test_draft_orders_send_nothing(sandbox: WooCommerceSandbox, store: WooStore,
     _hook(wc, receiver, "order.created")
     store.place_order(customer_id=None, email="draft@example.com", status="checkout-draft")
     assert sandbox.flush_webhooks() == 0 and len(receiver.requests) == 1  # the ping only
+
+
+def test_a_variation_s_change_delivers_the_variation(sandbox: WooCommerceSandbox, store: WooStore, wc: API,
+                                                     receiver: Receiver) -> None:
+    _hook(wc, receiver, "product.updated")
+    variation = next(iter(store.variations.values()))
+    answer = wc.put(f"products/{variation.parent_id}/variations/{variation.id}",
+                    {"regular_price": "21.00", "meta_data": [{"key": "_wc_cog_cost", "value": "8.40"}]})
+    assert answer.status_code == 200 and answer.json()["price"] == "21.00"
+    sandbox.flush_webhooks()
+    body = receiver.requests[-1].json
+    assert (body["id"], body["type"], body["parent_id"]) == (variation.id, "variation", variation.parent_id)
+    assert body["meta_data"][0] == {"id": variation.id * 10 + 1, "key": "_wc_cog_cost", "value": "8.40"}
