@@ -100,7 +100,8 @@ class WooClient:
     ``attempts``: how often a transient failure is tried (small when a person waits on the
     answer).  ``on_unauthorized(reason)`` is called once when the store answers 401/403, before
     ``WooAuthError`` is raised (``client_for`` marks the shop as needing to reconnect).
-    ``sleep`` is the pause between tries (``time.sleep``).
+    ``sleep`` is the pause between tries (``time.sleep``); a store asking for a longer pause than
+    ``max_wait_seconds`` is given up on at once (``PlatformUnavailable``: a task retries later).
     """
 
     def __init__(
@@ -112,8 +113,10 @@ class WooClient:
         backoff_seconds: float = 0.5,
         on_unauthorized: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_wait_seconds: float = MAX_WAIT_SECONDS,
     ) -> None:
         self.credentials = credentials
+        self.max_wait_seconds = max_wait_seconds
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
         self.on_unauthorized = on_unauthorized
@@ -199,7 +202,7 @@ class WooClient:
                 break
             backoff = self.backoff_seconds * (2 ** (attempt - 1)) * (1 + random.random() / 4)
             pause = max(backoff, wait or 0.0)
-            if pause > MAX_WAIT_SECONDS:
+            if pause > self.max_wait_seconds:
                 logger.info("woocommerce %s asks to wait %.0fs: giving up for now", self.credentials.store_url, pause)
                 break
             logger.info("woocommerce %s %s %s: %s; retrying in %.2fs", self.credentials.store_url, method,

@@ -66,7 +66,7 @@ def client_for(shop: Shop, *, interactive: bool = False) -> WooClient:
         reauthorization_required(shop=shop, reason=reason)
 
     if interactive:
-        return WooClient(credentials, timeout=10, attempts=2, on_unauthorized=unauthorized)
+        return WooClient(credentials, timeout=10, attempts=2, max_wait_seconds=5, on_unauthorized=unauthorized)
     return WooClient(credentials, on_unauthorized=unauthorized)
 
 

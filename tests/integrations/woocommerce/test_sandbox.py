@@ -1,6 +1,7 @@
 """History sync, reconciliation, webhook topics that read back from the store, coupons and consent
 over real HTTP against the WooCommerce sandbox (OAuth 1.0a over http, as a plain-http store)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,7 +10,14 @@ import pytest
 from commerce import events
 from commerce.models import Customer, Order, Product, Refund, Variant
 from integrations.models import SyncCursor, SyncRun, SyncStatus
-from integrations.platforms import ConsentUpdate, DiscountCodeTaken, DiscountKind, DiscountSpec, adapter_for
+from integrations.platforms import (
+    ConsentUpdate,
+    DiscountCodeTaken,
+    DiscountKind,
+    DiscountSpec,
+    PlatformUnavailable,
+    adapter_for,
+)
 from integrations.woocommerce import coupons, normalise, sync
 from integrations.woocommerce.client import WooAuthError, WooClient
 from integrations.woocommerce.consent import customer_consent_update
@@ -233,3 +241,13 @@ def test_a_trashed_product_is_archived(shop, store, woo):
     store.update_product(product.id, status="trash")
     webhook_handle(delivery(shop, "product.deleted", {"id": product.id}), {"id": product.id}, client=woo)
     assert Product.objects.get(shop=shop, platform_id=str(product.id)).status == "archived"
+
+
+def test_a_shopper_waiting_on_a_coupon_is_not_held_by_a_long_retry_after(sandbox, shop, store, connected):
+    sandbox.fail_next(store.name, 3, status=429, retry_after=30)
+    started = time.monotonic()
+    with pytest.raises(PlatformUnavailable):
+        adapter_for("woocommerce").discount_code_create(shop=shop, spec=DiscountSpec(
+            code="CB-WAIT", title="t", kind=DiscountKind.PERCENTAGE, value=Decimal("10")))
+    assert time.monotonic() - started < 5
+    assert store.find_coupon("CB-WAIT") is None
