@@ -114,6 +114,9 @@ class SandboxApp:
             return error_response(error)
         except HTTPException as error:
             return error  # type: ignore[return-value]
+        except (ValueError, TypeError, KeyError) as error:  # input the routes did not foresee: a 400, logged
+            log.warning("bad request to %s: %r", request.path, error)
+            return error_response(WPError("rest_invalid_param", f"Invalid parameter(s): {error}", 400))
 
     # --- sandbox ----------------------------------------------------------------------------
 

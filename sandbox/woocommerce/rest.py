@@ -443,14 +443,15 @@ class RestApi:
         if args.get("id"):
             raise WPError("woocommerce_rest_shop_order_exists", "Cannot create existing shop_order.", 400)
         items = []
-        for line in _list(args.get("line_items")) or []:
-            ref = line.get("variation_id") or line.get("product_id")
+        for index, line in enumerate(_list(args.get("line_items")) or []):
+            ref = _int(line.get("variation_id"), f"line_items[{index}][variation_id]") or _int(
+                line.get("product_id"), f"line_items[{index}][product_id]")
             if not ref and line.get("sku"):
                 ref = next((p.id for p in store.products.values() if p.sku == line["sku"]), None) or next(
                     (v.id for v in store.variations.values() if v.sku == line["sku"]), None)
             if not ref:
                 raise WPError("woocommerce_rest_required_product_reference", "Product ID or SKU is required.", 400)
-            items.append((int(ref), int(line.get("quantity") or 1)))
+            items.append((ref, _int(line.get("quantity"), f"line_items[{index}][quantity]") or 1))
         status = args.get("status")
         set_paid = rest_bool(args.get("set_paid", False))
         customer_id = args.integer("customer_id", 0, minimum=0) or 0
@@ -472,7 +473,8 @@ class RestApi:
         store.order(id)
         order = store.update_order(id, status=args.get("status"), billing=_dict(args.get("billing")),
                                    shipping=_dict(args.get("shipping")), customer_note=args.get("customer_note"),
-                                   meta_data=_list(args.get("meta_data")), customer_id=args.get("customer_id"),
+                                   meta_data=_list(args.get("meta_data")),
+                                   customer_id=_int(args.get("customer_id"), "customer_id"),
                                    set_paid=rest_bool(args.get("set_paid", False)))
         with store.lock:
             return json_response(store.order_json(order))
@@ -509,9 +511,13 @@ class RestApi:
         order = store.order(order_id)
         amount = args.get("amount")
         lines = []
-        for line in _list(args.get("line_items")) or []:
-            if int(line.get("quantity") or 0) > 0:
-                lines.append((int(line["id"]), int(line["quantity"])))
+        for index, line in enumerate(_list(args.get("line_items")) or []):
+            quantity = _int(line.get("quantity"), f"line_items[{index}][quantity]") or 0
+            if quantity > 0:
+                item_id = _int(line.get("id"), f"line_items[{index}][id]")
+                if not item_id:
+                    raise WPError("woocommerce_rest_invalid_order_item", "Invalid order item.", 400)
+                lines.append((item_id, quantity))
         if amount in (None, ""):
             if not lines:
                 raise WPError("woocommerce_rest_invalid_order_refund", "Refund amount must be greater than zero.",
@@ -679,6 +685,18 @@ def _list(value: Any) -> list[dict[str, Any]] | None:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise WPError("rest_invalid_param", "Invalid parameter(s): array of objects expected", 400)
     return value
+
+
+def _int(value: Any, name: str) -> int | None:
+    """An integer argument inside an object (``line_items[0][quantity]``), as the schema checks it."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise invalid_param(name, f"{name} is not of type integer.")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise invalid_param(name, f"{name} is not of type integer.") from None
 
 
 def _amount(args: Args, name: str) -> str | None:

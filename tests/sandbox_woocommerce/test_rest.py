@@ -7,7 +7,7 @@ from decimal import Decimal
 import requests
 from woocommerce import API
 
-from sandbox.woocommerce import WooCommerceSandbox, WooStore
+from sandbox.woocommerce import ApiKey, WooCommerceSandbox, WooStore
 
 
 def test_the_official_client_pages_through_every_order(store: WooStore, wc: API) -> None:
@@ -133,3 +133,16 @@ def test_coupon_expiry_is_site_time_unless_gmt(store: WooStore, wc: API) -> None
     gmt = wc.post("coupons", {"code": "gmt", "amount": "5", "date_expires_gmt": "2030-01-01T00:00:00"}).json()
     assert gmt["date_expires_gmt"] == "2030-01-01T00:00:00" and gmt["date_expires"] == "2029-12-31T19:00:00"
     assert wc.post("coupons", {"code": "bad", "date_expires": "soon"}).status_code == 400
+
+
+def test_malformed_writes_are_400s(sandbox: WooCommerceSandbox, store: WooStore, wc: API, key: ApiKey) -> None:
+    assert wc.post("orders", {"line_items": [{"product_id": "abc", "quantity": 1}]}).status_code == 400
+    assert wc.post("orders", {"line_items": [{"product_id": 1, "quantity": "two"}]}).status_code == 400
+    assert wc.post("orders", {"line_items": "nope"}).status_code == 400
+    order_id = next(iter(store.orders))
+    assert wc.post(f"orders/{order_id}/refunds", {"line_items": [{"quantity": 1}]}).status_code == 400
+    sandbox.https = True  # query-string keys: the body below is not OAuth-signed anyway
+    raw = requests.post(f"{store.url}/wp-json/wc/v3/coupons", data="{not json", timeout=5,
+                        headers={"Content-Type": "application/json"},
+                        params={"consumer_key": key.consumer_key, "consumer_secret": key.consumer_secret})
+    assert raw.status_code == 400 and raw.json()["code"] == "rest_invalid_json"
