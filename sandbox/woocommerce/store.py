@@ -561,14 +561,17 @@ class WooStore:
 
     def find_coupon(self, code: str) -> WooCoupon | None:
         wanted = coupon_code(code)
-        for coupon in self.coupons.values():
-            if coupon.code == wanted and coupon.status != "trash":
-                return coupon
+        with self.lock:
+            for coupon in self.coupons.values():
+                if coupon.code == wanted and coupon.status != "trash":
+                    return coupon
         return None
 
     def find_customer_by_email(self, email: str) -> WooCustomer | None:
         wanted = email.strip().lower()
-        for customer in self.customers.values():
+        with self.lock:
+            customers = list(self.customers.values())
+        for customer in customers:
             if customer.email.lower() == wanted:
                 return customer
         return None
@@ -1252,7 +1255,8 @@ class WooStore:
     def live_tick(self) -> None:
         """One step of simulated store activity (the demo's ``--live-interval``)."""
         rng = self._rng
-        customers = list(self.customers)
+        with self.lock:
+            customers = list(self.customers)
         if rng.random() < 0.25 or not customers:
             n = len(self.customers) + 2
             customer = self.create_customer(email=f"shopper{n}.{rng.randint(1000, 9999)}@example.com",
@@ -1263,7 +1267,8 @@ class WooStore:
         self.place_order(customer_id=customer_id,
                          email=None if customer_id else f"guest{rng.randint(1, 10**6)}@example.com",
                          paid=rng.random() > 0.05)
-        recent = list(self.orders.values())[-50:]
+        with self.lock:
+            recent = list(self.orders.values())[-50:]
         processing = [o for o in recent if o.status == "processing"]
         if processing and rng.random() < 0.4:
             self.complete_order(rng.choice(processing).id)
