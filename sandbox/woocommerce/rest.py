@@ -374,6 +374,18 @@ class RestApi:
         with store.lock:
             return json_response(store.product_json(product))
 
+    def delete_product(self, store: WooStore, request: Request, args: Args, id: int) -> Response:  # noqa: A002
+        force = rest_bool(args.get("force", False))
+        with store.lock:
+            if id not in store.products:
+                raise WPError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+            body = store.product_json(store.products[id])
+        product = store.trash_product(id, force=force)
+        if not force:
+            with store.lock:
+                body = store.product_json(product)
+        return json_response(body)
+
     def get_variations(self, store: WooStore, request: Request, args: Args, product_id: int) -> Response:
         product = store.products.get(product_id)
         if product is None:

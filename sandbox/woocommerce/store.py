@@ -346,6 +346,7 @@ class WooStore:
         self.salt = secrets.token_hex(16)
         #: storefront sessions (cart items, applied coupons, notices) by session cookie
         self.sessions: dict[str, dict[str, Any]] = {}
+        self._trashed_product_status: dict[int, str] = {}
         self._seed(StoreGenerator(spec))
 
     # --- ids and time -----------------------------------------------------------------------
@@ -668,6 +669,34 @@ class WooStore:
         self.emit("product.updated", variation.id if variation is not None else product.id)
         return product
 
+    def trash_product(self, product_id: int, *, force: bool = False) -> WooProduct:
+        """Move a product to the trash (``product.deleted``, ``{"id": N}``), or delete it for good."""
+        with self.lock:
+            product = self.products.get(product_id)
+            if product is None or (product.status == "trash" and not force):
+                raise WPError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+            if force:
+                del self.products[product_id]
+                for variation in product.variations:
+                    self.variations.pop(variation.id, None)
+            else:
+                self._trashed_product_status[product_id] = product.status
+                product.status = "trash"
+                product.date_modified = self.stamp()
+        if not force:
+            self.emit("product.deleted", product_id)
+        return product
+
+    def restore_product(self, product_id: int) -> WooProduct:
+        with self.lock:
+            product = self.products.get(product_id)
+            if product is None or product.status != "trash":
+                raise WPError("woocommerce_rest_product_invalid_id", "The product is not in the trash.", 400)
+            product.status = self._trashed_product_status.pop(product_id, "draft")
+            product.date_modified = self.stamp()
+        self.emit("product.restored", product_id)
+        return product
+
     # --- coupons ----------------------------------------------------------------------------
 
     def create_coupon(self, *, code: str, amount: Decimal | str = ZERO, discount_type: str = "percent",
@@ -710,6 +739,16 @@ class WooStore:
             _apply_coupon_fields(coupon, fields, self.tz)
             coupon.date_modified = self.stamp()
         self.emit("coupon.updated", coupon_id)
+        return coupon
+
+    def restore_coupon(self, coupon_id: int) -> WooCoupon:
+        with self.lock:
+            coupon = self.coupons.get(coupon_id)
+            if coupon is None or coupon.status != "trash":
+                raise WPError("woocommerce_rest_shop_coupon_invalid_id", "The coupon is not in the trash.", 400)
+            coupon.status, coupon.trashed_status = coupon.trashed_status or "publish", None
+            coupon.date_modified = self.stamp()
+        self.emit("coupon.restored", coupon_id)
         return coupon
 
     def delete_coupon(self, coupon_id: int, *, force: bool = False) -> WooCoupon:

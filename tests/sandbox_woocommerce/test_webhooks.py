@@ -159,3 +159,24 @@ def test_a_variation_s_change_delivers_the_variation(sandbox: WooCommerceSandbox
     body = receiver.requests[-1].json
     assert (body["id"], body["type"], body["parent_id"]) == (variation.id, "variation", variation.parent_id)
     assert body["meta_data"][0] == {"id": variation.id * 10 + 1, "key": "_wc_cog_cost", "value": "8.40"}
+
+
+def test_trash_and_restore_send_deleted_and_restored(sandbox: WooCommerceSandbox, store: WooStore, wc: API,
+                                                     receiver: Receiver) -> None:
+    for topic in ("product.deleted", "product.restored", "coupon.deleted", "coupon.restored", "order.restored"):
+        _hook(wc, receiver, topic)
+    product_id = next(iter(store.products))
+    coupon_id = next(iter(store.coupons))
+    order_id = next(iter(store.orders))
+    assert wc.delete(f"products/{product_id}").json()["status"] == "trash"
+    assert wc.delete(f"coupons/{coupon_id}").json()["status"] == "trash"
+    store.trash_order(order_id)
+    store.restore_product(product_id)
+    store.restore_coupon(coupon_id)
+    store.restore_order(order_id)
+    sandbox.flush_webhooks()
+    got = {r.headers["X-WC-Webhook-Topic"]: r.json for r in receiver.requests[5:]}
+    assert got["product.deleted"] == {"id": product_id} and got["coupon.deleted"] == {"id": coupon_id}
+    assert got["product.restored"]["status"] == store.products[product_id].status != "trash"
+    assert got["coupon.restored"]["status"] == "publish"
+    assert got["order.restored"]["id"] == order_id and got["order.restored"]["status"] != "trash"
