@@ -1,8 +1,9 @@
-"""The demo's stores beyond Shopify's (``manage.py demo``), and the platform packages' demo helpers.
+"""The demo's WooCommerce store (``manage.py demo``), and how the demo finds a platform package's
+demo helpers (through the registry).
 
-The WooCommerce store: the WooCommerce sandbox, seeded like the
-Shopify one; the app connected the way a merchant does it from our WordPress plugin (wc-auth,
-then the plugin's claim of its secret); the store's history synced; live orders.
+The WooCommerce store: the WooCommerce sandbox, seeded by the same generator as the Shopify one;
+the app connected the way a merchant does it from our WordPress plugin (wc-auth, then the plugin's
+claim of its secret); the store's history synced; live orders.
 
 Everything goes over HTTP, as with a real store: the command drives the sandbox (the store and its
 shoppers) and the browser, never the app's services.
@@ -14,7 +15,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import import_module
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
 from django.core.management.base import CommandError
@@ -35,8 +35,6 @@ def platform_demo(platform: str) -> Any:
 
 #: The store's name in the sandbox: it lives at ``<sandbox>/stores/<name>``.
 STORE = "demo-woo"
-#: The store's WordPress administrator (the sandbox's logged-in wp-admin user).
-WP_ADMIN_ID = "1"
 
 
 class WooDemo:
@@ -73,53 +71,36 @@ class WooDemo:
         if self.sandbox is not None:
             self.sandbox.stop()
 
-    @property
-    def plugin_page(self) -> str:
-        """The plugin's settings page in wp-admin, where "Connect to Comeback" starts and returns."""
-        return f"{self.store_url}/wp-admin/admin.php?page=comeback"
+    def wp_admin(self, page: str) -> str:
+        """A page of the store's wp-admin (the sandbox's administrator is always logged in)."""
+        return f"{self.store_url}/wp-admin/admin.php?page={page}"
 
     # --- connecting ----------------------------------------------------------------------------
 
     def connect(self) -> Shop:
-        """"Connect to Comeback" in the plugin: the browser goes through wc-auth (the sandbox's
-        administrator approves) and comes back to the plugin's page with a claim code, which the
-        plugin trades (server to server) for the shop's secret; then the history sync runs."""
-        self._say(f"connecting {self.store_url} through wc-auth, as the WordPress plugin does")
+        """The merchant installs our WordPress plugin and clicks "Connect to Comeback" on its
+        settings page: the browser goes through wc-auth (the store's administrator approves, the
+        store posts REST keys to our callback) and back to the plugin's page with a single-use
+        code, which the plugin trades server to server for the shop's secret.  Then the history
+        sync (started by the connect) is waited for."""
+        self._say(f"connecting {self.store_url} from its WordPress plugin (wc-auth, then the plugin's claim)")
+        self.sandbox.set_plugin(STORE, app_url=self.app_url)  # installed, pointing at this server
         browser = requests.Session()
-        url = f"{self.app_url}/woocommerce/connect?" + urlencode(
-            {"store_url": self.store_url, "return_url": self.plugin_page})
         done = threading.Event()
         reporter = threading.Thread(target=self._report_sync, args=(done,), daemon=True)
         reporter.start()
         try:
-            code = self._walk_to_plugin(browser, url)
+            landed = browser.post(f"{self.store_url}/wp-admin/admin-post.php", data={"action": "comeback_connect"},
+                                  timeout=1800)
         finally:
             done.set()
-        claim = requests.post(f"{self.app_url}/woocommerce/plugin/claim",
-                              json={"code": code, "store_url": self.store_url}, timeout=30)
-        if claim.status_code != 200:
-            raise CommandError(f"the plugin's claim failed ({claim.status_code}): {claim.text[:300]}")
-        granted = claim.json()
-        self.sandbox.set_plugin(STORE, app_url=self.app_url, shop_domain=granted["shop"], secret=granted["secret"])
-        shop = Shop.objects.get(platform=Platform.WOOCOMMERCE, domain=granted["shop"])
+        if landed.status_code != 200 or "comeback_notice=connected" not in landed.url:
+            raise CommandError(f"connecting the WooCommerce store failed ({landed.status_code} at {landed.url}):"
+                               f" {landed.text[:300]}")
+        store = self.sandbox.store(STORE)
+        shop = Shop.objects.get(platform=Platform.WOOCOMMERCE, domain=store.plugin["shop_domain"])
         self._sync_wait(shop)
         return shop
-
-    def _walk_to_plugin(self, browser: requests.Session, url: str) -> str:
-        """Follow the browser's redirects (app -> wc-auth -> app -> plugin page) and read the claim
-        code the app hands the plugin."""
-        for _hop in range(10):
-            response = browser.get(url, allow_redirects=False, timeout=1800)
-            location = response.headers.get("Location", "")
-            if response.status_code not in (301, 302, 303, 307, 308) or not location:
-                raise CommandError(f"connecting failed ({response.status_code} at {url}): {response.text[:300]}")
-            url = urljoin(url, location)
-            if url.startswith(self.plugin_page):
-                codes = parse_qs(urlsplit(url).query).get("comeback_code", [])
-                if not codes:
-                    raise CommandError(f"the plugin's page got no claim code: {url}")
-                return codes[0]
-        raise CommandError(f"connecting went round in circles (last at {url})")
 
     def _sync_wait(self, shop: Shop, *, timeout: float = 1800) -> None:
         deadline = time.monotonic() + timeout
@@ -151,9 +132,6 @@ class WooDemo:
         from billing.selectors import plan_for
 
         run = selectors.sync_latest(shop=shop)
-        woo = platform_demo(Platform.WOOCOMMERCE)
-        link = woo.admin_link(shop=shop, app_url=self.app_url, wordpress_user_id=WP_ADMIN_ID,
-                              email=f"admin@{urlsplit(self.store_url).hostname}")
         storefront = shop.storefront_url.rstrip("/")
         lines = [
             "",
@@ -164,12 +142,13 @@ class WooDemo:
             f" (sync {run.status if run else '-'})",
             f"  Dashboard       {self.app_url}/dashboard/?shop={shop.domain}   login: demo / {dashboard_password}"
             "   (the same login: the shop switch is at the top)",
-            f"  Plugin link     {link}   (the plugin's Comeback menu: signed, opens the dashboard once,"
-            " within a minute)",
-            f"  Storefront      {storefront}/   (a WordPress shop page with the widget, as the plugin renders it)",
+            f"  WordPress admin {self.wp_admin('comeback')}   (the plugin's Comeback menu: opens the dashboard"
+            " through a signed one-minute link, no password)",
+            f"  Plugin settings {self.wp_admin('comeback-settings')}",
+            f"  Storefront      {storefront}/   (a WordPress shop page with the widget, as the plugin renders it;"
+            " add ?lang=he or ?lang=fa for right-to-left)",
             f"  Shopper         {storefront}/my-account?sandbox_login={top_customer}"
-            "   (logged in: their points in the widget)",
-            f"  REST API        {storefront}/wp-json/wc/v3/",
+            "   (a loyal shopper logged in: their points in the widget)",
             "",
         ]
         self._write("\n".join(lines))

@@ -180,10 +180,12 @@ def test_demo_runs_both_stores_live_for_merchants_and_shoppers(live_demo):
     shop_name, domain = re.search(r"^  WooCommerce     (.+) \((\S+)\)", woo, re.MULTILINE).groups()  # type: ignore[union-attr]
     app_url = line_value(woo, "Dashboard").split("/dashboard/")[0]
 
-    # the plugin's "Comeback" menu link opens the dashboard of the Woo shop, no password asked
-    plugin = requests.get(line_value(woo, "Plugin link"), timeout=30)
+    # the plugin's "Comeback" menu in wp-admin opens the dashboard of the Woo shop (a signed link), no
+    # password asked; its settings page says the store is connected
+    plugin = requests.get(line_value(woo, "WordPress admin"), timeout=30)
     assert plugin.status_code == 200 and "/dashboard/" in plugin.url, (plugin.status_code, plugin.url)
     assert shop_name in plugin.text
+    assert domain in requests.get(line_value(woo, "Plugin settings"), timeout=30).text
 
     # the storefront: a WordPress shop page with the widget's mount point, as the plugin renders it
     storefront = line_value(woo, "Storefront").rstrip("/")
@@ -192,6 +194,8 @@ def test_demo_runs_both_stores_live_for_merchants_and_shoppers(live_demo):
     assert "data-comeback-widget" in page.text
     assert f'data-endpoint="{storefront}/wp-json/comeback/v1"' in page.text
     assert f"{app_url}/storefront/comeback-widget.js" in page.text
+    hebrew = requests.get(f"{storefront}/", params={"lang": "he"}, timeout=30).text
+    assert "dir='rtl'" in hebrew and 'data-locale="he' in hebrew
     # a logged-in shopper sees their points through the plugin's route (signed, forwarded to /proxy/)
     shopper = requests.Session()
     logged_in = shopper.get(line_value(woo, "Shopper"), timeout=30)
