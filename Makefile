@@ -13,7 +13,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-## make demo: sandbox store + OAuth install + bulk history sync + web server (SQLite, no services)
+## make demo: Shopify + WooCommerce sandbox stores, connected through OAuth / wc-auth + the plugin, history
+## synced, live orders, web server (SQLite, no services)
 demo: $(STAMP)
 	$(PY) manage.py demo
 
