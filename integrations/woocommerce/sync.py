@@ -270,21 +270,31 @@ def _modified(payload: dict[str, Any]) -> datetime | None:
     return normalise._time(payload, "date_modified") or normalise._time(payload, "date_created")
 
 
+# What reconciliation reads: (resource, extra filter).  The bin is read too: ``status=any`` leaves
+# trashed orders out, and a trashed order must stop counting even when its webhook was lost.
+RECONCILE_PASSES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("orders", {}),
+    ("orders", {"status": "trash"}),
+    ("products", {}),
+    ("customers", {}),
+)
+
+
 def reconcile(*, shop: Shop, client: WooClient | None = None) -> dict[str, int]:
     """Fetch everything modified since the last mark and upsert it as live data; returns how many
     objects of each resource were read."""
     client = client or client_for(shop)
     run = SyncRun.objects.create(shop=shop, kind=SyncKind.RECONCILE, status=SyncStatus.RUNNING)
     counts: dict[str, int] = {}
+    marks: dict[str, datetime] = {}
     try:
-        for resource in ("orders", "products", "customers"):
+        for resource, extra in RECONCILE_PASSES:
             cursor = SyncCursor.objects.filter(shop=shop, resource=resource).first()
             since = cursor.updated_at_mark - RECONCILE_OVERLAP if cursor else None
-            params = dict(LIST_PARAMS[resource])
+            params = {**LIST_PARAMS[resource], **extra}
             if since is not None:
                 params.update(modified_after=since.strftime("%Y-%m-%dT%H:%M:%S"), dates_are_gmt="true")
-            newest: datetime | None = None
-            counts[resource] = 0
+            counts.setdefault(resource, 0)
             for page in client.pages(resource, params=params):
                 items, _skipped = usable(resource=resource, items=page.items)
                 items = [item for item in items if since is None or (_modified(item) or since) >= since]
@@ -295,10 +305,10 @@ def reconcile(*, shop: Shop, client: WooClient | None = None) -> dict[str, int]:
                 counts[resource] += len(items)
                 for item in items:
                     stamp = _modified(item)
-                    if stamp and (newest is None or stamp > newest):
-                        newest = stamp
-            if newest is not None:
-                _cursor_set(shop=shop, resource=resource, mark=newest)
+                    if stamp and (resource not in marks or stamp > marks[resource]):
+                        marks[resource] = stamp
+        for resource, mark in marks.items():  # once every pass of the resource is read
+            _cursor_set(shop=shop, resource=resource, mark=mark)
     except Exception as error:
         _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
         raise

@@ -104,6 +104,8 @@ def test_reconciliation_catches_what_the_webhooks_missed(shop, store, woo):
     new = store.place_order(customer_id=next(iter(store.customers)))
     store.refund_order(paid.id, lines=[(paid.lines[0].id, 1)], reason="damaged")
     store.update_customer(next(iter(store.customers)), first_name="Renamed")
+    binned = next(o for o in store.orders.values() if o.status == "completed" and o.id != paid.id)
+    store.trash_order(binned.id)
 
     counts = sync.reconcile(shop=shop, client=woo)
 
@@ -115,7 +117,10 @@ def test_reconciliation_catches_what_the_webhooks_missed(shop, store, woo):
     assert refund.note == "damaged"
     assert refund.lines.get().order_line.platform_id == str(paid.lines[0].id)
     assert Customer.objects.get(shop=shop, platform_id=str(next(iter(store.customers)))).first_name == "Renamed"
-    assert sync.reconcile(shop=shop, client=woo)["orders"] <= 2  # the overlap only
+    trashed = Order.objects.get(shop=shop, platform_id=str(binned.id))
+    assert (trashed.financial_status, trashed.cancel_reason, trashed.cancelled_at is not None) == (
+        "voided", "deleted", True)
+    assert sync.reconcile(shop=shop, client=woo)["orders"] <= 3  # the overlap only: these three again
 
 
 def test_an_order_webhook_fetches_the_lines_of_a_new_refund(shop, store, woo):
