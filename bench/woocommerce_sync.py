@@ -155,13 +155,17 @@ def mirror_counts(shop: Any) -> dict[str, Any]:
 
 
 def connected_shop(base_url: str) -> Any:
-    """One WooCommerce shop connected with a fresh REST key of the sandbox store."""
+    """One WooCommerce shop connected with a fresh REST key of the sandbox store, as the wc-auth
+    callback leaves it (the connection model through Django's app registry: nothing outside
+    ``integrations/`` imports a platform package)."""
     import requests
+    from django.apps import apps
     from django.utils import timezone
 
     from commerce import services as commerce
     from commerce.models import Platform
-    from integrations.woocommerce.models import ConnectionStatus, WooConnection
+
+    woo_connection = apps.get_model("woocommerce_platform", "WooConnection")
 
     key = requests.post(f"{base_url}/_sandbox/stores/{STORE}/api_keys", json={"description": "bench"},
                         timeout=30).json()
@@ -170,9 +174,9 @@ def connected_shop(base_url: str) -> Any:
                                    access_token=key["consumer_key"], scopes="read_write",
                                    details={"storefront_url": store["url"], "name": "Bench store",
                                             "currency": store["currency"]})
-    WooConnection.objects.create(
+    woo_connection.objects.create(
         shop=shop, store_url=store["url"], domain=store["domain"], state=secrets.token_urlsafe(32),
-        expires_at=timezone.now() + timedelta(minutes=10), status=ConnectionStatus.CONNECTED,
+        expires_at=timezone.now() + timedelta(minutes=10), status="connected",
         consumer_key=key["consumer_key"], consumer_secret=key["consumer_secret"], key_id=str(key["key_id"]),
         key_permissions=key["key_permissions"], connected_at=timezone.now())
     return shop
