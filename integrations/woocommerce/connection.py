@@ -370,12 +370,12 @@ def connect_return(*, state: str, success: str, session_key: str) -> ConnectRetu
         if connection.status != ConnectionStatus.CONNECTED or connection.shop is None:
             raise ApplicationError(_("The store has not sent its keys. Start the connection again."),
                                    status=400, code="not_connected")
-        if not session_key or not secrets.compare_digest(session_key, connection.session_key):
-            raise ApplicationError(_("Open this link in the browser that started the connection."),
-                                   status=403, code="other_browser")
         if connection.returned_at is not None:
             raise ApplicationError(_("This link was used already. Open Comeback from your store."),
                                    status=409, code="state_used")
+        if not session_key or not secrets.compare_digest(session_key, connection.session_key):
+            raise ApplicationError(_("Open this link in the browser that started the connection."),
+                                   status=403, code="other_browser")
         connection.returned_at = timezone.now()
         redirect_url = ""
         if connection.return_url:

@@ -81,6 +81,8 @@ def woocommerce_connected(request: HttpRequest) -> HttpResponse:
         result = connection.connect_return(state=state, success=request.GET.get("success", ""),
                                            session_key=request.session.session_key or "")
     except ApplicationError as error:
+        if error.code == "state_used" and request.user.is_authenticated:  # a reload after landing
+            return HttpResponseRedirect("/dashboard/")
         return _error_page(request, error)
     if result.redirect_url:
         return HttpResponseRedirect(result.redirect_url)

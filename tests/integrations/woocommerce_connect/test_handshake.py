@@ -173,6 +173,10 @@ def test_the_return_in_another_browser_logs_nobody_in(app, sandbox):
     mine = browser.get(approve.headers["Location"], timeout=60, allow_redirects=False)
     assert mine.status_code == 302 and mine.headers["Location"] == "/dashboard/"
     assert WooConnection.objects.get(state=state).returned_at is not None
+    # a reload lands in the dashboard again; the stranger still gets nothing
+    reload = browser.get(approve.headers["Location"], timeout=60, allow_redirects=False)
+    assert reload.headers["Location"] == "/dashboard/"
+    assert requests.get(approve.headers["Location"], timeout=60, allow_redirects=False).status_code == 409
 
 
 def test_a_store_that_refuses_access_connects_nothing(app, sandbox):
