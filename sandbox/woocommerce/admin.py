@@ -47,7 +47,7 @@ def signed_pairs(store: WooStore, pairs: list[tuple[str, str]]) -> list[tuple[st
 
 def _page(store: WooStore, title: str, body: str, status: int = 200) -> Response:
     doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} ‹ "
-           f"{html.escape(store.title)} — WordPress</title><style>body{{font-family:system-ui,sans-serif;"
+           f"{html.escape(store.site_name)} — WordPress</title><style>body{{font-family:system-ui,sans-serif;"
            "margin:0}#adminmenu{float:left;width:10rem;background:#1d2327;min-height:100vh;padding:1rem}"
            "#adminmenu a{color:#f0f0f1;display:block;margin:.3rem 0}.wrap{margin-left:12rem;padding:1rem}"
            ".notice{border-left:4px solid #72aee6;padding:.5rem 1rem;background:#fff}</style></head>"
@@ -68,7 +68,7 @@ def dashboard(sandbox: WooCommerceSandbox, store: WooStore, request: Request) ->
         return open_comeback(store)
     if page == SETTINGS_SLUG:
         return settings(sandbox, store, request)
-    return _page(store, "Dashboard", f"<h1>Dashboard</h1><p>{html.escape(store.title)}: "
+    return _page(store, "Dashboard", f"<h1>Dashboard</h1><p>{html.escape(store.site_name)}: "
                  f"{len(store.orders)} orders, {len(store.customers)} customers.</p>")
 
 

@@ -121,7 +121,7 @@ class SandboxApp:
     # --- sandbox ----------------------------------------------------------------------------
 
     def on_index(self, request: Request) -> Response:
-        items = "".join(f"<li><a href='{html.escape(s.url)}/'>{html.escape(s.title)}</a> "
+        items = "".join(f"<li><a href='{html.escape(s.url)}/'>{html.escape(s.site_name)}</a> "
                         f"<code>{html.escape(s.url)}</code></li>" for s in self.sandbox.stores)
         return html_page("WooCommerce sandbox", f"<h1>WooCommerce sandbox</h1><ul>{items}</ul>")
 
@@ -228,7 +228,7 @@ class SandboxApp:
         """``GET /wp-json/``: the site's description (how an app recognises WordPress + WooCommerce)."""
         offset = store.tz.utcoffset(store.now().replace(tzinfo=None))
         return json_response({
-            "name": store.title, "description": "Just another WordPress site", "url": store.url,
+            "name": store.site_name, "description": "Just another WordPress site", "url": store.url,
             "home": store.url, "gmt_offset": (offset.total_seconds() / 3600) if offset else 0,
             "timezone_string": store.timezone_name,
             "namespaces": ["oembed/1.0", "wc/store/v1", "wc/v1", "wc/v2", "wc/v3", "wc-auth/v1",
@@ -313,7 +313,7 @@ class SandboxApp:
                 f"<p>Logged in as admin ({html.escape(store.admin_email)})</p>"
                 f"<p><a class='button button-primary wc-auth-approve' href='{html.escape(grant)}'>Approve</a>"
                 f"<a class='button wc-auth-deny' href='{html.escape(deny)}'>Deny</a></p>")
-        return html_page(f"{store.title} › Connect", body)
+        return html_page(f"{store.site_name} › Connect", body)
 
     def _grant(self, store: WooStore, data: dict[str, str], callback: str, return_url: str) -> Response:
         key = self.sandbox.create_api_key(

@@ -302,15 +302,26 @@ EventSink = Callable[["WooStore", str, int], None]
 
 # --- the store ----------------------------------------------------------------------------------
 
-class WooStore:
+class WooStore(str):
     """A seeded WooCommerce store.  Mutations take ``lock``, move ``date_modified`` strictly forward
-    (second precision) and then emit their webhook topics through ``sink``."""
+    (second precision) and then emit their webhook topics through ``sink``.
+
+    The store *is* its home URL as a string (``sandbox.add_store(…)`` gives "the store URL":
+    ``f"{store}/wp-json/wc/v3"``, ``requests.get(store)`` work) with the records and actions as
+    attributes; the string is fixed when the store is added, so add stores after ``start()``."""
+
+    __slots__ = ("__dict__",)
+
+    def __new__(cls, name: str, spec: StoreSpec, *, url_of: Callable[[str], str], sink: EventSink,
+                timezone: str | None = None, title: str | None = None) -> WooStore:
+        return super().__new__(cls, url_of(name))
 
     def __init__(self, name: str, spec: StoreSpec, *, url_of: Callable[[str], str], sink: EventSink,
                  timezone: str | None = None, title: str | None = None) -> None:
+        super().__init__()
         self.name = name
         self.spec = spec
-        self.title = title or name.replace("-", " ").title()
+        self.site_name = title or name.replace("-", " ").title()
         self._url_of = url_of
         self._sink = sink
         self.lock = threading.RLock()
@@ -348,6 +359,9 @@ class WooStore:
         self.sessions: dict[str, dict[str, Any]] = {}
         self._trashed_product_status: dict[int, str] = {}
         self._seed(StoreGenerator(spec))
+
+    def __repr__(self) -> str:
+        return f"<WooStore {self.name} at {self.url}>"
 
     # --- ids and time -----------------------------------------------------------------------
 

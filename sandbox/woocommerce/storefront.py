@@ -116,14 +116,14 @@ def _document(store: WooStore, title: str, body: str, *, locale: str = "en", hea
                else f"<a href='{base}/my-account'>Log in</a>")
     doc = (f"<!doctype html><html lang='{locale}' dir='{'rtl' if locale in RTL else 'ltr'}'><head>"
            f"<meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'>"
-           f"<title>{html.escape(title)} – {html.escape(store.title)}</title>{head}"
+           f"<title>{html.escape(title)} – {html.escape(store.site_name)}</title>{head}"
            "<style>body{font-family:system-ui,sans-serif;margin:0}header,main{padding:1rem 2rem}"
            "header{display:flex;justify-content:space-between;border-bottom:1px solid #ddd}"
            ".products{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:1rem;"
            "list-style:none;padding:0}.product{border:1px solid #eee;padding:.75rem}"
            ".woocommerce-message{background:#eef7ee;padding:.5rem 1rem}"
            ".woocommerce-error{background:#fbeaea;padding:.5rem 1rem}</style></head>"
-           f"<body class='woocommerce-page'><header><a href='{base}/'><strong>{html.escape(store.title)}</strong>"
+           f"<body class='woocommerce-page'><header><a href='{base}/'><strong>{html.escape(store.site_name)}</strong>"
            f"</a><nav><a href='{base}/cart'>Cart</a> · {account}</nav></header><main>{body}</main></body></html>")
     return Response(doc, status=status, content_type="text/html; charset=UTF-8")
 

@@ -84,3 +84,12 @@ def test_live_activity_adds_orders(store: WooStore) -> None:
     for _ in range(5):
         store.live_tick()
     assert len(store.orders) == before + 5
+
+
+def test_the_store_is_its_url(sandbox: WooCommerceSandbox, store: WooStore) -> None:
+    import requests
+
+    assert store == store.url == f"{sandbox.base_url}/stores/oak-and-ash"
+    assert requests.get(f"{store}/wp-json/", timeout=5).json()["home"] == store.url
+    assert sandbox.store(store) is store and sandbox.store("oak-and-ash") is store
+    assert sandbox.create_api_key(store).consumer_key.startswith("ck_")
