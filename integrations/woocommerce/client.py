@@ -83,7 +83,9 @@ class Page:
     def is_last(self) -> bool:
         if self.total_pages is not None:
             return self.page >= self.total_pages
-        return len(self.items) < PER_PAGE
+        # no header (a proxy dropped it): only an empty page is sure to be the end, since a
+        # store may serve fewer than 100 a page
+        return not self.items
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -174,3 +174,10 @@ def test_consent_is_written_to_the_customers_meta():
     assert (request.method, request.path) == ("PUT", "/wp-json/wc/v3/customers/25")
     assert request.body == {"meta_data": [{"key": "_comeback_email_consent",
                                            "value": {"state": "unsubscribed", "updated_at": "2026-03-01T10:00:00Z"}}]}
+
+
+def test_without_the_page_headers_pages_are_read_until_an_empty_one():
+    with stub_store(Answer(body=[{"id": n} for n in range(50)]), Answer(body=[{"id": 99}]), Answer(body=[])) as store:
+        woo, _ = client(store.url)
+        pages = list(woo.pages("customers"))
+    assert [len(p.items) for p in pages] == [50, 1, 0]
