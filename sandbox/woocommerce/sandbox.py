@@ -288,6 +288,15 @@ class WooCommerceSandbox:
         for webhook in hooks:
             self.webhooks.enqueue(store, webhook, resource_id)
 
+    def pause_webhooks(self) -> None:
+        """The store's queue runner (Action Scheduler / WP-Cron) stops: changes queue up (and
+        coalesce) until ``resume_webhooks`` or ``flush_webhooks``."""
+        self.webhooks.stop()
+
+    def resume_webhooks(self) -> None:
+        """The queue runner is back: in ``async`` mode the worker delivers what waited."""
+        self.webhooks.start()
+
     def flush_webhooks(self) -> int:
         return self.webhooks.flush()
 

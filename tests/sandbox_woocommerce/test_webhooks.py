@@ -180,3 +180,21 @@ def test_trash_and_restore_send_deleted_and_restored(sandbox: WooCommerceSandbox
     assert got["product.restored"]["status"] == store.products[product_id].status != "trash"
     assert got["coupon.restored"]["status"] == "publish"
     assert got["order.restored"]["id"] == order_id and got["order.restored"]["status"] != "trash"
+
+
+def test_a_paused_queue_runner_holds_deliveries_until_it_resumes(store: WooStore, receiver: Receiver) -> None:
+    box = WooCommerceSandbox(webhook_mode="async")
+    box.start()
+    try:
+        live = box.add_store("busy", spec=store.spec)
+        box.create_webhook(live, topic="order.updated", delivery_url=f"{receiver.url}/hooks", secret="s")
+        box.pause_webhooks()
+        order_id = next(iter(live.orders))
+        live.update_order(order_id, customer_note="one")
+        live.update_order(order_id, customer_note="two")
+        assert box.webhooks.pending(live.name) == 1 and len(receiver.requests) == 1  # the ping
+        box.resume_webhooks()
+        assert box.wait_idle(10)
+        assert [r.json["customer_note"] for r in receiver.requests[1:]] == ["two"]
+    finally:
+        box.stop()
