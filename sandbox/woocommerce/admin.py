@@ -87,7 +87,7 @@ def settings(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> 
     if code is not None:
         state = request.args.get("comeback_state", "")
         kept = store.connect_state
-        if kept and not secrets.compare_digest(kept, state):
+        if not kept or not state or not secrets.compare_digest(kept, state):  # only a Connect of its own
             return _redirect(f"{settings_url(store)}&comeback_notice=stale")
         store.connect_state = None
         error = claim(sandbox, store, code)

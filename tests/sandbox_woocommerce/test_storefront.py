@@ -107,6 +107,7 @@ def test_a_coupon_link_fills_the_cart_and_checkout_uses_it(sandbox: WooCommerceS
 def test_the_settings_page_claims_the_code_and_the_menu_links_signed(sandbox: WooCommerceSandbox, store: WooStore,
                                                                      receiver: Receiver) -> None:
     sandbox.set_plugin(store.name, app_url=receiver.url)
+    settings_url = f"{store.url}/wp-admin/admin.php?page=comeback-settings"
     admin = requests.Session()
     connect = admin.post(f"{store.url}/wp-admin/admin-post.php", data={"action": "comeback_connect"},
                          allow_redirects=False, timeout=5)
@@ -132,6 +133,8 @@ def test_the_settings_page_claims_the_code_and_the_menu_links_signed(sandbox: Wo
     back = dict(parse_qsl(urlsplit(connect.headers["Location"]).query))["return_url"]
     stale = admin.get(f"{back}x&comeback_code=abc", allow_redirects=False, timeout=5)
     assert stale.headers["Location"].endswith("comeback_notice=stale")
+    unasked = admin.get(f"{settings_url}&comeback_code=abc", allow_redirects=False, timeout=5)
+    assert unasked.headers["Location"].endswith("comeback_notice=stale")  # a code the plugin did not ask for
     connect = admin.post(f"{store.url}/wp-admin/admin-post.php", data={"action": "comeback_connect"},
                          allow_redirects=False, timeout=5)
     back = dict(parse_qsl(urlsplit(connect.headers["Location"]).query))["return_url"]
