@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from commerce import events
-from commerce.models import Customer, DomainEvent, Order, Refund
+from commerce.consent import consent_change_record
+from commerce.models import ConsentChange, ConsentSource, Customer, DomainEvent, Order, Refund
 from integrations.webhooks import DeliveryIgnored, PayloadError
 from integrations.woocommerce import normalise, sync
 from integrations.woocommerce.handlers import webhook_handle
@@ -178,3 +179,25 @@ def test_a_malformed_object_in_a_sync_page_is_skipped_with_a_note():
     kept, skipped = sync.usable(resource="orders", items=[good, bad, "junk"])
     assert kept == [good]
     assert skipped == ["orders 728: order without currency", "orders None: order is not a JSON object"]
+
+
+def test_consent_meta_echoes_change_nothing_and_a_newer_store_opt_in_is_taken(shop):
+    customer = {**payload("customer.json"), "id": 26}
+    handle(shop, "customer.created", customer)
+    stored = Customer.objects.get(shop=shop, platform_id="26")
+    ours = consent_change_record(customer=stored, channel="email", state="unsubscribed",
+                                 source=ConsentSource.UNSUBSCRIBE_LINK, at=T0)
+
+    def delivered(state, at, modified):
+        body = {**customer, "date_modified_gmt": modified, "meta_data": [
+            {"id": 7, "key": "_comeback_email_consent", "value": {"state": state, "updated_at": at}}]}
+        handle(shop, "customer.updated", body)
+        return Customer.objects.get(pk=stored.pk).email_consent
+
+    # the echo of our own write-back, then a store-side state older than ours: ours stands
+    assert delivered("unsubscribed", "2026-03-01T12:00:00Z", "2026-03-01T12:00:05") == "unsubscribed"
+    assert delivered("subscribed", "2026-02-01T00:00:00Z", "2026-03-02T00:00:00") == "unsubscribed"
+    assert list(ConsentChange.objects.filter(customer=stored)) == [ours]
+    # the shopper opts in again in the store, later than our change: taken
+    assert delivered("subscribed", "2026-03-05T09:00:00Z", "2026-03-05T09:00:01") == "subscribed"
+    assert ConsentChange.objects.filter(customer=stored, source=ConsentSource.PLATFORM, state="subscribed").exists()
