@@ -20,9 +20,12 @@ import pytest
 import requests
 from django.utils import timezone
 
+from commerce.models import Customer
 from integrations.woocommerce.models import ConnectionStatus, WooConnection
+from loyalty.services.ledger import account_for_customer, entry_write
 from loyalty.services.program import program_enable
 from tests.factories import ShopFactory
+from tests.loyalty.helpers import customer
 
 ROOT = os.environ.get("COMEBACK_WORDPRESS_ROOT", "")
 HERE = Path(__file__).resolve().parent
@@ -167,3 +170,12 @@ def store(wordpress: WordPress, live_server: Any, transactional_db: Any, setting
     yield Store(site=wordpress, app_url=live_server.url, shop=shop, secret=secret, shopper_id=shopper_id,
                 shopper_password=password, shopper_email=email)
     wordpress.options(comeback_connection=None, comeback_secret=None)
+
+
+def member(store: Store, points: int = 120) -> None:
+    """The WordPress shopper is a customer of the store (WooCommerce customer id = WP user id)
+    with points in the program."""
+    customer(store.shop, str(store.shopper_id), store.shopper_email)
+    account = account_for_customer(shop=store.shop,
+                                   customer=Customer.objects.get(shop=store.shop, platform_id=str(store.shopper_id)))
+    entry_write(account=account, kind="adjust", source="admin", key="gift", points=points, reason="gift")

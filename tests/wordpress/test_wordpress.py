@@ -14,20 +14,10 @@ from django.utils import timezone
 
 from commerce.models import Customer
 from integrations.woocommerce.models import WooConnection
-from loyalty.services.ledger import account_for_customer, entry_write
 from tests.loyalty.helpers import customer
-from tests.wordpress.conftest import Store, widget_mount
+from tests.wordpress.conftest import Store, member, widget_mount
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def member(store: Store, points: int = 120) -> None:
-    """The WordPress shopper is a customer of the store (WooCommerce customer id = WP user id)
-    with points in the program."""
-    customer(store.shop, str(store.shopper_id), store.shopper_email)
-    account = account_for_customer(shop=store.shop,
-                                   customer=Customer.objects.get(shop=store.shop, platform_id=str(store.shopper_id)))
-    entry_write(account=account, kind="adjust", source="admin", key="gift", points=points, reason="gift")
 
 
 def page_widget(session: requests.Session, store: Store) -> dict[str, str]:

@@ -333,7 +333,9 @@
     try {
       const options = Object.assign({ credentials: "same-origin", signal: ctrl.signal }, init);
       options.headers = Object.assign({}, authHeaders, (init && init.headers) || {});
-      const res = await fetch(endpoint + path, options);
+      // WordPress with plain permalinks: the endpoint is itself a query (?rest_route=/comeback/v1),
+      // so the path's own query follows it with "&".
+      const res = await fetch(endpoint + (endpoint.includes("?") ? path.replace("?", "&") : path), options);
       const data = await res.json().catch(() => null);
       return { ok: res.ok, status: res.status, data: data || {} };
     } finally { clearTimeout(timer); }
