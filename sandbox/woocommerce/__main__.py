@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--currency", default="USD")
     parser.add_argument("--now", default=None, help="data anchor (ISO 8601); default: now")
     parser.add_argument("--app-url", default=None,
-                        help="Comeback's base URL: the stores' wc-auth callbacks and plugin go there "
-                             "(the plugin is connected once the app hands out a secret: set_plugin)")
+                        help="Comeback's base URL: every store has the Comeback plugin installed pointing "
+                             "there (wp-admin > Comeback settings > Connect)")
     parser.add_argument("--plugin-secret", default=None,
                         help="connect the Comeback plugin right away with this secret (needs --app-url)")
     parser.add_argument("--wc-auth", choices=("auto", "manual", "deny"), default="auto",
@@ -64,14 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.set_wc_auth(store.name, args.wc_auth)
         if args.rate_limit:
             sandbox.rate_limit(store.name, per_second=args.rate_limit)
-        if args.plugin_secret:
-            if not args.app_url:
-                parser.error("--plugin-secret needs --app-url")
+        if args.plugin_secret and not args.app_url:
+            parser.error("--plugin-secret needs --app-url")
+        if args.app_url:  # the plugin is installed and points at the app; connected with a secret
             sandbox.set_plugin(store.name, app_url=args.app_url, secret=args.plugin_secret)
     print(base_url, flush=True)
     for store in sandbox.stores:
         print(f"store {store.name}: {store.url}/ ({len(store.customers)} customers, {len(store.orders)} orders); "
-              f"REST {store.url}/wp-json/wc/v3; connect {store.url}/wc-auth/v1/authorize",
+              f"REST {store.url}/wp-json/wc/v3; wp-admin {store.url}/wp-admin/admin.php?page=comeback-settings",
               file=sys.stderr, flush=True)
     if args.live_interval > 0:
         sandbox.start_live(args.live_interval)
