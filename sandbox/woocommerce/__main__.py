@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=70)
     parser.add_argument("--currency", default="USD")
     parser.add_argument("--now", default=None, help="data anchor (ISO 8601); default: now")
+    parser.add_argument("--locale", default="en_US", help="the site language (WordPress locale, e.g. he_IL)")
     parser.add_argument("--app-url", default=None,
                         help="Comeback's base URL: every store has the Comeback plugin installed pointing "
                              "there (wp-admin > Comeback settings > Connect)")
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.store or ["demo"]:
         store = sandbox.add_store(name, spec=StoreSpec(
             seed=args.seed, customers=args.customers, orders=args.orders, products=args.products,
-            currency=args.currency.upper(), now=now))
+            currency=args.currency.upper(), now=now), locale=args.locale)
         sandbox.set_wc_auth(store.name, args.wc_auth)
         if args.rate_limit:
             sandbox.rate_limit(store.name, per_second=args.rate_limit)

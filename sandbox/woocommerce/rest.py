@@ -251,7 +251,8 @@ class RestApi:
     def get_system_status(self, store: WooStore, request: Request, args: Args) -> Response:
         return json_response({
             "environment": {"home_url": store.url, "site_url": store.url, "version": WC_VERSION,
-                            "wp_version": WP_VERSION, "language": "en_US"},
+                            "wp_version": WP_VERSION, "language": store.locale, "wp_multisite": False,
+                            "wp_cron": True, "default_timezone": "UTC"},
             "settings": {"api_enabled": True, "currency": store.currency,
                          "currency_symbol": "", "currency_position": "left", "thousand_separator": ",",
                          "decimal_separator": ".", "number_of_decimals": 2},

@@ -157,14 +157,15 @@ class WooCommerceSandbox:
         return f"{self.base_url}/stores/{name}"
 
     def add_store(self, name: str, *, spec: StoreSpec | None = None, timezone: str | None = None,
-                  title: str | None = None) -> WooStore:
+                  title: str | None = None, locale: str = "en_US") -> WooStore:
         """A WordPress site at ``{base_url}/stores/<name>`` seeded from ``spec`` (the shared
-        generator; default ``StoreSpec()``)."""
+        generator; default ``StoreSpec()``); ``timezone`` defaults to the currency's, ``locale`` is
+        the site language (``he_IL``, ``fa_IR``…)."""
         name = name.strip().lower()
         if not _NAME_RE.match(name):
             raise SandboxError(f"bad store name {name!r}: lower-case letters, digits and dashes")
         store = WooStore(name, spec or StoreSpec(), url_of=self.store_url, sink=self._route,
-                         timezone=timezone, title=title)
+                         timezone=timezone, title=title, locale=locale)
         with self._lock:
             self._stores[name] = store
         return store

@@ -313,13 +313,15 @@ class WooStore(str):
     __slots__ = ("__dict__",)
 
     def __new__(cls, name: str, spec: StoreSpec, *, url_of: Callable[[str], str], sink: EventSink,
-                timezone: str | None = None, title: str | None = None) -> WooStore:
+                timezone: str | None = None, title: str | None = None, locale: str = "en_US") -> WooStore:
         return super().__new__(cls, url_of(name))
 
     def __init__(self, name: str, spec: StoreSpec, *, url_of: Callable[[str], str], sink: EventSink,
-                 timezone: str | None = None, title: str | None = None) -> None:
+                 timezone: str | None = None, title: str | None = None, locale: str = "en_US") -> None:
         super().__init__()
         self.name = name
+        #: the site language (WordPress's ``get_locale()``, e.g. ``he_IL``): the storefront's default
+        self.locale = locale
         self.spec = spec
         self.site_name = title or name.replace("-", " ").title()
         self._url_of = url_of

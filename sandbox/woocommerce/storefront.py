@@ -98,13 +98,17 @@ def _redirect(url: str) -> Response:
     return Response("", status=302, headers={"Location": url})
 
 
-def _locale(request: Request) -> str:
-    value = (request.args.get("lang") or request.args.get("locale") or "en").split("-")[0].lower()
+def _locale(request: Request, store: WooStore | None = None) -> str:
+    """The page's language: ``?lang=`` (a multilingual plugin's switch), else the site's."""
+    site = (store.locale if store is not None else "en_US").split("_")[0]
+    value = (request.args.get("lang") or request.args.get("locale") or site).split("-")[0].lower()
     return value if value.isalpha() and len(value) in (2, 3) else "en"
 
 
-def wp_locale(language: str) -> str:
+def wp_locale(language: str, store: WooStore | None = None) -> str:
     """``determine_locale()`` with ``-``: ``en-US``, ``he-IL``…"""
+    if store is not None and store.locale.split("_")[0] == language:
+        return store.locale.replace("_", "-")
     return LOCALES.get(language, language)
 
 
@@ -137,7 +141,7 @@ def widget_markup(sandbox: WooCommerceSandbox, store: WooStore, customer: WooCus
     attrs = {
         "id": "comeback-widget", "class": "comeback-widget",
         "data-endpoint": f"{store.url}/wp-json/comeback/v1",
-        "data-shop": plugin["shop_domain"], "data-locale": wp_locale(locale),
+        "data-shop": plugin["shop_domain"], "data-locale": wp_locale(locale, store),
         "data-customer-id": str(customer.id) if customer else "",
         "data-login-url": f"{store.url}/my-account/",
         "data-nonce": rest_nonce(store, customer.id if customer else 0),
@@ -209,7 +213,7 @@ def home(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> Resp
     if target:
         return _with_session(_redirect(target), store, key)
     customer = current_customer(request, store)
-    locale = _locale(request)
+    locale = _locale(request, store)
     with store.lock:
         products = [p for p in store.products.values() if p.status == "publish"][:12]
         cards = "".join(
@@ -250,7 +254,7 @@ def my_account(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -
                            for o in reversed(orders))
         body = (_notices(session) + f"<h1>My account</h1><p>Hello {html.escape(customer.first_name)} "
                 f"({html.escape(customer.email)})</p><table class='orders'>{rows}</table>"
-                + widget_markup(sandbox, store, customer, _locale(request)))
+                + widget_markup(sandbox, store, customer, _locale(request, store)))
         return _with_session(_document(store, "My account", body, customer=customer), store, key)
     with store.lock:
         some = list(store.customers.values())[:15]
@@ -289,7 +293,7 @@ def cart(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> Resp
     body = (_notices(session) + f"<h1>Cart</h1><table class='shop_table cart'>{''.join(rows)}</table>"
             f"<ul class='coupons'>{coupons}</ul>"
             "<form method='post'><input name='coupon_code' placeholder='Coupon code'><button>Apply coupon</button>"
-            f"</form>{form}" + widget_markup(sandbox, store, customer, _locale(request)))
+            f"</form>{form}" + widget_markup(sandbox, store, customer, _locale(request, store)))
     return _with_session(_document(store, "Cart", body, customer=customer), store, key)
 
 
@@ -311,7 +315,7 @@ def checkout(sandbox: WooCommerceSandbox, store: WooStore, request: Request) -> 
     body = (f"<h1>Order received</h1><p class='woocommerce-thankyou-order-received'>Thank you. Your order "
             f"has been received.</p><ul><li>Order number: <strong class='order-number'>{order.id}</strong></li>"
             f"<li>Total: {wc_money(order.total)} {order.currency}</li></ul>"
-            + widget_markup(sandbox, store, customer, _locale(request)))
+            + widget_markup(sandbox, store, customer, _locale(request, store)))
     return _with_session(_document(store, "Order received", body, customer=customer), store, key)
 
 

@@ -160,3 +160,17 @@ def test_privacy_requests_sign_the_body(sandbox: WooCommerceSandbox, store: WooS
     assert params["body_sha256"] == [hashlib.sha256(request.body).hexdigest()]
     assert json.loads(request.body) == {"email": "dana@example.com"}
     assert params["signature"] == [proxy_signature(params, SECRET)]
+
+
+def test_a_hebrew_site_speaks_hebrew_unless_asked_otherwise(sandbox: WooCommerceSandbox, store: WooStore,
+                                                            receiver: Receiver) -> None:
+    hebrew = sandbox.add_store("hanut", spec=store.spec, locale="he_IL")
+    sandbox.set_plugin(hebrew.name, app_url=receiver.url, secret=SECRET)
+    page = requests.get(f"{hebrew}/", timeout=5).text
+    assert 'data-locale="he-IL"' in page and "dir='rtl'" in page
+    assert 'data-locale="en-US"' in requests.get(f"{hebrew}/?lang=en", timeout=5).text
+    key = sandbox.create_api_key(hebrew.name)
+    sandbox.https = True
+    status = requests.get(f"{hebrew}/wp-json/wc/v3/system_status", timeout=5,
+                          auth=(key.consumer_key, key.consumer_secret)).json()
+    assert status["environment"]["language"] == "he_IL"
