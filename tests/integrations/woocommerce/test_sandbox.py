@@ -28,7 +28,7 @@ from sandbox.store.generator import StoreSpec
 from sandbox.woocommerce import WooCommerceSandbox
 from tests.integrations.woocommerce.helpers import delivery, woo_shop
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 class Boom(Exception):
