@@ -76,13 +76,15 @@ class WooCommerceSandbox:
     def __init__(self, *, webhook_mode: str = "async", webhook_timeout: float = 5.0,
                  require_https_callback: bool = False, https: bool = False, tls: bool = False,
                  public_url: str | None = None,
-                 quiet: bool = True, callback_timeout: float = 60.0, proxy_timeout: float = 30.0) -> None:
+                 quiet: bool = True, callback_timeout: float = 60.0, proxy_timeout: float = 30.0,
+                 rate_limit: float | None = None, rate_limit_burst: int = 10) -> None:
         """``webhook_mode``: ``async`` (a worker delivers), ``manual`` (``flush_webhooks``) or ``sync``.
         ``require_https_callback``: wc-auth refuses an ``http://`` callback_url, as WooCommerce does
         (off by default: the app runs on plain http locally).  ``https``: treat requests as https
         (a TLS-terminating proxy in front): REST accepts Basic auth / query-string keys.  ``tls``:
         serve https itself with a throw-away self-signed certificate (clients: ``verify=False``),
-        so store URLs are ``https://`` and the official client uses Basic auth."""
+        so store URLs are ``https://`` and the official client uses Basic auth.  ``rate_limit``: every
+        store's REST API allows that many requests per second (bursts of ``rate_limit_burst``)."""
         self.webhooks = WebhookDeliverer(mode=webhook_mode, timeout=webhook_timeout)
         self.require_https_callback = require_https_callback
         self.https = https or tls
@@ -91,6 +93,8 @@ class WooCommerceSandbox:
         self.quiet = quiet
         self.callback_timeout = callback_timeout
         self.proxy_timeout = proxy_timeout
+        self.default_rate_limit = rate_limit
+        self.default_rate_limit_burst = rate_limit_burst
         #: every wc-auth callback POST (store, url, body), for tests
         self.wc_auth_callbacks: list[dict[str, Any]] = []
         #: every storefront request the plugin forwarded to the app (store, method, url, params)
@@ -168,6 +172,8 @@ class WooCommerceSandbox:
                          timezone=timezone, title=title, locale=locale)
         with self._lock:
             self._stores[name] = store
+        if self.default_rate_limit:
+            self.rate_limit(name, per_second=self.default_rate_limit, burst=self.default_rate_limit_burst)
         return store
 
     def find_store(self, name_or_url: str) -> WooStore | None:

@@ -72,6 +72,10 @@ class Delivery:
     dropped: bool = False
 
     @property
+    def status_code(self) -> int | None:
+        return self.status
+
+    @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 303
 
