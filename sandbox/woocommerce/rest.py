@@ -175,7 +175,11 @@ class RestApi:
             handler = getattr(self, f"put_{name}", None)
         if handler is None:
             raise NO_ROUTE
-        return handler(store, request, Args(request), **ids)
+        response: Response = handler(store, request, Args(request), **ids)
+        fields = request.args.get("_fields")
+        if fields and response.status_code < 400:
+            response.set_data(wp_json(_only_fields(json.loads(response.get_data()), fields)))
+        return response
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -671,6 +675,28 @@ class RestApi:
             body = store.webhook_json(webhook)
             del store.webhooks[id]
         return json_response(body)
+
+
+def _only_fields(data: Any, fields: str) -> Any:
+    """WordPress's ``_fields=id,billing.email``: keep only those (nested with dots)."""
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+
+    def pick(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return item
+        out: dict[str, Any] = {}
+        for path in wanted:
+            head, _, rest = path.partition(".")
+            if head not in item:
+                continue
+            if not rest:
+                out[head] = item[head]
+            elif isinstance(item[head], dict):
+                inner = _only_fields(item[head], rest)
+                out[head] = {**out.get(head, {}), **inner} if isinstance(out.get(head), dict) else inner
+        return out
+
+    return [pick(x) for x in data] if isinstance(data, list) else pick(data)
 
 
 def _valid_topic(topic: str) -> bool:

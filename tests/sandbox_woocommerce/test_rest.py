@@ -146,3 +146,10 @@ def test_malformed_writes_are_400s(sandbox: WooCommerceSandbox, store: WooStore,
                         headers={"Content-Type": "application/json"},
                         params={"consumer_key": key.consumer_key, "consumer_secret": key.consumer_secret})
     assert raw.status_code == 400 and raw.json()["code"] == "rest_invalid_json"
+
+
+def test_fields_trims_the_answer_as_wordpress_does(store: WooStore, wc: API) -> None:
+    answer = wc.get("orders", params={"per_page": 3, "_fields": "id,date_modified_gmt,billing.email"})
+    assert answer.status_code == 200 and answer.headers["X-WP-Total"] == str(len(store.orders))
+    assert all(set(o) == {"id", "date_modified_gmt", "billing"} and set(o["billing"]) == {"email"}
+               for o in answer.json())
