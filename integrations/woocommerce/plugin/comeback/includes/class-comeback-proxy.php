@@ -162,7 +162,7 @@ final class Comeback_Proxy {
 			return self::error( 502, 'bad_gateway', __( 'Comeback answered with something unexpected.', 'comeback' ) );
 		}
 		$answer = new WP_REST_Response( $data, $status );
-		$retry = wp_remote_retrieve_header( $response, 'retry-after' );
+		$retry  = wp_remote_retrieve_header( $response, 'retry-after' );
 		if ( $retry ) {
 			$answer->header( 'Retry-After', (string) $retry );
 		}
