@@ -290,3 +290,19 @@ def test_changing_the_app_address_in_the_settings_disconnects(store: Store) -> N
     assert store.site.option("comeback_app_url") == "https://staging.comeback.example.com"
     assert store.site.option("comeback_secret") is None
     assert "connect the store again" in saved
+
+
+def test_only_widget_shaped_paths_are_forwarded(store: Store) -> None:
+    for path in ("loyalty%2F..%2F..%2Fdashboard", "loyalty/../admin", "..", "loyalty.json", "a//b"):
+        response = requests.get(f"{store.site.url}/?rest_route=/comeback/v1/{path}", timeout=30)
+        assert response.status_code == 404, (path, response.text[:200])
+        assert response.json()["code"] == "rest_no_route"
+
+
+def test_deleting_the_plugin_forgets_the_connection(store: Store) -> None:
+    store.site.tool("uninstall")
+    try:
+        for name in ("comeback_app_url", "comeback_connection", "comeback_secret"):
+            assert store.site.option(name) is None, name
+    finally:
+        store.site.tool("setup")

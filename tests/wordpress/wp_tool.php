@@ -9,6 +9,7 @@
  *   php wp_tool.php <wordpress root> option <name>          print one option as JSON
  *   php wp_tool.php <wordpress root> permalinks <structure> '' = plain links (?rest_route=)
  *   php wp_tool.php <wordpress root> privacy export|erase <email>   run the plugin's exporter / eraser
+ *   php wp_tool.php <wordpress root> uninstall              run the plugin's uninstall.php
  *
  * HTTP_HOST must be set (Debian's wp-config picks the site's config file by host).
  */
@@ -96,6 +97,11 @@ switch ( $command ) {
 			exit( 1 );
 		}
 		echo wp_json_encode( $result );
+		break;
+
+	case 'uninstall':
+		// What deleting the plugin on the Plugins screen runs first (its files stay here).
+		uninstall_plugin( 'comeback/comeback.php' );
 		break;
 
 	case 'permalinks':
