@@ -208,7 +208,7 @@ def key_grant_parse(body: bytes) -> KeyGrant:
     (``user_id`` is our state, a string; ``key_id`` a number)."""
     try:
         payload: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # RecursionError: nested thousands deep
         raise _refused("the body is not JSON", code="invalid_payload") from error
     if not isinstance(payload, dict):
         raise _refused("the body is not a JSON object", code="invalid_payload")

@@ -92,7 +92,7 @@ def woocommerce_connected(request: HttpRequest) -> HttpResponse:
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
         payload = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # RecursionError: nested thousands deep
         raise ApplicationError("the body must be a JSON object", status=400, code="invalid_payload") from error
     if not isinstance(payload, dict):
         raise ApplicationError("the body must be a JSON object", status=400, code="invalid_payload")
