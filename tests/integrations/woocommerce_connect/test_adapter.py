@@ -4,6 +4,7 @@ import pytest
 
 from billing.plans import paid_plan
 from integrations.platforms import adapter_for, platform_registration
+from integrations.woocommerce.models import WooConnection, WooWebhook
 from retention_app.errors import ApplicationError
 from tests.integrations.woocommerce_connect.helpers import connected_shop
 
@@ -40,3 +41,22 @@ def test_woocommerce_has_no_app_billing():
         adapter.subscription_create(shop=shop, plan=paid_plan(), return_url="https://x",
                                     test=True)
     assert "WooCommerce" in refused.value.message and refused.value.status < 500
+
+
+def test_operators_see_connections_and_webhooks_but_never_a_secret(admin_client):
+    shop = connected_shop()
+    webhook = WooWebhook.objects.create(shop=shop, topic="order.updated", platform_id="5", secret="s" * 64)
+    connection = WooConnection.objects.get(shop=shop)
+    pages = [
+        admin_client.get("/admin/woocommerce_platform/wooconnection/"),
+        admin_client.get(f"/admin/woocommerce_platform/wooconnection/{connection.pk}/change/"),
+        admin_client.get("/admin/woocommerce_platform/woowebhook/"),
+        admin_client.get(f"/admin/woocommerce_platform/woowebhook/{webhook.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        text = page.content.decode()
+        for secret in (connection.consumer_key, connection.consumer_secret, connection.plugin_secret, webhook.secret,
+                       connection.state):
+            assert secret not in text
+    assert shop.domain in pages[0].content.decode()
