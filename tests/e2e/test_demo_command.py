@@ -154,7 +154,8 @@ class Demo:
 
 @pytest.fixture
 def live_demo(tmp_path: Path) -> Iterator[tuple[Demo, Path]]:
-    demo = Demo(demo_env(tmp_path, DEMO_LIVE_INTERVAL="0.5", DEMO_STATUS_INTERVAL="1"))
+    demo = Demo(demo_env(tmp_path, DEMO_LIVE_INTERVAL="0.5", DEMO_WOO_LIVE_INTERVAL="0.5",
+                         DEMO_STATUS_INTERVAL="1"))
     try:
         yield demo, tmp_path / "comeback.sqlite3"
     finally:

@@ -89,6 +89,11 @@ class Command(BaseCommand):
                             default=os.environ.get("DEMO_WOO_CUSTOMERS", "800"))
         parser.add_argument("--woo-orders", type=_bounded(int, 0, 5_000_000, "a number of orders"),
                             default=os.environ.get("DEMO_WOO_ORDERS", "2400"))
+        parser.add_argument("--woo-live-interval",
+                            type=_bounded(float, 0.1, 86_400, "seconds between live orders"),
+                            default=os.environ.get("DEMO_WOO_LIVE_INTERVAL", "15"),
+                            help="the WooCommerce store's pace (a smaller store; on the Free plan, whose monthly"
+                                 " order limit a fast pace reaches within minutes)")
         parser.add_argument("--status-interval", type=_bounded(float, 0.5, 3600, "seconds between status lines"),
                             default=os.environ.get("DEMO_STATUS_INTERVAL", "30"))
         parser.add_argument("--exit-after-install", action="store_true",
@@ -161,9 +166,9 @@ class Command(BaseCommand):
             if options["exit_after_install"]:
                 return
             sandbox.start_live(interval_seconds=options["live_interval"])
-            woo.start_live(interval_seconds=options["live_interval"])
-            self._say(f"both stores are live: a new order about every {options['live_interval']:g}s in each."
-                      " Ctrl-C stops.")
+            woo.start_live(interval_seconds=options["woo_live_interval"])
+            self._say(f"both stores are live: a new order about every {options['live_interval']:g}s in the Shopify"
+                      f" store, every {options['woo_live_interval']:g}s in the WooCommerce one. Ctrl-C stops.")
             from campaigns.models import Message
             from campaigns.services.engine import run_due
 
