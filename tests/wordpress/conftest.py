@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -106,6 +107,7 @@ def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPress]:
         [*php, "-S", f"127.0.0.1:{port}", "-t", ROOT, str(HERE / "router.php")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "COMEBACK_WP_DEBUG_LOG": str(debug_log), "PHP_CLI_SERVER_WORKERS": "4"},
+        start_new_session=True,  # its own process group: the workers it forks stop with it
     )
     site = WordPress(url=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}", debug_log=debug_log, php=php)
     try:
@@ -120,7 +122,7 @@ def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPress]:
             time.sleep(0.2)
         yield site
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
 
 
