@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -133,7 +134,42 @@ def store_address_verify(raw: str) -> StoreAddress:
     return address
 
 
-def _return_url_clean(raw: str, store: StoreAddress) -> str:
+HOME_DISCOVERY_TIMEOUT = 5.0
+
+
+def store_home_discover(address: StoreAddress) -> StoreAddress:
+    """The store as WordPress itself names it (the REST index's ``home``), so that a merchant who
+    typed ``shop.example`` for a WordPress at ``https://www.shop.example`` is connected to the
+    latter: API calls to the typed address would be redirected, and a redirect to another host
+    drops the keys.  Every hop is checked like the typed address; anything unexpected keeps it."""
+    current = address
+    for _hop in range(3):
+        try:
+            response = requests.get(f"{current.url}/wp-json/", timeout=HOME_DISCOVERY_TIMEOUT, allow_redirects=False,
+                                    headers={"Accept": "application/json", "User-Agent": "Comeback/1.0"})
+        except requests.RequestException:
+            return current
+        if response.is_redirect:
+            location = response.headers.get("Location", "").split("/wp-json", 1)[0].split("?", 1)[0]
+            try:
+                current = store_address_verify(requests.compat.urljoin(current.url + "/", location))
+            except ApplicationError:
+                return address
+            continue
+        try:
+            home = response.json().get("home") if response.status_code == 200 else None
+        except (ValueError, AttributeError, RecursionError):
+            home = None
+        if not isinstance(home, str) or not home:
+            return current
+        try:
+            return store_address_verify(home)
+        except ApplicationError:
+            return current
+    return current
+
+
+def _return_url_clean(raw: str, *, hosts: set[str]) -> str:
     """The plugin's settings page: an http(s) URL on the store's own host (never elsewhere: the
     single-use code travels to it)."""
     text = (raw or "").strip()
@@ -145,7 +181,7 @@ def _return_url_clean(raw: str, store: StoreAddress) -> str:
     except ValueError as error:
         raise ApplicationError(_("The return address is not a web address."), status=400,
                                code="invalid_return_url") from error
-    if (parts.scheme.lower() not in ("http", "https") or hostname != store.hostname.strip("[]")
+    if (parts.scheme.lower() not in ("http", "https") or hostname not in hosts
             or parts.username is not None or len(text) > 1000 or not text.isprintable()):
         raise ApplicationError(_("The return address must be a page of the store itself."), status=400,
                                code="invalid_return_url")
@@ -169,8 +205,9 @@ class ConnectStart:
 def connect_start(*, store_url: str, return_url: str = "", session_key: str = "",
                   user: Any = None) -> ConnectStart:
     """A pending connection (10 minutes) and the store's wc-auth page to send the merchant to."""
-    address = store_address_verify(store_url)
-    plugin_page = _return_url_clean(return_url, address)
+    typed = store_address_verify(store_url)
+    address = store_home_discover(typed)
+    plugin_page = _return_url_clean(return_url, hosts={typed.hostname.strip("[]"), address.hostname.strip("[]")})
     now = timezone.now()
     WooConnection.objects.filter(status=ConnectionStatus.PENDING, expires_at__lt=now - timedelta(days=1)).delete()
     connection = WooConnection.objects.create(

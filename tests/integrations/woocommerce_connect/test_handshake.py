@@ -372,3 +372,17 @@ def test_disconnecting_with_erase_deletes_the_stores_data(app, sandbox):
     assert shop.status == "redacted"
     assert not Customer.objects.filter(shop=shop).exists()
     assert not WooWebhook.objects.filter(shop=shop).exists()
+
+
+def test_the_store_is_connected_under_the_address_wordpress_gives_itself(sandbox, db):
+    # given the merchant types another name of the same WordPress (localhost for 127.0.0.1,
+    # as shop.example for www.shop.example)
+    store = small_store(sandbox)
+    typed = store.url.replace("127.0.0.1", "localhost")
+    # when the connect starts
+    started = connect_start(store_url=typed, session_key="b",
+                            return_url=f"{typed}/wp-admin/admin.php?page=comeback")
+    # then the store's own home address is the one used (the REST index's "home")
+    assert started.connection.store_url == store.url
+    assert started.authorize_url.startswith(f"{store.url}/wc-auth/v1/authorize?")
+    assert started.connection.domain == store.url.split("://", 1)[1]
