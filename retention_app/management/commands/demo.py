@@ -104,7 +104,7 @@ class Command(BaseCommand):
 
         port = options["port"]
         app_url = f"http://127.0.0.1:{port}"
-        woo_port = options["woo_port"] if options["woo_port"] is not None else port + 1
+        woo_port = options["woo_port"] if options["woo_port"] is not None else (port + 1 if port < 65535 else port - 1)
         self._say("migrating the database")
         call_command("migrate", verbosity=0, interactive=False)
         self._check_stored_secrets()
@@ -187,8 +187,10 @@ class Command(BaseCommand):
         finally:
             server.terminate()
             server.wait(timeout=10)
-            sandbox.stop()
-            woo.stop()
+            try:
+                sandbox.stop()
+            finally:
+                woo.stop()
 
     def _paid_plan(self, shop: Shop, store: Any, app_url: str) -> None:
         """The demo store is on the paid plan (a test charge the merchant approved in the sandbox),
