@@ -211,17 +211,24 @@ def _reverse(
 
 def refund_points_reverse(*, refund: Refund) -> LedgerEntry | None:
     """A partial refund takes back points in proportion to the refunded merchandise (rounded
-    down, each refund once); a shipping-only refund takes back nothing."""
+    down, each refund once); a shipping-only refund takes back nothing.  A refund that names no
+    lines (an amount refunded by hand, common in WooCommerce) counts by its amount less shipping,
+    against the order's total less shipping."""
     order = refund.order
     earned = _earned_for(order)
     if earned is None:
         return None
-    refunded = RefundLine.objects.filter(refund=refund).aggregate(total=Sum("subtotal"))["total"] or ZERO
-    merchandise = sum((_line_net(line) for line in order.lines.all()), ZERO)
+    refunded = RefundLine.objects.filter(refund=refund).aggregate(total=Sum("subtotal"))["total"]
+    if refunded is not None:
+        merchandise = sum((_line_net(line) for line in order.lines.all()), ZERO)
+    else:
+        refunded = (refund.amount or ZERO) - (refund.shipping_amount or ZERO)
+        merchandise = (order.total or ZERO) - (order.total_shipping or ZERO)
     if refunded <= 0 or merchandise <= 0:
         return None
-    share = min(refunded / merchandise, Decimal("1"))
-    points = min(math.floor(earned.points * share), earned.points - _reversed_for(order))
+    # Multiply before dividing: 29 points x 9.00 / 29.00 is 9, where 29 x (9.00 / 29.00) is 8.99...
+    share_points = math.floor(earned.points * min(refunded, merchandise) / merchandise)
+    points = min(share_points, earned.points - _reversed_for(order))
     return _reverse(earned=earned, order=order, points=points, key=f"reverse:refund:{refund.platform_id}",
                     source=EntrySource.REFUND, reason=f"refund on order {order.name}",
                     occurred_at=refund.processed_at or timezone.now())

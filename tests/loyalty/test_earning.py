@@ -1,5 +1,6 @@
 """Purchase points, pending window, reversals for refunds and cancellations, guests."""
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -85,6 +86,28 @@ def test_shipping_only_refund_reverses_nothing(shop):
                         refunds=(refund("r1", "1", [], shipping="9.00"),)))
     assert not LedgerEntry.objects.filter(kind="reverse").exists()
     assert balance(shop).total == 50
+
+
+def test_a_refund_of_a_third_takes_back_exactly_a_third(shop):
+    # 29 x (9.00 / 29.00) is 8.999... in Decimal: the share is computed before rounding down
+    lines = [line("1a", 1, "20.00"), line("1b", 1, "9.00")]
+    deliver(shop, order("1", lines))  # 29 points
+    r1 = refund("r1", "1", [("1b", 1, "9.00")])
+    deliver(shop, order("1", lines, version=1, status="partially_refunded", refunds=(r1,)))
+    assert LedgerEntry.objects.get(idempotency_key="reverse:refund:r1").points == -9
+    assert balance(shop).total == 20
+
+
+def test_an_amount_refunded_without_lines_takes_back_its_share_of_the_goods(shop):
+    # WooCommerce's "refund 25.00" with no items: its amount less shipping, against the order's
+    # total less shipping (tax on both sides)
+    lines = [line("1a", 1, "100.00")]
+    deliver(shop, order("1", lines, tax="10.00", shipping="5.00"))  # 100 points
+    by_hand = dataclasses.replace(refund("r1", "1", [], shipping="5.00"), amount=Decimal("32.50"))  # 27.50 + 5.00
+    deliver(shop, order("1", lines, tax="10.00", shipping="5.00", version=1, status="partially_refunded",
+                        refunds=(by_hand,)))
+    assert LedgerEntry.objects.get(idempotency_key="reverse:refund:r1").points == -25  # 27.50 / 110.00
+    assert balance(shop).total == 75
 
 
 def test_cancellation_reverses_what_is_left(shop):
