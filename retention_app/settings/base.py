@@ -307,7 +307,8 @@ keys_refuse_public(secret_key=SECRET_KEY, encryption_keys=FIELD_ENCRYPTION_KEYS)
 # One Content-Security-Policy (django-csp) for every response: scripts and styles from this origin
 # only, plus a per-response nonce for the few inline <style> blocks; no inline event handlers or
 # style attributes anywhere.  Nothing may frame a page, except that embedded dashboard pages allow
-# their own shop's admin (dashboard/auth.py: embedded_headers, which also allows App Bridge's CDN).
+# their own shop's admin (the platform's EmbeddedAdmin.frame_headers, e.g. Shopify's in
+# integrations/shopify/admin_session.py, which also allows App Bridge's CDN).
 CONTENT_SECURITY_POLICY: dict[str, dict[str, object]] = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -374,6 +375,8 @@ SHOPIFY_BULK_TIMEOUT_SECONDS = float(os.environ.get("SHOPIFY_BULK_TIMEOUT_SECOND
 # Stores on this machine (http://127.0.0.1:..., the sandbox, a local WordPress) may be connected:
 # on in development, off in production, where a store must be https on a public address (no SSRF).
 WOOCOMMERCE_ALLOW_LOCAL_STORES = env_bool("WOOCOMMERCE_ALLOW_LOCAL_STORES", DEBUG)
+# Seconds to wait for a store's REST API (background work; calls a shopper waits on wait at most 5).
+WOOCOMMERCE_HTTP_TIMEOUT = float(os.environ.get("WOOCOMMERCE_HTTP_TIMEOUT", "20"))
 # Requests the WordPress plugin signs for the storefront widget (``/proxy/*``) are refused when
 # their timestamp is further than this from now; the plugin's admin link lives 60 seconds.
 STOREFRONT_PROXY_MAX_AGE_SECONDS = int(os.environ.get("STOREFRONT_PROXY_MAX_AGE_SECONDS", "300"))
