@@ -114,8 +114,9 @@ def truth_totals(store: WooStore) -> tuple[int, Decimal, int]:
 
 def db_totals(shop: Shop) -> tuple[int, Decimal, int]:
     orders = Order.objects.filter(shop=shop)
-    return (orders.count(), orders.aggregate(total=Sum("total"))["total"] or Decimal("0"),
-            Refund.objects.filter(shop=shop).count())
+    total = orders.aggregate(total=Sum("total"))["total"] or Decimal("0")
+    # (SQLite sums decimals as floats: the cents are what must match)
+    return (orders.count(), Decimal(total).quantize(Decimal("0.01")), Refund.objects.filter(shop=shop).count())
 
 
 def registered_customers(shop: Shop) -> set[str]:
