@@ -169,6 +169,17 @@ class WooClient:
                 return
             number += 1
 
+    def site(self) -> dict[str, Any]:
+        """The WordPress site's public index (``GET /wp-json/``: ``name``, ``description``,
+        ``timezone_string``), or ``{}`` when the store does not answer it (nothing depends on it)."""
+        try:
+            response = requests.get(f"{self.credentials.store_url.rstrip('/')}/wp-json/", allow_redirects=False,
+                                    timeout=min(self.api.timeout, 10), headers={"Accept": "application/json"})
+            data = response.json() if response.status_code == 200 else {}
+        except (requests.RequestException, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     # --- the machinery ------------------------------------------------------------------------
 
     def _call(self, method: str, endpoint: str, params: dict[str, Any], data: Any) -> requests.Response:

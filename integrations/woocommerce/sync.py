@@ -327,10 +327,11 @@ def _settings_values(items: Any) -> dict[str, Any]:
 def shop_details(*, credentials: Credentials, client: WooClient | None = None) -> dict[str, str]:
     """Name, currency, time zone and locale of the store.
 
-    Currency and the store's country come from ``/settings/general``; the locale (WordPress's
-    ``en_US`` -> ``en-US``), name and time zone from ``/system_status`` when it carries them
-    (WordPress's ``timezone_string``); otherwise the time zone is the one of the store's country
-    and state, and the name the store's host."""
+    Currency and the store's country come from ``/settings/general``; the name and time zone from
+    the site's index (``/wp-json/``: the site title, WordPress's ``timezone_string``), else
+    ``/system_status``; the locale (WordPress's ``en_US`` -> ``en-US``) from ``/system_status``;
+    failing those the time zone is the one of the store's country and state, and the name the
+    store's host."""
     client = client or WooClient(credentials, timeout=10, attempts=2)
     general = _settings_values(client.get("settings/general"))
     try:
@@ -342,14 +343,15 @@ def shop_details(*, credentials: Credentials, client: WooClient | None = None) -
     store_settings = status.get("settings") if isinstance(status, dict) else None
     store_settings = store_settings if isinstance(store_settings, dict) else {}
     country, _, state = str(general.get("woocommerce_default_country") or "").partition(":")
-    zone = str(environment.get("timezone_string") or environment.get("timezone")
+    site = client.site()
+    zone = str(site.get("timezone_string") or environment.get("timezone_string") or environment.get("timezone")
                or store_settings.get("timezone_string") or "")
-    if not zone or zone.startswith(("UTC+", "UTC-")):
+    if not zone or zone.startswith(("UTC+", "UTC-")):  # a bare offset: the country's zone is better
         zone = geo.timezone_for(country_code=country.upper(), province_code=state.upper()) or "UTC"
     language = str(environment.get("language") or environment.get("locale") or "")
     host = urlsplit(credentials.store_url).hostname or ""
     return {
-        "name": str(environment.get("site_title") or store_settings.get("blogname") or host)[:255],
+        "name": str(site.get("name") or environment.get("site_title") or store_settings.get("blogname") or host)[:255],
         "currency": str(general.get("woocommerce_currency") or store_settings.get("currency") or "").upper(),
         "timezone": zone,
         "locale": language.replace("_", "-")[:16],

@@ -188,6 +188,7 @@ def test_consent_round_trip_through_the_customers_meta(shop, store, woo):
 
 def test_shop_details(store, woo):
     details = sync.shop_details(credentials=woo.credentials, client=woo)
+    assert details["name"] == store.site_name  # the site title, from /wp-json/ (not the host)
     assert details["currency"] == "USD"
     assert details["timezone"] == "America/New_York"  # the store's country and state (US:NY)
     assert details["locale"] == "en-US"
