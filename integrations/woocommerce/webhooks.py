@@ -90,6 +90,10 @@ def inbound_webhook(*, body: bytes, headers: Mapping[str, str]) -> InboundWebhoo
     delivery_id = header(headers, "X-WC-Webhook-Delivery-ID").strip()
     if not _TOPIC.fullmatch(topic):
         raise WebhookRejected("malformed X-WC-Webhook-Topic: expected a topic such as order.updated")
+    if topic != webhook.topic:
+        # The signature covers the body only: a genuine order.updated body replayed as
+        # order.deleted must not delete the order.  Each of our webhooks has one topic.
+        raise WebhookUnauthorized(f"X-WC-Webhook-Topic {topic} is not the topic of webhook {webhook_id}")
     if not _DELIVERY_ID.fullmatch(delivery_id):
         raise WebhookRejected("malformed X-WC-Webhook-Delivery-ID")
     kept = {key: value for key, value in headers.items()

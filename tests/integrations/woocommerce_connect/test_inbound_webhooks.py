@@ -104,3 +104,10 @@ def test_a_store_whose_wordpress_address_has_www_is_still_recognised(client):
     # then it is the shop's delivery
     assert response.status_code == 200
     assert WebhookDelivery.objects.get().shop_domain == "shop.example"
+
+
+def test_a_genuine_body_replayed_under_another_topic_is_refused(client, shop):
+    # the signature covers the body, not the headers: order.updated's body sent as order.deleted
+    response = deliver(client, json.dumps(ORDER).encode(), topic="order.deleted")
+    assert response.status_code == 401
+    assert not WebhookDelivery.objects.exists()
