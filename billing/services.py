@@ -103,6 +103,20 @@ def subscriptions_verified_apply(*, shop: Shop, active: list[SubscriptionState],
         return row
 
 
+def plan_arranged_set(*, shop: Shop, paid: bool, actor: str, at: datetime) -> ShopPlan:
+    """An operator puts a shop whose platform has no app billing (WooCommerce) on the paid plan,
+    or back on Free: the arrangement is recorded like a subscription (``arranged:`` id, who did
+    it), so the limits, the dashboard and the upgrade event behave as for a platform's own."""
+    state = SubscriptionState(
+        platform_id=f"arranged:{shop.pk}:{at:%Y%m%dT%H%M%S}", name=paid_plan().name,
+        status=SubscriptionStatus.ACTIVE if paid else SubscriptionStatus.CANCELLED, test=False)
+    with transaction.atomic():
+        row = _lock(shop)
+        _set(row, state, at)
+        logger.info("%s: plan %s arranged by %s", shop.domain, row.plan, actor)
+    return row
+
+
 def subscription_pending_record(*, shop: Shop, platform_id: str, name: str, test: bool, at: datetime) -> ShopPlan:
     """The merchant was sent to approve a new subscription; a paid plan stays as it is meanwhile."""
     with transaction.atomic():

@@ -51,6 +51,35 @@ class ShopAdmin(admin.ModelAdmin):
                        "access", "access_token_expires_at", "refresh_token_expires_at",
                        "reauthorization_required_at", "sync_state", "customer_count", "order_count")
 
+    actions = ["plan_arrange_paid", "plan_arrange_free"]
+
+    def _plan_arrange(self, request: HttpRequest, shops: QuerySet[Shop], *, paid: bool) -> None:
+        """Shops whose platform has no app billing (WooCommerce) change plans here; the others'
+        plans follow their platform's billing and are left as they are (and said so)."""
+        from integrations.billing import plan_arrange
+        from retention_app.errors import ApplicationError
+
+        changed, refused = 0, []
+        for shop in shops:
+            try:
+                plan_arrange(shop=shop, paid=paid, actor=f"operator:{request.user.get_username()}")
+                changed += 1
+            except ApplicationError:
+                refused.append(shop.domain)
+        if changed:
+            self.message_user(request, f"{changed} shop(s) now on the {'paid' if paid else 'Free'} plan.")
+        if refused:
+            self.message_user(request, "Billed by their platform, left unchanged: " + ", ".join(refused),
+                              level=messages.WARNING)
+
+    @admin.action(description="Put on the paid plan (platforms without app billing, e.g. WooCommerce)")
+    def plan_arrange_paid(self, request: HttpRequest, shops: QuerySet[Shop]) -> None:
+        self._plan_arrange(request, shops, paid=True)
+
+    @admin.action(description="Put back on the Free plan (platforms without app billing)")
+    def plan_arrange_free(self, request: HttpRequest, shops: QuerySet[Shop]) -> None:
+        self._plan_arrange(request, shops, paid=False)
+
     @admin.display(description="platform access")
     def access(self, shop: Shop) -> str:
         """Whether the app can still call the store's API, and with what kind of token."""

@@ -92,6 +92,9 @@ def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
 @dashboard_view
 def plan_cancel(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
     """Back to Free: cancel the subscription at the platform (nothing else changes)."""
+    if not platform_registration(access.shop.platform).billing:
+        raise ApplicationError(_("This store's platform has no app billing: contact Comeback support to "
+                                 "change plans."), status=400, code="no_platform_billing")
     try:
         billing.plan_cancel(shop=access.shop)
     except Exception as error:

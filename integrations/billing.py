@@ -9,7 +9,8 @@ from billing.models import ShopPlan
 from billing.plans import PlanCode, paid_plan
 from billing.selectors import shop_plan_get
 from commerce.models import Shop
-from integrations.platforms import adapter_for
+from integrations.platforms import adapter_for, platform_registration
+from retention_app.errors import ApplicationError
 
 
 def plan_upgrade_start(*, shop: Shop, return_url: str) -> str:
@@ -27,6 +28,8 @@ def plan_upgrade_start(*, shop: Shop, return_url: str) -> str:
 def plan_sync(*, shop: Shop) -> ShopPlan:
     """Ask the platform what is active now and store it: after the approval page (never trusting
     the query string) and in the periodic reconciliation."""
+    if not platform_registration(shop.platform).billing:  # arranged by an operator: nothing to ask
+        return shop_plan_get(shop=shop)
     # the platform dates its changes to the second: a change in this same second still wins
     asked_at = timezone.now().replace(microsecond=0)
     active = adapter_for(shop.platform).subscription_status(shop=shop)
@@ -50,3 +53,12 @@ def plan_return_verify(*, shop: Shop, charge_id: str) -> ShopPlan | None:
     if not charge_id.isdigit() or row.subscription_id.rsplit("/", 1)[-1] != charge_id:
         return None
     return plan_sync(shop=shop)
+
+
+def plan_arrange(*, shop: Shop, paid: bool, actor: str) -> ShopPlan:
+    """An operator changes the plan of a shop whose platform has no app billing (WooCommerce);
+    a platform that bills (Shopify) keeps its own subscription as the only source of truth."""
+    if platform_registration(shop.platform).billing:
+        raise ApplicationError(f"{shop.domain}: the plan follows the platform's own billing", status=400)
+    return billing_services.plan_arranged_set(shop=shop, paid=paid, actor=actor,
+                                              at=timezone.now().replace(microsecond=0))

@@ -8,6 +8,7 @@ import pytest
 from billing.models import ShopPlan
 from dashboard.models import MembershipRole
 from dashboard.services import membership_grant
+from integrations.tasks import plan_sync_shop
 from tests.factories import ShopFactory, UserFactory
 
 
@@ -48,3 +49,24 @@ def test_a_shopify_store_is_still_billed_by_shopify(client: Any, db: Any) -> Non
     client.force_login(user)
     page = client.get("/dashboard/plan/").content.decode()
     assert "Billed by Shopify with your store" in page and 'id="plan-upgrade"' in page
+
+
+def test_an_operator_arranges_the_paid_plan_for_a_woocommerce_store_and_the_reconciliation_keeps_it(
+        client: Any, woo_member: Any, admin_client: Any) -> None:
+    shopify = ShopFactory(domain="gamma.myshopify.com")
+    answer = admin_client.post("/admin/commerce/shop/", {
+        "action": "plan_arrange_paid", "_selected_action": [woo_member.pk, shopify.pk]}, follow=True)
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert "1 shop(s) now on the paid plan" in page and "left unchanged: gamma.myshopify.com" in page
+    row = ShopPlan.objects.get(shop=woo_member)
+    assert row.plan == "paid" and row.subscription_id.startswith("arranged:")
+    assert not ShopPlan.objects.filter(shop=shopify, plan="paid").exists()  # Shopify's billing decides there
+    # the periodic reconciliation asks the platform only where it bills: the arrangement stands
+    plan_sync_shop(woo_member.pk)
+    assert ShopPlan.objects.get(shop=woo_member).plan == "paid"
+    page = client.get("/dashboard/plan/").content.decode()
+    assert "Cancel subscription" not in page and "arranged with Comeback support" in page
+    assert client.post("/dashboard/plan/cancel/").status_code == 400
+    admin_client.post("/admin/commerce/shop/", {"action": "plan_arrange_free", "_selected_action": [woo_member.pk]})
+    assert ShopPlan.objects.get(shop=woo_member).plan == "free"
