@@ -64,7 +64,8 @@ def test_webhooks_use_the_pinned_version_our_topics_and_the_compliance_topics(ap
     assert sorted(compliance) == sorted(queries.PRIVACY_TOPICS) == sorted(shopify_webhooks.PRIVACY_TOPICS)
     assert sorted(compliance) == ["customers/data_request", "customers/redact", "shop/redact"]
     for subscription in hooks["subscriptions"]:
-        assert resolve(path_of(subscription["uri"])).func is integration_views.shopify_webhook
+        match = resolve(path_of(subscription["uri"]))
+        assert match.func is integration_views.platform_webhook and match.kwargs == {"platform": "shopify"}
 
 
 def test_the_app_proxy_forwards_apps_comeback_to_our_proxy_views(app: dict) -> None:

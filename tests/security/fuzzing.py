@@ -65,7 +65,7 @@ class Route:
 FAMILIES: list[tuple[str, str]] = [
     ("admin/", "admin"),
     ("anymail/", "email-webhook"),
-    ("webhooks/shopify", "shopify-webhook"),
+    ("webhooks/<slug:platform>", "shopify-webhook"),
     ("webhooks/sms/twilio", "sms-webhook"),
     ("api/", "merchant-api"),
     ("proxy/", "app-proxy"),
@@ -370,6 +370,7 @@ def world_create() -> World:
         "key": list(Segment.objects.filter(shop=shop).values_list("key", flat=True)[:5])
         + ["welcome", "win_back", "birthday"],
         "kind": ["purchase", "signup", "birthday", "review"],
+        "platform": ["shopify", "shopify", "woocommerce"],  # the inbox of each registered platform
     }
     customer = Customer.objects.get(pk=shopper.pk)
     link = survey_link(shop=shop, customer=customer, survey=survey)

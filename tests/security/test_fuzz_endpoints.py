@@ -289,6 +289,6 @@ def test_every_route_is_fuzzed_or_excluded_with_a_reason() -> None:
     assert fuzzed | set(fuzzing.EXCLUDED) == templates
     # the routes the issue names are among them, each with its authenticated state
     for template, auth in [("api/segments", "session-token"), ("proxy/loyalty/redeem", "proxy-signed"),
-                           ("webhooks/shopify", "hmac-signed"), ("dashboard/overview/", "member"),
+                           ("webhooks/<slug:platform>", "hmac-signed"), ("dashboard/overview/", "member"),
                            ("anymail/postmark/tracking/", "basic-auth")]:
         assert (template, auth) in {(route.template, state) for routes, state in CASES for route in routes}
