@@ -1,17 +1,21 @@
 """Connecting a WooCommerce store over the wire, and what must not connect one: the store's admin
 denying access, a forged or replayed key POST, keys that do not work, an address we must not call;
-reconnecting keeps one shop; the plugin's "Comeback" menu opens the dashboard without a password."""
+reconnecting keeps one shop (and heals a revoked key); the plugin's "Comeback" menu opens the
+dashboard without a password; the keys write a shopper's marketing consent back to the store."""
 
 import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 
-from commerce.models import Order, Shop
+from commerce.models import Customer, Order, Shop
+from integrations.platforms import ConsentUpdate, adapter_for
+from integrations.woocommerce.client import WooAuthError
 from integrations.woocommerce.models import WooConnection
 from tests.e2e.woocommerce.conftest import add_store, connect, truth_orders
 
@@ -136,3 +140,43 @@ def test_the_plugins_comeback_menu_opens_the_dashboard_once(app, woo_sandbox):
     assert requests.get(old, timeout=30, allow_redirects=False).status_code == 401
     forged = admin_link(app, shop, "another-secret-of-the-same-length-" + "x" * 30)
     assert requests.get(forged, timeout=30, allow_redirects=False).status_code == 401
+
+
+def test_a_revoked_key_asks_the_merchant_to_reconnect_and_reconnecting_heals(app, woo_sandbox):
+    store = add_store(woo_sandbox, "revoked", seed=6, customers=8, orders=12)
+    shop = connect(app, store, woo_sandbox)
+    merchant = requests.Session()
+    # the merchant revokes our key in WooCommerce › Settings › Advanced › REST API
+    for key in list(store.api_keys.values()):
+        woo_sandbox.revoke_api_key(store.name, key.key_id)
+    woo_sandbox.drop_next_delivery(store.name, 5)  # (and the order's webhooks are lost meanwhile)
+    missed = store.place_order(customer_id=None, email="while.revoked@example.com")
+    assert woo_sandbox.wait_idle(20)
+    with pytest.raises(WooAuthError):
+        adapter_for("woocommerce").reconcile(shop=shop)
+    assert not Order.objects.filter(shop=shop, platform_id=str(missed.id)).exists()
+    shop.refresh_from_db()
+    assert shop.reauthorization_required
+    # connecting again from the dashboard heals it, and the reconciliation catches up
+    connect(app, store, woo_sandbox, plugin=False, browser=merchant)
+    shop.refresh_from_db()
+    assert not shop.reauthorization_required and shop.is_installed
+    status = merchant.get(f"{app.url}/api/shop", timeout=30).json()
+    assert status["reauthorization_required"] is False
+    adapter_for("woocommerce").reconcile(shop=shop)
+    assert Order.objects.filter(shop=shop, platform_id=str(missed.id)).exists()
+
+
+def test_marketing_consent_is_written_back_to_the_store(app, woo_sandbox):
+    store = add_store(woo_sandbox, "consent", seed=7, customers=6, orders=6)
+    shop = connect(app, store, woo_sandbox)
+    wp_user = next(iter(store.customers.values()))
+    at = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    adapter_for("woocommerce").customer_consent_update(shop=shop, update=ConsentUpdate(
+        customer_platform_id=str(wp_user.id), channel="email", subscribed=True, at=at))
+    meta = {m["key"]: m["value"] for m in store.customers[wp_user.id].meta_data}
+    assert meta["_comeback_email_consent"] == {"state": "subscribed", "updated_at": "2026-11-30T09:15:00Z"}
+    # the store's customer.updated echo leaves our record as it was
+    assert woo_sandbox.wait_idle(20)
+    customer = Customer.objects.get(shop=shop, platform_id=str(wp_user.id))
+    assert customer.email_consent == "subscribed"
