@@ -222,14 +222,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"# the store's truth rebuilt in {time.perf_counter() - started:.1f}s", flush=True)
 
             adapter = adapter_for("woocommerce")
+            load_before = Path("/proc/loadavg").read_text().split(" ")[0]
             counter = QueryCounter()
             counter.phase = "start"
             with HttpMeter(counter) as meter, connection.execute_wrapper(counter), \
                     time_limit(args.max_seconds, "the history sync"):
+                store_cpu, app_cpu = svc.tree_cpu_seconds(sandbox.pid), svc.cpu_self()
                 began = time.perf_counter()
                 run_row = adapter.history_sync_start(shop=shop)
                 run_row = adapter.history_sync_run(run=run_row)
                 ended = time.perf_counter()
+                store_cpu = svc.tree_cpu_seconds(sandbox.pid) - store_cpu
+                app_cpu = svc.cpu_self() - app_cpu
             wall = ended - began
             statements = sum(counter.counts.values())
             run_row.refresh_from_db()
@@ -280,6 +284,8 @@ def run(args: argparse.Namespace) -> int:
           + (f", {truth['orders'] / orders_seconds:,.0f} orders/s in the orders phase" if orders_seconds else "")
           + f"; {statements:,} SQL statements ({statements / max(1, pages_total):.1f} per page over "
             f"{pages_total} pages)")
+    print(f"CPU during the sync: the app (this process: client, normalising, Django) {app_cpu:.1f}s, the store "
+          f"(the sandbox process: REST, OAuth checks, JSON) {store_cpu:.1f}s; load average before: {load_before}")
     print()
     print(table(["HTTP endpoint", "requests", "seconds waiting", "ms/request"],
                 [[name, f"{n:,}", f"{meter.seconds[name]:.1f}", f"{1000 * meter.seconds[name] / n:.0f}"]
