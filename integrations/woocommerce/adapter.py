@@ -78,7 +78,7 @@ class WooCommerceAdapter:
 
     def widget_setup_url(self, *, shop: Shop) -> str | None:
         """The plugin's settings page in wp-admin, where the merchant connects it."""
-        return f"{self.storefront_url(shop=shop)}/wp-admin/admin.php?page=comeback"
+        return f"{self.storefront_url(shop=shop)}/wp-admin/admin.php?page=comeback-settings"
 
     def discount_apply_link(self, *, shop: Shop, code: str) -> str | None:
         """The plugin applies ``?comeback_coupon=<code>`` to the cart and opens the cart."""

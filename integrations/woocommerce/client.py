@@ -183,14 +183,16 @@ class WooClient:
     # --- the machinery ------------------------------------------------------------------------
 
     def _call(self, method: str, endpoint: str, params: dict[str, Any], data: Any) -> requests.Response:
+        # No redirects: the store's address was checked when it connected (public, https); a
+        # redirect could point our signed calls anywhere, even inside our own network.
         if method == "GET":
-            return self.api.get(endpoint, params=params)
+            return self.api.get(endpoint, params=params, allow_redirects=False)
         if method == "POST":
-            return self.api.post(endpoint, data, params=params)
+            return self.api.post(endpoint, data, params=params, allow_redirects=False)
         if method == "PUT":
-            return self.api.put(endpoint, data, params=params)
+            return self.api.put(endpoint, data, params=params, allow_redirects=False)
         if method == "DELETE":
-            return self.api.delete(endpoint, params=params)
+            return self.api.delete(endpoint, params=params, allow_redirects=False)
         raise ValueError(method)
 
     def _request(
@@ -205,6 +207,10 @@ class WooClient:
             except (requests.ConnectionError, requests.Timeout) as error:
                 last_problem = f"{type(error).__name__}: {error}"
             else:
+                if 300 <= response.status_code < 400:
+                    target = response.headers.get("Location", "")[:200]
+                    raise WooError(f"{method} {endpoint}: the store redirected to {target!r} (not followed: "
+                                   "reconnect the store under its own address)", status=response.status_code)
                 if response.status_code < 400:
                     return response
                 if response.status_code not in RETRY_STATUSES:

@@ -16,7 +16,7 @@ from sandbox.store import StoreSpec
 from sandbox.woocommerce import WooCommerceSandbox, WooStore
 
 #: The WordPress admin page of the Comeback plugin: where wc-auth sends the merchant back.
-PLUGIN_PAGE = "/wp-admin/admin.php?page=comeback"
+PLUGIN_PAGE = "/wp-admin/admin.php?page=comeback-settings"
 
 
 @pytest.fixture

@@ -181,3 +181,14 @@ def test_without_the_page_headers_pages_are_read_until_an_empty_one():
         woo, _ = client(store.url)
         pages = list(woo.pages("customers"))
     assert [len(p.items) for p in pages] == [50, 1, 0]
+
+
+def test_a_redirect_from_the_store_is_not_followed():
+    # the store's address was checked at connect (public, https); a redirect could send our signed
+    # calls anywhere, e.g. to an address inside our own network
+    with stub_store(Answer(302, {"moved": True}, {"Location": "http://169.254.169.254/latest/meta-data/"}),
+                    Answer(200, {"reached": "the redirect target"})) as store:
+        woo, _ = client(store.url)
+        with pytest.raises(WooError):
+            woo.get("orders")
+    assert len(store.requests) == 1  # nothing asked of the target

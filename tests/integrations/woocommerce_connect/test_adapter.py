@@ -29,7 +29,7 @@ def test_storefront_links_point_at_the_store_and_what_the_plugin_understands():
     assert adapter.referral_link(shop=shop, code="DANA-7") == f"{base}/?ref=DANA-7"
     assert adapter.cart_link(shop=shop, variant_platform_ids=["41"]) == f"{base}/?add-to-cart=41"
     assert adapter.discount_apply_link(shop=shop, code="THANKS 10") == f"{base}/?comeback_coupon=THANKS+10"
-    assert adapter.widget_setup_url(shop=shop) == f"{base}/wp-admin/admin.php?page=comeback"
+    assert adapter.widget_setup_url(shop=shop) == f"{base}/wp-admin/admin.php?page=comeback-settings"
     assert adapter.product_url(shop=shop, handle="blue-mug") == f"{base}/product/blue-mug/"
 
 

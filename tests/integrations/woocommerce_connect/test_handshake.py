@@ -110,7 +110,7 @@ def test_a_live_order_reaches_the_inbox_signed_by_its_webhook(app, sandbox):
 
 def test_the_plugin_connects_and_claims_its_secret_once(app, sandbox):
     store = small_store(sandbox)
-    settings_page = f"{store.url}/wp-admin/admin.php?page=comeback"
+    settings_page = f"{store.url}/wp-admin/admin.php?page=comeback-settings"
     browser = requests.Session()
     response = browser.get(f"{app.url}/woocommerce/connect",
                            params={"store_url": store.url, "return_url": settings_page}, timeout=120,
@@ -144,7 +144,7 @@ def test_a_claim_for_another_store_or_a_wrong_code_is_refused(app, sandbox):
     store = small_store(sandbox)
     browser = requests.Session()
     response = browser.get(f"{app.url}/woocommerce/connect", timeout=120, params={
-        "store_url": store.url, "return_url": f"{store.url}/wp-admin/admin.php?page=comeback"})
+        "store_url": store.url, "return_url": f"{store.url}/wp-admin/admin.php?page=comeback-settings"})
     code = next(parse_qs(urlsplit(r.headers["Location"]).query)["comeback_code"][0] for r in response.history
                 if "comeback_code=" in r.headers.get("Location", ""))
     for payload in ({"code": code, "store_url": "https://other.example"}, {"code": "nope", "store_url": store.url},
