@@ -84,8 +84,8 @@ def plan_upgrade(request: HttpRequest, access: DashboardAccess) -> HttpResponse:
                                status=502, code="platform_unavailable") from error
     # A page, not a redirect: the browser checks a form's redirect against the page's form-action
     # policy (our own origin only), while this page's refresh and link go to the platform freely.
-    return render(request, "dashboard/plan_redirect.html", {"confirmation_url": confirmation_url,
-                                                              "platform": platform_registration(access.shop.platform).label})
+    platform = platform_registration(access.shop.platform).label
+    return render(request, "dashboard/plan_redirect.html", {"confirmation_url": confirmation_url, "platform": platform})
 
 
 @require_POST

@@ -12,8 +12,8 @@ from django.test import Client
 
 from commerce.models import Shop
 from integrations.models import SyncRun
-from sandbox.shopify.tokens import ID_TOKEN, TOKEN_EXCHANGE
 from integrations.shopify.embedded import embedded_app_url
+from sandbox.shopify.tokens import ID_TOKEN, TOKEN_EXCHANGE
 from tests.e2e.conftest import install
 from tests.factories import ShopFactory
 from tests.integrations.test_oauth import session_token

@@ -7,8 +7,8 @@ from django.conf import settings as django_settings
 
 from commerce.models import Order, Shop
 from integrations.models import SyncCursor
-from sandbox.shopify import ShopifySandbox
 from integrations.shopify import sync
+from sandbox.shopify import ShopifySandbox
 from tests.e2e.conftest import install
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,9 +6,9 @@ import pytest
 from django.core.checks.registry import registry
 
 from integrations import checks
-from sandbox.shopify import API_VERSION as SANDBOX_API_VERSION
 from integrations.shopify import version
 from integrations.shopify.client import ShopifyClient
+from sandbox.shopify import API_VERSION as SANDBOX_API_VERSION
 
 
 def test_one_pinned_version_is_current_and_shared():

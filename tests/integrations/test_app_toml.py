@@ -13,11 +13,11 @@ from django.core.management import CommandError, call_command
 from django.urls import resolve
 
 from integrations import views as integration_views
-from sandbox.shopify import ShopifySandbox
 from integrations.shopify import queries
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.shopify.app_config import APP_TOML, PLACEHOLDER_CLIENT_ID, PLACEHOLDER_ORIGIN
 from integrations.shopify.version import API_VERSION
+from sandbox.shopify import ShopifySandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 

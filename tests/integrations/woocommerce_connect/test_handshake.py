@@ -304,7 +304,7 @@ def test_two_shops_on_different_platforms_never_see_each_others_data(client, san
     state = client.get(f"/proxy/loyalty?{query}").json()
     assert state["logged_in"] is True and state.get("balance", 0) == 0
     # a signed request naming the Shopify shop under the WooCommerce scheme opens nothing
-    query = signed_query([("platform", "woocommerce"), ("shop", shopify.domain), ("logged_in_customer_id", "7"),
+    query = signed_query([("platform", "woocommerce"), ("shop", str(shopify.domain)), ("logged_in_customer_id", "7"),
                           ("timestamp", now())], plugin_secret)
     assert client.get(f"/proxy/loyalty?{query}").status_code == 401
     # privacy by email in the WooCommerce shop leaves the Shopify customer alone
