@@ -18,11 +18,12 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from commerce import services as commerce
-from commerce.models import Customer, Order, OrderLine, Product, Refund, Shop, Variant
+from commerce.models import Shop
+from integrations import sync_runs
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.shopify import normalise, queries
 from integrations.shopify.client import ShopifyClient, ShopifyError
@@ -132,11 +133,6 @@ def _upsert_nodes(
     )
 
 
-def _progress_save(run: SyncRun, **changes: Any) -> None:
-    for name, value in changes.items():
-        setattr(run, name, value)
-    run.heartbeat_at = timezone.now()
-    run.save()
 
 
 def ingest_file(
@@ -171,7 +167,7 @@ def ingest_file(
                 entry = dict(progress.get(resource) or {})
                 entry["objects"] = int(entry.get("objects", 0)) + len(batch)
                 progress[resource] = entry
-                _progress_save(run, lines_done=next_line, progress=progress)
+                sync_runs.run_save(run, lines_done=next_line, progress=progress)
             objects += len(batch)
             batch.clear()
             if after_batch is not None:
@@ -215,46 +211,38 @@ def history_sync_run(
     shop = run.shop
     client = client_for(shop)
     resumes = run.resumes + (0 if run.status == SyncStatus.PENDING else 1)
-    _progress_save(run, status=SyncStatus.RUNNING, error="", resumes=resumes)
+    sync_runs.run_save(run, status=SyncStatus.RUNNING, error="", resumes=resumes)
     try:
         start = RESOURCES.index(run.resource or RESOURCES[0])
         for resource in RESOURCES[start:]:
             if run.resource != resource:
-                _progress_save(run, resource=resource, bulk_operation_id="", result_url="", lines_done=0)
+                sync_runs.run_save(run, resource=resource, bulk_operation_id="", result_url="", lines_done=0)
             if not run.bulk_operation_id:
                 operation_id = bulk_start(client=client, query=BULK_QUERIES[resource])
-                _progress_save(run, bulk_operation_id=operation_id)
+                sync_runs.run_save(run, bulk_operation_id=operation_id)
             if not run.result_url:
                 operation = bulk_wait(client=client, operation_id=run.bulk_operation_id)
-                _progress_save(run, result_url=operation.get("url") or "-")
+                sync_runs.run_save(run, result_url=operation.get("url") or "-")
                 if run.progress.get(resource, {}).get("started_at") is None:
                     progress = dict(run.progress)
                     progress[resource] = {**progress.get(resource, {}),
                                           "started_at": operation.get("createdAt")}
-                    _progress_save(run, progress=progress)
+                    sync_runs.run_save(run, progress=progress)
             if run.result_url != "-":
                 ingest_file(run=run, url=run.result_url, after_batch=after_batch)
             progress = dict(run.progress)
             progress[resource] = {**progress.get(resource, {}), "done": True}
-            _progress_save(run, progress=progress)
-            _cursor_set(shop=shop, resource=resource, mark=_started(run, resource))
+            sync_runs.run_save(run, progress=progress)
+            sync_runs.mark_advance(shop=shop, resource=resource, mark=_started(run, resource))
     except Exception as error:
-        _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}")
+        sync_runs.run_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}")
         raise
-    _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
-    _statistics_refresh()
+    sync_runs.run_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
+    sync_runs.statistics_refresh()
     commerce.history_synced(shop=shop, sync_id=run.pk)
     return run
 
 
-def _statistics_refresh() -> None:
-    """After a bulk load, give PostgreSQL's planner fresh statistics instead of waiting for
-    autovacuum: plans made on empty-table estimates can be badly wrong."""
-    if connection.vendor != "postgresql":
-        return
-    tables = [model._meta.db_table for model in (Customer, Product, Variant, Order, OrderLine, Refund)]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
 
 
 def _started(run: SyncRun, resource: str) -> datetime:
@@ -263,12 +251,6 @@ def _started(run: SyncRun, resource: str) -> datetime:
     return parsed or run.started_at
 
 
-def _cursor_set(*, shop: Shop, resource: str, mark: datetime) -> None:
-    """Move the high-water mark forward (never back)."""
-    cursor, created = SyncCursor.objects.get_or_create(shop=shop, resource=resource, defaults={"updated_at_mark": mark})
-    if not created and mark > cursor.updated_at_mark:
-        cursor.updated_at_mark = mark
-        cursor.save(update_fields=["updated_at_mark"])
 
 
 # --- reconciliation --------------------------------------------------------------------------
@@ -318,11 +300,11 @@ def reconcile(*, shop: Shop, batch_size: int = 250) -> dict[str, int]:
                 _upsert_nodes(shop=shop, resource=resource, nodes=batch, live=True)
                 counts[resource] += len(batch)
             if newest is not None:
-                _cursor_set(shop=shop, resource=resource, mark=newest)
+                sync_runs.mark_advance(shop=shop, resource=resource, mark=newest)
     except Exception as error:
-        _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}")
+        sync_runs.run_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}")
         raise
-    _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now(), progress=counts)
+    sync_runs.run_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now(), progress=counts)
     return counts
 
 

@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from commerce import geo
 from commerce import services as commerce
-from commerce.models import Customer, Order, OrderLine, Product, Refund, Shop, Variant
+from commerce.models import Refund, Shop
+from integrations import sync_runs
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.woocommerce import normalise
 from integrations.woocommerce.client import Page, WooClient, WooNotFound
@@ -160,11 +161,6 @@ def records_upsert(*, shop: Shop, resource: str, records: list[Any], live: bool,
 
 # --- history ---------------------------------------------------------------------------------
 
-def _progress_save(run: SyncRun, **changes: Any) -> None:
-    for name, value in changes.items():
-        setattr(run, name, value)
-    run.heartbeat_at = timezone.now()
-    run.save()
 
 
 def history_sync_start(*, shop: Shop) -> SyncRun:
@@ -194,7 +190,7 @@ def _page_done(run: SyncRun, resource: str, page: Page, skipped: list[str]) -> N
     entry["total_pages"] = page.total_pages
     entry["total"] = page.total
     progress[resource] = entry
-    _progress_save(run, lines_done=page.page, progress=progress)
+    sync_runs.run_save(run, lines_done=page.page, progress=progress)
 
 
 def history_sync_run(
@@ -206,16 +202,16 @@ def history_sync_run(
     shop = run.shop
     client = client or client_for(shop)
     resumes = run.resumes + (0 if run.status == SyncStatus.PENDING else 1)
-    _progress_save(run, status=SyncStatus.RUNNING, error="", resumes=resumes)
+    sync_runs.run_save(run, status=SyncStatus.RUNNING, error="", resumes=resumes)
     try:
         start = RESOURCES.index(run.resource or RESOURCES[0])
         for resource in RESOURCES[start:]:
             if run.resource != resource:
-                _progress_save(run, resource=resource, lines_done=0)
+                sync_runs.run_save(run, resource=resource, lines_done=0)
             if not (run.progress.get(resource) or {}).get("started_at"):
                 progress = dict(run.progress)
                 progress[resource] = {**(progress.get(resource) or {}), "started_at": timezone.now().isoformat()}
-                _progress_save(run, progress=progress)
+                sync_runs.run_save(run, progress=progress)
             for page in client.pages(resource, params=LIST_PARAMS[resource], start=run.lines_done + 1):
                 items, skipped = usable(resource=resource, items=page.items)
                 records = page_records(shop=shop, client=client, resource=resource, items=items)
@@ -229,25 +225,17 @@ def history_sync_run(
                 commerce.customers_first_order_refresh_all(shop=shop)
             progress = dict(run.progress)
             progress[resource] = {**(progress.get(resource) or {}), "done": True}
-            _progress_save(run, progress=progress)
-            _cursor_set(shop=shop, resource=resource, mark=_started(run, resource))
+            sync_runs.run_save(run, progress=progress)
+            sync_runs.mark_advance(shop=shop, resource=resource, mark=_started(run, resource))
     except Exception as error:
-        _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
+        sync_runs.run_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
         raise
-    _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
-    _statistics_refresh()
+    sync_runs.run_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now())
+    sync_runs.statistics_refresh()
     commerce.history_synced(shop=shop, sync_id=run.pk)
     return run
 
 
-def _statistics_refresh() -> None:
-    """After a history load, give PostgreSQL's planner fresh statistics instead of waiting for
-    autovacuum: plans made on empty-table estimates can be badly wrong."""
-    if connection.vendor != "postgresql":
-        return
-    tables = [model._meta.db_table for model in (Customer, Product, Variant, Order, OrderLine, Refund)]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
 
 
 def _started(run: SyncRun, resource: str) -> datetime:
@@ -255,13 +243,6 @@ def _started(run: SyncRun, resource: str) -> datetime:
     return (normalise.gmt(raw) if raw else None) or run.started_at
 
 
-def _cursor_set(*, shop: Shop, resource: str, mark: datetime) -> None:
-    """Move the high-water mark forward (never back)."""
-    cursor, created = SyncCursor.objects.get_or_create(shop=shop, resource=resource,
-                                                       defaults={"updated_at_mark": mark})
-    if not created and mark > cursor.updated_at_mark:
-        cursor.updated_at_mark = mark
-        cursor.save(update_fields=["updated_at_mark"])
 
 
 # --- reconciliation --------------------------------------------------------------------------
@@ -308,11 +289,11 @@ def reconcile(*, shop: Shop, client: WooClient | None = None) -> dict[str, int]:
                     if stamp and (resource not in marks or stamp > marks[resource]):
                         marks[resource] = stamp
         for resource, mark in marks.items():  # once every pass of the resource is read
-            _cursor_set(shop=shop, resource=resource, mark=mark)
+            sync_runs.mark_advance(shop=shop, resource=resource, mark=mark)
     except Exception as error:
-        _progress_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
+        sync_runs.run_save(run, status=SyncStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
         raise
-    _progress_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now(), progress=counts)
+    sync_runs.run_save(run, status=SyncStatus.COMPLETED, finished_at=timezone.now(), progress=counts)
     return counts
 
 
