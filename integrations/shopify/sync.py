@@ -133,8 +133,6 @@ def _upsert_nodes(
     )
 
 
-
-
 def ingest_file(
     *,
     run: SyncRun,
@@ -243,14 +241,10 @@ def history_sync_run(
     return run
 
 
-
-
 def _started(run: SyncRun, resource: str) -> datetime:
     raw = (run.progress.get(resource) or {}).get("started_at")
     parsed = normalise._datetime(raw) if raw else None
     return parsed or run.started_at
-
-
 
 
 # --- reconciliation --------------------------------------------------------------------------

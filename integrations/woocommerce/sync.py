@@ -162,7 +162,6 @@ def records_upsert(*, shop: Shop, resource: str, records: list[Any], live: bool,
 # --- history ---------------------------------------------------------------------------------
 
 
-
 def history_sync_start(*, shop: Shop) -> SyncRun:
     """Create the run (or return the one in progress: one history sync per shop at a time)."""
     with transaction.atomic():
@@ -236,13 +235,9 @@ def history_sync_run(
     return run
 
 
-
-
 def _started(run: SyncRun, resource: str) -> datetime:
     raw = (run.progress.get(resource) or {}).get("started_at")
     return (normalise.gmt(raw) if raw else None) or run.started_at
-
-
 
 
 # --- reconciliation --------------------------------------------------------------------------
