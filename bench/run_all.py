@@ -51,7 +51,7 @@ def run(name: str, command: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="run just one bench",
-                        choices=("webhook", "history", "award", "widget", "retention", "scans", "send", "vitals"))
+                        choices=("webhook", "history", "award", "widget", "retention", "scans", "send", "vitals", "woosync"))
     parser.add_argument("--customers", type=int, help="scans: customers in the shop (default 1000000)")
     parser.add_argument("--steps", type=int, help="send: due steps per email/SMS run (default 20000)")
     parser.add_argument("--requests", type=int, help="webhook: measured requests per row (default 5000)")
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "vitals"):  # the dashboard's Web Vitals and the app embed's Lighthouse cost
         if run("web vitals", [python, str(BENCH / "web_vitals.py")]):
             failures.append("web vitals")
+    if args.only in (None, "woosync"):  # the WooCommerce history sync over the official client
+        if run("woocommerce sync", [python, str(BENCH / "woocommerce_sync.py")]):
+            failures.append("woocommerce sync")
     if failures:
         print(f"\nFAILED: {', '.join(failures)}", file=sys.stderr)
     return 1 if failures else 0
