@@ -83,7 +83,12 @@ def _login_access(request: HttpRequest) -> DashboardAccess | HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     shops = _member_shops(request)
-    shop = _chosen_shop(request, shops)
+    # A link naming a shop (``?shop=<domain>``, e.g. the demo's) opens that shop, when the login is
+    # one of its members, and it stays chosen; any other shop is refused (403).
+    wanted = request.GET.get("shop", "")[:255]
+    shop = _chosen_shop(request, shops, wanted=wanted)
+    if wanted and request.session.get(SESSION_SHOP_KEY) != shop.pk:
+        request.session[SESSION_SHOP_KEY] = shop.pk
     return DashboardAccess(shop=shop, embedded=False, actor=f"user:{request.user.pk}", shops=shops)
 
 

@@ -70,3 +70,20 @@ def test_an_operator_arranges_the_paid_plan_for_a_woocommerce_store_and_the_reco
     assert client.post("/dashboard/plan/cancel/").status_code == 400
     admin_client.post("/admin/commerce/shop/", {"action": "plan_arrange_free", "_selected_action": [woo_member.pk]})
     assert ShopPlan.objects.get(shop=woo_member).plan == "free"
+
+
+def test_a_link_naming_a_shop_opens_that_shop_for_a_member_of_several_and_refuses_another(
+        client: Any, woo_member: Any) -> None:
+    shopify = ShopFactory(domain="delta.myshopify.com", name="Delta")
+    membership_grant(user=woo_member_user(woo_member), shop=shopify, role=MembershipRole.OWNER)
+    assert '<p class="shop-name">Woo Shop</p>' in client.get("/dashboard/", {"shop": "shop.example.com"}, follow=True).content.decode()
+    assert '<p class="shop-name">Delta</p>' in client.get("/dashboard/", {"shop": "delta.myshopify.com"}, follow=True).content.decode()
+    assert '<p class="shop-name">Delta</p>' in client.get("/dashboard/", follow=True).content.decode()  # the choice stays
+    ShopFactory(domain="stranger.myshopify.com")
+    assert client.get("/dashboard/", {"shop": "stranger.myshopify.com"}).status_code == 403
+
+
+def woo_member_user(shop: Any) -> Any:
+    from dashboard.models import ShopMembership
+
+    return ShopMembership.objects.get(shop=shop).user
