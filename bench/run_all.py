@@ -51,7 +51,8 @@ def run(name: str, command: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="run just one bench",
-                        choices=("webhook", "history", "award", "widget", "retention", "scans", "send", "vitals", "woosync"))
+                        choices=("webhook", "history", "award", "widget", "retention", "scans", "send", "vitals",
+                                 "woosync"))
     parser.add_argument("--customers", type=int, help="scans: customers in the shop (default 1000000)")
     parser.add_argument("--steps", type=int, help="send: due steps per email/SMS run (default 20000)")
     parser.add_argument("--requests", type=int, help="webhook: measured requests per row (default 5000)")
