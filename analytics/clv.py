@@ -161,43 +161,149 @@ def _validate_bgnbd_data(
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Compact data: each distinct customer once, each distinct value once
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _dot(left: FloatArray, right: FloatArray) -> float:
+    """Sum of the products, in numpy's own single-threaded (pairwise) sum: ``@`` calls BLAS, whose threads
+    spin on a busy machine and cost several times the work itself."""
+    return float(np.multiply(left, right).sum())
+
+
+@dataclass(frozen=True)
+class _Distinct:
+    """A column stored as its distinct values and, per row, the index of its value: the special functions
+    (gammaln, betaln, digamma, log) then run once per distinct value (a few hundred purchase counts, a few
+    thousand day counts) instead of once per customer."""
+
+    values: FloatArray
+    index: NDArray[np.intp]
+
+    @classmethod
+    def of(cls, column: FloatArray) -> _Distinct:
+        values, index = np.unique(column, return_inverse=True)
+        return cls(values=values, index=index.ravel())
+
+    def scaled(self, factor: float) -> _Distinct:
+        return _Distinct(values=self.values / factor, index=self.index)
+
+
+@dataclass(frozen=True)
+class _PurchaseData:
+    """BG/NBD data with identical customers (same x, t_x, T: whole days make them common) merged into one
+    row of ``weight`` customers.  The log-likelihood is a sum over customers, so weighting each distinct
+    row by its count gives the same value and gradient."""
+
+    x: FloatArray  # per row
+    x_distinct: _Distinct
+    t_x: _Distinct
+    big_t: _Distinct
+    weight: FloatArray
+    repeat: NDArray[np.bool_]
+    customer_rows: NDArray[np.intp]  # per customer (in the order given), its row
+
+    @property
+    def customers_by_x(self) -> FloatArray:
+        """Customers per distinct x."""
+        return np.bincount(self.x_distinct.index, self.weight, minlength=self.x_distinct.values.size).astype(np.float64)
+
+    @classmethod
+    def of(cls, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> _PurchaseData:
+        x, t_x, big_t = x.ravel(), t_x.ravel(), big_t.ravel()
+        order = np.lexsort((big_t, t_x, x))  # np.unique(axis=0) does the same, many times slower
+        columns = np.stack([x[order], t_x[order], big_t[order]])
+        starts = np.ones(order.size, dtype=bool)
+        starts[1:] = np.any(columns[:, 1:] != columns[:, :-1], axis=0)
+        rows = columns[:, starts].T
+        customer_rows = np.empty(order.size, dtype=np.intp)
+        customer_rows[order] = np.cumsum(starts) - 1
+        weight = np.diff(np.append(np.flatnonzero(starts), order.size))
+        return cls(x=rows[:, 0], x_distinct=_Distinct.of(rows[:, 0]), t_x=_Distinct.of(rows[:, 1]),
+                   big_t=_Distinct.of(rows[:, 2]), weight=weight.astype(np.float64), repeat=rows[:, 0] > 0,
+                   customer_rows=customer_rows.ravel())
+
+    def scaled(self, factor: float) -> _PurchaseData:
+        """Times divided by ``factor`` (the fits work in a unit where the mean T is 1)."""
+        return _PurchaseData(x=self.x, x_distinct=self.x_distinct, t_x=self.t_x.scaled(factor),
+                             big_t=self.big_t.scaled(factor), weight=self.weight, repeat=self.repeat,
+                             customer_rows=self.customer_rows)
+
+    def rows(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(x, t_x, T) of each distinct row."""
+        return self.x, self.t_x.values[self.t_x.index], self.big_t.values[self.big_t.index]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # BG/NBD
 # ---------------------------------------------------------------------------------------------------------------------
 
 
 def _bgnbd_terms(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
-    """Per-customer pieces of eq. (6): ln A1, ln A2, ln A3 (-inf when x = 0) and the repeat-buyer mask."""
+    params: FloatArray, data: _PurchaseData
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per-row pieces of eq. (6): ln A1, ln A2, ln A3 (-inf when x = 0), and ln(alpha+T), ln(alpha+t_x)."""
     r, alpha, a, b = params
-    repeat = x > 0
-    x_repeat = np.where(repeat, x, 1.0)  # keeps b + x - 1 > 0 where the term is masked out anyway
-    log_a1 = special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha)
-    log_a2 = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + big_t)
-    log_a3 = special.betaln(a + 1.0, b + x_repeat - 1.0) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x)
-    log_a3 = np.where(repeat, log_a3, -np.inf)
-    return log_a1, log_a2, log_a3, repeat
+    distinct_x = data.x_distinct.values
+    x_repeat = np.where(distinct_x > 0, distinct_x, 1.0)  # keeps b + x - 1 > 0 where the term is masked out anyway
+    beta = special.betaln(a, b)
+    by_x = data.x_distinct.index
+    log_a1 = (special.gammaln(r + distinct_x) - special.gammaln(r) + r * math.log(alpha))[by_x]
+    log_alpha_t = np.log(alpha + data.big_t.values)[data.big_t.index]
+    log_alpha_t_x = np.log(alpha + data.t_x.values)[data.t_x.index]
+    log_a2 = (special.betaln(a, b + distinct_x) - beta)[by_x] - (r + data.x) * log_alpha_t
+    log_a3 = (special.betaln(a + 1.0, b + x_repeat - 1.0) - beta)[by_x] - (r + data.x) * log_alpha_t_x
+    log_a3 = np.where(data.repeat, log_a3, -np.inf)
+    return log_a1, log_a2, log_a3, log_alpha_t, log_alpha_t_x
 
 
-def _bgnbd_log_likelihoods(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
-    log_a1, log_a2, log_a3, _ = _bgnbd_terms(params, x, t_x, big_t)
+def _bgnbd_row_log_likelihoods(params: FloatArray, data: _PurchaseData) -> FloatArray:
+    log_a1, log_a2, log_a3, _, _ = _bgnbd_terms(params, data)
     return log_a1 + np.logaddexp(log_a2, log_a3)
 
 
-def _bgnbd_gradient(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
-    """Gradient of the summed log-likelihood with respect to (r, alpha, a, b)."""
+def _bgnbd_log_likelihoods(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    """Each customer's log-likelihood, eq. (6)."""
+    data = _PurchaseData.of(*np.broadcast_arrays(x, t_x, big_t))
+    return _bgnbd_row_log_likelihoods(params, data)[data.customer_rows]
+
+
+def _bgnbd_log_likelihood(params: FloatArray, data: _PurchaseData) -> float:
+    return float(_dot(data.weight, _bgnbd_row_log_likelihoods(params, data)))
+
+
+def _bgnbd_value_gradient(params: FloatArray, data: _PurchaseData) -> tuple[float, FloatArray]:
+    """The summed log-likelihood and its gradient with respect to (r, alpha, a, b), from one set of terms; the
+    per-x parts are summed per distinct x (customers per x times the term) rather than per row."""
     r, alpha, a, b = params
-    log_a1, log_a2, log_a3, repeat = _bgnbd_terms(params, x, t_x, big_t)
-    weight_a3 = np.exp(log_a3 - np.logaddexp(log_a2, log_a3))  # share of the "dropped after t_x" branch
-    weight_a2 = 1.0 - weight_a3
-    x_repeat = np.where(repeat, x, 1.0)
+    log_a1, log_a2, log_a3, log_alpha_t, log_alpha_t_x = _bgnbd_terms(params, data)
+    both = np.logaddexp(log_a2, log_a3)
+    w = data.weight
+    value = float(_dot(w, (log_a1 + both)))
+    dropped = w * np.exp(log_a3 - both)  # customers (weighted) in the "dropped after t_x" branch
+    alive = w - dropped
     psi = special.digamma
-    d_r = psi(r + x) - psi(r) + math.log(alpha) - weight_a2 * np.log(alpha + big_t) - weight_a3 * np.log(alpha + t_x)
-    d_alpha = r / alpha - weight_a2 * (r + x) / (alpha + big_t) - weight_a3 * (r + x) / (alpha + t_x)
-    common = psi(a + b) - psi(a + b + x)
-    d_a = common + weight_a3 * (psi(a + 1.0) - psi(a))
-    d_b = common + weight_a2 * (psi(b + x) - psi(b)) + weight_a3 * (psi(b + x_repeat - 1.0) - psi(b))
-    return np.array([d_r.sum(), d_alpha.sum(), d_a.sum(), d_b.sum()])
+    distinct_x = data.x_distinct.values
+    x_repeat = np.where(distinct_x > 0, distinct_x, 1.0)
+    by_x = data.customers_by_x
+    dropped_by_x = np.bincount(data.x_distinct.index, dropped, minlength=distinct_x.size).astype(np.float64)
+    alive_by_x = by_x - dropped_by_x
+    customers = float(w.sum())
+    r_x = r + data.x
+    d_r = (_dot(by_x, (psi(r + distinct_x) - psi(r))) + customers * math.log(alpha) - _dot(alive, log_alpha_t)
+           - _dot(dropped, log_alpha_t_x))
+    d_alpha = (customers * r / alpha - _dot((alive * r_x), (1.0 / (alpha + data.big_t.values))[data.big_t.index])
+               - _dot((dropped * r_x), (1.0 / (alpha + data.t_x.values))[data.t_x.index]))
+    common = _dot(by_x, (psi(a + b) - psi(a + b + distinct_x)))
+    d_a = common + float(dropped.sum()) * (psi(a + 1.0) - psi(a))
+    d_b = (common + _dot(alive_by_x, (psi(b + distinct_x) - psi(b)))
+           + _dot(dropped_by_x, (psi(b + x_repeat - 1.0) - psi(b))))
+    return value, np.array([d_r, d_alpha, d_a, d_b])
+
+
+def _bgnbd_gradient(params: FloatArray, data: _PurchaseData) -> FloatArray:
+    """Gradient of the summed log-likelihood with respect to (r, alpha, a, b)."""
+    return _bgnbd_value_gradient(params, data)[1]
 
 
 def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BgNbdFit:
@@ -211,20 +317,20 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BgNbdFi
     if np.all(big_t == 0):
         raise ValueError("every customer has T = 0: there is no observation time to fit")
     scale = float(np.mean(big_t))
-    scaled_t_x, scaled_t = t_x / scale, big_t / scale
+    data = _PurchaseData.of(x, t_x, big_t)
+    scaled = data.scaled(scale)
     n = x.size
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
-        value = -float(_bgnbd_log_likelihoods(params, x, scaled_t_x, scaled_t).sum()) / n
-        gradient = -_bgnbd_gradient(params, x, scaled_t_x, scaled_t) * params / n
-        return value, gradient
+        value, gradient = _bgnbd_value_gradient(params, scaled)
+        return -value / n, -gradient * params / n
 
     result = _minimise(objective, _BGNBD_STARTS)
     r, scaled_alpha, a, b = np.exp(result.x)
     params = np.array([r, scaled_alpha * scale, a, b])
-    log_likelihood = float(_bgnbd_log_likelihoods(params, x, t_x, big_t).sum())
-    standard_errors = _standard_errors(lambda p: _bgnbd_gradient(p, x, t_x, big_t), params)
+    log_likelihood = _bgnbd_log_likelihood(params, data)
+    standard_errors = _standard_errors(lambda p: _bgnbd_gradient(p, data), params)
     return BgNbdFit(
         r=float(params[0]),
         alpha=float(params[1]),
@@ -238,35 +344,63 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BgNbdFi
 
 
 def _limit_terms(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+    params: FloatArray, data: _PurchaseData
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """eq. (6) as a, b -> infinity: B(a, b+x)/B(a, b) -> (1-p)^x and B(a+1, b+x-1)/B(a, b) -> p (1-p)^(x-1)."""
     r, alpha, p = params
-    repeat = x > 0
-    x_repeat = np.where(repeat, x, 1.0)
-    log_a1 = special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha)
-    log_a2 = x * math.log1p(-p) - (r + x) * np.log(alpha + big_t)
-    log_a3 = math.log(p) + (x_repeat - 1.0) * math.log1p(-p) - (r + x) * np.log(alpha + t_x)
-    return log_a1, log_a2, np.where(repeat, log_a3, -np.inf), repeat
+    distinct_x = data.x_distinct.values
+    by_x = data.x_distinct.index
+    x = data.x
+    x_repeat = np.where(data.repeat, x, 1.0)
+    log_a1 = (special.gammaln(r + distinct_x) - special.gammaln(r) + r * math.log(alpha))[by_x]
+    log_alpha_t = np.log(alpha + data.big_t.values)[data.big_t.index]
+    log_alpha_t_x = np.log(alpha + data.t_x.values)[data.t_x.index]
+    log_a2 = x * math.log1p(-p) - (r + x) * log_alpha_t
+    log_a3 = math.log(p) + (x_repeat - 1.0) * math.log1p(-p) - (r + x) * log_alpha_t_x
+    return log_a1, log_a2, np.where(data.repeat, log_a3, -np.inf), log_alpha_t, log_alpha_t_x
 
 
-def _limit_log_likelihoods(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
-    log_a1, log_a2, log_a3, _ = _limit_terms(params, x, t_x, big_t)
+def _limit_row_log_likelihoods(params: FloatArray, data: _PurchaseData) -> FloatArray:
+    log_a1, log_a2, log_a3, _, _ = _limit_terms(params, data)
     return log_a1 + np.logaddexp(log_a2, log_a3)
 
 
-def _limit_gradient(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
-    """Gradient of the summed log-likelihood with respect to (r, alpha, p)."""
+def _limit_log_likelihoods(params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+    """Each customer's log-likelihood in the constant-dropout limit."""
+    data = _PurchaseData.of(*np.broadcast_arrays(x, t_x, big_t))
+    return _limit_row_log_likelihoods(params, data)[data.customer_rows]
+
+
+def _limit_log_likelihood(params: FloatArray, data: _PurchaseData) -> float:
+    return float(_dot(data.weight, _limit_row_log_likelihoods(params, data)))
+
+
+def _limit_value_gradient(params: FloatArray, data: _PurchaseData) -> tuple[float, FloatArray]:
+    """The summed log-likelihood and its gradient with respect to (r, alpha, p)."""
     r, alpha, p = params
-    log_a1, log_a2, log_a3, repeat = _limit_terms(params, x, t_x, big_t)
-    weight_a3 = np.exp(log_a3 - np.logaddexp(log_a2, log_a3))
-    weight_a2 = 1.0 - weight_a3
-    x_repeat = np.where(repeat, x, 1.0)
+    log_a1, log_a2, log_a3, log_alpha_t, log_alpha_t_x = _limit_terms(params, data)
+    both = np.logaddexp(log_a2, log_a3)
+    w = data.weight
+    value = float(_dot(w, (log_a1 + both)))
+    dropped = w * np.exp(log_a3 - both)
+    alive = w - dropped
+    x = data.x
+    x_repeat = np.where(data.repeat, x, 1.0)
     psi = special.digamma
-    d_r = psi(r + x) - psi(r) + math.log(alpha) - weight_a2 * np.log(alpha + big_t) - weight_a3 * np.log(alpha + t_x)
-    d_alpha = r / alpha - weight_a2 * (r + x) / (alpha + big_t) - weight_a3 * (r + x) / (alpha + t_x)
-    d_p = weight_a2 * (-x / (1.0 - p)) + weight_a3 * (1.0 / p - (x_repeat - 1.0) / (1.0 - p))
-    return np.array([d_r.sum(), d_alpha.sum(), d_p.sum()])
+    distinct_x = data.x_distinct.values
+    customers = float(w.sum())
+    r_x = r + x
+    d_r = (_dot(data.customers_by_x, (psi(r + distinct_x) - psi(r))) + customers * math.log(alpha)
+           - _dot(alive, log_alpha_t) - _dot(dropped, log_alpha_t_x))
+    d_alpha = (customers * r / alpha - _dot((alive * r_x), (1.0 / (alpha + data.big_t.values))[data.big_t.index])
+               - _dot((dropped * r_x), (1.0 / (alpha + data.t_x.values))[data.t_x.index]))
+    d_p = _dot(alive, (-x / (1.0 - p))) + _dot(dropped, (1.0 / p - (x_repeat - 1.0) / (1.0 - p)))
+    return value, np.array([d_r, d_alpha, d_p])
+
+
+def _limit_gradient(params: FloatArray, data: _PurchaseData) -> FloatArray:
+    """Gradient of the summed log-likelihood with respect to (r, alpha, p)."""
+    return _limit_value_gradient(params, data)[1]
 
 
 def fit_constant_dropout(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> ConstantDropoutFit:
@@ -276,7 +410,8 @@ def fit_constant_dropout(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike)
     if x.size == 0 or not np.any(x > 0) or np.all(big_t == 0):
         raise ValueError("no repeat purchases or no observation time to fit")
     scale = float(np.mean(big_t))
-    scaled_t_x, scaled_t = t_x / scale, big_t / scale
+    data = _PurchaseData.of(x, t_x, big_t)
+    scaled = data.scaled(scale)
     n = x.size
 
     def natural(log_params: FloatArray) -> FloatArray:  # (log r, log alpha, logit p) -> (r, alpha, p)
@@ -285,17 +420,17 @@ def fit_constant_dropout(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike)
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = natural(log_params)
-        value = -float(_limit_log_likelihoods(params, x, scaled_t_x, scaled_t).sum()) / n
+        value, gradient = _limit_value_gradient(params, scaled)
         chain = np.array([params[0], params[1], params[2] * (1.0 - params[2])])
-        return value, -_limit_gradient(params, x, scaled_t_x, scaled_t) * chain / n
+        return -value / n, -gradient * chain / n
 
     result = _minimise(objective, _LIMIT_STARTS)
     r, scaled_alpha, p = natural(result.x)
     params = np.array([r, scaled_alpha * scale, p])
-    standard_errors = _standard_errors(lambda values: _limit_gradient(values, x, t_x, big_t), params)
+    standard_errors = _standard_errors(lambda values: _limit_gradient(values, data), params)
     return ConstantDropoutFit(
         r=float(params[0]), alpha=float(params[1]), p=float(params[2]),
-        log_likelihood=float(_limit_log_likelihoods(params, x, t_x, big_t).sum()),
+        log_likelihood=_limit_log_likelihood(params, data),
         converged=_converged(result, standard_errors), n_customers=n,
         standard_errors=None if standard_errors is None else _three(standard_errors),
     )
@@ -365,26 +500,48 @@ def expected_purchases_new(fit: PurchaseFit, t: ArrayLike) -> FloatArray:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _gamma_gamma_log_likelihoods(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+@dataclass(frozen=True)
+class _SpendData:
+    """Gamma-Gamma data: per repeat customer x and m, with the distinct x apart (the special functions of p x run
+    once per distinct purchase count) and the constant logs computed once."""
+
+    x: FloatArray
+    x_distinct: _Distinct
+    m: FloatArray
+    log_m: FloatArray
+    log_x_m: FloatArray  # ln(m x)
+
+    @classmethod
+    def of(cls, x: FloatArray, m: FloatArray) -> _SpendData:
+        return cls(x=x, x_distinct=_Distinct.of(x), m=m, log_m=np.log(m), log_x_m=np.log(m * x))
+
+
+def _gamma_gamma_row_log_likelihoods(params: FloatArray, data: _SpendData) -> FloatArray:
     p, q, v = params
-    return (
-        special.gammaln(p * x + q)
-        - special.gammaln(p * x)
-        - special.gammaln(q)
-        + q * math.log(v)
-        + (p * x - 1.0) * np.log(m)
-        + p * x * np.log(x)
-        - (p * x + q) * np.log(v + m * x)
-    )
+    distinct_x = data.x_distinct.values
+    by_x = (special.gammaln(p * distinct_x + q) - special.gammaln(p * distinct_x) + p * distinct_x
+            * np.log(distinct_x))[data.x_distinct.index]
+    x = data.x
+    return (by_x - special.gammaln(q) + q * math.log(v) + (p * x - 1.0) * data.log_m
+            - (p * x + q) * np.log(v + data.m * x))
 
 
-def _gamma_gamma_gradient(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+def _gamma_gamma_log_likelihoods(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+    """Each repeat customer's log-likelihood of their mean spend (note 025, eq. 4)."""
+    return _gamma_gamma_row_log_likelihoods(params, _SpendData.of(np.asarray(x, dtype=np.float64),
+                                                                  np.asarray(m, dtype=np.float64)))
+
+
+def _gamma_gamma_gradient(params: FloatArray, data: _SpendData) -> FloatArray:
     p, q, v = params
     psi = special.digamma
-    log_total = np.log(v + m * x)
-    d_p = x * (psi(p * x + q) - psi(p * x) + np.log(m * x) - log_total)
-    d_q = psi(p * x + q) - psi(q) + math.log(v) - log_total
-    d_v = q / v - (p * x + q) / (v + m * x)
+    distinct_x = data.x_distinct.values
+    by_x = data.x_distinct.index
+    x = data.x
+    log_total = np.log(v + data.m * x)
+    d_p = x * ((psi(p * distinct_x + q) - psi(p * distinct_x))[by_x] + data.log_x_m - log_total)
+    d_q = (psi(p * distinct_x + q))[by_x] - psi(q) + math.log(v) - log_total
+    d_v = q / v - (p * x + q) / (v + data.m * x)
     return np.array([d_p.sum(), d_q.sum(), d_v.sum()])
 
 
@@ -406,20 +563,21 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike) -> GammaGammaFit:
     if np.any(m <= 0):
         raise ValueError("monetary must be > 0 for customers with repeat purchases")
     scale = float(np.mean(m))
-    scaled_m = m / scale
+    data = _SpendData.of(x, m)
+    scaled = _SpendData.of(x, m / scale)
     n = x.size
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
-        value = -float(_gamma_gamma_log_likelihoods(params, x, scaled_m).sum()) / n
-        gradient = -_gamma_gamma_gradient(params, x, scaled_m) * params / n
+        value = -float(_gamma_gamma_row_log_likelihoods(params, scaled).sum()) / n
+        gradient = -_gamma_gamma_gradient(params, scaled) * params / n
         return value, gradient
 
     result = _minimise(objective, _GAMMA_GAMMA_STARTS)
     p, q, scaled_v = np.exp(result.x)
     params = np.array([p, q, scaled_v * scale])
-    log_likelihood = float(_gamma_gamma_log_likelihoods(params, x, m).sum())
-    standard_errors = _standard_errors(lambda values: _gamma_gamma_gradient(values, x, m), params)
+    log_likelihood = float(_gamma_gamma_row_log_likelihoods(params, data).sum())
+    standard_errors = _standard_errors(lambda values: _gamma_gamma_gradient(values, data), params)
     return GammaGammaFit(
         p=float(params[0]),
         q=float(params[1]),
@@ -458,12 +616,18 @@ def fit_constant_spend(frequency: ArrayLike, monetary: ArrayLike) -> ConstantSpe
     if x.size < 2:
         raise ValueError("at least two repeat customers with spend are needed")
     total = x * m
+    distinct = _Distinct.of(x)
+    sum_x, sum_total = float(x.sum()), float(total.sum())
+    sum_log_x, sum_x_log_total, sum_log_total = float(np.log(x).sum()), float(_dot(x, np.log(total))), float(
+        np.log(total).sum())
+    counts = np.bincount(distinct.index, minlength=distinct.values.size).astype(np.float64)
 
     def log_likelihood(p: float) -> float:
-        nu = p * x.sum() / total.sum()
-        # the density of the mean m (as the Gamma-Gamma's): that of the sum x m, times x
-        return float((p * x * math.log(nu) - special.gammaln(p * x) + (p * x - 1.0) * np.log(total) - nu * total
-                      + np.log(x)).sum())
+        nu = p * sum_x / sum_total
+        # the density of the mean m (as the Gamma-Gamma's): that of the sum x m, times x -- summed over the
+        # customers term by term, gammaln(p x) once per distinct x
+        return (p * sum_x * math.log(nu) - float(_dot(counts, special.gammaln(p * distinct.values)))
+                + p * sum_x_log_total - sum_log_total - nu * sum_total + sum_log_x)
 
     result = optimize.minimize_scalar(lambda log_p: -log_likelihood(math.exp(log_p)), bounds=(-_LOG_BOUND, _LOG_BOUND),
                                       method="bounded", options={"xatol": 1e-9})
@@ -589,6 +753,13 @@ def predicted_clv(
         raise ValueError("discount_rate must be > -1")
     x, t_x, big_t = _validate_bgnbd_data(frequency, recency, T)
     value = expected_average_value(gg, x, monetary)
+    if discount_rate == 0:
+        # undiscounted, the per-period differences add up to E[Y(horizon)]: one evaluation, once per distinct
+        # (x, t_x, T) rather than per customer and per period
+        data = _PurchaseData.of(x.ravel(), t_x.ravel(), big_t.ravel())
+        rows = data.rows()
+        purchases = expected_purchases(bg, horizon, *rows)[data.customer_rows].reshape(np.shape(x))
+        return np.asarray(purchases * value, dtype=np.float64)
     full_periods = math.floor(horizon / period_length + 1e-9)
     ends = [k * period_length for k in range(1, full_periods + 1)]
     if horizon - full_periods * period_length > 1e-9 * period_length or not ends:
