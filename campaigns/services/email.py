@@ -3,7 +3,6 @@ development): HTML with a plain-text alternative, in the shopper's language, rig
 Hebrew and Persian, with a one-click unsubscribe link and List-Unsubscribe headers."""
 
 import secrets
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,21 +15,20 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from mjml import mjml2html
 
 from campaigns.models import Branding, Channel, FlowStep, Message, MessageStatus, ScheduledStep
-from campaigns.selectors import branding_get, co_purchased, email_content_get
+from campaigns.selectors import co_purchased
 from campaigns.services.copy import COPY
 from campaigns.services.email_blocks import LONG, NEEDS_CODE, PLACEHOLDER, Content, default_content
+from campaigns.services.send_context import SendContext
 from commerce.models import Customer, Order, OrderLine, Product, Shop, Variant
-from commerce.selectors import counted_order_q
 from integrations.platforms import DiscountKind, DiscountSpec, adapter_for
-from loyalty.models import Account
-from loyalty.services.ledger import account_balance
 from retention_app.locale_format import format_datetime, isolate, local_digits
 
 LANGUAGES = {"en", "he", "fa"}
@@ -40,13 +38,7 @@ UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
 def language_for(customer: Customer) -> str:
     """The shopper's language from the platform (the customer's locale, else the locale of their
     latest order: Shopify's ``customer_locale``), else the shop's, else English."""
-    latest_order_locale = (Order.objects.filter(shop_id=customer.shop_id, customer=customer).exclude(locale="")
-                           .order_by("-processed_at").values_list("locale", flat=True).first())
-    for candidate in (customer.locale, latest_order_locale, customer.shop.locale):
-        code = (candidate or "").split("-")[0].lower()
-        if code in LANGUAGES:
-            return code
-    return "en"
+    return SendContext(now=timezone.now()).language(customer)
 
 
 def unsubscribe_token(customer: Customer, channel: str = Channel.EMAIL) -> str:
@@ -117,12 +109,9 @@ def recommendations(*, customer: Customer, limit: int) -> Sequence[Variant]:
     return picked
 
 
-def enrolment_order(*, customer: Customer, values: dict) -> Order | None:
+def enrolment_order(*, customer: Customer, values: dict, context: SendContext | None = None) -> Order | None:
     """The order the enrolment is about (order-triggered flows), if any."""
-    order_id = values.get("order_id")
-    if not order_id:
-        return None
-    return Order.objects.filter(shop_id=customer.shop_id, pk=order_id).prefetch_related("lines").first()
+    return (context or SendContext(now=timezone.now())).order(customer, values)
 
 
 def step_products(*, step: FlowStep, customer: Customer, order: Order | None) -> Sequence[Variant]:
@@ -142,27 +131,6 @@ def step_products(*, step: FlowStep, customer: Customer, order: Order | None) ->
 
 def unsubscribe_url(customer: Customer, channel: str = Channel.EMAIL) -> str:
     return f"{settings.APP_URL}/u/{unsubscribe_token(customer, channel)}"
-
-
-def _purchased(*, customer: Customer, limit: int) -> list[Variant | Product]:
-    """The products the customer bought, newest first, each once (its variant where known)."""
-    if customer.pk is None:
-        return []
-    lines = (OrderLine.objects.filter(counted_order_q(prefix="order__"), shop_id=customer.shop_id,
-                                      order__customer=customer, product__isnull=False)
-             .select_related("product", "variant", "variant__product").order_by("-order__processed_at", "-pk")[:50])
-    picked: dict[int, Variant | Product] = {}
-    for line in lines:
-        if line.product_id is not None and line.product_id not in picked and line.product is not None:
-            picked[line.product_id] = line.variant or line.product.variants.order_by("pk").first() or line.product
-        if len(picked) >= limit:
-            break
-    return list(picked.values())
-
-
-def _balance(customer: Customer) -> int:
-    account = Account.objects.filter(shop_id=customer.shop_id, customer=customer).first() if customer.pk else None
-    return account_balance(account=account).available if account else 0
 
 
 def _money(amount: Any, currency: str, language: str) -> str:
@@ -254,7 +222,7 @@ def _product_item(item: Variant | Product, *, shop: Shop, language: str) -> dict
 
 def _blocks(*, content: Content, step: FlowStep, customer: Customer, order: Order | None,
             products: Sequence[Variant], code: str, ends: datetime | None, values: dict[str, str],
-            language: str, balance: int, survey_url: str) -> list[dict[str, Any]]:
+            language: str, balance: int, survey_url: str, context: SendContext) -> list[dict[str, Any]]:
     """The content's blocks with everything they show worked out; blocks with nothing to show
     (no code, no products, no survey) are left out."""
     shop = customer.shop
@@ -277,8 +245,8 @@ def _blocks(*, content: Content, step: FlowStep, customer: Customer, order: Orde
         elif kind == "products":
             limit = int(block.get("limit", 3))
             items: Sequence[Variant | Product] = (
-                list(products)[:limit] if block.get("source") == "recommended" else _purchased(customer=customer,
-                                                                                               limit=limit))
+                list(products)[:limit] if block.get("source") == "recommended" else context.purchased(customer,
+                                                                                                      limit))
             if items:
                 resolved.append({"type": kind, "title": fill(text, values, language=language, html=False),
                                  "items": [_product_item(item, shop=shop, language=language) for item in items],
@@ -339,19 +307,24 @@ def _plain_text(*, blocks: list[dict[str, Any]], shop_name: str, store_url: str,
     return "\n\n".join(parts) + "\n"
 
 
-def content_for(*, step: FlowStep, language: str) -> Content:
-    """The merchant's words for this step in this language, else the built-in copy."""
-    saved = email_content_get(shop=step.flow.shop, flow=step.flow, position=step.position, language=language)
+def content_for(*, step: FlowStep, language: str, context: SendContext | None = None) -> Content:
+    """The merchant's words for this step in this language, else the built-in copy (the same for
+    every message of a batch: built once per batch)."""
+    context = context or SendContext(now=timezone.now())
+    saved = context.email_content(step, language)
     if saved is not None:
         return Content(subject=saved.subject, preheader=saved.preheader, blocks=list(saved.blocks))
-    return default_content(template=step.template, language=language)
+    key = ("default_content", step.template, language)
+    if key not in context.memo:
+        context.memo[key] = default_content(template=step.template, language=language)
+    return context.memo[key]  # type: ignore[return-value]
 
 
 # Steps whose email carries the link to one of the shop's surveys, when the merchant switched it on.
 SURVEY_FOR_TEMPLATE = {"review_request": "satisfaction"}
 
 
-def _survey_url(*, step: FlowStep, customer: Customer, order: Order | None) -> str:
+def _survey_url(*, step: FlowStep, customer: Customer, order: Order | None, context: SendContext) -> str:
     """The signed link to the post-delivery survey (met expectations, on time, well packed)."""
     from surveys.models import Survey
     from surveys.services import survey_link
@@ -359,32 +332,39 @@ def _survey_url(*, step: FlowStep, customer: Customer, order: Order | None) -> s
     kind = SURVEY_FOR_TEMPLATE.get(step.template)
     if not kind or customer.pk is None:
         return ""
-    survey = Survey.objects.filter(shop_id=customer.shop_id, kind=kind, is_active=True).first()
+    key = ("survey", customer.shop_id, kind)
+    if key not in context.memo:
+        context.memo[key] = Survey.objects.filter(shop_id=customer.shop_id, kind=kind, is_active=True).first()
+    survey = context.memo[key]
+    assert survey is None or isinstance(survey, Survey)
     return survey_link(shop=customer.shop, customer=customer, survey=survey, order=order) if survey else ""
 
 
 def render(*, step: FlowStep, customer: Customer, values: dict, code: str, ends: datetime | None,
            products: Sequence[Variant] | None = None, content: Content | None = None,
-           language: str | None = None) -> Rendered:
+           language: str | None = None, context: SendContext | None = None) -> Rendered:
     """Subject, plain text and branded responsive HTML (MJML) in the shopper's language (or
     ``language``), from the merchant's content for the step (or ``content``, the editor's unsaved
     words) else the built-in copy; ``values`` is the enrolment's context (order id, points,
-    holiday...).  Writes nothing: the previews render through here."""
-    language = language or language_for(customer)
-    order = enrolment_order(customer=customer, values=values)
+    holiday...).  Writes nothing: the previews render through here.  ``context``: the batch's
+    reads (the scheduler), else this message's own."""
+    context = context or SendContext(now=timezone.now())
+    language = language or context.language(customer)
+    order = context.order(customer, values)
     if products is None:
         products = step_products(step=step, customer=customer, order=order)
     shop = customer.shop
-    brand = branding_get(shop=shop)
+    brand = context.branding(shop.pk, customer)
     store_url = adapter_for(shop.platform).storefront_url(shop=shop)
-    balance = _balance(customer)
+    balance = context.balance(customer)
     with translation.override(language):
-        content = content or content_for(step=step, language=language)
+        content = content or content_for(step=step, language=language, context=context)
         filled = _values(step=step, customer=customer, order=order, values=values, code=code, language=language,
                          balance=balance)
         blocks = _blocks(content=content, step=step, customer=customer, order=order, products=products, code=code,
                          ends=ends, values=filled, language=language, balance=balance,
-                         survey_url=_survey_url(step=step, customer=customer, order=order))
+                         survey_url=_survey_url(step=step, customer=customer, order=order, context=context),
+                         context=context)
         subject = fill(content.subject, filled, language=language, html=False)
         unsubscribe = unsubscribe_url(customer) if customer.pk else f"{settings.APP_URL}/u/preview"
         shop_name = shop.name or shop.domain
@@ -407,29 +387,52 @@ def templates() -> set[str]:
     return set(COPY) | set(LONG)
 
 
-def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the backend, and its record (unsaved: the batch writes them together)."""
+
+    mail: EmailMultiAlternatives
+    message: Message
+
+
+def tracking_id_for(scheduled: ScheduledStep) -> str:
+    """The message's id in the provider's metadata: the same for every attempt of a step until it
+    is deferred (a batch re-sent after a crash before its commit carries the ids it had), and not
+    guessable (a keyed hash)."""
+    attempt = f"{scheduled.shop_id}:{scheduled.pk}:{scheduled.deferrals}"
+    return salted_hmac("campaigns.tracking", attempt).hexdigest()[:32]
+
+
+def prepare(*, scheduled: ScheduledStep, now: datetime, context: SendContext) -> Outgoing:
+    """The step's email, rendered, and its ``Message``; nothing sent, nothing written (except the
+    discount code, created in the store).  Raises ``NothingToSend`` for a step with nothing to
+    offer, and the platform's error when the code cannot be created."""
     customer = scheduled.enrolment.customer
     step = scheduled.step
     values = dict(scheduled.enrolment.context or {})
     # the products first: a step with nothing to offer must not create a discount code in the store
-    products = step_products(step=step, customer=customer, order=enrolment_order(customer=customer, values=values))
+    products = step_products(step=step, customer=customer, order=context.order(customer, values))
     code, ends = _discount(scheduled, now)
-    rendered = render(step=step, customer=customer, values=values, code=code, ends=ends, products=products)
+    rendered = render(step=step, customer=customer, values=values, code=code, ends=ends, products=products,
+                      context=context)
     headers = {}
     if step.is_marketing:
         headers = {"List-Unsubscribe": f"<{unsubscribe_url(customer)}>",
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     mail = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, to=[customer.email], headers=headers)
     mail.attach_alternative(rendered.html, "text/html")
-    tracking_id = uuid.uuid4().hex
+    tracking_id = tracking_id_for(scheduled)
     # django-anymail passes metadata to the provider, which echoes it in tracking webhooks.
     mail.metadata = {"comeback_message": tracking_id}  # type: ignore[attr-defined]
-    mail.send()
-    status = getattr(mail, "anymail_status", None)
-    return Message.objects.create(
-        tracking_id=tracking_id,
-        provider_message_id=str(status.message_id) if status and status.message_id is not None else "",
-        shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled, channel=Channel.EMAIL,
-        template=step.template, language=rendered.language, is_marketing=step.is_marketing, subject=rendered.subject,
-        discount_code=code, status=MessageStatus.SENT, at=now,
+    message = Message(
+        tracking_id=tracking_id, shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled,
+        channel=Channel.EMAIL, template=step.template, language=rendered.language, is_marketing=step.is_marketing,
+        subject=rendered.subject, discount_code=code, status=MessageStatus.SENT, at=now,
     )
+    return Outgoing(mail=mail, message=message)
+
+
+def provider_message_id(mail: EmailMultiAlternatives) -> str:
+    """The provider's id for a sent message (django-anymail's status; "" for Django's backends)."""
+    status = getattr(mail, "anymail_status", None)
+    return str(status.message_id) if status and status.message_id is not None else ""

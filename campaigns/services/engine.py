@@ -35,13 +35,16 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic as time_monotonic
 from zoneinfo import ZoneInfo
 
+from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Window
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
 from django.db.models.functions import Lag
 from django.utils import timezone
 
 from billing import services as billing_services
 from billing.plans import LimitKind
+from billing.selectors import limit_period, plan_for
+from campaigns.channels.sms import provider as sms_provider
 from campaigns.models import (
     Channel,
     Enrolment,
@@ -58,6 +61,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import emails_sent_count
 from campaigns.services import email, sms
+from campaigns.services.send_context import History, Planned, SendContext
 from commerce.consent import consent_state
 from commerce.models import Customer, MarketingConsent, OrderLine, Product
 from commerce.selectors import counted_order_q, orders_counted
@@ -178,24 +182,46 @@ class Outcome:
 
 
 def run_due(*, now: datetime | None = None, limit: int = 500) -> list[Outcome]:
-    """The scheduler's job: run every step that is due, each at most once.  Steps of a paused
-    flow are held (left pending) until the merchant resumes it."""
+    """The scheduler's job: run up to ``limit`` due steps, each at most once, in batches (one
+    transaction each).  Steps of a paused flow are held (left pending) until the merchant resumes it."""
     now = now or timezone.now()
-    # Higher priority first, then oldest first: the order in which a day's room is given out.
-    due_ids = list(ScheduledStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now,
-                                                step__flow__is_enabled=True)
-                   .order_by("due_at", "priority", "first_due_at", "pk").values_list("pk", flat=True)[:limit])
-    outcomes = []
-    for pk in due_ids:
-        with transaction.atomic():
-            scheduled = (ScheduledStep.objects.select_for_update(skip_locked=True, of=("self",))
-                         .select_related("step__flow", "enrolment__customer__shop")
-                         .filter(pk=pk, status=StepStatus.PENDING, due_at__lte=now,
-                                 step__flow__is_enabled=True).first())
-            if scheduled is None:
-                continue  # another run has it, or it is done
-            outcomes.append(_execute(scheduled, now))
+    outcomes: list[Outcome] = []
+    while len(outcomes) < limit:
+        batch = _run_batch(now=now, size=limit - len(outcomes))
+        if batch is None:
+            break
+        outcomes += batch
     return outcomes
+
+
+def _run_batch(*, now: datetime, size: int) -> list[Outcome] | None:
+    """Claim up to ``size`` due steps (``SKIP LOCKED``: another scheduler takes others), in the
+    order a day's room is given out (due, then priority, then oldest first), one per shopper: a
+    shopper's next step sees this one's message (duplicate rule, caps), so it waits for the next
+    batch.  Everything the batch reads is read once for all of it (``SendContext``); the messages
+    go to the backend over one connection and are recorded together; one commit.  ``None`` when
+    nothing was claimed.
+
+    A crash after the backend took the batch's messages and before the commit leaves the steps
+    pending: they are sent again, with the same tracking ids (``email.tracking_id_for``), as
+    before for the one message in flight; the batch is the window now (``limit``)."""
+    with transaction.atomic():
+        claimed = list(ScheduledStep.objects.select_for_update(skip_locked=True, of=("self",))
+                       .select_related("step__flow", "enrolment__customer__shop")
+                       .filter(status=StepStatus.PENDING, due_at__lte=now, step__flow__is_enabled=True)
+                       .order_by("due_at", "priority", "first_due_at", "pk")[:size])
+        if not claimed:
+            return None
+        shoppers: set[int] = set()
+        rows = []
+        for scheduled in claimed:
+            if scheduled.enrolment.customer_id not in shoppers:
+                shoppers.add(scheduled.enrolment.customer_id)
+                rows.append(scheduled)
+        batch = _Batch(now=now, context=SendContext(now=now, scheduled=rows))
+        for scheduled in rows:
+            batch.run(scheduled)
+        return batch.finish()
 
 
 def run_due_for(*, seconds: float, limit: int = 500) -> int:
@@ -251,16 +277,20 @@ class Place:
     pk: int | None = None
 
 
-def _ahead_of(place: Place) -> Q:
-    ahead = Q(priority__lt=place.priority) | Q(priority=place.priority, first_due_at__lt=place.first_due)
-    if place.pk is not None:
-        ahead |= Q(priority=place.priority, first_due_at=place.first_due, pk__lt=place.pk)
-    else:
-        ahead |= Q(priority=place.priority, first_due_at=place.first_due)
-    return ahead
+def _is_ahead(planned: Planned, place: Place) -> bool:
+    """Is the pending step ahead of ``place`` in its shopper's line: higher priority, or the same
+    and first due earlier (then the lower row id; the preview's unscheduled message is last)?
+    A step without ``first_due_at`` (scheduled before it was kept) is only ahead by priority."""
+    if planned.priority != place.priority:
+        return planned.priority < place.priority
+    if planned.first_due_at is None:
+        return False
+    if planned.first_due_at != place.first_due:
+        return planned.first_due_at < place.first_due
+    return place.pk is None or planned.pk < place.pk
 
 
-def _cap_slot(customer: Customer, channel: str, now: datetime, place: Place) -> datetime | None:
+def _cap_slot(customer: Customer, channel: str, now: datetime, place: Place, history: History) -> datetime | None:
     """The first moment from ``now`` on a day with room under the caps (``None``: now has room).
 
     A day's load is the marketing messages sent on it (the shopper's calendar) plus the pending
@@ -271,16 +301,11 @@ def _cap_slot(customer: Customer, channel: str, now: datetime, place: Place) -> 
     start = datetime.combine(today - timedelta(days=6), time(0), tzinfo=zone)
     end = datetime.combine(today + timedelta(days=CAP_LOOKAHEAD_DAYS), time(0), tzinfo=zone)
     load: Counter[date] = Counter()
-    sent = Message.objects.filter(shop_id=customer.shop_id, customer=customer, channel=channel, is_marketing=True,
-                                  status=MessageStatus.SENT, at__gte=start).values_list("at", flat=True)
-    load.update(moment.astimezone(zone).date() for moment in sent)
+    load.update(moment.astimezone(zone).date() for sent_on, moment in history.sent
+                if sent_on == channel and moment >= start)
     action = StepAction.SEND_EMAIL if channel == Channel.EMAIL else StepAction.SEND_SMS
-    planned = (ScheduledStep.objects.filter(_ahead_of(place), shop_id=customer.shop_id,
-                                            enrolment__customer=customer, status=StepStatus.PENDING,
-                                            step__is_marketing=True, step__action=action,
-                                            step__flow__is_enabled=True, due_at__lt=end)
-               .values_list("due_at", flat=True))
-    load.update(max(moment.astimezone(zone).date(), today) for moment in planned)
+    load.update(max(planned.due_at.astimezone(zone).date(), today) for planned in history.planned
+                if planned.action == action and planned.due_at < end and _is_ahead(planned, place))
     for offset in range(CAP_LOOKAHEAD_DAYS):
         day = today + timedelta(days=offset)
         week = sum(load[day - timedelta(days=back)] for back in range(7))
@@ -296,14 +321,11 @@ def _consented(customer: Customer, channel: str) -> bool:
     return consent_state(customer=customer, channel=channel) == MarketingConsent.SUBSCRIBED
 
 
-def _exit_reason(scheduled: ScheduledStep) -> str:
+def _exit_reason(scheduled: ScheduledStep, context: SendContext) -> str:
     conditions = scheduled.step.conditions or {}
     enrolment = scheduled.enrolment
-    if conditions.get("no_order_since_enrolment"):
-        ordered = orders_counted(shop=enrolment.shop_id).filter(customer=enrolment.customer,
-                                                                processed_at__gt=enrolment.enrolled_at).exists()
-        if ordered:
-            return "the customer ordered again"
+    if conditions.get("no_order_since_enrolment") and context.ordered_since(enrolment.customer, enrolment.enrolled_at):
+        return "the customer ordered again"
     return customer_exit_reason(step=scheduled.step, customer=enrolment.customer)
 
 
@@ -321,38 +343,6 @@ def customer_exit_reason(*, step: FlowStep, customer: Customer) -> str:
     if conditions.get("not_segment") and in_segment(customer=customer, key=conditions["not_segment"]):
         return f"the customer is in the segment {conditions['not_segment']}"
     return ""
-
-
-def _finish(scheduled: ScheduledStep, status: str, result: str, now: datetime, code: str = "") -> None:
-    scheduled.status = status
-    scheduled.result = result[:300]
-    scheduled.reason_code = code
-    scheduled.executed_at = now
-    scheduled.save(update_fields=["status", "result", "reason_code", "executed_at"])
-    enrolment = scheduled.enrolment
-    if not ScheduledStep.objects.filter(enrolment=enrolment, status=StepStatus.PENDING).exists():
-        Enrolment.objects.filter(pk=enrolment.pk, status=EnrolmentStatus.ACTIVE).update(
-            status=EnrolmentStatus.COMPLETED)
-
-
-def _skip(scheduled: ScheduledStep, reason: str, now: datetime, channel: str, code: str) -> Outcome:
-    step = scheduled.step
-    Message.objects.create(shop_id=scheduled.shop_id, customer=scheduled.enrolment.customer, flow=step.flow,
-                           scheduled_step=scheduled, channel=channel, template=step.template,
-                           language=email.language_for(scheduled.enrolment.customer), is_marketing=step.is_marketing,
-                           status=MessageStatus.SKIPPED, reason=reason, at=now)
-    _finish(scheduled, StepStatus.SKIPPED, f"skipped: {reason}", now, code)
-    return Outcome("skipped", reason, code)
-
-
-def _defer(scheduled: ScheduledStep, decision: "Decision", now: datetime) -> Outcome:
-    assert decision.until is not None
-    scheduled.due_at = decision.until
-    scheduled.deferrals += 1
-    scheduled.reason_code = decision.code
-    scheduled.result = f"deferred: {decision.reason} until {decision.until.isoformat()}"[:300]
-    scheduled.save(update_fields=["due_at", "deferrals", "reason_code", "result"])
-    return Outcome("deferred", decision.reason, decision.code)
 
 
 def channel_for(step: FlowStep) -> str:
@@ -410,10 +400,11 @@ def _deferral(timing: Timing, until: datetime, reason: str, code: str) -> Decisi
     return _too_late(timing, until, reason) or Decision("defer", reason, until, code)
 
 
-def decide(*, step: FlowStep, customer: Customer, now: datetime, timing: Timing) -> Decision:
+def decide(*, step: FlowStep, customer: Customer, now: datetime, timing: Timing,
+           context: SendContext | None = None) -> Decision:
     """Address, then lateness, then for marketing: consent, the duplicate window, frequency caps
     (date-bound messages on their day pass them) and quiet hours.  Reads only: the scheduler and
-    the merchant's preview ask the same question."""
+    the merchant's preview ask the same question (``context``: the scheduler's batch reads)."""
     channel = channel_for(step)
     if channel == Channel.EMAIL and not customer.email:
         return Decision("skip", "no email address", code=Reason.NO_ADDRESS)
@@ -430,12 +421,13 @@ def decide(*, step: FlowStep, customer: Customer, now: datetime, timing: Timing)
         return Decision("send")
     if not _consented(customer, channel):
         return Decision("skip", f"no marketing consent for {channel}", code=Reason.NO_CONSENT)
-    duplicate = step.template not in KEYED_TEMPLATES and Message.objects.filter(
-        customer=customer, template=step.template, status=MessageStatus.SENT, at__gt=now - DUPLICATE_WINDOW).exists()
+    history = (context or SendContext(now=now)).history(customer)
+    duplicate = step.template not in KEYED_TEMPLATES and history.sent_recently(template=step.template,
+                                                                               since=now - DUPLICATE_WINDOW)
     if duplicate:
         return Decision("skip", f"{step.template} was sent within {DUPLICATE_WINDOW.days} days", code=Reason.DUPLICATE)
     if timing.place.priority != Priority.DATE_BOUND:
-        slot = _cap_slot(customer, channel, now, timing.place)
+        slot = _cap_slot(customer, channel, now, timing.place, history)
         if slot is not None:
             return _deferral(timing, slot, "frequency cap", Reason.FREQUENCY_CAP)
     quiet = _quiet_until(customer, now)
@@ -452,50 +444,187 @@ def scheduled_timing(scheduled: ScheduledStep) -> Timing:
                       pk=scheduled.pk)
 
 
-def _execute(scheduled: ScheduledStep, now: datetime) -> Outcome:
-    step: FlowStep = scheduled.step
-    enrolment = scheduled.enrolment
-    customer = enrolment.customer
-    channel = channel_for(step)
-    exit_reason = _exit_reason(scheduled)
-    if exit_reason:
-        ScheduledStep.objects.filter(enrolment=enrolment, status=StepStatus.PENDING).exclude(pk=scheduled.pk).update(
-            status=StepStatus.SKIPPED, result=f"exited: {exit_reason}", reason_code=Reason.EXITED, executed_at=now)
-        Enrolment.objects.filter(pk=enrolment.pk).update(status=EnrolmentStatus.EXITED)
-        _finish(scheduled, StepStatus.SKIPPED, f"exited: {exit_reason}", now, Reason.EXITED)
-        return Outcome("exited", exit_reason, Reason.EXITED)
-    timing = scheduled_timing(scheduled)
-    decision = decide(step=step, customer=customer, now=now, timing=timing)
-    if decision.action == "skip":
-        return _skip(scheduled, decision.reason, now, channel, decision.code)
-    if decision.action == "defer" and decision.until is not None:
-        return _defer(scheduled, decision, now)
-    limited = _plan_limit_reason(scheduled, channel, now)
-    if limited:
-        return _skip(scheduled, limited, now, channel, Reason.PLAN_LIMIT)
-    try:
-        sent = (email if channel == Channel.EMAIL else sms).send(scheduled=scheduled, now=now)
-    except email.NothingToSend as nothing:  # e.g. an upsell with no complementary product
-        return _skip(scheduled, nothing.reason, now, channel, Reason.NOTHING_TO_SEND)
-    except Exception as error:  # the platform (discount code) or the mail provider is away: try again later
+@dataclass
+class _Result:
+    """A step's final state, or its deferral (``until``), as the batch writes it."""
+
+    scheduled: ScheduledStep
+    status: str
+    result: str
+    code: str = ""
+    until: datetime | None = None
+
+
+class _Batch:
+    """One batch of due steps: each is decided, prepared and (if it is to be sent) queued; then
+    ``finish`` hands the queued messages to the backend over one connection and writes every
+    message, step and enrolment in a few statements."""
+
+    def __init__(self, *, now: datetime, context: SendContext) -> None:
+        self.now = now
+        self.context = context
+        self.outcomes: dict[int, Outcome] = {}  # by step, in the order the steps were run
+        self.results: list[_Result] = []
+        self.messages: list[Message] = []
+        self.emails: list[tuple[ScheduledStep, Timing, email.Outgoing]] = []
+        self.texts: list[tuple[ScheduledStep, Timing, sms.Outgoing]] = []
+        self.exits: dict[str, list[ScheduledStep]] = {}
+        # the plan's monthly email limit per shop: (limit, used) with ``used`` counting this batch's
+        self.email_allowance: dict[int, list[int] | None] = {}
+
+    def _outcome(self, scheduled: ScheduledStep, outcome: Outcome) -> None:
+        self.outcomes[scheduled.pk] = outcome
+
+    def run(self, scheduled: ScheduledStep) -> None:
+        self.outcomes[scheduled.pk] = Outcome("deferred")  # its place in the order; replaced below
+        step: FlowStep = scheduled.step
+        customer = scheduled.enrolment.customer
+        channel = channel_for(step)
+        exit_reason = _exit_reason(scheduled, self.context)
+        if exit_reason:
+            self.exits.setdefault(exit_reason, []).append(scheduled)
+            self._final(scheduled, StepStatus.SKIPPED, f"exited: {exit_reason}", Reason.EXITED)
+            self._outcome(scheduled, Outcome("exited", exit_reason, Reason.EXITED))
+            return
+        timing = scheduled_timing(scheduled)
+        decision = decide(step=step, customer=customer, now=self.now, timing=timing, context=self.context)
+        if decision.action == "skip":
+            return self._skip(scheduled, decision.reason, channel, decision.code)
+        if decision.action == "defer" and decision.until is not None:
+            return self._defer(scheduled, decision)
+        limited = self._plan_limit_reason(scheduled, channel)
+        if limited:
+            return self._skip(scheduled, limited, channel, Reason.PLAN_LIMIT)
+        try:
+            if channel == Channel.EMAIL:
+                self.emails.append((scheduled, timing, email.prepare(scheduled=scheduled, now=self.now,
+                                                                     context=self.context)))
+            else:
+                self.texts.append((scheduled, timing, sms.prepare(scheduled=scheduled, now=self.now,
+                                                                  context=self.context)))
+        except email.NothingToSend as nothing:  # e.g. an upsell with no complementary product
+            self._give_back(scheduled, channel)
+            self._skip(scheduled, nothing.reason, channel, Reason.NOTHING_TO_SEND)
+        except Exception as error:  # the platform (discount code) is away: try again later
+            self._failed(scheduled, timing, channel, error)
+
+    def _plan_limit_reason(self, scheduled: ScheduledStep, channel: str) -> str:
+        """The shop's plan caps flow emails per month (Free): past it the message is skipped with
+        this reason, recorded for the dashboard's notice; nothing else changes (the flow goes on).
+        The plan and the month's count are read once per shop and batch."""
+        if channel != Channel.EMAIL:
+            return ""
+        shop = scheduled.enrolment.customer.shop
+        if shop.pk not in self.email_allowance:
+            limit = plan_for(shop=shop).limit(LimitKind.EMAILS)
+            self.email_allowance[shop.pk] = None if limit is None else [
+                limit, emails_sent_count(shop=shop, since=limit_period(shop=shop, now=self.now).start)]
+        allowance = self.email_allowance[shop.pk]
+        if allowance is None:
+            return ""
+        reason = billing_services.limit_hold(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), now=self.now,
+                                             used_since=lambda start: allowance[1])
+        if not reason:
+            allowance[1] += 1  # this message counts against the month (a failed send gives it back)
+        return reason
+
+    def _give_back(self, scheduled: ScheduledStep, channel: str) -> None:
+        """A message counted against the plan's limit that was not sent after all."""
+        allowance = self.email_allowance.get(scheduled.enrolment.customer.shop_id)
+        if channel == Channel.EMAIL and allowance is not None:
+            allowance[1] -= 1
+
+    def _final(self, scheduled: ScheduledStep, status: str, result: str, code: str = "") -> None:
+        self.results.append(_Result(scheduled, status, result[:300], code))
+
+    def _skip(self, scheduled: ScheduledStep, reason: str, channel: str, code: str) -> None:
+        step = scheduled.step
+        customer = scheduled.enrolment.customer
+        self.messages.append(Message(shop_id=scheduled.shop_id, customer=customer, flow=step.flow,
+                                     scheduled_step=scheduled, channel=channel, template=step.template,
+                                     language=self.context.language(customer), is_marketing=step.is_marketing,
+                                     status=MessageStatus.SKIPPED, reason=reason, at=self.now))
+        self._final(scheduled, StepStatus.SKIPPED, f"skipped: {reason}", code)
+        self._outcome(scheduled, Outcome("skipped", reason, code))
+
+    def _defer(self, scheduled: ScheduledStep, decision: Decision) -> None:
+        assert decision.until is not None
+        self.results.append(_Result(scheduled, StepStatus.PENDING,
+                                    f"deferred: {decision.reason} until {decision.until.isoformat()}"[:300],
+                                    decision.code, decision.until))
+        self._outcome(scheduled, Outcome("deferred", decision.reason, decision.code))
+
+    def _failed(self, scheduled: ScheduledStep, timing: Timing, channel: str, error: Exception) -> None:
+        """The provider or the platform is away: the step is tried again later (or skipped when
+        that would be too late)."""
         logger.warning("step %s could not be sent: %s", scheduled.pk, error)
-        retry = _deferral(timing, now + RETRY_AFTER, f"sending failed ({type(error).__name__})",
+        retry = _deferral(timing, self.now + RETRY_AFTER, f"sending failed ({type(error).__name__})",
                           Reason.SENDING_FAILED)
+        self._give_back(scheduled, channel)
         if retry.action == "skip":
-            return _skip(scheduled, retry.reason, now, channel, retry.code)
-        return _defer(scheduled, retry, now)
-    _finish(scheduled, StepStatus.DONE, f"sent {sent.template}", now)
-    return Outcome("sent")
+            self._skip(scheduled, retry.reason, channel, retry.code)
+        else:
+            self._defer(scheduled, retry)
 
+    def _sent(self, scheduled: ScheduledStep, message: Message) -> None:
+        self.messages.append(message)
+        self._final(scheduled, StepStatus.DONE, f"sent {scheduled.step.template}")
+        self._outcome(scheduled, Outcome("sent"))
 
-def _plan_limit_reason(scheduled: ScheduledStep, channel: str, now: datetime) -> str:
-    """The shop's plan caps flow emails per month (Free): past it the message is skipped with this
-    reason, recorded for the dashboard's notice; nothing else changes (the flow goes on)."""
-    if channel != Channel.EMAIL:
-        return ""
-    shop = scheduled.enrolment.customer.shop
-    return billing_services.limit_hold(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), now=now,
-                                       used_since=lambda start: emails_sent_count(shop=shop, since=start))
+    def _send(self) -> None:
+        """Every queued email over one backend connection (one file, one SMTP session, one HTTP
+        session for django-anymail), each accepted or failed on its own; then the texts."""
+        if self.emails:
+            with get_connection() as backend:
+                for scheduled, timing, outgoing in self.emails:
+                    try:
+                        backend.send_messages([outgoing.mail])
+                    except Exception as error:  # the mail provider is away: try again later
+                        self._failed(scheduled, timing, Channel.EMAIL, error)
+                        continue
+                    outgoing.message.provider_message_id = email.provider_message_id(outgoing.mail)
+                    self._sent(scheduled, outgoing.message)
+        if self.texts:
+            sender = sms_provider()
+            for scheduled, timing, text in self.texts:
+                try:
+                    sms.send_text(outgoing=text, sender=sender)
+                except Exception as error:
+                    self._failed(scheduled, timing, Channel.SMS, error)
+                    continue
+                self._sent(scheduled, text.message)
+
+    def finish(self) -> list[Outcome]:
+        """Send, then write: the messages (one insert), the steps by outcome (one update per
+        distinct result), the exits, and the enrolments left with nothing pending."""
+        self._send()
+        Message.objects.bulk_create(self.messages)
+        finals: dict[tuple[str, str, str], list[int]] = {}
+        deferrals: dict[tuple[datetime, str, str], list[int]] = {}
+        for result in self.results:
+            if result.until is not None:
+                deferrals.setdefault((result.until, result.result, result.code), []).append(result.scheduled.pk)
+            else:
+                finals.setdefault((result.status, result.result, result.code), []).append(result.scheduled.pk)
+        for (until, text, code), pks in deferrals.items():
+            ScheduledStep.objects.filter(pk__in=pks).update(due_at=until, deferrals=F("deferrals") + 1,
+                                                            reason_code=code, result=text)
+        for reason, exited in self.exits.items():
+            enrolments = [scheduled.enrolment_id for scheduled in exited]
+            (ScheduledStep.objects.filter(enrolment_id__in=enrolments, status=StepStatus.PENDING)
+             .exclude(pk__in=[scheduled.pk for scheduled in exited])
+             .update(status=StepStatus.SKIPPED, result=f"exited: {reason}"[:300], reason_code=Reason.EXITED,
+                     executed_at=self.now))
+            Enrolment.objects.filter(pk__in=enrolments).update(status=EnrolmentStatus.EXITED)
+        for (status, text, code), pks in finals.items():
+            ScheduledStep.objects.filter(pk__in=pks).update(status=status, result=text, reason_code=code,
+                                                            executed_at=self.now)
+        finished = [result.scheduled.enrolment_id for result in self.results if result.until is None]
+        if finished:
+            pending = ScheduledStep.objects.filter(enrolment_id=OuterRef("pk"), status=StepStatus.PENDING)
+            (Enrolment.objects.filter(pk__in=finished, status=EnrolmentStatus.ACTIVE).exclude(Exists(pending))
+             .update(status=EnrolmentStatus.COMPLETED))
+        return list(self.outcomes.values())
 
 
 def _original_due(scheduled: ScheduledStep) -> datetime:

@@ -8,13 +8,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from campaigns.channels.sms import keyword, phone_key, provider
+from campaigns.channels.sms import SmsProvider, keyword, phone_key, provider
 from campaigns.models import Channel, FlowStep, Message, MessageStatus, ScheduledStep
 from campaigns.services.consent import consent_change, unsubscribe
-from campaigns.services.email import Rendered, enrolment_order, language_for, step_products
+from campaigns.services.email import Rendered, step_products
+from campaigns.services.send_context import SendContext
 from commerce.models import ConsentSource, Customer, Shop
 from integrations.platforms import adapter_for
 
@@ -122,13 +123,14 @@ def text_count(*, shop: Shop, text: str, language: str, is_marketing: bool) -> S
                                         values=sample_values(shop=shop)))
 
 
-def render(*, step: FlowStep, customer: Customer, values: dict) -> Rendered:
+def render(*, step: FlowStep, customer: Customer, values: dict, context: SendContext | None = None) -> Rendered:
     """The SMS body in the shopper's language: the merchant's text for that language if the step
     has one, else the template; ``values`` is the enrolment's context.  Writes nothing: the
     preview renders through here.  Raises ``NothingToSend`` when an upsell step has no
-    complementary product for the order."""
-    language = language_for(customer)
-    order = enrolment_order(customer=customer, values=values)
+    complementary product for the order.  ``context``: the batch's reads (the scheduler)."""
+    context = context or SendContext(now=timezone.now())
+    language = context.language(customer)
+    order = context.order(customer, values)
     products = step_products(step=step, customer=customer, order=order)
     link = ""
     if products:
@@ -158,17 +160,33 @@ def templates() -> set[str]:
     return {path.stem for path in TEMPLATE_DIR.glob("*.txt")}
 
 
-def send(*, scheduled: ScheduledStep, now: datetime) -> Message:
+@dataclass(frozen=True)
+class Outgoing:
+    """A text ready for the provider, and its record (unsaved: the batch writes them together)."""
+
+    to: str
+    body: str
+    message: Message
+
+
+def prepare(*, scheduled: ScheduledStep, now: datetime, context: SendContext) -> Outgoing:
+    """The step's text and its ``Message``; nothing sent, nothing written.  Raises
+    ``NothingToSend`` when an upsell has nothing to offer."""
     customer = scheduled.enrolment.customer
     step = scheduled.step
-    rendered = render(step=step, customer=customer, values=dict(scheduled.enrolment.context or {}))
-    provider().send(to=customer.phone, body=rendered.text, sender=settings.SMS_SENDER)
-    return Message.objects.create(
+    rendered = render(step=step, customer=customer, values=dict(scheduled.enrolment.context or {}), context=context)
+    return Outgoing(to=customer.phone, body=rendered.text, message=Message(
         shop_id=customer.shop_id, customer=customer, flow=step.flow, scheduled_step=scheduled, channel=Channel.SMS,
         template=step.template, language=rendered.language, is_marketing=step.is_marketing,
         subject=rendered.text[:300], segments=sms_count(text=rendered.text).segments, status=MessageStatus.SENT,
         at=now,
-    )
+    ))
+
+
+def send_text(*, outgoing: Outgoing, sender: SmsProvider | None = None) -> None:
+    """Hand one text to the provider (``sender``: the batch's; Twilio has no call for many texts
+    that differ, so each is its own request)."""
+    (sender or provider()).send(to=outgoing.to, body=outgoing.body, sender=settings.SMS_SENDER)
 
 
 def customers_with_phone(number: str) -> list[Customer]:
