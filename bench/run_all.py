@@ -10,6 +10,8 @@
 ``.venv/bin/python bench/run_all.py --only scans``         campaign daily scans over 1M customers
                                                             (bench/campaign_scans.py, ~8 min; 100,000: ~1.5 min)
 ``.venv/bin/python bench/run_all.py --only send``          campaign send pipeline, messages/s (bench/campaign_send.py)
+``.venv/bin/python bench/run_all.py --only pipeline --orders 5000``  the whole pipeline: signed webhooks at
+                                                            200/s to points, with its oracle (bench/pipeline.py)
 
 Each bench starts its own PostgreSQL and Redis on 127.0.0.1 (or uses ``DATABASE_URL`` /
 ``CELERY_BROKER_URL``) and stops them when it ends, also on Ctrl-C.  Exit status: non-zero if a
@@ -52,12 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="run just one bench",
                         choices=("webhook", "history", "award", "widget", "retention", "scans", "send", "vitals",
-                                 "woosync"))
+                                 "woosync", "pipeline"))
     parser.add_argument("--customers", type=int, help="scans: customers in the shop (default 1000000)")
     parser.add_argument("--steps", type=int, help="send: due steps per email/SMS run (default 20000)")
     parser.add_argument("--requests", type=int, help="webhook: measured requests per row (default 5000)")
     parser.add_argument("--concurrency", help="webhook: comma-separated connection counts (default 16,64)")
-    parser.add_argument("--orders", type=int, help="history: orders in the JSONL (default 100000)")
+    parser.add_argument("--orders", type=int,
+                        help="history: orders in the JSONL (default 100000); pipeline: paid orders (default 5000)")
     parser.add_argument("--batch-sizes", help="history: ingest_file batch sizes (default: the app's, then 2000)")
     parser.add_argument("--pg-fast", action="store_true", help="PostgreSQL with CI's non-durable settings")
     args = parser.parse_args(argv)
@@ -112,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "woosync"):  # the WooCommerce history sync over the official client
         if run("woocommerce sync", [python, str(BENCH / "woocommerce_sync.py")]):
             failures.append("woocommerce sync")
+    if args.only in (None, "pipeline"):  # webhooks -> gunicorn -> celery -> points, checked by an oracle
+        command = [python, str(BENCH / "pipeline.py"), *common]
+        if args.orders and args.only == "pipeline":
+            command += ["--orders", str(args.orders)]
+        if run("pipeline", command):
+            failures.append("pipeline")
     if failures:
         print(f"\nFAILED: {', '.join(failures)}", file=sys.stderr)
     return 1 if failures else 0
