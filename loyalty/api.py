@@ -19,19 +19,22 @@ class ProxyLoyaltyApi(ShopperApi):
     here once to open and place it, getting the same state back."""
 
     def get(self, request: Request) -> Response:
-        account = selectors.shopper_account(shop=self.shop, customer_platform_id=self.customer_platform_id)
-        return Response(self._state(account))
+        account, state = selectors.shopper_widget_state(shop=self.shop, customer_platform_id=self.customer_platform_id,
+                                                        language=self._language())
+        return Response(self._finish(account, state))
 
     def post(self, request: Request) -> Response:
         account = accounts.shopper_account_open(shop=self.shop, customer_platform_id=self.customer_platform_id)
         if account is None:
             raise ApplicationError("log in to join the program", status=403, code="login_required")
-        return Response(self._state(account))
+        state = selectors.widget_state(shop=self.shop, account=account, language=self._language())
+        return Response(self._finish(account, state))
 
-    def _state(self, account: Account | None) -> dict:
+    def _language(self) -> str:
         # ``?locale=`` (the widget's language; covered by the proxy's signature), else the shop's
-        language = selectors.widget_language(self.request.query_params.get("locale") or self.shop.locale)
-        state = selectors.widget_state(shop=self.shop, account=account, language=language)
+        return selectors.widget_language(self.request.query_params.get("locale") or self.shop.locale)
+
+    def _finish(self, account: Account | None, state: dict) -> dict:
         state["logged_in"] = bool(self.customer_platform_id)
         state["member"] = account is not None and (account.tier_id is not None or not state["tiers"])
         return state

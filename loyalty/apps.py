@@ -9,8 +9,10 @@ class LoyaltyConfig(AppConfig):
         from commerce.privacy import privacy_register
         from loyalty import subscribers
         from loyalty.privacy import LOYALTY
+        from loyalty.program_cache import program_cache_connect
         from loyalty.services.program import program_defaults_create
 
         subscribers.register()
+        program_cache_connect()
         shop_defaults.defaults_register("loyalty", program_defaults_create)
         privacy_register(LOYALTY)

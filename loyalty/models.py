@@ -16,6 +16,7 @@ Entries written by the history backfill carry ``actor=HISTORY_ACTOR``.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from commerce.models import Customer, Order, Shop
+from loyalty.program_version import program_cache_bump
 from retention_app.fields import money_field
 
 
@@ -47,6 +49,31 @@ class ExpiryMode(models.TextChoices):
     NONE = "none", _("Points never expire")
     INACTIVITY = "inactivity", _("All points expire after months without an order")
     BATCH = "batch", _("Each earned batch expires after a number of days")
+
+
+class ProgramDataQuerySet(models.QuerySet[Any]):
+    """Rows the storefront widget caches per shop (``loyalty.program_cache``): writes that send no
+    ``post_save`` (``update``, ``bulk_create``, ``bulk_update``) invalidate the shops they touch."""
+
+    def update(self, **kwargs: Any) -> int:
+        shop_ids = set(self.order_by().values_list("shop_id", flat=True).distinct())
+        rows = super().update(**kwargs)
+        for shop_id in shop_ids:
+            program_cache_bump(shop_id=shop_id)
+        return rows
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        for shop_id in {int(obj.shop_id) for obj in created}:
+            program_cache_bump(shop_id=shop_id)
+        return created
+
+    def bulk_update(self, objs: Any, *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        rows = super().bulk_update(objs, *args, **kwargs)
+        for shop_id in {int(obj.shop_id) for obj in objs}:
+            program_cache_bump(shop_id=shop_id)
+        return rows
 
 
 class Program(models.Model):
@@ -73,6 +100,8 @@ class Program(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProgramDataQuerySet.as_manager()  # set-based writes invalidate the widget cache
+
     def __str__(self) -> str:
         return f"loyalty program of {self.shop}"
 
@@ -98,6 +127,8 @@ class EarningRule(models.Model):
     points = models.PositiveIntegerField(default=0)
     is_enabled = models.BooleanField(default=True)
     multipliers = models.JSONField(default=dict, blank=True)
+
+    objects = ProgramDataQuerySet.as_manager()  # set-based writes invalidate the widget cache
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "kind"], name="earningrule_unique_kind")]
@@ -129,6 +160,8 @@ class TierScheme(models.Model):
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ProgramDataQuerySet.as_manager()  # set-based writes invalidate the widget cache
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["shop", "version"], name="tierscheme_unique_version"),
@@ -157,6 +190,8 @@ class Tier(models.Model):
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1)
     perks = models.JSONField(default=dict, blank=True)  # free_shipping, birthday_gift, early_access
     entry_points = models.PositiveIntegerField(default=0)
+
+    objects = ProgramDataQuerySet.as_manager()  # set-based writes invalidate the widget cache
 
     class Meta:
         ordering = ["threshold"]
@@ -288,6 +323,8 @@ class Reward(models.Model):
     personalised = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProgramDataQuerySet.as_manager()  # set-based writes invalidate the widget cache
 
     class Meta:
         indexes = [models.Index(fields=["shop", "is_active", "points_cost"])]
@@ -487,6 +524,8 @@ class WidgetSettings(models.Model):
     show_referrals = models.BooleanField(default=True)
     show_surveys = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProgramDataQuerySet.as_manager()  # set-based writes invalidate the widget cache
 
     class Meta:
         verbose_name_plural = "widget settings"

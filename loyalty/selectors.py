@@ -1,17 +1,18 @@
 """Loyalty reads: the shopper's state for the widget, history, reports."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from commerce.models import Customer, Order, OrderLine, Product, Shop
-from commerce.selectors import counted_order_q, orders_counted
+from commerce.selectors import ORDER_NET_VALUE, counted_order_q, orders_counted
 from integrations.platforms import adapter_for
 from loyalty.models import (
     HISTORY_ACTOR,
@@ -26,21 +27,31 @@ from loyalty.models import (
     RedemptionStatus,
     Referral,
     ReferralStatus,
-    Reward,
     RuleKind,
     Tier,
+    TierBasis,
+    TierPeriod,
     TierScheme,
     WidgetSettings,
     name_in,
 )
-from loyalty.services.ledger import account_balance
-from retention_app.money import money_str
+from loyalty.program_cache import ProgramSnapshot, program_snapshot
+from retention_app.money import ZERO, money_str
 
 
 def program_get(*, shop: Shop) -> Program:
     """The shop's program; a shop without one (installed before programs were created at install,
     or not installed) gets the defaults in memory, switched off and unsaved: a read writes nothing."""
     return Program.objects.filter(shop=shop).first() or Program(shop=shop, is_enabled=False)
+
+
+def period_start(*, period: str, at: datetime) -> datetime | None:
+    """Where a tier scheme's qualification period began at ``at`` (``None``: all time)."""
+    if period == TierPeriod.CALENDAR_YEAR:
+        return at.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if period == TierPeriod.ROLLING_12_MONTHS:
+        return at - timedelta(days=365)
+    return None
 
 
 def counted_orders(*, shop_id: int) -> QuerySet[Order]:
@@ -108,12 +119,14 @@ WAYS_TO_EARN = (RuleKind.SIGNUP, RuleKind.BIRTHDAY, RuleKind.REVIEW, RuleKind.SU
                 RuleKind.SOCIAL_FOLLOW, RuleKind.SOCIAL_SHARE)
 
 
-def ways_to_earn(*, shop: Shop, program: Program) -> list[dict[str, Any]]:
+def ways_to_earn(*, shop: Shop, program: Program, rules: Mapping[str, EarningRule] | None = None
+                 ) -> list[dict[str, Any]]:
     """The active earning rules as the shopper reads them: purchase points per currency unit
     (when the purchase rule is on and the rate is above zero), then each action worth points.
     The widget words them in the shopper's language ("5 points per $1", "100 points on your
-    birthday")."""
-    rules = {rule.kind: rule for rule in EarningRule.objects.filter(shop=shop, is_enabled=True)}
+    birthday").  ``rules``: the enabled rules by kind, when the caller has them."""
+    if rules is None:
+        rules = {rule.kind: rule for rule in EarningRule.objects.filter(shop=shop, is_enabled=True)}
     ways: list[dict[str, Any]] = []
     rate = program.points_per_currency_unit
     if RuleKind.PURCHASE in rules and rate > 0:
@@ -126,14 +139,73 @@ def ways_to_earn(*, shop: Shop, program: Program) -> list[dict[str, Any]]:
     return ways
 
 
-def widget_state(*, shop: Shop, account: Account | None, language: str = "") -> dict[str, Any]:
+def _figures(*, scheme: TierScheme | None, at: datetime, by_customer: bool) -> dict[str, Any]:
+    """Annotations on ``Account`` for the widget, each a subquery on the account's own rows (an
+    index lookup): the spendable and pending balance at ``at`` (``account_balance``) and the
+    progress in the scheme's basis (``tier_metric``: the customer's counted orders, or a guest's
+    by email)."""
+    entries = LedgerEntry.objects.filter(account=OuterRef("pk")).order_by().values("account")
+    figures: dict[str, Any] = {
+        "widget_available": Subquery(entries.filter(available_at__lte=at).annotate(total=Sum("points"))
+                                     .values("total"), output_field=IntegerField()),
+        "widget_pending": Subquery(entries.filter(available_at__gt=at).annotate(total=Sum("points"))
+                                   .values("total"), output_field=IntegerField()),
+    }
+    if scheme is None:
+        return figures
+    since = period_start(period=scheme.period, at=at)
+    if scheme.basis == TierBasis.POINTS:
+        earned = entries.filter(kind__in=[EntryKind.EARN, EntryKind.REVERSE], occurred_at__lte=at)
+        if since:
+            earned = earned.filter(occurred_at__gte=since)
+        figures["widget_progress"] = Subquery(earned.annotate(total=Sum("points")).values("total"),
+                                              output_field=IntegerField())
+        return figures
+    owner = "customer_id" if by_customer else "email"
+    orders = counted_orders(shop_id=scheme.shop_id).filter(processed_at__lte=at, **{owner: OuterRef(owner)})
+    if since:
+        orders = orders.filter(processed_at__gte=since)
+    figures["widget_progress"] = Subquery(orders.order_by().values(owner).annotate(total=Sum(ORDER_NET_VALUE))
+                                          .values("total"), output_field=ORDER_NET_VALUE.output_field)
+    return figures
+
+
+def widget_account(*, shop: Shop, customer_platform_id: str, scheme: TierScheme | None,
+                   at: datetime) -> Account | None:
+    """The logged-in shopper's account (reading the widget opens none) with its balance and tier
+    progress at ``at``, in one statement."""
+    if not customer_platform_id:
+        return None
+    return (Account.objects.filter(shop=shop, customer__platform_id=customer_platform_id)
+            .annotate(**_figures(scheme=scheme, at=at, by_customer=True)).first())
+
+
+def _account_figures(*, account: Account, scheme: TierScheme | None, at: datetime) -> tuple[int, int, Decimal]:
+    """Spendable and pending points and tier progress: from ``widget_account``'s annotations, or
+    read in one statement for an account that came from elsewhere."""
+    if not hasattr(account, "widget_available"):
+        figures = _figures(scheme=scheme, at=at, by_customer=account.customer_id is not None)
+        row = Account.objects.filter(pk=account.pk).annotate(**figures).values(*figures).first() or {}
+        for name in figures:
+            setattr(account, name, row.get(name))
+    progress = getattr(account, "widget_progress", None)
+    if scheme is not None and scheme.basis == TierBasis.POINTS:
+        progress = Decimal(progress or 0)
+    available, pending = getattr(account, "widget_available", None), getattr(account, "widget_pending", None)
+    return available or 0, pending or 0, progress if progress is not None else ZERO
+
+
+def widget_state(*, shop: Shop, account: Account | None, language: str = "",
+                 snapshot: ProgramSnapshot | None = None, at: datetime | None = None) -> dict[str, Any]:
     """Everything the storefront widget shows, in one answer; merchant names (rewards, tiers) in
-    ``language`` where the merchant gave one, and the designer's settings under ``widget``."""
-    program = program_get(shop=shop)
-    rewards = list(Reward.objects.filter(shop=shop, is_active=True).select_related("tier_only")
-                   .order_by("points_cost", "pk"))
-    scheme = TierScheme.objects.filter(shop=shop, is_active=True).first()
-    tiers = list(scheme.tiers.order_by("threshold")) if scheme else []
+    ``language`` where the merchant gave one, and the designer's settings under ``widget``.
+
+    The shop-wide part comes from ``loyalty.program_cache`` (``snapshot``: the caller's, read in
+    the same request); the shopper's part takes 3 statements (2 with an account from
+    ``widget_account``): balance and progress, the history page, the reward codes."""
+    snapshot = snapshot or program_snapshot(shop=shop)
+    at = at or timezone.now()
+    program, scheme, tiers = snapshot.program, snapshot.scheme, snapshot.tiers
 
     def tier_name(tier: Tier) -> str:
         return name_in(tier.names, tier.name, language)
@@ -141,8 +213,8 @@ def widget_state(*, shop: Shop, account: Account | None, language: str = "") -> 
     state: dict[str, Any] = {
         "program": {"enabled": program.is_enabled, "points_per_currency_unit": str(program.points_per_currency_unit),
                     "currency": shop.currency},
-        "widget": widget_config(widget=widget_settings_get(shop=shop), language=language),
-        "ways_to_earn": ways_to_earn(shop=shop, program=program),
+        "widget": widget_config(widget=snapshot.widget, language=language),
+        "ways_to_earn": ways_to_earn(shop=shop, program=program, rules=snapshot.rules),
         "tiers": [{"id": t.pk, "name": tier_name(t), "threshold": str(t.threshold), "perks": t.perks} for t in tiers],
         "tier_basis": scheme.basis if scheme else None,
         "logged_in": account is not None,
@@ -150,19 +222,22 @@ def widget_state(*, shop: Shop, account: Account | None, language: str = "") -> 
             {"id": r.pk, "name": r.name_in(language), "kind": r.kind, "points_cost": r.points_cost,
              "value": str(r.value), "tier_only": tier_name(r.tier_only) if r.tier_only else None,
              "tier_only_id": r.tier_only_id}
-            for r in rewards
+            for r in snapshot.rewards
         ],
     }
     if account is None:
         return state
-    balance = account_balance(account=account)
+    available, pending, progress = _account_figures(account=account, scheme=scheme, at=at)
+    # ``account.tier`` is read only for a tier outside the active scheme (none after an activation).
     current = next((t for t in tiers if t.pk == account.tier_id), None) or account.tier
     next_tier = next((t for t in tiers if current is None or t.threshold > current.threshold), None)
-    from loyalty.services.tiers import tier_metric  # (tiers reads account_orders from here)
-
-    progress = tier_metric(account=account, scheme=scheme, at=timezone.now()) if scheme else Decimal("0")
+    history = (LedgerEntry.objects.filter(account=account).order_by("-occurred_at", "-pk")
+               .values_list("points", "kind", "reason", "occurred_at", "available_at", "created_at")[:20])
+    codes = (Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED)
+             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+             .values_list("code", "reward__name", "reward__names", "expires_at"))
     state.update({
-        "balance": {"available": balance.available, "pending": balance.pending},
+        "balance": {"available": available, "pending": pending},
         # Progress to the next tier in the scheme's basis: money in the shop's currency ("spend
         # $120 more for Gold") or points ("earn 300 more points for Gold").
         "tier": {"id": current.pk if current else None,
@@ -179,22 +254,31 @@ def widget_state(*, shop: Shop, account: Account | None, language: str = "") -> 
         # The shopper's activity, newest first by when it happened (an order's points carry the
         # order's date, also when the backfill wrote them at install: ``recorded_at``).
         "history": [
-            {"points": e.points, "kind": e.kind, "reason": e.reason, "at": e.occurred_at.isoformat(),
-             "available_at": e.available_at.isoformat(), "recorded_at": e.created_at.isoformat()}
-            for e in LedgerEntry.objects.filter(account=account).order_by("-occurred_at", "-pk")[:20]
+            {"points": points, "kind": kind, "reason": reason, "at": occurred_at.isoformat(),
+             "available_at": available_at.isoformat(), "recorded_at": created_at.isoformat()}
+            for points, kind, reason, occurred_at, available_at, created_at in history
         ],
         "codes": [
-            {"code": r.code, "reward": r.reward.name_in(language),
-             "expires_at": r.expires_at.isoformat() if r.expires_at else None}
-            for r in Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).select_related("reward")
+            {"code": code, "reward": name_in(names, name, language),
+             "expires_at": expires_at.isoformat() if expires_at else None}
+            for code, name, names, expires_at in codes
         ],
     })
     for reward in state["rewards"]:
         tier_ok = reward["tier_only_id"] is None or (current is not None and current.pk == reward["tier_only_id"])
-        reward["unlocked"] = balance.available >= reward["points_cost"] and tier_ok
+        reward["unlocked"] = available >= reward["points_cost"] and tier_ok
         reward["locked_reason"] = None if reward["unlocked"] else ("tier" if not tier_ok else "points")
     return state
+
+
+def shopper_widget_state(*, shop: Shop, customer_platform_id: str, language: str
+                         ) -> tuple[Account | None, dict[str, Any]]:
+    """The widget's ``GET``: the logged-in shopper's account (``None``: logged out, or not opened
+    yet) and the state, in 3 statements for a shopper and none for a guest (shop data cached)."""
+    snapshot = program_snapshot(shop=shop)
+    at = timezone.now()
+    account = widget_account(shop=shop, customer_platform_id=customer_platform_id, scheme=snapshot.scheme, at=at)
+    return account, widget_state(shop=shop, account=account, language=language, snapshot=snapshot, at=at)
 
 
 def widget_preview_state(*, shop: Shop, language: str) -> dict[str, dict[str, Any]]:

@@ -30,18 +30,10 @@ from loyalty.models import (
     TierPeriod,
     TierScheme,
 )
-from loyalty.selectors import account_orders, counted_orders
+from loyalty.selectors import account_orders, counted_orders, period_start
 from loyalty.services.ledger import entry_write
 from retention_app.errors import ApplicationError
 from retention_app.money import ZERO
-
-
-def period_start(*, period: str, at: datetime) -> datetime | None:
-    if period == TierPeriod.CALENDAR_YEAR:
-        return at.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    if period == TierPeriod.ROLLING_12_MONTHS:
-        return at - timedelta(days=365)
-    return None
 
 
 def tier_metric(*, account: Account, scheme: TierScheme, at: datetime) -> Decimal:
