@@ -610,6 +610,8 @@ class Run:
     processed_rate: float = float("nan")
     inbox_dead: int = 0
     leftover: Counter[str] = field(default_factory=Counter)
+    event_failures: Counter[str] = field(default_factory=Counter)  # outbox deliveries by state
+    worker_tracebacks: int = 0
 
 
 def replay(bench: PipelineBench, run: Run, api_version: str) -> None:
@@ -619,8 +621,9 @@ def replay(bench: PipelineBench, run: Run, api_version: str) -> None:
     stream_file = bench.work / "stream.pickle"
     stream_file.write_bytes(pickle.dumps(requests))
     out_file = bench.work / "sender.json"
-    schedule = len(requests) / args.rate
-    print(f"# replay: {len(requests):,} deliveries at {args.rate:.0f}/s (~{schedule:.0f}s of sending), "
+    schedule = len(requests) / (args.rate or 50.0)  # an unscheduled run is taken as 50/s for this
+    send_bound = max(args.send_seconds, schedule * 3 + 60)
+    print(f"# replay: {len(requests):,} deliveries at {args.rate or 'full speed'}/s (~{schedule:.0f}s of sending), "
           f"then up to {args.drain_seconds:.0f}s for the backlog to drain", flush=True)
     from integrations.models import DeliveryStatus
 
@@ -636,13 +639,13 @@ def replay(bench: PipelineBench, run: Run, api_version: str) -> None:
     sender = subprocess.Popen(
         [sys.executable, str(REPO / "bench" / "pipeline_send.py"), "--requests", str(stream_file),
          "--port", str(bench.port), "--rate", str(args.rate), "--concurrency", str(args.send_concurrency),
-         "--max-seconds", str(schedule * 3 + 60), "--out", str(out_file)],
+         "--max-seconds", str(send_bound), "--out", str(out_file)],
         stdin=subprocess.DEVNULL,
     )
     earning = {key for key in run.expected if key.startswith(EARN_PREFIX)}
     try:
         try:
-            sender.wait(timeout=schedule * 3 + 120)
+            sender.wait(timeout=send_bound + 60)
         except subprocess.TimeoutExpired:
             bench.notes.append("the sender overran its time bound")
         sent_after = time.monotonic() - started
@@ -690,6 +693,11 @@ def replay(bench: PipelineBench, run: Run, api_version: str) -> None:
 
     run.inbox_dead = WebhookDelivery.objects.filter(status=DeliveryStatus.DEAD).count()
     run.leftover = Counter(WebhookDelivery.objects.exclude(status__in=done).values_list("status", flat=True))
+    from commerce.models import EventDelivery
+
+    run.event_failures = Counter(EventDelivery.objects.values_list("state", flat=True))
+    log = bench.work / "worker.log"
+    run.worker_tracebacks = log.read_text(errors="replace").count("Traceback") if log.exists() else 0
 
 
 def evaluate(bench: PipelineBench, run: Run) -> None:
@@ -740,7 +748,8 @@ def report(bench: PipelineBench, run: Run, started: datetime, load: str) -> tupl
         f"{orders:,} paid orders (seed {args.seed}; {sum(f.is_test for f in run.facts)} test orders), {earning:,} "
         f"earning points, {refunds:,} refunds; {len(run.deliveries):,} deliveries: "
         + ", ".join(f"{topic} {n:,}" for topic, n in sorted(topics.items()))
-        + f" (of them {resent:,} resent with the same webhook id); sent at {args.rate:.0f}/s",
+        + f" (of them {resent:,} resent with the same webhook id); sent at "
+        + (f"{args.rate:.0f}/s" if args.rate else "full speed (no schedule)"),
     ]
     bare = next((b.result for b in bench.bursts if b.name == "bare"), None)
     inbox = next((b.result for b in bench.bursts if b.name == "inbox"), None)
@@ -812,6 +821,13 @@ def report(bench: PipelineBench, run: Run, started: datetime, load: str) -> tupl
     if run.inbox_dead or run.leftover:
         lines.append(f"check: inbox: {run.inbox_dead} dead, left over {dict(run.leftover) or 'none'}: FAILED")
         ok = False
+    if run.event_failures:
+        stuck = run.event_failures.get("retrying", 0) + run.event_failures.get("dead", 0)
+        lines.append(f"check: outbox subscribers that raised, by state now: {dict(run.event_failures)}: "
+                     + ("FAILED" if stuck else "OK (all succeeded on a retry)"))
+        ok = ok and not stuck
+    if run.worker_tracebacks:
+        lines.append(f"note: {run.worker_tracebacks} tracebacks in the worker's log (tail printed above)")
     if not run.drained:
         lines.append(f"check: backlog drained within {args.drain_seconds:.0f}s: FAILED")
         ok = False
@@ -829,12 +845,16 @@ def report(bench: PipelineBench, run: Run, started: datetime, load: str) -> tupl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=5000, help="paid orders replayed (default 5000)")
-    parser.add_argument("--rate", type=float, default=200.0, help="deliveries sent per second (default 200)")
+    parser.add_argument("--rate", type=float, default=200.0,
+                        help="deliveries sent per second (default 200; 0: as fast as the server acknowledges)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duplicates", type=float, default=0.2, help="share of deliveries resent (default 0.2)")
     parser.add_argument("--reorder", type=float, default=0.1, help="share of deliveries moved later (default 0.1)")
     parser.add_argument("--drain-seconds", type=float, default=600.0,
                         help="bound on the wait for the backlog after the last delivery (default 600)")
+    parser.add_argument("--send-seconds", type=float, default=900.0,
+                        help="bound on the sending (at least 3x the schedule; default 900): on a busy machine the "
+                        "ack path may not keep up with --rate")
     parser.add_argument("--concurrency", type=int, default=2, help="celery worker processes (default 2)")
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
@@ -845,8 +865,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-fast", action="store_true",
                         help="start PostgreSQL with CI's settings (fsync/synchronous_commit off)")
     args = parser.parse_args(argv)
-    if args.orders < 1 or args.rate <= 0:
-        parser.error("--orders and --rate must be positive")
+    if args.orders < 1 or args.rate < 0:
+        parser.error("--orders must be positive, --rate positive or 0")
     svc.install_sigterm_handler()
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"# load average before the run: {load}", flush=True)
@@ -859,8 +879,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.setup()
             points_per_unit = bench.program_prepare()
             t0 = time.perf_counter()
-            facts, deliveries = plan(orders=args.orders, seed=args.seed, rate=args.rate, duplicates=args.duplicates,
-                                     reorder=args.reorder)
+            facts, deliveries = plan(orders=args.orders, seed=args.seed, rate=args.rate or 200.0,
+                                     duplicates=args.duplicates, reorder=args.reorder)
             run = Run(facts=facts, deliveries=deliveries,
                       expected=expected_ledger(facts, points_per_unit=points_per_unit))
             print(f"# {len(facts):,} orders, {len(deliveries):,} deliveries planned in {time.perf_counter() - t0:.1f}s",

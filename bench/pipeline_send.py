@@ -61,11 +61,12 @@ class Replay:
         stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
             while (index := self.take()) is not None:
-                wait = self.start + index / self.rate - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                else:
-                    self.behind = max(self.behind, -wait)
+                if self.rate > 0:  # 0: as fast as the server answers
+                    wait = self.start + index / self.rate - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    else:
+                        self.behind = max(self.behind, -wait)
                 for attempt in range(1, self.attempts + 1):
                     self.tries[index] = attempt
                     began = time.perf_counter()
@@ -122,7 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", required=True, help="pickled list of complete HTTP requests (bytes)")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second (the schedule)")
+    parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second (0: unscheduled)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--attempts", type=int, default=5, help="tries per delivery until a 200")
     parser.add_argument("--request-timeout", type=float, default=30.0)
