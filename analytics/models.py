@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from commerce.models import Order, Shop
+from commerce.models import Customer, Order, Shop
 from retention_app.fields import money_field
 
 DEFAULT_ACTIVITY_DAYS = 365
@@ -70,3 +70,57 @@ class ImportedOrderCost(models.Model):
 
     def __str__(self) -> str:
         return f"cost {self.cost} of order {self.order_id}"
+
+
+class CustomerDay(models.Model):
+    """The per-customer rollup: one customer's counted orders on one local day of the shop (its
+    ``timezone``), kept current by ``analytics.services.rollups.rollups_refresh``.  Every customer
+    metric counts local days (activity windows, first orders, cohorts, the CLV model's purchase
+    days), so this table answers them without reading the orders.  A read model: rebuilt from the
+    orders at any time, never written by anything else."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    orders = models.PositiveIntegerField()  # counted orders, any currency
+    money_orders = models.PositiveIntegerField()  # of them, in the shop's currency
+    revenue = money_field()  # net value (total - refunded) of the money orders
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "customer", "day"], name="customerday_unique_day"),
+        ]
+        indexes = [models.Index(fields=["shop", "day", "customer"], name="customerday_shop_day_idx")]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} on {self.day}"
+
+
+class ShopDay(models.Model):
+    """The per-day rollup: the shop's counted orders (guests' included) on one local day."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    orders = models.PositiveIntegerField()  # counted orders in the shop's currency
+    revenue = money_field()  # their net value
+    other_currency_orders = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "day"], name="shopday_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} on {self.day}"
+
+
+class RollupState(models.Model):
+    """How far a shop's rollups are: every order updated before ``refreshed_at`` is in them, with
+    days in ``timezone`` (a changed shop time zone rebuilds them)."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
+    refreshed_at = models.DateTimeField()
+    timezone = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"rollups of {self.shop_id} at {self.refreshed_at}"

@@ -169,6 +169,12 @@ def clv_customer_summary(*, shop: Shop, end: date) -> CustomerSummary:
         .annotate(purchase_day=TruncDate("processed_at", tzinfo=period.zone))
         .values("customer_id", "purchase_day").annotate(day_value=Sum(NET_VALUE)).order_by()
     )
+    return clv_summary_of_days(days=days, end=end)
+
+
+def clv_summary_of_days(*, days: QuerySet[Any], end: date) -> CustomerSummary:
+    """The summary of a query of (customer_id, purchase_day, day_value) rows, one per customer and
+    purchase day (from the orders, or from the ``CustomerDay`` rollup)."""
     days_sql, params = days.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(_SUMMARY_SQL.format(days=days_sql), params)
@@ -197,14 +203,16 @@ def _selection(test: clv.LikelihoodRatioTest, *, full: str, limit: str) -> dict[
             "critical_value": test.critical_value}
 
 
-def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52) -> dict[str, Any]:
+def predicted_clv(*, shop: Shop, end: date, horizon_weeks: int = 52,
+                  summary: CustomerSummary | None = None) -> dict[str, Any]:
     """Predicted CLV over the next ``horizon_weeks`` and P(alive), from BG/NBD + Gamma-Gamma fitted
     on every customer's history up to ``end`` (undiscounted expected net revenue per customer).
 
     No number is made up: with too few customers or repeat customers, a fit that fails or does
     not converge, or a spend model without a finite mean (q ≤ 1), ``model`` is ``None`` and
-    ``reason`` says why."""
-    summary = clv_customer_summary(shop=shop, end=end)
+    ``reason`` says why.  ``summary``: the model's input when the caller has it (the rollups')."""
+    if summary is None:
+        summary = clv_customer_summary(shop=shop, end=end)
     customers = int(summary.frequency.size)
     # The spend model is fitted on repeat customers whose repeat purchases are worth something
     # (a customer whose repeat orders were all free has no spend to model).
