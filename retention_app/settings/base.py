@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.resume_stalled_history_syncs",
         "schedule": timedelta(minutes=5),
     },
+    "analytics-rollups-refresh": {  # the dashboard's aggregates: at most a minute or two behind the orders
+        "task": "analytics.tasks.rollups_refresh_all",
+        "schedule": timedelta(seconds=float(os.environ.get("ROLLUPS_REFRESH_EVERY_SECONDS", "60"))),
+    },
     "loyalty-tier-review": {
         "task": "loyalty.tasks.tiers_review_all",
         "schedule": timedelta(hours=24),
