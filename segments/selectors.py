@@ -102,11 +102,12 @@ def _customer_row(score: CustomerScore) -> dict[str, Any]:
     }
 
 
-def rule_context(*, shop: Shop, now: datetime) -> RuleContext:
-    """What the rules are evaluated against: the moment, the churn period, the top-10 % size."""
+def rule_context(*, shop: Shop, now: datetime, settings: SegmentSettings | None = None) -> RuleContext:
+    """What the rules are evaluated against: the moment, the churn period (from ``settings`` when
+    the caller has them), the top-10 % size."""
     buyers = CustomerScore.objects.filter(shop=shop, orders_count__gt=0, total_spent__gt=0).count()
-    return RuleContext(shop=shop, now=now, churn_days=segment_settings_get(shop=shop).churn_days,
-                       top_count=top_count(buyers))
+    churn_days = (settings or segment_settings_get(shop=shop)).churn_days
+    return RuleContext(shop=shop, now=now, churn_days=churn_days, top_count=top_count(buyers))
 
 
 def segment_preview_count(*, shop: Shop, conditions: Any, key: str = "") -> int:

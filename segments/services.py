@@ -3,10 +3,13 @@
 The daily full recompute (time passing moves customers into at-risk and churned) is set-based:
 one ``INSERT … SELECT … ON CONFLICT`` writes every customer's figures, one ``UPDATE … FROM``
 sets the RFM quintiles with ``NTILE`` window functions, and each segment costs one ``DELETE``
-and one ``INSERT … SELECT``.  An order event refreshes only its customer: the same statement
-restricted to them, their quintiles placed among the other customers' stored figures with the
-same ``NTILE`` arithmetic, and one membership check per segment.  Other customers' quintiles
-and spend ranks shift slightly with each order; the next daily recompute settles them.
+and one ``INSERT … SELECT``.  Order events refresh only their customers, a set at a time
+(``customers_refresh``: the outbox hands the segments subscriber a run of one shop's events):
+the same statement restricted to them, their quintiles placed among the other customers' stored
+figures with the same ``NTILE`` arithmetic, and their memberships of every segment found in one
+query and written as one delete and one insert -- about ten statements for the set, however
+many customers or segments it has.  Other customers' quintiles and spend ranks shift slightly
+with each order; the next daily recompute settles them.
 
 Counted orders are commerce's (``commerce.selectors.orders_counted_sql``, the rule analytics,
 loyalty and campaigns use too): paid, not cancelled, not test, and not fully refunded (a purchase
@@ -15,12 +18,13 @@ that was wholly returned is no repurchase); spend is net of refunds.
 
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from commerce.models import Customer, Shop
@@ -226,12 +230,19 @@ def shop_median_interval(*, shop: Shop) -> Decimal | None:
     return None if row is None or row[0] is None else Decimal(str(row[0])).quantize(Decimal("0.01"))
 
 
-def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None, customer: Customer | None) -> None:
-    """Write the figures of every live customer of the shop (or of ``customer``) in one statement:
-    counted orders, net spend, first and last order, own median interval, expected next order.
-    R, F, M and the spend rank are reset here and set by ``_quintiles_*``."""
+def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None,
+                   customer_ids: Sequence[int] | None) -> None:
+    """Write the figures of every live customer of the shop (or of ``customer_ids``) in one
+    statement: counted orders, net spend, first and last order, own median interval, expected next
+    order.  R, F, M and the spend rank are reset here and set by ``_quintiles_*``."""
     score, customers = CustomerScore._meta.db_table, Customer._meta.db_table
-    counted, counted_params = orders_counted_sql(shop=shop, customer=customer)
+    counted, counted_params = orders_counted_sql(shop=shop)
+    only = ""
+    if customer_ids is not None:
+        marks = ", ".join(["%s"] * len(customer_ids))
+        counted = f"SELECT * FROM ({counted}) shop_counted WHERE shop_counted.customer_id IN ({marks})"
+        counted_params = [*counted_params, *customer_ids]
+        only = f"AND c.id IN ({marks})"
     interval = "COALESCE(medians.median_gap, CAST(%s AS DOUBLE PRECISION))"
     expected = _sql_plus_days("totals.last_order_at", f"{AT_RISK_FACTOR} * {interval}")
     sql = f"""
@@ -256,7 +267,7 @@ def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None, cu
         FROM {customers} c
         LEFT JOIN totals ON totals.customer_id = c.id
         LEFT JOIN medians ON medians.customer_id = c.id
-        WHERE c.shop_id = %s AND c.is_deleted = %s AND c.redacted_at IS NULL {"AND c.id = %s" if customer else ""}
+        WHERE c.shop_id = %s AND c.is_deleted = %s AND c.redacted_at IS NULL {only}
         ON CONFLICT (shop_id, customer_id) DO UPDATE SET
             updated_at = excluded.updated_at, computed_at = excluded.computed_at, currency = excluded.currency,
             orders_count = excluded.orders_count, total_spent = excluded.total_spent,
@@ -267,7 +278,7 @@ def _scores_upsert(*, shop: Shop, now: datetime, shop_median: Decimal | None, cu
     moment = connection.ops.adapt_datetimefield_value(now)
     median = float(shop_median) if shop_median is not None else None
     params = [*counted_params, moment, moment, moment, shop.currency, median, median,
-              shop.pk, False, *([customer.pk] if customer else [])]
+              shop.pk, False, *(customer_ids or [])]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -306,23 +317,57 @@ def ntile(position: int, total: int, buckets: int = QUINTILES) -> int:
     return bigger + (position - bigger * (size + 1) - 1) // size + 1
 
 
-def _quintiles_one(*, score: CustomerScore) -> None:
-    """One customer's R, F, M and spend rank among the stored figures of the shop's buyers; a
-    customer ties with equal figures as in ``_quintiles_all`` (the first position of the tie)."""
-    if score.orders_count == 0:
+def _ntile_sql(position: str, total: str) -> str:
+    """``ntile(position, total)`` in SQL (integer arithmetic, both engines)."""
+    size, bigger = f"({total} / {QUINTILES})", f"({total} %% {QUINTILES})"  # %%: a parameterised query
+    return (f"CASE WHEN {size} = 0 THEN {position} "
+            f"WHEN {position} <= {bigger} * ({size} + 1) THEN ({position} - 1) / ({size} + 1) + 1 "
+            f"ELSE {bigger} + ({position} - {bigger} * ({size} + 1) - 1) / {size} + 1 END")
+
+
+#: Up to this many customers, each is placed by counting the shop's buyers before it (one pass
+#: over the buyers per customer); a bigger set is placed by ranking the buyers once (a sort per
+#: figure).  Both give ``_quintiles_all``'s numbers.
+QUINTILES_COUNTED_UP_TO = 16
+
+
+def _quintiles_some(*, shop: Shop, customer_ids: Sequence[int]) -> None:
+    """R, F, M and spend rank of ``customer_ids`` among the stored figures of the shop's buyers,
+    in one statement; a customer ties with equal figures as in ``_quintiles_all`` (the first
+    position of the tie, i.e. ``RANK()``).  Customers without a counted order keep NULLs."""
+    if not customer_ids:
         return
-    buyers = CustomerScore.objects.filter(shop_id=score.shop_id, orders_count__gt=0).exclude(pk=score.pk)
-    counts = buyers.aggregate(
-        total=Count("pk"),
-        before_r=Count("pk", filter=Q(last_order_at__lt=score.last_order_at)),
-        before_f=Count("pk", filter=Q(orders_count__lt=score.orders_count)),
-        before_m=Count("pk", filter=Q(total_spent__lt=score.total_spent)),
-        above_m=Count("pk", filter=Q(total_spent__gt=score.total_spent)),
-    )
-    total = counts["total"] + 1
-    CustomerScore.objects.filter(pk=score.pk).update(
-        r=ntile(counts["before_r"] + 1, total), f=ntile(counts["before_f"] + 1, total),
-        m=ntile(counts["before_m"] + 1, total), spend_rank=counts["above_m"] + 1)
+    score = CustomerScore._meta.db_table
+    marks = ", ".join(["%s"] * len(customer_ids))
+    if len(customer_ids) <= QUINTILES_COUNTED_UP_TO:
+        placed = f"""
+            SELECT mine.id AS id, COUNT(*) AS total,
+                   1 + SUM(CASE WHEN other.last_order_at < mine.last_order_at THEN 1 ELSE 0 END) AS position_r,
+                   1 + SUM(CASE WHEN other.orders_count < mine.orders_count THEN 1 ELSE 0 END) AS position_f,
+                   1 + SUM(CASE WHEN other.total_spent < mine.total_spent THEN 1 ELSE 0 END) AS position_m,
+                   1 + SUM(CASE WHEN other.total_spent > mine.total_spent THEN 1 ELSE 0 END) AS spend_rank
+            FROM {score} mine JOIN {score} other ON other.shop_id = mine.shop_id AND other.orders_count > 0
+            WHERE mine.shop_id = %s AND mine.orders_count > 0 AND mine.customer_id IN ({marks})
+            GROUP BY mine.id"""
+    else:
+        placed = f"""
+            SELECT id, total, position_r, position_f, position_m, spend_rank
+            FROM (SELECT id, customer_id, COUNT(*) OVER () AS total,
+                         RANK() OVER (ORDER BY last_order_at) AS position_r,
+                         RANK() OVER (ORDER BY orders_count) AS position_f,
+                         RANK() OVER (ORDER BY total_spent) AS position_m,
+                         RANK() OVER (ORDER BY total_spent DESC) AS spend_rank
+                  FROM {score} WHERE shop_id = %s AND orders_count > 0) ranked
+            WHERE ranked.customer_id IN ({marks})"""
+    sql = f"""
+        UPDATE {score} SET r = {_ntile_sql("placed.position_r", "placed.total")},
+                           f = {_ntile_sql("placed.position_f", "placed.total")},
+                           m = {_ntile_sql("placed.position_m", "placed.total")},
+                           spend_rank = placed.spend_rank
+        FROM ({placed}) placed
+        WHERE {score}.id = placed.id"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [shop.pk, *customer_ids])
 
 
 # --- memberships -----------------------------------------------------------------------------
@@ -361,7 +406,7 @@ def shop_recompute(*, shop: Shop, now: datetime | None = None) -> int:
                                                                               recomputed_at=now)
         CustomerScore.objects.filter(shop=shop).filter(Q(customer__is_deleted=True)
                                                        | Q(customer__redacted_at__isnull=False)).delete()
-        _scores_upsert(shop=shop, now=now, shop_median=median, customer=None)
+        _scores_upsert(shop=shop, now=now, shop_median=median, customer_ids=None)
         _quintiles_all(shop=shop)
         context = _context(shop=shop, now=now)
         for segment in segments:
@@ -375,32 +420,95 @@ def shop_recompute(*, shop: Shop, now: datetime | None = None) -> int:
 def customer_refresh(*, customer: Customer, now: datetime | None = None) -> list[str]:
     """After an order of ``customer`` was paid, refunded or cancelled: their score and memberships
     only.  Returns the keys of the segments they are in."""
+    customers_refresh(shop=customer.shop, customer_ids=[customer.pk], now=now)
+    return sorted(SegmentMembership.objects.filter(shop_id=customer.shop_id, customer=customer)
+                  .values_list("segment__key", flat=True))
+
+
+def customers_refresh(*, shop: Shop, customer_ids: Iterable[int], now: datetime | None = None) -> None:
+    """After orders of these customers were paid, refunded or cancelled: their scores and
+    memberships, in a fixed number of statements whatever the number of customers (a recompute:
+    running it twice, or for a customer with nothing new, is harmless).  Erased customers lose
+    their score and memberships; ids of other shops are ignored."""
     now = now or timezone.now()
-    shop = customer.shop
-    segments = segments_for(shop=shop)
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return
+    current = settings_for(shop=shop)
+    segments = _segments_ordered(shop=shop)
     with transaction.atomic():
-        if customer.is_deleted or customer.redacted_at:
-            CustomerScore.objects.filter(shop=shop, customer=customer).delete()
-            SegmentMembership.objects.filter(shop=shop, customer=customer).delete()
-            return []
-        median = settings_for(shop=shop).median_interval_days
-        if median is None:  # no full recompute yet: measure the shop now
+        erased = list(Customer.objects.filter(shop=shop, pk__in=wanted)
+                      .filter(Q(is_deleted=True) | Q(redacted_at__isnull=False)).values_list("pk", flat=True))
+        if erased:
+            CustomerScore.objects.filter(shop=shop, customer_id__in=erased).delete()
+            SegmentMembership.objects.filter(shop=shop, customer_id__in=erased).delete()
+            wanted = [pk for pk in wanted if pk not in set(erased)]
+            if not wanted:
+                return
+        median = current.median_interval_days
+        if median is None:  # no full recompute yet: measure the shop once, kept until the next one
             median = shop_median_interval(shop=shop)
-        _scores_upsert(shop=shop, now=now, shop_median=median, customer=customer)
-        score = CustomerScore.objects.get(shop=shop, customer=customer)
-        _quintiles_one(score=score)
-        context = _context(shop=shop, now=now)
-        keys = []
-        for segment in segments:
-            try:
-                rule = segment_q(segment, context=context)
-            except InvalidRule as error:  # stored before the bounds: skipped, the event goes on
-                logger.warning("segment rule skipped: %s", error)
-                continue
-            mine = CustomerScore.objects.filter(pk=score.pk).filter(rule).exists()
-            if mine:
-                SegmentMembership.objects.get_or_create(shop=shop, segment=segment, customer=customer)
-                keys.append(segment.key)
-            else:
-                SegmentMembership.objects.filter(shop=shop, segment=segment, customer=customer).delete()
-    return keys
+            if median is not None:
+                SegmentSettings.objects.filter(pk=current.pk).update(median_interval_days=median)
+        _scores_upsert(shop=shop, now=now, shop_median=median, customer_ids=wanted)
+        _quintiles_some(shop=shop, customer_ids=wanted)
+        context = rule_context(shop=shop, now=now, settings=current)
+        _memberships_refresh(shop=shop, segments=segments, context=context, customer_ids=wanted)
+
+
+def _segments_ordered(*, shop: Shop) -> list[Segment]:
+    """``segments_for`` in one query when the predefined segments exist (the usual case)."""
+    segments = list(Segment.objects.filter(shop=shop))
+    if {item.key for item in PREDEFINED} - {s.key for s in segments if s.kind == SegmentKind.PREDEFINED}:
+        return segments_for(shop=shop)
+    order = {item.key: position for position, item in enumerate(PREDEFINED)}
+    return sorted(segments, key=lambda s: (s.kind != SegmentKind.PREDEFINED, order.get(s.key, 0), s.pk))
+
+
+def _memberships_refresh(*, shop: Shop, segments: list[Segment], context: RuleContext,
+                         customer_ids: list[int]) -> None:
+    """Make ``customer_ids``' memberships of ``segments`` what the rules say, in recompute order.
+    Segments are taken in waves: a segment whose rule reads another segment of the current wave
+    (``segment is …``) starts a new wave, so it reads that segment's memberships already written."""
+    wave: list[tuple[Segment, Q]] = []
+    for segment in segments:
+        try:
+            rule = segment_q(segment, context=context)
+        except InvalidRule as error:  # stored before the bounds: its members stay as they were
+            logger.warning("segment rule skipped: %s", error)
+            continue
+        if _referenced(segment.conditions) & {member.key for member, _ in wave}:
+            _wave_write(shop=shop, wave=wave, customer_ids=customer_ids)
+            wave = []
+        wave.append((segment, rule))
+    if wave:
+        _wave_write(shop=shop, wave=wave, customer_ids=customer_ids)
+
+
+def _wave_write(*, shop: Shop, wave: list[tuple[Segment, Q]], customer_ids: list[int]) -> None:
+    """One query for which of the customers each segment of ``wave`` selects (``UNION ALL``), one
+    for their stored memberships, then one delete and one insert for the difference."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for segment, rule in wave:
+        matching = (CustomerScore.objects.filter(shop_id=shop.pk, customer_id__in=customer_ids).filter(rule)
+                    .values("customer_id").order_by())
+        sql, select_params = matching.query.sql_with_params()
+        selects.append(f"SELECT %s AS segment_id, matching_{segment.pk}.customer_id "
+                       f"FROM ({sql}) matching_{segment.pk}")
+        params.extend([segment.pk, *select_params])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        matches = {(row[0], row[1]) for row in cursor.fetchall()}
+    stored = {(segment_id, customer_id): pk for pk, segment_id, customer_id in SegmentMembership.objects.filter(
+        shop=shop, segment_id__in=[segment.pk for segment, _ in wave], customer_id__in=customer_ids,
+    ).values_list("pk", "segment_id", "customer_id")}
+    gone = [pk for pair, pk in stored.items() if pair not in matches]
+    if gone:
+        SegmentMembership.objects.filter(shop=shop, pk__in=gone).delete()
+    joined = sorted(matches - stored.keys())
+    if joined:  # a concurrent refresh may have added a row
+        SegmentMembership.objects.bulk_create(
+            [SegmentMembership(shop=shop, segment_id=segment_id, customer_id=customer_id)
+             for segment_id, customer_id in joined],
+            ignore_conflicts=True)

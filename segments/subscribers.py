@@ -1,19 +1,26 @@
-"""Domain events -> segment refresh of the one customer the order belongs to."""
+"""Domain events -> segment refresh of the customers the orders belong to, a run at a time."""
+
+from collections.abc import Sequence
 
 from commerce import events
-from commerce.models import Customer, DomainEvent
-from segments.services import customer_refresh, shop_recompute
+from commerce.models import DomainEvent
+from segments.services import customers_refresh, shop_recompute
+
+
+def on_orders_changed(batch: Sequence[DomainEvent]) -> None:
+    """Paid, refunded or cancelled: the customers' figures and memberships change.  The outbox
+    hands over a run of one shop's events; their customers are refreshed together (a recompute,
+    so running twice is harmless)."""
+    if not batch:
+        return
+    customer_ids = {int(customer_id) for event in batch if (customer_id := (event.payload or {}).get("customer_id"))}
+    if customer_ids:
+        customers_refresh(shop=batch[0].shop, customer_ids=customer_ids)
 
 
 def on_order_changed(event: DomainEvent) -> None:
-    """Paid, refunded or cancelled: the customer's figures and memberships change (a recompute,
-    so running twice is harmless)."""
-    customer_id = (event.payload or {}).get("customer_id")
-    if not customer_id:
-        return
-    customer = Customer.objects.filter(shop_id=event.shop_id, pk=customer_id).select_related("shop").first()
-    if customer is not None:
-        customer_refresh(customer=customer)
+    """One event at a time (until the outbox hands over runs): the same refresh for one customer."""
+    on_orders_changed([event])
 
 
 def on_history_synced(event: DomainEvent) -> None:
@@ -22,7 +29,6 @@ def on_history_synced(event: DomainEvent) -> None:
 
 
 def register() -> None:
-    events.subscribe(DomainEvent.Name.ORDER_PAID, on_order_changed)
-    events.subscribe(DomainEvent.Name.ORDER_REFUNDED, on_order_changed)
-    events.subscribe(DomainEvent.Name.ORDER_CANCELLED, on_order_changed)
+    for name in (DomainEvent.Name.ORDER_PAID, DomainEvent.Name.ORDER_REFUNDED, DomainEvent.Name.ORDER_CANCELLED):
+        events.subscribe(name, on_order_changed)
     events.subscribe(DomainEvent.Name.HISTORY_SYNCED, on_history_synced)
