@@ -139,7 +139,7 @@ class ScheduledStep(models.Model):
     executed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["enrolment", "step"], name="scheduledstep_unique")]
+        constraints = [models.UniqueConstraint(fields=["shop", "enrolment", "step"], name="scheduledstep_unique")]
         indexes = [models.Index(fields=["due_at"], name="scheduledstep_due_idx", condition=Q(status="pending"))]
 
     def __str__(self) -> str:
@@ -155,8 +155,10 @@ class Message(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    scheduled_step = models.OneToOneField(ScheduledStep, null=True, blank=True, on_delete=models.SET_NULL,
-                                          related_name="message")
+    # One message per scheduled step: ``message_unique_scheduled_step`` (with the shop, so the table
+    # can be sharded by shop).
+    scheduled_step = models.ForeignKey(ScheduledStep, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     template = models.CharField(max_length=60)
     language = models.CharField(max_length=8)
@@ -173,6 +175,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "scheduled_step"],
+                                               name="message_unique_scheduled_step")]
         indexes = [
             models.Index(fields=["shop", "customer", "channel", "at"]),
             models.Index(fields=["shop", "discount_code"]),
@@ -187,7 +191,7 @@ class Attribution(models.Model):
     attribution window after the flow's message reached the customer."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
-    order = models.OneToOneField("commerce.Order", on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("commerce.Order", on_delete=models.CASCADE, related_name="+")
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, null=True, on_delete=models.SET_NULL, related_name="+")
     via = models.CharField(max_length=10)  # "code" or "window"
@@ -195,6 +199,9 @@ class Attribution(models.Model):
     discount = models.DecimalField(max_digits=20, decimal_places=3)
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "order"], name="attribution_unique_order")]
 
     def __str__(self) -> str:
         return f"order {self.order_id} -> flow {self.flow_id} ({self.via})"
@@ -210,7 +217,7 @@ class MessageEvent(models.Model):
     detail = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["message", "event_type"], name="messageevent_unique")]
+        constraints = [models.UniqueConstraint(fields=["shop", "message", "event_type"], name="messageevent_unique")]
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.event_type}"
