@@ -859,8 +859,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--send-concurrency", type=int, default=32, help="sender connections (default 32)")
-    parser.add_argument("--ack-requests", type=int, default=3000, help="measured requests per ack burst")
-    parser.add_argument("--ack-warmup", type=int, default=300)
+    parser.add_argument("--ack-requests", type=int, default=2000, help="measured requests per ack burst (default 2000)")
+    parser.add_argument("--ack-warmup", type=int, default=200)
     parser.add_argument("--ack-concurrency", type=int, default=64)
     parser.add_argument("--pg-fast", action="store_true",
                         help="start PostgreSQL with CI's settings (fsync/synchronous_commit off)")
