@@ -9,7 +9,7 @@ A poison event never stalls the pipeline:
 - **Isolation.**  Each subscriber of an event runs in its own savepoint.  One that raises is
   rolled back alone and recorded as an ``EventDelivery`` (error, short traceback, next attempt);
   the event's other subscribers still run, the event is marked dispatched, and dispatch moves on.
-  The normal path pays nothing for this: all subscribers first run in the event's transaction
+  The normal path pays nothing for this: all subscribers first run in the round's transaction
   as one unit, and only an event where one of them raised is run again subscriber by subscriber
   (so the healthy subscribers of a failing event run more than once -- possibly by another
   worker, which may take the event between the two tries -- and their work is kept once).
@@ -23,6 +23,16 @@ A poison event never stalls the pipeline:
   each shop (``ROW_NUMBER() OVER (PARTITION BY shop_id ORDER BY id)``) and interleaves the shops,
   so one shop's flood or poison cannot starve the others.  Rows are locked with
   ``SKIP LOCKED``: two workers never run the same event (or the same retry) at once.
+- **Batches.**  A round claims up to ``limit`` events and dispatches them in one transaction
+  and one commit, with one bulk ``UPDATE`` of ``dispatched_at`` (events without subscribers
+  cost nothing more).  The round is tried first as one unit, the fast path; if anything in it
+  raised, it is rolled back and run again with each unit in a savepoint: an event, or, for an
+  event name with batch subscribers, a run of one shop's consecutive events of that name.  A
+  unit that raises is rolled back alone and its events run one by one, as above.  Events that
+  subscribers emit are taken by the next round.
+- **Batch subscribers** (``subscribe_batch``) receive a run of one shop's events of one name in
+  id order, so hot events (``order.paid``) are handled with a few bulk queries per run; the
+  same function is called with a one-event list for an isolated run, a retry or a lone event.
 
 Ordering: within one shop, events are first delivered in outbox (id) order.  A delivery that
 failed does not hold back later events: the same subscriber receives the shop's (and the same
@@ -51,6 +61,28 @@ from commerce.models import DeliveryState, DomainEvent, EventDelivery, Shop
 logger = logging.getLogger(__name__)
 
 Subscriber = Callable[[DomainEvent], None]
+BatchFunction = Callable[[list[DomainEvent]], None]
+
+
+class BatchSubscriber:
+    """A subscriber that takes a run of events at once (``subscribe_batch``); called with one
+    event, it passes a one-event list, so isolation and retries treat it as any subscriber."""
+
+    def __init__(self, function: BatchFunction) -> None:
+        self.function = function
+        self.__module__ = function.__module__
+        self.__qualname__ = function.__qualname__
+
+    def __call__(self, event: DomainEvent) -> None:
+        self.function([event])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BatchSubscriber) and other.function == self.function
+
+    def __hash__(self) -> int:
+        return hash(self.function)
+
+
 _SUBSCRIBERS: dict[str, list[Subscriber]] = defaultdict(list)
 
 ERROR_MESSAGE_CHARS = 2000
@@ -67,9 +99,20 @@ def subscribe(name: str, subscriber: Subscriber) -> None:
         _SUBSCRIBERS[name].append(subscriber)
 
 
+def subscribe_batch(name: str, function: BatchFunction) -> None:
+    """Register ``function(events)`` for ``name``: it receives one shop's consecutive events of
+    that name (id order) in one call, so it can load what they share once and write in bulk.  It
+    must give the same result as handling the events one by one in that order."""
+    subscribe(name, BatchSubscriber(function))
+
+
 def unsubscribe(name: str, subscriber: Subscriber) -> None:
     if subscriber in _SUBSCRIBERS[name]:
         _SUBSCRIBERS[name].remove(subscriber)
+
+
+def unsubscribe_batch(name: str, function: BatchFunction) -> None:
+    unsubscribe(name, BatchSubscriber(function))
 
 
 def subscriber_name(subscriber: Subscriber) -> str:
@@ -91,11 +134,33 @@ def emit(*, shop: Shop, name: str, key: str, payload: dict, occurred_at: datetim
     return created
 
 
-def dispatch_soon() -> None:
-    """Dispatch the outbox once the current transaction commits (retries wait for the beat)."""
+def emit_many(*, shop_id: int, events: list[tuple[str, str, dict, datetime]]) -> None:
+    """``emit`` for many events of one shop in one statement: ``(name, key, payload, occurred_at)``
+    each; a key used already is skipped (``ON CONFLICT DO NOTHING`` on the shop's unique key)."""
+    if events:
+        DomainEvent.objects.bulk_create(
+            [DomainEvent(shop_id=shop_id, name=name, key=key, payload=payload, occurred_at=occurred_at)
+             for name, key, payload, occurred_at in events],
+            ignore_conflicts=True,
+        )
+
+
+def _publish() -> None:
     from commerce.tasks import dispatch_pending_events
 
-    transaction.on_commit(functools.partial(dispatch_pending_events.delay, retries=False))
+    dispatch_pending_events.delay(retries=False)
+
+
+def dispatch_soon() -> None:
+    """Dispatch the outbox once the current transaction commits (retries wait for the beat).
+
+    At most one publish per outermost transaction, however many events it writes: the publish
+    is registered once and found again in the connection's pending ``on_commit`` callbacks.  One
+    registered inside a savepoint that rolls back is dropped with it (Django's rule), so the next
+    call registers it again."""
+    if connection.in_atomic_block and any(callback is _publish for _, callback, *_ in connection.run_on_commit):
+        return
+    transaction.on_commit(_publish)
 
 
 def dispatch_pending(*, limit: int = 500, rounds: int = 5) -> int:
@@ -145,53 +210,118 @@ def _pending_round_pks(*, limit: int) -> list[int]:
 
 
 def _dispatch_round(*, limit: int) -> int:
-    done = 0
-    for pk in _pending_round_pks(limit=limit):
-        try:
-            dispatched = _event_dispatch(pk)
-        except Exception:  # noqa: BLE001 - even bookkeeping that fails must not stop the other events
-            logger.exception("event %s could not be dispatched; it stays pending", pk)
+    """One round: claim up to ``limit`` pending events (fair across shops, ``SKIP LOCKED``) and
+    dispatch them in one transaction; returns how many were dispatched.
+
+    The fast path runs the whole round without a savepoint; if anything in it raised, the round
+    is rolled back and run again with each unit in its own savepoint (and, within a unit that
+    raises, each event and then each subscriber isolated)."""
+    pks = _pending_round_pks(limit=limit)
+    if not pks:
+        return 0
+    try:
+        return _round_run(pks, isolated=False)
+    except Exception as error:  # noqa: BLE001 - the isolated run below records what failed
+        logger.info("a dispatch round of %d events raised %s; running it unit by unit", len(pks),
+                    type(error).__name__)
+    try:
+        return _round_run(pks, isolated=True)
+    except Exception:  # noqa: BLE001 - even bookkeeping that fails must not stop the next call
+        logger.exception("a dispatch round of %d events failed; they stay pending", len(pks))
+        return 0
+
+
+def _round_run(pks: list[int], *, isolated: bool) -> int:
+    with transaction.atomic():
+        claimed = _events_claim(pks)
+        if not claimed:
+            return 0
+        for run in _runs(claimed):
+            if isolated:
+                _run_dispatch(run)
+            else:
+                _run_subscribers(run)
+        DomainEvent.objects.filter(pk__in=[event.pk for event in claimed]).update(dispatched_at=timezone.now())
+        return len(claimed)
+
+
+def _events_claim(pks: list[int]) -> list[DomainEvent]:
+    """Lock the round's events that are still pending and not taken by another worker, in the
+    fair order of ``pks``."""
+    locked = {event.pk: event for event in DomainEvent.objects.select_for_update(skip_locked=True)
+              .filter(pk__in=pks, dispatched_at__isnull=True).order_by("pk")}
+    return [locked[pk] for pk in pks if pk in locked]
+
+
+def _has_batch(name: str) -> bool:
+    return any(isinstance(subscriber, BatchSubscriber) for subscriber in _SUBSCRIBERS.get(name, []))
+
+
+def _runs(claimed: list[DomainEvent]) -> list[list[DomainEvent]]:
+    """The round's units, in the fair order of their first event: an event alone, or, for a name
+    with batch subscribers, a run of one shop's consecutive events of that name (a shop's
+    events of another name in between end the run, so each shop's events keep their id order)."""
+    runs: list[list[DomainEvent]] = []
+    open_run: dict[int, list[DomainEvent]] = {}  # shop id -> its run still taking events
+    for event in sorted(claimed, key=lambda event: (event.shop_id, event.pk)):
+        current = open_run.get(event.shop_id)
+        if current is not None and current[0].name == event.name and _has_batch(event.name):
+            current.append(event)
             continue
-        if dispatched:
-            done += 1
-    return done
+        run = [event]
+        runs.append(run)
+        open_run[event.shop_id] = run
+    position = {event.pk: index for index, event in enumerate(claimed)}
+    return sorted(runs, key=lambda run: position[run[0].pk])
 
 
-def _event_locked(pk: int) -> DomainEvent | None:
-    return DomainEvent.objects.select_for_update(skip_locked=True).filter(pk=pk, dispatched_at__isnull=True).first()
+def _run_subscribers(run: list[DomainEvent]) -> None:
+    for subscriber in list(_SUBSCRIBERS.get(run[0].name, [])):
+        if isinstance(subscriber, BatchSubscriber):
+            subscriber.function(run)
+        else:
+            for event in run:
+                subscriber(event)
 
 
-def _event_dispatch(pk: int) -> bool:
-    """Run every subscriber of one event and mark it dispatched; ``False`` if another worker has
-    it (or had it).  Tried first as one unit, the fast path; if a subscriber raised, the whole
-    unit is rolled back and the event is run again with each subscriber isolated."""
+def _run_dispatch(run: list[DomainEvent]) -> None:
+    """All subscribers of a run as one unit in a savepoint; if one raised, the unit is rolled
+    back and each event is run again alone, then with each subscriber isolated."""
+    if not _SUBSCRIBERS.get(run[0].name):
+        return
     try:
         with transaction.atomic():
-            event = _event_locked(pk)
-            if event is None:
-                return False
-            for subscriber in _SUBSCRIBERS.get(event.name, []):
-                subscriber(event)
-            DomainEvent.objects.filter(pk=pk).update(dispatched_at=timezone.now())
-            return True
+            _run_subscribers(run)
+        return
     except Exception as error:  # noqa: BLE001 - whatever a subscriber raised, it is recorded below
-        logger.info("event %s: a subscriber raised %s; running its subscribers one by one", pk, type(error).__name__)
-    return _event_dispatch_isolated(pk)
+        logger.info("events %s: a subscriber raised %s; running them one by one",
+                    ",".join(str(event.pk) for event in run), type(error).__name__)
+    for event in run:
+        if len(run) > 1 and _event_unit(event):
+            continue
+        _event_isolated(event)
 
 
-def _event_dispatch_isolated(pk: int) -> bool:
-    with transaction.atomic():
-        event = _event_locked(pk)
-        if event is None:
-            return False
-        for subscriber in _SUBSCRIBERS.get(event.name, []):
-            try:
-                with transaction.atomic():
-                    subscriber(event)
-            except Exception as error:  # noqa: BLE001 - isolation: any failure is recorded, not raised
-                _first_failure_record(event=event, subscriber=subscriber_name(subscriber), error=error)
-        DomainEvent.objects.filter(pk=pk).update(dispatched_at=timezone.now())
-    return True
+def _event_unit(event: DomainEvent) -> bool:
+    """Every subscriber of one event in one savepoint; ``False`` if one raised (rolled back)."""
+    try:
+        with transaction.atomic():
+            for subscriber in list(_SUBSCRIBERS.get(event.name, [])):
+                subscriber(event)
+        return True
+    except Exception as error:  # noqa: BLE001 - the isolated run records it
+        logger.info("event %s: a subscriber raised %s; running its subscribers one by one", event.pk,
+                    type(error).__name__)
+        return False
+
+
+def _event_isolated(event: DomainEvent) -> None:
+    for subscriber in list(_SUBSCRIBERS.get(event.name, [])):
+        try:
+            with transaction.atomic():
+                subscriber(event)
+        except Exception as error:  # noqa: BLE001 - isolation: any failure is recorded, not raised
+            _first_failure_record(event=event, subscriber=subscriber_name(subscriber), error=error)
 
 
 def _first_failure_record(*, event: DomainEvent, subscriber: str, error: Exception) -> None:
