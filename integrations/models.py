@@ -50,6 +50,8 @@ class WebhookDelivery(models.Model):
             # per-shop subscription to one topic): see ``delivery_process``
             models.Index(fields=["shop_domain", "event_id"], name="delivery_event_idx",
                          condition=~Q(event_id="")),
+            # the drainers' claim: waiting deliveries in arrival order (see ``inbox_drain_batch``)
+            models.Index(fields=["id"], name="delivery_waiting_idx", condition=Q(status="received")),
             models.Index(
                 fields=["next_attempt_at"],
                 name="delivery_retry_idx",

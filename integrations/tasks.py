@@ -22,11 +22,24 @@ def process_webhook_delivery(delivery_pk: int) -> str:
     return webhooks.delivery_process(delivery_pk=delivery_pk)
 
 
+@shared_task(acks_late=True)
+def drain_inbox() -> int:
+    """Process waiting inbox rows in batches; published by the web processes' waker after a
+    commit, and by beat as a safety net.  Runs for at most ``INBOX_DRAIN_SECONDS``, then hands
+    what is left to a fresh drain (so other tasks get a turn)."""
+    result = webhooks.inbox_drain(batch_size=settings.INBOX_DRAIN_BATCH, seconds=settings.INBOX_DRAIN_SECONDS)
+    if result.more:
+        drain_inbox.delay()
+    return result.deliveries
+
+
 @shared_task
 def retry_due_deliveries() -> int:
+    """The sweep: failed deliveries due for a retry and rows nobody picked up (their wake-up was
+    lost); one drain takes them all."""
     due = webhooks.deliveries_due()
-    for pk in due:
-        process_webhook_delivery.delay(pk)
+    if due:
+        drain_inbox.delay()
     return len(due)
 
 

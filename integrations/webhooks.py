@@ -1,26 +1,34 @@
-"""The webhook inbox: verify -> store raw (unique per delivery) -> 200 -> process in a task.
+"""The webhook inbox: verify -> store raw (unique per delivery) -> 200 -> drained in batches.
 
-The request path does no business work: it checks the signature, writes one row and schedules
-processing after the commit.  Processing runs in a Celery task, so a slow database or a bad
-payload never makes the platform see a failure (which would make it retry, and eventually remove
-the subscription).  A delivery that fails is kept with its reason and retried with backoff.
+The request path does no business work: it checks the signature and writes one row in one
+statement (committed before the 200).  It does not publish a task per webhook: after the commit it
+wakes the drainers (``inbox_waker``: at most one ``drain_inbox`` message per web process every few
+tens of milliseconds, whatever the load).  A drainer claims up to ``INBOX_DRAIN_BATCH`` waiting rows
+with ``FOR UPDATE SKIP LOCKED`` and processes them in one transaction, each delivery in its own
+savepoint, so a slow database or a bad payload never makes the platform see a failure (which would
+make it retry, and eventually remove the subscription).  A delivery that fails is kept with its
+reason and retried with backoff; one bad payload fails alone, never its batch.
 """
 
 import functools
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
-from django.db import DataError, connection, transaction
-from django.db.models import Q
+from django.db import DataError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from commerce.models import Shop
+from integrations import inbox_waker
 from integrations.models import DeliveryStatus, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -69,21 +77,17 @@ class ReceiveResult:
 def webhook_receive(*, inbound: InboundWebhook) -> ReceiveResult:
     """Store a verified delivery once; a redelivery of the same id changes nothing.
 
-    One INSERT in autocommit mode is both the duplicate check (the unique constraint) and the
-    write, so the ack path costs a shop lookup and an insert.  Once the row is committed the
-    delivery is safe: if the broker is down the enqueue is skipped (and logged) and the beat job
-    picks the row up later -- the platform still gets its 200, never a retry storm.
+    One ``INSERT ... ON CONFLICT DO NOTHING`` in autocommit mode is the shop-id lookup (a
+    sub-select), the duplicate check (the unique constraint) and the write: one statement for a new
+    delivery, two for a redelivery (its pk read back).  Once the row is committed the delivery is
+    safe; the drainers are woken after the commit (or, with Celery eager, it is processed right
+    away).  If the broker is down the wake-up is lost (and logged) and the beat's drain picks the
+    row up later -- the platform still gets its 200, never a retry storm.
     """
-    shop_id = (
-        Shop.objects.filter(platform=inbound.platform, domain=inbound.shop_domain)
-        .values_list("pk", flat=True)
-        .first()
-    )
     delivery = WebhookDelivery(
         platform=inbound.platform,
         delivery_id=inbound.delivery_id,
         event_id=inbound.event_id,
-        shop_id=shop_id,
         shop_domain=inbound.shop_domain,
         topic=inbound.topic,
         api_version=inbound.api_version,
@@ -99,31 +103,57 @@ def webhook_receive(*, inbound: InboundWebhook) -> ReceiveResult:
             .first()
         )
         return ReceiveResult(delivery=existing, duplicate=True)
-    transaction.on_commit(lambda: _enqueue(delivery.pk))
+    transaction.on_commit(functools.partial(_deliveries_waiting, [delivery.pk]))
     return ReceiveResult(delivery=delivery, duplicate=False)
 
 
 def _insert_unless_present(delivery: WebhookDelivery) -> int | None:
-    """``INSERT ... ON CONFLICT (platform, delivery_id) DO NOTHING RETURNING id``: the new id, or
-    ``None`` for a redelivery.  Unlike catching an IntegrityError this leaves no error (nor the
-    body) in the database log and no dead row behind, which matters in a redelivery storm."""
+    """``INSERT ... VALUES (..., (SELECT id FROM shop WHERE platform = .. AND domain = ..), ...)
+    ON CONFLICT (platform, delivery_id) DO NOTHING RETURNING id``: the new id, or ``None`` for a
+    redelivery.  Unlike catching an IntegrityError this leaves no error (nor the body) in the
+    database log and no dead row behind, which matters in a redelivery storm.  The shop id comes
+    from the sub-select, so it is never stale and costs no round trip of its own.  Run outside a
+    transaction block it commits on its own: no BEGIN/COMMIT round trips."""
     meta = WebhookDelivery._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(delivery, True), connection) for field in fields]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
+    shop_field = meta.get_field("shop")
+    shop_lookup = (
+        f"(SELECT {quote(str(Shop._meta.pk.column))} FROM {quote(Shop._meta.db_table)} "
+        f"WHERE {quote('platform')} = %s AND {quote('domain')} = %s)"
+    )
+    columns, placeholders, values = [], [], []
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(quote(str(field.column)))
+        if field is shop_field:
+            placeholders.append(shop_lookup)
+            values += [delivery.platform, delivery.shop_domain]
+        else:
+            placeholders.append("%s")
+            values.append(field.get_db_prep_save(field.pre_save(delivery, True), connection))
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(placeholders)}) "
         f"ON CONFLICT ({quote('platform')}, {quote('delivery_id')}) DO NOTHING RETURNING {quote(str(meta.pk.column))}"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     return row[0] if row else None
 
 
+def _deliveries_waiting(delivery_pks: list[int]) -> None:
+    """After the commit that made these deliveries due: with Celery eager (tests, the demo) process
+    them now, one by one, as a task would; otherwise wake the drainers (no publish per delivery)."""
+    if current_app.conf.task_always_eager:
+        for pk in delivery_pks:
+            _enqueue(pk)
+    else:
+        inbox_waker.wake()
+
+
 def _enqueue(delivery_pk: int) -> None:
-    from integrations.tasks import process_webhook_delivery
+    from integrations.tasks import process_webhook_delivery  # the tasks module imports this one
 
     try:
         process_webhook_delivery.delay(delivery_pk)
@@ -136,51 +166,190 @@ def _retry_delay(attempts: int) -> timedelta:
 
 
 def delivery_process(*, delivery_pk: int) -> str:
-    """Process one inbox row at most once in effect; never raises for a bad payload."""
+    """Process one inbox row at most once in effect (a batch of one); never raises for a bad
+    payload.  Waits for the row's lock, so a delivery a drainer holds is then seen as done."""
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_pk).first()
         if delivery is None:
             return "missing"
         if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED, DeliveryStatus.DEAD):
             return f"already {delivery.status}"
-        delivery.attempts += 1
+        return _deliveries_apply([delivery])[0]
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    batches: int
+    deliveries: int
+    more: bool  # the time budget ran out with rows still waiting
+
+
+def inbox_drain(*, batch_size: int, seconds: float) -> DrainResult:
+    """Process waiting deliveries batch after batch until fewer than ``batch_size`` are left to
+    claim, or ``seconds`` have passed (then ``more`` says a fresh drain should carry on).  Rows
+    committed after the last claim have their own wake-up, published after their commit."""
+    deadline = time.monotonic() + seconds
+    batches = deliveries = 0
+    while True:
+        claimed = _batch_with_retries(batch_size=batch_size)
+        batches += 1 if claimed else 0
+        deliveries += claimed
+        if claimed < batch_size:
+            return DrainResult(batches=batches, deliveries=deliveries, more=False)
+        if time.monotonic() >= deadline:
+            return DrainResult(batches=batches, deliveries=deliveries, more=True)
+
+
+# deadlock_detected, serialization_failure: two batches that touch the same rows (a customer with
+# orders in both) in a different order.  The whole batch is rolled back and simply run again.
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}
+_BATCH_TRIES = 4
+
+
+def _transient(error: BaseException) -> bool:
+    cause = error.__cause__
+    return isinstance(error, OperationalError) and (
+        getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in _TRANSIENT_SQLSTATES
+
+
+def _batch_with_retries(*, batch_size: int) -> int:
+    for attempt in range(1, _BATCH_TRIES + 1):
         try:
-            with transaction.atomic():
-                _same_event_check(delivery)
-                payload = json.loads(bytes(delivery.body).decode("utf-8"))
-                outcome = _handler(delivery.platform)(delivery, payload)
-            delivery.status = DeliveryStatus.PROCESSED
-            delivery.error = ""
-            delivery.next_attempt_at = None
-            delivery.processed_at = timezone.now()
-        except DeliveryIgnored as reason:
-            outcome = f"ignored: {reason}"
-            delivery.status = DeliveryStatus.IGNORED
-            delivery.error = str(reason)
-            delivery.processed_at = timezone.now()
-        except RecursionError:
-            # A signed body nested thousands of levels deep: it will never parse, so it is kept
-            # for inspection and dead at once instead of being retried (or swept) forever.
-            outcome = "failed: payload nested too deeply"
-            delivery.error = "payload nested too deeply"
-            delivery.status = DeliveryStatus.DEAD
-            delivery.next_attempt_at = None
-            logger.warning("webhook delivery %s (%s) is nested too deeply", delivery.pk, delivery.topic)
-        except (ValueError, KeyError, TypeError, LookupError, PayloadError, DataError) as error:
-            # ValueError covers JSONDecodeError and UnicodeDecodeError: malformed payloads.  DataError:
-            # a value that does not fit its column (a list where a status goes, a NUL); the inner
-            # savepoint has rolled it back, so the delivery is recorded as failed, not raised.
-            outcome = f"failed: {error}"
-            delivery.error = f"{type(error).__name__}: {error}"
-            if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-                delivery.status = DeliveryStatus.DEAD
-                delivery.next_attempt_at = None
-            else:
-                delivery.status = DeliveryStatus.FAILED
-                delivery.next_attempt_at = timezone.now() + _retry_delay(delivery.attempts)
-            logger.warning("webhook delivery %s (%s) failed: %s", delivery.pk, delivery.topic, error)
-        delivery.save(update_fields=["status", "attempts", "error", "next_attempt_at", "processed_at"])
+            return inbox_drain_batch(batch_size=batch_size)
+        except OperationalError as error:
+            if not _transient(error) or attempt == _BATCH_TRIES:
+                raise
+            logger.info("inbox batch rolled back (%s); running it again", error)
+            time.sleep(random.uniform(0.01, 0.05 * attempt))
+    raise AssertionError("unreachable")
+
+
+def inbox_drain_batch(*, batch_size: int) -> int:
+    """Claim up to ``batch_size`` waiting deliveries with ``FOR UPDATE SKIP LOCKED`` (two drainers
+    never take the same row), process them in one transaction and write their statuses in bulk.
+    Returns how many.  New deliveries go first, in arrival (id) order, then failed ones due for a
+    retry: a refund that failed because its order was not known yet finds it if the order came
+    in this batch."""
+    with transaction.atomic():
+        claim = WebhookDelivery.objects.select_for_update(skip_locked=True).order_by("pk")
+        batch = list(claim.filter(status=DeliveryStatus.RECEIVED)[:batch_size])
+        if room := batch_size - len(batch):
+            batch += claim.filter(status=DeliveryStatus.FAILED, next_attempt_at__lte=timezone.now())[:room]
+        if not batch:
+            return 0
+        _deliveries_apply(batch)
+    return len(batch)
+
+
+EventKey = tuple[str, str, str, str]
+
+
+def _event_key(delivery: WebhookDelivery) -> EventKey:
+    return (delivery.platform, delivery.shop_domain, delivery.event_id, delivery.topic)
+
+
+def _deliveries_apply(batch: list[WebhookDelivery]) -> list[str]:
+    """Apply locked deliveries in order, each in its own savepoint, then write every status with
+    (at most) two statements.  Runs inside the caller's transaction."""
+    seen = _events_seen(batch)
+    outcomes = [_delivery_apply(delivery, seen=seen) for delivery in batch]
+    _statuses_write(batch, now=timezone.now())
+    return outcomes
+
+
+def _delivery_apply(delivery: WebhookDelivery, *, seen: dict[EventKey, int]) -> str:
+    """One delivery: sets its status, attempts, error and retry time (written by the caller)."""
+    delivery.attempts += 1
+    try:
+        if delivery.event_id and (first := seen.get(_event_key(delivery))) is not None:
+            raise DeliveryIgnored(f"the same event as delivery {first}")
+        with transaction.atomic():
+            payload = json.loads(bytes(delivery.body).decode("utf-8"))
+            outcome = _handler(delivery.platform)(delivery, payload)
+        delivery.status = DeliveryStatus.PROCESSED
+        delivery.error = ""
+        delivery.next_attempt_at = None
+    except DeliveryIgnored as reason:
+        outcome = f"ignored: {reason}"
+        delivery.status = DeliveryStatus.IGNORED
+        delivery.error = str(reason)
+    except RecursionError:
+        # A signed body nested thousands of levels deep: it will never parse, so it is kept for
+        # inspection and dead at once instead of being retried (or swept) forever.
+        outcome = "failed: payload nested too deeply"
+        delivery.error = "payload nested too deeply"
+        delivery.status = DeliveryStatus.DEAD
+        delivery.next_attempt_at = None
+        logger.warning("webhook delivery %s (%s) is nested too deeply", delivery.pk, delivery.topic)
+    except (ValueError, KeyError, TypeError, LookupError, PayloadError, DataError) as error:
+        # ValueError covers JSONDecodeError and UnicodeDecodeError: malformed payloads.  DataError:
+        # a value that does not fit its column (a list where a status goes, a NUL); the savepoint
+        # has rolled it back, so the delivery is recorded as failed, not raised.
+        outcome = _delivery_failed(delivery, error)
+        logger.warning("webhook delivery %s (%s) failed: %s", delivery.pk, delivery.topic, error)
+    except Exception as error:
+        # Anything else (a bug, a lost race): rolled back to the savepoint, so it fails alone and is
+        # retried with backoff like a bad payload instead of failing its whole batch again and again.
+        # A deadlock is the batch's, not the delivery's: the whole batch runs again.
+        if _transient(error):
+            raise
+        outcome = _delivery_failed(delivery, error)
+        logger.exception("webhook delivery %s (%s) failed unexpectedly", delivery.pk, delivery.topic)
+    if delivery.event_id and delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED):
+        seen.setdefault(_event_key(delivery), delivery.pk)
     return outcome
+
+
+def _delivery_failed(delivery: WebhookDelivery, error: Exception) -> str:
+    delivery.error = f"{type(error).__name__}: {error}"
+    if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.DEAD
+        delivery.next_attempt_at = None
+    else:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = timezone.now() + _retry_delay(delivery.attempts)
+    return f"failed: {error}"
+
+
+def _events_seen(batch: list[WebhookDelivery]) -> dict[EventKey, int]:
+    """One event can reach us under two delivery ids -- Shopify sends it once per subscription,
+    and a topic may be subscribed both app-wide (``shopify.app.toml``) and per shop -- with the
+    same ``X-Shopify-Event-Id``.  The handlers are idempotent, but the second copy is skipped
+    rather than applied again.  One query per batch: each event of the batch already processed
+    or ignored, with its first delivery (copies within the batch are added as they are done)."""
+    keyed = [delivery for delivery in batch if delivery.event_id]
+    if not keyed:
+        return {}
+    wanted = {_event_key(delivery) for delivery in keyed}
+    done = (
+        WebhookDelivery.objects.filter(
+            shop_domain__in={delivery.shop_domain for delivery in keyed},
+            event_id__in={delivery.event_id for delivery in keyed},
+            status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED])
+        .exclude(pk__in=[delivery.pk for delivery in batch])
+        .order_by("pk").values_list("platform", "shop_domain", "event_id", "topic", "pk")
+    )
+    seen: dict[EventKey, int] = {}
+    for platform, shop_domain, event_id, topic, pk in done:
+        if (platform, shop_domain, event_id, topic) in wanted:
+            seen.setdefault((platform, shop_domain, event_id, topic), pk)
+    return seen
+
+
+def _statuses_write(batch: list[WebhookDelivery], *, now: datetime) -> None:
+    """The processed deliveries in one UPDATE; the rest (ignored, failed, dead) in one more."""
+    for delivery in batch:
+        if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED):
+            delivery.processed_at = now
+    processed = [delivery.pk for delivery in batch if delivery.status == DeliveryStatus.PROCESSED]
+    if processed:
+        WebhookDelivery.objects.filter(pk__in=processed).update(
+            status=DeliveryStatus.PROCESSED, error="", next_attempt_at=None, processed_at=now,
+            attempts=F("attempts") + 1)
+    others = [delivery for delivery in batch if delivery.status != DeliveryStatus.PROCESSED]
+    if others:
+        WebhookDelivery.objects.bulk_update(
+            others, ["status", "attempts", "error", "next_attempt_at", "processed_at"])
 
 
 def _handler(platform: str) -> Callable[[WebhookDelivery, Any], str]:
@@ -192,23 +361,6 @@ def _handler(platform: str) -> Callable[[WebhookDelivery, Any], str]:
         raise DeliveryIgnored(f"no handler for platform {platform}") from error
 
 
-def _same_event_check(delivery: WebhookDelivery) -> None:
-    """One event can reach us under two delivery ids -- Shopify sends it once per subscription,
-    and a topic may be subscribed both app-wide (``shopify.app.toml``) and per shop -- with the
-    same ``X-Shopify-Event-Id``.  The handlers are idempotent, but the second copy is skipped
-    rather than applied again."""
-    if not delivery.event_id:
-        return
-    first = (
-        WebhookDelivery.objects.filter(
-            platform=delivery.platform, shop_domain=delivery.shop_domain, event_id=delivery.event_id,
-            topic=delivery.topic, status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED])
-        .exclude(pk=delivery.pk).values_list("pk", flat=True).first()
-    )
-    if first is not None:
-        raise DeliveryIgnored(f"the same event as delivery {first}")
-
-
 def deliveries_retry(*, deliveries: Any) -> int:
     """Put failed deliveries back in the queue now (the admin's retry action)."""
     pks = list(
@@ -217,8 +369,8 @@ def deliveries_retry(*, deliveries: Any) -> int:
     WebhookDelivery.objects.filter(pk__in=pks).update(
         status=DeliveryStatus.FAILED, next_attempt_at=timezone.now(), attempts=0
     )
-    for pk in pks:
-        transaction.on_commit(functools.partial(_enqueue, pk))
+    if pks:
+        transaction.on_commit(functools.partial(_deliveries_waiting, pks))
     return len(pks)
 
 

@@ -209,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.reconcile_all_shops",
         "schedule": timedelta(minutes=int(os.environ.get("RECONCILE_EVERY_MINUTES", "30"))),
     },
+    "webhook-inbox-drain": {  # the safety net under the web processes' wake-ups
+        "task": "integrations.tasks.drain_inbox",
+        "schedule": timedelta(seconds=float(os.environ.get("INBOX_DRAIN_EVERY_SECONDS", "5"))),
+    },
     "webhook-inbox-retry": {
         "task": "integrations.tasks.retry_due_deliveries",
         "schedule": timedelta(minutes=1),
@@ -390,6 +394,14 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 # Processed (and ignored) inbox rows are deleted this many days after they arrived: their raw
 # bodies hold shoppers' personal data.  Failed and dead ones are kept for operators.
 INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
+# The inbox's drainers (integrations.tasks.drain_inbox): deliveries per batch (one transaction),
+# and how long one drain task runs before it hands over to a fresh one.
+INBOX_DRAIN_BATCH = int(os.environ.get("INBOX_DRAIN_BATCH", "200"))
+INBOX_DRAIN_SECONDS = float(os.environ.get("INBOX_DRAIN_SECONDS", "25"))
+# Each web process publishes at most one drain_inbox wake-up per interval (integrations/inbox_waker.py);
+# a wake-up still queued after INBOX_WAKE_EXPIRES_SECONDS is dropped (other drains ran meanwhile).
+INBOX_WAKE_INTERVAL_SECONDS = float(os.environ.get("INBOX_WAKE_INTERVAL_SECONDS", "0.05"))
+INBOX_WAKE_EXPIRES_SECONDS = float(os.environ.get("INBOX_WAKE_EXPIRES_SECONDS", "60"))
 # A hard bounce stops marketing email at once; soft bounces only after this many within this many days.
 EMAIL_SOFT_BOUNCE_LIMIT = int(os.environ.get("EMAIL_SOFT_BOUNCE_LIMIT", "3"))
 EMAIL_SOFT_BOUNCE_DAYS = int(os.environ.get("EMAIL_SOFT_BOUNCE_DAYS", "30"))
