@@ -8,9 +8,10 @@ language and history from them), and for each run below N enrolments with one sc
 due five minutes ago, each for another customer (so no frequency cap or duplicate rule
 interferes).  The scheduler's clock is 12:00 in the shop's zone (no quiet hours).
 
-Email goes to Django's ``locmem`` backend (kept in memory, emptied after every ``run_due``
-batch: the message is built, rendered in both parts and serialised, nothing is written); SMS to
-the app's sandbox provider (one JSON line per message in a file under the bench's ``VAR_DIR``).
+Email goes to Django's file backend (``filebased.EmailBackend``: every message built, rendered in
+both parts, serialised and written to a file under the bench's work directory; the bench's
+subclass adds the tracking id as an ``X-Comeback-Message`` header so the check can read it back);
+SMS to the app's sandbox provider (one JSON line per message in a file under the bench's ``VAR_DIR``).
 
 Timed, ``run_due(now=..., limit=500)`` called until nothing is due:
 
@@ -23,11 +24,12 @@ Timed, ``run_due(now=..., limit=500)`` called until nothing is due:
 * ``email, 2 schedulers``: N more due email steps run by two scheduler processes at once.
 
 Checks (exit status 1 if one fails): every scheduled step is done with exactly one ``Message``;
-the messages handed to the mail backend (by tracking id) or written by the SMS provider are
+the messages written by the mail backend (by tracking id) or by the SMS provider are
 exactly one per step; every code exists in the sandbox store; with two schedulers, no step was
 sent twice (each process reports the tracking ids it sent) and both took part.
 
-``.venv/bin/python bench/campaign_send.py [--steps 20000] [--code-steps 500] [--max-seconds 900]``
+``.venv/bin/python bench/campaign_send.py [--steps 20000] [--code-steps 500] [--max-seconds 900]
+[--mail-backend file|locmem]``
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -72,7 +75,37 @@ ORDER_BASE = 5_600_000_000_000
 PRODUCT_BASE = 8_950_000_000
 PRODUCTS = 50
 LIMIT = 500  # run_due's batch (the app's default)
-MAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MAIL_BACKENDS = {"file": "bench.campaign_send.TrackedFileBackend",
+                 "locmem": "django.core.mail.backends.locmem.EmailBackend"}
+OUTBOX_ENV = "BENCH_MAIL_OUTBOX"
+TRACKING_HEADER = "X-Comeback-Message"
+TRACKED = re.compile(rf"^{TRACKING_HEADER}: (\w+)\r?$", re.MULTILINE)
+
+
+def _file_backend() -> type:
+    from django.core.mail.backends.filebased import EmailBackend
+
+    class TrackedFileBackend(EmailBackend):
+        """Django's file backend writing into ``$BENCH_MAIL_OUTBOX``, with the message's tracking id
+        (the metadata a provider would get) as a header, for the bench's check."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("file_path", os.environ[OUTBOX_ENV])
+            super().__init__(*args, **kwargs)
+
+        def write_message(self, message: Any) -> None:
+            metadata = getattr(message, "metadata", None) or {}
+            if metadata.get("comeback_message"):
+                message.extra_headers[TRACKING_HEADER] = metadata["comeback_message"]
+            super().write_message(message)
+
+    return TrackedFileBackend
+
+
+def __getattr__(name: str) -> Any:  # the backend class is built once Django is set up
+    if name == "TrackedFileBackend":
+        return _file_backend()
+    raise AttributeError(name)
 
 
 @dataclass
@@ -191,7 +224,21 @@ class SendBench(LoyaltyBench):
         self.ids = {"enrolment": 0, "step": 0}
 
     def app_env(self, database: str) -> dict[str, str]:
-        return {**super().app_env(database), "EMAIL_BACKEND": MAIL_BACKEND, "SMS_PROVIDER": "sandbox"}
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        return {**super().app_env(database), "EMAIL_BACKEND": MAIL_BACKENDS[self.args.mail_backend],
+                "SMS_PROVIDER": "sandbox", OUTBOX_ENV: str(self.outbox)}
+
+    @property
+    def outbox(self) -> Path:
+        return self.work / "outbox"
+
+    def outbox_ids(self) -> list[str]:
+        """The tracking ids in the files the file backend wrote since the last call (read, then removed)."""
+        ids: list[str] = []
+        for path in sorted(self.outbox.glob("*.log")):
+            ids += TRACKED.findall(path.read_text(encoding="utf-8", errors="replace"))
+            path.unlink()
+        return ids
 
     def load(self, sandbox: Sandbox, now: datetime) -> dict[str, list[int]]:
         """Customers for each run (the code run's exist in the sandbox store too), two orders each."""
@@ -275,7 +322,8 @@ class SendBench(LoyaltyBench):
                                "trigger_key": f"bench:{flow.key}:{pk}", "context": {}, "enrolled_at": at,
                                "status": "active"} for k, pk in enumerate(customers)))
         copy_into(ScheduledStep, ({"id": self.ids["step"] + 1 + k, "shop_id": self.shop_id, "enrolment_id": first + k,
-                                   "step_id": step.pk, "due_at": at, "status": "pending"}
+                                   "step_id": step.pk, "due_at": at, "first_due_at": at, "priority": 3,
+                                   "status": "pending"}
                                   for k in range(len(customers))))
         self.ids["enrolment"] += len(customers)
         self.ids["step"] += len(customers)
@@ -306,14 +354,16 @@ class SendBench(LoyaltyBench):
         scheduled = ScheduledStep.objects.filter(step__flow=flow)
         states = Counter(scheduled.values_list("status", flat=True))
         messages = Message.objects.filter(flow=flow)
-        per_step = Counter(scheduled.annotate(n=Count("message")).values_list("n", flat=True))
+        counts = dict(messages.values("scheduled_step_id").annotate(n=Count("pk"))
+                      .values_list("scheduled_step_id", "n"))
+        per_step = Counter(counts.get(pk, 0) for pk in scheduled.values_list("pk", flat=True))
         tracking = set(messages.filter(status="sent").values_list("tracking_id", flat=True))
         passed = states == Counter({"done": steps}) and per_step == Counter({1: steps}) and extra_ok
         detail = f"steps {dict(states)}; messages per step {dict(per_step)}"
         if sent_ids is not None:
             doubled = len(sent_ids) - len(set(sent_ids))
             passed = passed and doubled == 0 and set(sent_ids) == tracking and len(sent_ids) == steps
-            detail += f"; handed to the mail backend {len(sent_ids):,} ({doubled} twice, " \
+            detail += f"; given to the mail backend {len(sent_ids):,} ({doubled} twice, " \
                       f"{len(set(sent_ids) ^ tracking)} not matching a Message)"
         detail += extra
         self.checks.append(Check(name, detail, passed))
@@ -338,7 +388,8 @@ class SendBench(LoyaltyBench):
         if time.monotonic() >= deadline:
             errors.append("deadline")
         self.result(name, flow, len(customers), tallies, seconds, pg, note + (f" ERROR {errors}" if errors else ""))
-        return [i for t in tallies for i in t.sent_ids] if not errors else []
+        sent_ids = [i for t in tallies for i in t.sent_ids] + self.outbox_ids()
+        return sent_ids if not errors else []
 
     def concurrent(self, flow: Any, customers: list[int], now: datetime) -> None:
         from django.db import connections
@@ -370,7 +421,7 @@ class SendBench(LoyaltyBench):
         self.result(name, flow, len(customers), tallies, seconds, pg,
                     f"sent per process {shares}" + (f" ERROR {errors}" if errors else ""))
         both = all(t.outcomes.get("sent", 0) > 0 for t in tallies)
-        self.check_steps(name, flow, len(customers), [i for t in tallies for i in t.sent_ids],
+        self.check_steps(name, flow, len(customers), [i for t in tallies for i in t.sent_ids] + self.outbox_ids(),
                          extra=f"; sent per process {shares}; errors {errors or 'none'}", extra_ok=both and not errors)
 
     def sms_lines(self) -> list[dict[str, Any]]:
@@ -382,7 +433,7 @@ class SendBench(LoyaltyBench):
 def report(bench: SendBench, args: argparse.Namespace, started: datetime, load: str, now: datetime) -> str:
     lines = [
         f"Campaign send bench, {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs; engine.run_due(limit={LIMIT}) "
-        f"at {now:%Y-%m-%d %H:%M} UTC (12:00 in the shop's zone); email: Django locmem backend (emptied per batch); "
+        f"at {now:%Y-%m-%d %H:%M} UTC (12:00 in the shop's zone); email: Django {args.mail_backend} backend; "
         f"SMS: sandbox provider (a file); codes: Shopify sandbox over HTTP; PostgreSQL {bench.services.pg_settings}; "
         f"load average before: {load}; app at {revision()}",
         "",
@@ -407,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", help="the scheduler's date (YYYY-MM-DD, default today); it runs at 10:00 UTC")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=900.0, help="time bound of each run (default 900)")
+    parser.add_argument("--mail-backend", choices=sorted(MAIL_BACKENDS), default="file",
+                        help="where email goes: Django's file backend (default) or locmem (kept in memory)")
     parser.add_argument("--pg-fast", action="store_true",
                         help="start PostgreSQL with CI's settings (fsync/synchronous_commit off)")
     args = parser.parse_args(argv)

@@ -522,11 +522,13 @@ class _Batch:
         allowance = self.email_allowance[shop.pk]
         if allowance is None:
             return ""
-        reason = billing_services.limit_hold(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), now=self.now,
-                                             used_since=lambda start: allowance[1])
-        if not reason:
+        limit, used = allowance
+        if used < limit:
             allowance[1] += 1  # this message counts against the month (a failed send gives it back)
-        return reason
+            return ""
+        # past the limit: billing words the reason and records the hold for the dashboard
+        return billing_services.limit_hold(shop=shop, kind=LimitKind.EMAILS, key=str(scheduled.pk), now=self.now,
+                                           used_since=lambda start: used)
 
     def _give_back(self, scheduled: ScheduledStep, channel: str) -> None:
         """A message counted against the plan's limit that was not sent after all."""
