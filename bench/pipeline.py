@@ -780,8 +780,7 @@ def report(bench: PipelineBench, run: Run, started: datetime, load: str) -> tupl
               f"{run.watcher_xacts:,} transactions taken off): {xacts / per:.1f} transactions "
               f"({run.pg.get('xact_rollback', 0):,} rolled back in all), {written / per:.1f} rows written "
               f"({run.pg.get('tup_inserted', 0) / per:.1f} inserted, {run.pg.get('tup_updated', 0) / per:.1f} "
-              f"updated, {run.pg.get('tup_deleted', 0) / per:.1f} deleted), "
-              f"{run.pg.get('tup_fetched', 0) / per:.0f} rows fetched"]
+              f"updated, {run.pg.get('tup_deleted', 0) / per:.1f} deleted)"]
     top = sorted(run.writes.items(), key=lambda item: -item[1])[:10]
     if top:
         lines.append("  rows written per order by table: " + ", ".join(f"{name} {n / per:.2f}" for name, n in top))
