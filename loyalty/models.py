@@ -433,7 +433,7 @@ class AccountBadge(models.Model):
     awarded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "badge"], name="accountbadge_unique")]
+        constraints = [models.UniqueConstraint(fields=["shop", "account", "badge"], name="accountbadge_unique")]
 
     def __str__(self) -> str:
         return f"{self.badge_id} for {self.account_id}"
@@ -469,7 +469,7 @@ class ChallengeCompletion(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["challenge", "account"], name="challengecompletion_unique"),
+            models.UniqueConstraint(fields=["shop", "challenge", "account"], name="challengecompletion_unique"),
         ]
 
     def __str__(self) -> str:
