@@ -182,7 +182,8 @@ class SendContext:
                          .annotate(newest=newest, buyer=F("order__customer_id")).filter(newest__lte=PURCHASED_LINES)
                          .select_related("product", "variant", "variant__product")
                          .order_by("buyer", "newest"))
-            without_variant = {line.product_id for line in lines if line.variant_id is None and line.product_id is not None}
+            without_variant = {line.product_id for line in lines
+                               if line.variant_id is None and line.product_id is not None}
             first_variants: dict[int, Variant] = {}
             for variant in (Variant.objects.filter(product_id__in=without_variant).select_related("product")
                             .order_by("-pk")):
