@@ -15,7 +15,13 @@ from analytics.services.options import (
     report_options,
 )
 from analytics.services.programs import campaign_return, loyalty_return, nps
-from analytics.services.report import industry_context, report_json, report_table, retention_report
+from analytics.services.report import (
+    industry_context,
+    report_json,
+    report_table,
+    retention_report,
+    retention_report_from_rollups,
+)
 from analytics.services.retention import (
     active_customers,
     churn,
@@ -25,6 +31,7 @@ from analytics.services.retention import (
     purchase_frequency,
     repeat_purchase_rate,
 )
+from analytics.services.rollups import rollups_refresh, rollups_state
 from analytics.services.value import (
     average_order_value,
     clv_customer_summary,
@@ -65,4 +72,7 @@ __all__ = [
     "report_options",
     "report_table",
     "retention_report",
+    "retention_report_from_rollups",
+    "rollups_refresh",
+    "rollups_state",
 ]

@@ -20,6 +20,7 @@ from analytics.services.retention import (
     purchase_frequency,
     repeat_purchase_rate,
 )
+from analytics.services.rollup_report import rollup_report
 from analytics.services.value import average_order_value, customer_lifetime_value, profit_per_order
 from commerce.models import Shop
 from retention_app.money import money_str
@@ -70,12 +71,43 @@ def industry_context(*, crr_percent: Decimal | None) -> dict[str, Any]:
 
 def retention_report(*, shop: Shop, start: date, end: date, options: ReportOptions | None = None) -> dict[str, Any]:
     """Every metric of the period ``start``..``end`` (local dates, both included) for one shop."""
-    period = Period.of(shop=shop, start=start, end=end)
     options = options or report_options(shop=shop)
     retention = customer_retention(shop=shop, start=start, end=end, activity_days=options.activity_days)
     repeat = repeat_purchase_rate(shop=shop, start=start, end=end)
     frequency = purchase_frequency(shop=shop, start=start, end=end)
     value = average_order_value(shop=shop, start=start, end=end)
+    figures = {
+        **retention,
+        "repeat_purchase_rate_percent": repeat["repeat_purchase_rate_percent"],
+        "period_customers": repeat["period_customers"],
+        "repeat_customers": repeat["repeat_customers"],
+        "purchase_frequency": frequency["purchase_frequency"],
+        "customer_orders": frequency["customer_orders"],
+        **value,
+        "cohorts": cohort_retention(shop=shop, start=start, end=end),
+        "clv": customer_lifetime_value(shop=shop, end=end, horizon_weeks=options.clv_horizon_weeks),
+        "loyal_base": loyal_base(shop=shop, end=end, activity_days=options.activity_days,
+                                 min_orders=options.loyal_min_orders),
+    }
+    return _report(shop=shop, start=start, end=end, options=options, figures=figures)
+
+
+def retention_report_from_rollups(
+    *, shop: Shop, start: date, end: date, options: ReportOptions | None = None
+) -> dict[str, Any]:
+    """``retention_report``'s document with every figure the rollups answer taken from them
+    (``rollup_report``: customers, retention, orders, cohorts, CLV, loyal base) and the rest from
+    the orders (revenue lost, profit, loyalty, campaigns, NPS).  Same numbers, as fresh as the
+    last ``rollups_refresh``."""
+    options = options or report_options(shop=shop)
+    figures = rollup_report(shop=shop, start=start, end=end, options=options)
+    return _report(shop=shop, start=start, end=end, options=options, figures=figures)
+
+
+def _report(*, shop: Shop, start: date, end: date, options: ReportOptions, figures: dict[str, Any]) -> dict[str, Any]:
+    """The document around the customer and order figures: churn's revenue lost, profit, the
+    programs' sections, settings, definitions and warnings."""
+    period = Period.of(shop=shop, start=start, end=end)
     churned = churn(shop=shop, start=start, end=end, activity_days=options.activity_days, churn_days=options.churn_days)
     profit = profit_per_order(shop=shop, start=start, end=end,
                               fulfilment_cost_per_order=options.fulfilment_cost_per_order)
@@ -94,32 +126,31 @@ def retention_report(*, shop: Shop, start: date, end: date, options: ReportOptio
         "currency": shop.currency,
         "timezone": str(period.zone),
         "settings": settings,
-        "customers": retention["customers"],
-        "crr_percent": retention["crr_percent"],
-        "repeat_purchase_rate_percent": repeat["repeat_purchase_rate_percent"],
-        "period_customers": repeat["period_customers"],
-        "repeat_customers": repeat["repeat_customers"],
-        "purchase_frequency": frequency["purchase_frequency"],
-        "customer_orders": frequency["customer_orders"],
-        "orders": value["orders"],
-        "revenue": value["revenue"],
-        "average_order_value": value["average_order_value"],
+        "customers": figures["customers"],
+        "crr_percent": figures["crr_percent"],
+        "repeat_purchase_rate_percent": figures["repeat_purchase_rate_percent"],
+        "period_customers": figures["period_customers"],
+        "repeat_customers": figures["repeat_customers"],
+        "purchase_frequency": figures["purchase_frequency"],
+        "customer_orders": figures["customer_orders"],
+        "orders": figures["orders"],
+        "revenue": figures["revenue"],
+        "average_order_value": figures["average_order_value"],
         "churn_rate_percent": churned["churn_rate_percent"],
         "churned_customers": churned["churned_customers"],
         "revenue_lost": churned["revenue_lost"],
         "profit_per_order": profit["profit_per_order"],
         "profit": profit["profit"],
-        "cohorts": cohort_retention(shop=shop, start=start, end=end),
-        "clv": customer_lifetime_value(shop=shop, end=end, horizon_weeks=options.clv_horizon_weeks),
+        "cohorts": figures["cohorts"],
+        "clv": figures["clv"],
         "nps": nps(shop=shop, start=start, end=end),
-        "loyal_base": loyal_base(shop=shop, end=end, activity_days=options.activity_days,
-                                 min_orders=options.loyal_min_orders),
+        "loyal_base": figures["loyal_base"],
         "loyalty": loyalty_return(shop=shop, start=start, end=end),
         "campaigns": campaign_return(shop=shop, start=start, end=end),
-        "industry_context": industry_context(crr_percent=retention["crr_percent"]),
+        "industry_context": industry_context(crr_percent=figures["crr_percent"]),
         "definitions": {key: str(text) % settings if "%(" in str(text) else str(text)
                         for key, text in DEFINITIONS.items()},
-        "warnings": _warnings(period=period, options=options, value=value, profit=profit),
+        "warnings": _warnings(period=period, options=options, value=figures, profit=profit),
     }
     return report
 

@@ -31,6 +31,9 @@ OVERLAP = timedelta(minutes=5)
 # Dirty days are re-aggregated as ranges of consecutive days; past this many ranges, the whole
 # history of the shop is (one scan instead of a long OR).
 MAX_DAY_RANGES = 64
+# Past this many changed customers (a history sync), the shop's rollups are rebuilt in one pass
+# rather than named one by one in an IN list.
+MAX_CUSTOMERS = 5000
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,13 @@ def _rebuild(*, shop: Shop) -> tuple[int, int]:
     return CustomerDay.objects.filter(shop=shop).values("customer_id").distinct().count(), days
 
 
-def _refresh_changed(*, shop: Shop, since: datetime) -> tuple[int, int]:
+def _refresh_changed(*, shop: Shop, since: datetime) -> tuple[int, int] | None:
+    """The changed customers' and days' rows rebuilt; ``None`` when so much changed that a full
+    rebuild is the cheaper way."""
     changed = Order.objects.filter(shop=shop, updated_at__gte=since)
     customer_ids = sorted({pk for pk in changed.values_list("customer_id", flat=True).distinct() if pk is not None})
+    if len(customer_ids) > MAX_CUSTOMERS:
+        return None
     zone = shop_zone(shop)
     instants = changed.filter(processed_at__isnull=False).values_list("processed_at", flat=True)
     days = _day_ranges([instant.astimezone(zone).date() for instant in instants if instant is not None])
@@ -131,10 +138,12 @@ def rollups_refresh(*, shop: Shop, full: bool = False) -> RefreshResult:
         now = timezone.now()
         zone_name = str(shop_zone(shop))
         rebuild = (full or state is None or state.timezone != zone_name or state.currency != shop.currency)
-        if rebuild or state is None:
-            customers, days = _rebuild(shop=shop)
-        else:
-            customers, days = _refresh_changed(shop=shop, since=state.refreshed_at - OVERLAP)
+        changed = None if rebuild or state is None else _refresh_changed(shop=shop,
+                                                                           since=state.refreshed_at - OVERLAP)
+        if changed is None:
+            rebuild = True
+            changed = _rebuild(shop=shop)
+        customers, days = changed
         values = {"refreshed_at": now, "timezone": zone_name, "currency": shop.currency}
         if state is None:
             RollupState.objects.create(shop=shop, **values)
