@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.utils import translation
 
 from analytics import services as analytics
+from analytics.services.rollup_report import rollup_active_customers
 from campaigns.services import attribution
 from commerce.models import Shop
 from dashboard.periods import Period
@@ -35,9 +36,15 @@ def _cached(name: str, shop: Shop, period: Period, build: Any) -> Any:
 
 
 def retention_report(*, shop: Shop, period: Period) -> dict[str, Any]:
-    """``analytics.services.retention_report``: every metric of the range (REPORT_FORMAT.md)."""
-    return _cached("report", shop, period,
-                   lambda: analytics.retention_report(shop=shop, start=period.start, end=period.end))
+    """``analytics.services.retention_report``: every metric of the range (REPORT_FORMAT.md); once
+    the shop's rollups are built (the beat task), the same document with the customer and order
+    figures read from them (``retention_report_from_rollups``)."""
+    def build() -> dict[str, Any]:
+        if analytics.rollups_state(shop=shop) is not None:
+            return analytics.retention_report_from_rollups(shop=shop, start=period.start, end=period.end)
+        return analytics.retention_report(shop=shop, start=period.start, end=period.end)
+
+    return _cached("report", shop, period, build)
 
 
 def month_ends(period: Period) -> list[date]:
@@ -51,10 +58,12 @@ def month_ends(period: Period) -> list[date]:
 
 
 def active_customers_by_month(*, shop: Shop, period: Period, activity_days: int) -> list[tuple[date, int]]:
-    """Active customers (``analytics.services.active_customers``) at each month's end of the range."""
+    """Active customers (``analytics.services.active_customers``) at each month's end of the range
+    (from the rollups once they are built)."""
+    count = (rollup_active_customers if analytics.rollups_state(shop=shop) is not None
+             else analytics.active_customers)
     return _cached("active", shop, period, lambda: [
-        (day, analytics.active_customers(shop=shop, day=day, activity_days=activity_days))
-        for day in month_ends(period)])
+        (day, count(shop=shop, day=day, activity_days=activity_days)) for day in month_ends(period)])
 
 
 def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:
