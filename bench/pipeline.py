@@ -644,9 +644,16 @@ def replay(bench: PipelineBench, run: Run, api_version: str) -> None:
     )
     earning = {key for key in run.expected if key.startswith(EARN_PREFIX)}
     try:
-        try:
-            sender.wait(timeout=send_bound + 60)
-        except subprocess.TimeoutExpired:
+        sending_until = time.monotonic() + send_bound + 60
+        last_report = time.monotonic()
+        while sender.poll() is None and time.monotonic() < sending_until:
+            time.sleep(0.5)
+            if time.monotonic() - last_report > 15 and watcher.samples:
+                last_report = time.monotonic()
+                now = watcher.samples[-1]
+                print(f"#   sending, t={now.t:5.0f}s: inbox rows {now.received:,}, depth {now.inbox:,}, outbox "
+                      f"{now.outbox:,}, earned {now.earned:,}/{len(earning):,}, load {now.load:.2f}", flush=True)
+        if sender.poll() is None:
             bench.notes.append("the sender overran its time bound")
         sent_after = time.monotonic() - started
         print(f"#   sent in {sent_after:.0f}s; earned so far {len(watcher.seen):,} of {len(earning):,}", flush=True)
