@@ -76,6 +76,14 @@ class PlatformAdapter(Protocol):
     def webhook_handle(self, delivery: WebhookDelivery, payload: Any) -> str:
         """Apply one stored delivery to the store mirror."""
 
+    def webhook_group(self, delivery: WebhookDelivery) -> str | None:
+        """A name shared by deliveries that ``webhook_handle_group`` applies together (e.g. a
+        shop's order topics, in one set-based upsert), or ``None`` for one at a time."""
+
+    def webhook_handle_group(self, deliveries: Sequence[tuple[WebhookDelivery, Any]]) -> list[str]:
+        """Apply several deliveries of one shop and one group, in order, with the same effect as
+        one by one; raise on any problem (the inbox then applies them one by one)."""
+
     def shop_details(self, *, shop: Shop) -> dict[str, str]:
         """Name, currency, timezone, locale of the shop."""
 

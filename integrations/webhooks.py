@@ -249,12 +249,84 @@ def _event_key(delivery: WebhookDelivery) -> EventKey:
 
 
 def _deliveries_apply(batch: list[WebhookDelivery]) -> list[str]:
-    """Apply locked deliveries in order, each in its own savepoint, then write every status with
-    (at most) two statements.  Runs inside the caller's transaction."""
+    """Apply locked deliveries in order, then write every status with (at most) two statements.
+    Runs inside the caller's transaction.  A run of one shop's deliveries that its platform can
+    apply together (``webhook_group``: orders, one set-based upsert) goes in one savepoint, at
+    the place of its first delivery; if it fails in any way it is rolled back and its deliveries
+    are applied one by one, each in its own savepoint, so a bad one still fails alone."""
     seen = _events_seen(batch)
-    outcomes = [_delivery_apply(delivery, seen=seen) for delivery in batch]
+    groups = _groups(batch, seen=seen)
+    outcomes: dict[int, str] = {}
+    for delivery in batch:
+        if delivery.pk in outcomes:
+            continue
+        group = groups.get(delivery.pk)
+        if group is not None and (applied := _group_apply(group, seen=seen)) is not None:
+            outcomes.update(applied)
+            continue
+        outcomes[delivery.pk] = _delivery_apply(delivery, seen=seen)
     _statuses_write(batch, now=timezone.now())
-    return outcomes
+    return [outcomes[delivery.pk] for delivery in batch]
+
+
+def _groups(batch: list[WebhookDelivery], *, seen: dict[EventKey, int]) -> dict[int, list[WebhookDelivery]]:
+    """Runs of two or more deliveries of one shop in one platform group, by the pk of the first.
+    A delivery of that shop outside the group ends its run, so the shop's order is kept; a copy of
+    an event (seen before, or twice in this batch) is left to the one-by-one path, which skips it."""
+    copies: dict[EventKey, int] = {}
+    for delivery in batch:
+        if delivery.event_id:
+            copies[_event_key(delivery)] = copies.get(_event_key(delivery), 0) + 1
+    runs: dict[tuple[str, str], list[WebhookDelivery]] = {}
+    found: list[list[WebhookDelivery]] = []
+    for delivery in batch:
+        shop = (delivery.platform, delivery.shop_domain)
+        copy = bool(delivery.event_id) and (_event_key(delivery) in seen or copies[_event_key(delivery)] > 1)
+        name = None if copy else _group_name(delivery)
+        run = runs.get(shop)
+        if run is not None and (name is None or _group_name(run[0]) != name):
+            found.append(runs.pop(shop))
+            run = None
+        if name is not None:
+            runs.setdefault(shop, []).append(delivery)
+    found += runs.values()
+    return {run[0].pk: run for run in found if len(run) > 1}
+
+
+def _group_name(delivery: WebhookDelivery) -> str | None:
+    from integrations.platforms import adapter_for  # the registry imports this module
+
+    try:
+        return adapter_for(delivery.platform).webhook_group(delivery)
+    except LookupError:
+        return None
+
+
+def _group_apply(group: list[WebhookDelivery], *, seen: dict[EventKey, int]) -> dict[int, str] | None:
+    """The outcomes of a group applied together, or ``None`` if it was rolled back (then each
+    is applied on its own)."""
+    from integrations.platforms import adapter_for  # the registry imports this module
+
+    try:
+        payloads = [json.loads(bytes(delivery.body).decode("utf-8")) for delivery in group]
+        with transaction.atomic():
+            outcomes = adapter_for(group[0].platform).webhook_handle_group(list(zip(group, payloads, strict=True)))
+        if len(outcomes) != len(group):
+            raise ValueError(f"{len(outcomes)} outcomes for {len(group)} deliveries")
+    except Exception as error:
+        if _transient(error):
+            raise
+        logger.info("a group of %s deliveries is applied one by one (%s: %s)", len(group), type(error).__name__,
+                    error)
+        return None
+    for delivery in group:
+        delivery.attempts += 1
+        delivery.status = DeliveryStatus.PROCESSED
+        delivery.error = ""
+        delivery.next_attempt_at = None
+        if delivery.event_id:
+            seen.setdefault(_event_key(delivery), delivery.pk)
+    return {delivery.pk: outcome for delivery, outcome in zip(group, outcomes, strict=True)}
 
 
 def _delivery_apply(delivery: WebhookDelivery, *, seen: dict[EventKey, int]) -> str:

@@ -113,6 +113,12 @@ class ShopifyAdapter:
     def webhook_handle(self, delivery: WebhookDelivery, payload: Any) -> str:
         return shopify_webhooks.handle(delivery, payload)
 
+    def webhook_group(self, delivery: WebhookDelivery) -> str | None:
+        return "orders" if delivery.topic in shopify_webhooks.ORDER_TOPICS else None
+
+    def webhook_handle_group(self, deliveries: Sequence[tuple[WebhookDelivery, Any]]) -> list[str]:
+        return shopify_webhooks.orders_handle(deliveries)
+
     def shop_details(self, *, shop: Shop) -> dict[str, str]:
         return sync.shop_details_fetch(shop=shop)
 

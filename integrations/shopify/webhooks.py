@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from billing import services as billing_services
 from commerce import services as commerce
 from commerce.models import Platform, Shop, ShopStatus
+from commerce.records import CustomerRecord, OrderRecord
 from integrations import services as integration_services
 from integrations.models import WebhookDelivery
 from integrations.shopify import billing, normalise, privacy
@@ -208,6 +209,7 @@ STORE_TOPICS: dict[str, Callable[[Shop, dict], str]] = {
     "shop/update": _shop_updated,
     "app_subscriptions/update": _subscription_updated,
 }
+ORDER_TOPICS = frozenset(topic for topic, handler in STORE_TOPICS.items() if handler is _orders)
 PRIVACY_TOPICS: dict[str, Callable[[Shop, dict, WebhookDelivery], str]] = {
     "customers/data_request": privacy.customer_data_request,
     "customers/redact": privacy.customer_redact_request,
@@ -230,3 +232,45 @@ def handle(delivery: WebhookDelivery, payload: Any) -> str:
         raise DeliveryIgnored(f"shop is {shop.status}")
     return handler(shop, payload)
 
+
+def orders_handle(deliveries: Sequence[tuple[WebhookDelivery, Any]]) -> list[str]:
+    """Several ``orders/*`` deliveries of one shop, in order, as ``_orders`` would apply them one by
+    one, but with one ``customers_upsert`` and one ``orders_upsert`` per run of distinct orders
+    (an order seen again starts a new run, so each of its states is applied, and its events
+    emitted, in turn).  Raises on anything unexpected; the inbox then applies them one by one."""
+    domains = {delivery.shop_domain for delivery, _ in deliveries}
+    shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=domains.pop()).first() if len(domains) == 1 else None
+    if shop is None or shop.status != ShopStatus.INSTALLED:
+        raise DeliveryIgnored("not a group of one installed shop's orders")
+    outcomes: list[str] = []
+    run: list[OrderRecord] = []
+    for delivery, payload in deliveries:
+        if delivery.topic not in ORDER_TOPICS or not isinstance(payload, dict):
+            raise normalise.PayloadError(f"delivery {delivery.pk} is not an order")
+        record = normalise.order_from_rest(payload)
+        if any(earlier.platform_id == record.platform_id for earlier in run):
+            outcomes += _orders_run(shop, run)
+            run = []
+        run.append(record)
+    return outcomes + _orders_run(shop, run)
+
+
+def _orders_run(shop: Shop, records: list[OrderRecord]) -> list[str]:
+    customers: dict[str, CustomerRecord] = {}
+    for record in records:
+        embedded = record.extra.get("customer")
+        if embedded and embedded.get("id"):
+            customer = normalise.customer_from_rest(embedded)
+            kept = customers.get(customer.platform_id)
+            # one by one, an older copy after a newer one would be skipped as stale: keep the newest
+            if kept is None or _not_older(customer.updated_at, kept.updated_at):
+                customers[customer.platform_id] = customer
+    if customers:
+        commerce.customers_upsert(shop=shop, records=list(customers.values()), live=True)
+    result = commerce.orders_upsert(shop=shop, records=records, live=True)
+    return [f"order {record.platform_id} (one of {len(records)}): +{result.created} ~{result.updated} "
+            f"stale {result.skipped_stale}" for record in records]
+
+
+def _not_older(candidate: Any, kept: Any) -> bool:
+    return kept is None or (candidate is not None and candidate >= kept)

@@ -31,6 +31,12 @@ class WooCommerceAdapter:
     def webhook_handle(self, delivery: WebhookDelivery, payload: Any) -> str:
         return handlers.webhook_handle(delivery, payload)
 
+    def webhook_group(self, delivery: WebhookDelivery) -> str | None:
+        return None  # one at a time (a deleted order is fetched back from the store)
+
+    def webhook_handle_group(self, deliveries: Sequence[tuple[WebhookDelivery, Any]]) -> list[str]:
+        raise NotImplementedError("WooCommerce deliveries are applied one at a time")
+
     def shop_details(self, *, shop: Shop) -> dict[str, str]:
         details = sync.shop_details(credentials=credentials_for(shop=shop), client=sync.client_for(shop))
         # The store's own address stays the storefront (a WordPress in a sub-folder keeps its path).
