@@ -224,6 +224,18 @@ def enrol_from_event(*, event: DomainEvent, flows: Sequence[Flow] | None = None)
     return enrolled
 
 
+def enrol_from_events(*, events: Sequence[DomainEvent]) -> int:
+    """``enrol_from_event`` for a run of one shop's events of one name: the flows they trigger
+    are read once (one statement, and nothing more when no enabled flow starts on them)."""
+    if not events:
+        return 0
+    flows = list(Flow.objects.filter(shop_id=events[0].shop_id, trigger=events[0].name, is_enabled=True)
+                 .prefetch_related("steps"))
+    if not flows:
+        return 0
+    return sum(enrol_from_event(event=event, flows=flows) for event in events)
+
+
 def _event_customer(event: DomainEvent) -> tuple[Customer | None, dict]:
     """Who an event is about, and what its messages may mention."""
     payload = event.payload or {}

@@ -10,7 +10,7 @@ from commerce.models import Customer, DomainEvent
 from segments import services
 from segments.models import CustomerScore, SegmentMembership
 from segments.services import customers_refresh, segment_create, shop_recompute
-from segments.subscribers import on_orders_changed
+from segments.subscribers import on_order_changed
 from tests.factories import CustomerFactory, ShopFactory
 from tests.segments.helpers import NOW, buyer, order
 
@@ -149,7 +149,7 @@ def test_the_subscriber_costs_the_same_for_one_paid_order_or_thirty(shop, size, 
             payload={"order_id": placed.pk, "customer_id": customer.pk, "position": position}))
     batch = list(DomainEvent.objects.filter(pk__in=[event.pk for event in events]).order_by("pk"))
     with django_assert_num_queries(REFRESH_STATEMENTS + 1):  # + the events' shop
-        on_orders_changed(batch)
+        on_order_changed(batch)
     assert CustomerScore.objects.filter(customer__in=customers[:size], orders_count__gte=2).count() == size
 
 
@@ -157,5 +157,5 @@ def test_a_guest_order_costs_the_subscriber_nothing(shop, django_assert_num_quer
     event = DomainEvent.objects.create(shop=shop, name=DomainEvent.Name.ORDER_PAID, key="order.paid:1",
                                        occurred_at=NOW, payload={"order_id": 1, "customer_id": None})
     with django_assert_num_queries(0):
-        on_orders_changed([event])
+        on_order_changed([event])
     assert not CustomerFactory._meta.model.objects.filter(shop=shop).exists()
