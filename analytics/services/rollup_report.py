@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.models import CustomerDay, ShopDay
@@ -33,11 +33,6 @@ def _window(shop: Shop, day: date, days: int) -> QuerySet[CustomerDay]:
 
 def rollup_active_customers(*, shop: Shop, day: date, activity_days: int) -> int:
     return _window(shop, day, activity_days).values("customer_id").distinct().count()
-
-
-def _new_customers(shop: Shop, start: date, end: date) -> int:
-    return (CustomerDay.objects.filter(shop=shop, day__lte=end).values("customer_id")
-            .annotate(first=Min("day")).filter(first__gte=start).count())
 
 
 def _cohorts(shop: Shop, start: date, end: date, today: date) -> list[dict[str, Any]]:
@@ -92,23 +87,32 @@ def rollup_report(*, shop: Shop, start: date, end: date, today: date | None = No
     options = options or report_options(shop=shop)
     today = today or timezone.localdate(timezone=shop_zone(shop))
     activity, churn_days = options.activity_days, options.churn_days
-    at_start = rollup_active_customers(shop=shop, day=start - timedelta(days=1), activity_days=activity)
-    at_end = rollup_active_customers(shop=shop, day=end, activity_days=activity)
-    new = _new_customers(shop, start, end)
-    per_customer = _days(shop, start, end).values("customer_id").annotate(count=Sum("orders"))
-    period = per_customer.aggregate(customers=Count("customer_id"), repeat=Count("customer_id", filter=Q(count__gte=2)),
-                                    orders=Sum("count"))
-    customer_orders = period["orders"] or 0
+    # one pass over the customers' days up to the period's end: every customer count at once
+    before = start - timedelta(days=1)
+    per_customer = CustomerDay.objects.filter(shop=shop, day__lte=end).values("customer_id").annotate(
+        first_day=Min("day"),
+        at_start=Count("pk", filter=Q(day__gte=before - timedelta(days=activity - 1), day__lte=before)),
+        at_end=Count("pk", filter=Q(day__gte=end - timedelta(days=activity - 1))),
+        recent=Count("pk", filter=Q(day__gte=end - timedelta(days=churn_days - 1))),
+        in_period=Sum("orders", filter=Q(day__gte=start)),
+        to_end=Sum("orders"),
+    )
+    counts = per_customer.aggregate(
+        start=Count("customer_id", filter=Q(at_start__gt=0)),
+        end=Count("customer_id", filter=Q(at_end__gt=0)),
+        new=Count("customer_id", filter=Q(first_day__gte=start)),
+        churned=Count("customer_id", filter=Q(at_start__gt=0, recent=0)),
+        period_customers=Count("customer_id", filter=Q(in_period__gt=0)),
+        repeat=Count("customer_id", filter=Q(in_period__gte=2)),
+        customer_orders=Sum("in_period"),
+        loyal=Count("customer_id", filter=Q(at_end__gt=0, to_end__gte=options.loyal_min_orders)),
+    )
+    at_start, at_end, new, churned, loyal = (counts[key] for key in ("start", "end", "new", "churned", "loyal"))
+    period = {"customers": counts["period_customers"], "repeat": counts["repeat"]}
+    customer_orders = counts["customer_orders"] or 0
     shop_days = ShopDay.objects.filter(shop=shop, day__gte=start, day__lte=end).aggregate(
         orders=Sum("orders"), revenue=Sum("revenue"), other=Sum("other_currency_orders"))
     orders = shop_days["orders"] or 0
-    start_customers = _window(shop, start - timedelta(days=1), activity).values("customer_id").distinct()
-    recent = _window(shop, end, churn_days).filter(customer_id=OuterRef("customer_id"))
-    churned = (CustomerDay.objects.filter(shop=shop, customer_id__in=start_customers)
-               .values("customer_id").distinct().filter(~Exists(recent)).count())
-    active_end = _window(shop, end, activity).values("customer_id")
-    loyal = (CustomerDay.objects.filter(shop=shop, day__lte=end, customer_id__in=active_end)
-             .values("customer_id").annotate(count=Sum("orders")).filter(count__gte=options.loyal_min_orders).count())
     historic = CustomerDay.objects.filter(shop=shop, day__lte=end, money_orders__gt=0).aggregate(
         revenue=Sum("revenue"), customers=Count("customer_id", distinct=True))
     clv: dict[str, Any] = {"historic_mean": money_per(historic["revenue"], historic["customers"])}
