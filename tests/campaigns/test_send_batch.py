@@ -125,3 +125,16 @@ def test_a_shoppers_second_due_step_waits_for_the_next_batch_and_sees_the_first(
     assert [(outcome.status, outcome.reason) for outcome in outcomes] == [
         ("sent", ""), ("skipped", "winback was sent within 30 days")]
     assert len(mail.outbox) == 1
+
+
+def test_the_html_part_goes_as_8bit_text_in_lines_mail_servers_accept(shop):
+    # given: a due email in Hebrew (quoted-printable would triple its size)
+    lapsed_shoppers(shop, 2)
+    # when
+    run_due(now=NOON)
+    # then: no quoted-printable part, every line within RFC 5322's 998 bytes, the HTML intact
+    hebrew = next(m for m in mail.outbox if m.to == ["shopper1@example.com"])
+    raw = hebrew.message().as_bytes()
+    assert b"quoted-printable" not in raw and b"Content-Transfer-Encoding: 8bit" in raw
+    assert max(len(line) for line in raw.splitlines()) <= 998
+    assert 'dir="rtl"' in hebrew.alternatives[0][0]
