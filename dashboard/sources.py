@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import translation
 
 from analytics import services as analytics
-from analytics.services.rollup_report import rollup_active_customers
+from analytics.services.rollup_report import rollup_active_customers_on
 from campaigns.services import attribution
 from commerce.models import Shop
 from dashboard.periods import Period
@@ -60,10 +60,14 @@ def month_ends(period: Period) -> list[date]:
 def active_customers_by_month(*, shop: Shop, period: Period, activity_days: int) -> list[tuple[date, int]]:
     """Active customers (``analytics.services.active_customers``) at each month's end of the range
     (from the rollups once they are built)."""
-    count = (rollup_active_customers if analytics.rollups_state(shop=shop) is not None
-             else analytics.active_customers)
-    return _cached("active", shop, period, lambda: [
-        (day, count(shop=shop, day=day, activity_days=activity_days)) for day in month_ends(period)])
+    def build() -> list[tuple[date, int]]:
+        days = month_ends(period)
+        if analytics.rollups_state(shop=shop) is not None:
+            return list(zip(days, rollup_active_customers_on(shop=shop, days=days, activity_days=activity_days),
+                            strict=True))
+        return [(day, analytics.active_customers(shop=shop, day=day, activity_days=activity_days)) for day in days]
+
+    return _cached("active", shop, period, build)
 
 
 def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:

@@ -35,6 +35,16 @@ def rollup_active_customers(*, shop: Shop, day: date, activity_days: int) -> int
     return _window(shop, day, activity_days).values("customer_id").distinct().count()
 
 
+def rollup_active_customers_on(*, shop: Shop, days: list[date], activity_days: int) -> list[int]:
+    """Active customers on each of ``days``, in one pass over the rollup."""
+    if not days:
+        return []
+    windows = {f"day_{index}": Count("customer_id", distinct=True, filter=Q(
+        day__gte=day - timedelta(days=activity_days - 1), day__lte=day)) for index, day in enumerate(days)}
+    counts = _days(shop, min(days) - timedelta(days=activity_days - 1), max(days)).aggregate(**windows)
+    return [counts[f"day_{index}"] for index in range(len(days))]
+
+
 def _cohorts(shop: Shop, start: date, end: date, today: date) -> list[dict[str, Any]]:
     """``cohorts.cohort_retention`` from the rollup: months compared as local dates."""
     months, first = [], start.replace(day=1)

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import CustomerDay, RollupState, ShopDay
-from analytics.services import average_order_value, retention_report
-from analytics.services.rollup_report import rollup_report
+from analytics.services import active_customers, average_order_value, retention_report
+from analytics.services.rollup_report import rollup_active_customers_on, rollup_report
 from analytics.services.rollups import rollups_refresh
 from commerce.models import Order
 from commerce.records import OrderRecord
@@ -148,3 +148,12 @@ def test_a_refresh_with_nothing_new_changes_nothing(django_assert_max_num_querie
     assert (result.full, result.customers, result.days) == (False, 0, 0)
     assert rows == list(CustomerDay.objects.filter(shop=shop).order_by("customer_id", "day").values_list(
         "customer_id", "day", "orders", "revenue"))
+
+
+def test_active_customers_at_each_month_end_from_the_rollup_are_the_orders():
+    shop = _store(seed=13)
+    rollups_refresh(shop=shop)
+    days = [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 15)]
+    assert rollup_active_customers_on(shop=shop, days=days, activity_days=90) == [
+        active_customers(shop=shop, day=day, activity_days=90) for day in days]
+    assert rollup_active_customers_on(shop=shop, days=[], activity_days=90) == []
