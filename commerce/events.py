@@ -145,6 +145,10 @@ def emit_many(*, shop_id: int, events: list[tuple[str, str, dict, datetime]]) ->
         )
 
 
+#: Set on the (per-thread) connection while ``dispatch_pending`` runs.
+_DISPATCHING = "comeback_outbox_dispatching"
+
+
 def _publish() -> None:
     from commerce.tasks import dispatch_pending_events
 
@@ -157,7 +161,10 @@ def dispatch_soon() -> None:
     At most one publish per outermost transaction, however many events it writes: the publish
     is registered once and found again in the connection's pending ``on_commit`` callbacks.  One
     registered inside a savepoint that rolls back is dropped with it (Django's rule), so the next
-    call registers it again."""
+    call registers it again.  Inside ``dispatch_pending`` nothing is published: its next rounds
+    take what the subscribers emit (and it publishes once if it stops with work left)."""
+    if getattr(connection, _DISPATCHING, False):
+        return
     if connection.in_atomic_block and any(callback is _publish for _, callback, *_ in connection.run_on_commit):
         return
     transaction.on_commit(_publish)
@@ -172,11 +179,18 @@ def dispatch_pending(*, limit: int = 500, rounds: int = 5) -> int:
     """
     budget = limit * rounds
     done = 0
-    while done < budget:
-        batch = _dispatch_round(limit=min(limit, budget - done))
-        done += batch
-        if batch == 0:
-            break
+    outer = getattr(connection, _DISPATCHING, False)
+    setattr(connection, _DISPATCHING, True)
+    try:
+        while done < budget:
+            batch = _dispatch_round(limit=min(limit, budget - done))
+            done += batch
+            if batch == 0:
+                break
+    finally:
+        setattr(connection, _DISPATCHING, outer)
+    if done >= budget:
+        dispatch_soon()  # more may be waiting: another call picks it up
     return done
 
 

@@ -4,20 +4,16 @@ from billing.services import PLAN_UPGRADED
 from commerce import events
 from commerce.models import Customer, DomainEvent, Order, Refund, Shop
 from loyalty.models import Account
-from loyalty.services import accounts, actions, earning, ledger, redemption, referrals, tiers
+from loyalty.services import accounts, actions, earning, ledger, paid_orders, referrals, tiers
 
 
-def on_order_paid(event: DomainEvent) -> None:
-    order = Order.objects.filter(shop_id=event.shop_id, pk=event.payload.get("order_id")).select_related(
-        "shop", "customer"
-    ).first()
-    if order is None:
-        return
-    earning.order_points_award(order=order)
-    redemption.redemptions_mark_used(order=order)
-    if event.payload.get("is_first_order") or order.discount_codes:  # a friend's code on a later order: refused
-        referrals.referral_order_paid(order=order, by_email=bool(event.payload.get("is_first_order")))
-    _tier_review(order)
+def on_order_paid(run: list[DomainEvent]) -> None:
+    """A run of one shop's paid orders (a batch subscriber: one event is a run of one)."""
+    paid_orders.orders_paid_handle(shop_id=run[0].shop_id, paid=[
+        paid_orders.PaidOrder(order_id=event.payload.get("order_id"), is_first_order=bool(
+            event.payload.get("is_first_order")))
+        for event in run if event.payload.get("order_id") is not None
+    ])
 
 
 def _tier_review(order: Order) -> None:
@@ -37,12 +33,12 @@ def on_account_enabled(event: DomainEvent) -> None:
         actions.signup_award(customer=customer)
 
 
-def on_loyalty_milestone(event: DomainEvent) -> None:
-    """Tier reached, referral completed: badges may follow."""
-    account_id = event.payload.get("account_id") or event.payload.get("referrer_account_id")
-    account = Account.objects.filter(shop_id=event.shop_id, pk=account_id).select_related("tier").first()
-    if account is not None:
-        actions.badges_review(account=account)
+def on_loyalty_milestone(run: list[DomainEvent]) -> None:
+    """Tier reached, referral completed: badges may follow (a batch subscriber)."""
+    account_ids = [event.payload.get("account_id") or event.payload.get("referrer_account_id") for event in run]
+    accounts = list(Account.objects.filter(shop_id=run[0].shop_id, pk__in=[pk for pk in account_ids if pk])
+                    .select_related("tier").order_by("pk"))
+    actions.badges_review_many(shop_id=run[0].shop_id, accounts=accounts)
 
 
 def on_order_fulfilled(event: DomainEvent) -> None:
@@ -90,12 +86,12 @@ def on_plan_upgraded(event: DomainEvent) -> None:
 
 
 def register() -> None:
-    events.subscribe(DomainEvent.Name.ORDER_PAID, on_order_paid)
+    events.subscribe_batch(DomainEvent.Name.ORDER_PAID, on_order_paid)
     events.subscribe(DomainEvent.Name.ORDER_REFUNDED, on_order_refunded)
     events.subscribe(DomainEvent.Name.ORDER_CANCELLED, on_order_cancelled)
     events.subscribe(DomainEvent.Name.ORDER_FULFILLED, on_order_fulfilled)
     events.subscribe(DomainEvent.Name.CUSTOMER_CREATED, on_customer_created)
     events.subscribe(DomainEvent.Name.CUSTOMER_ACCOUNT_ENABLED, on_account_enabled)
-    events.subscribe("loyalty.tier_reached", on_loyalty_milestone)
-    events.subscribe("loyalty.referral_completed", on_loyalty_milestone)
+    events.subscribe_batch("loyalty.tier_reached", on_loyalty_milestone)
+    events.subscribe_batch("loyalty.referral_completed", on_loyalty_milestone)
     events.subscribe(PLAN_UPGRADED, on_plan_upgraded)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from commerce import events
@@ -32,7 +32,7 @@ from loyalty.models import (
     Review,
     RuleKind,
 )
-from loyalty.selectors import account_orders, program_get
+from loyalty.selectors import account_orders, counted_orders, program_get
 from loyalty.services.earning import rule_points_award
 from loyalty.services.ledger import account_for_customer, entry_write
 from retention_app.errors import ApplicationError
@@ -143,6 +143,61 @@ def badges_review(*, account: Account) -> list[Badge]:
                         key=f"badge:{badge.pk}:{account.pk}", points=badge.points, reason=f"badge: {badge.name}")
         awarded.append(badge)
     return awarded
+
+
+def badges_review_many(*, shop_id: int, accounts: list[Account]) -> None:
+    """``badges_review`` for many accounts of one shop, with one read per kind of check for all
+    of them (what they hold, completed referrals, reviews, counted orders) instead of per account
+    and badge; awarding stays one at a time (it is rare)."""
+    badges = list(Badge.objects.filter(shop_id=shop_id, is_active=True).order_by("pk"))
+    if not badges or not accounts:
+        return
+    ids = [account.pk for account in accounts]
+    owned: dict[int, set[int]] = {}
+    for account_id, badge_id in AccountBadge.objects.filter(shop_id=shop_id, account_id__in=ids).values_list(
+            "account_id", "badge_id"):
+        owned.setdefault(account_id, set()).add(badge_id)
+    wanted = [(account, badge) for account in accounts for badge in badges if badge.pk not in owned.get(account.pk, ())]
+    kinds = {badge.kind for _, badge in wanted}
+    partners = set(Referral.objects.filter(shop_id=shop_id, referrer_id__in=ids, status=ReferralStatus.COMPLETED)
+                   .values_list("referrer_id", flat=True)) if BadgeKind.PARTNER in kinds else set()
+    reviewers = set(Review.objects.filter(shop_id=shop_id, account_id__in=ids).values_list("account_id", flat=True)
+                    ) if BadgeKind.FIRST_REVIEW in kinds else set()
+    counts = _orders_counted_by_account(shop_id=shop_id, accounts=accounts) if BadgeKind.ORDERS in kinds else {}
+    for account, badge in wanted:
+        earned = (badge.kind == BadgeKind.MEMBER
+                  or (badge.kind == BadgeKind.PARTNER and account.pk in partners)
+                  or (badge.kind == BadgeKind.FIRST_REVIEW and account.pk in reviewers)
+                  or (badge.kind == BadgeKind.ORDERS and counts.get(account.pk, 0) >= badge.threshold)
+                  or (badge.kind == BadgeKind.TIER and account.tier is not None
+                      and account.tier.name == badge.tier_name))
+        if not earned:
+            continue
+        try:
+            with transaction.atomic():
+                AccountBadge.objects.create(shop_id=shop_id, account=account, badge=badge)
+        except IntegrityError:
+            continue
+        if badge.points:
+            entry_write(account=account, kind=EntryKind.EARN, source=EntrySource.RULE, source_id=f"badge:{badge.pk}",
+                        key=f"badge:{badge.pk}:{account.pk}", points=badge.points, reason=f"badge: {badge.name}")
+
+
+def _orders_counted_by_account(*, shop_id: int, accounts: list[Account]) -> dict[int, int]:
+    """How many counted orders each account has (``account_orders(...).count()`` for each)."""
+    orders = counted_orders(shop_id=shop_id)
+    counts: dict[int, int] = {}
+    by_customer = {account.customer_id: account.pk for account in accounts if account.customer_id}
+    if by_customer:
+        for customer_id, count in (orders.filter(customer_id__in=list(by_customer)).values("customer_id")
+                                   .annotate(orders=Count("pk")).order_by().values_list("customer_id", "orders")):
+            counts[by_customer[customer_id]] = count
+    by_email = {account.email: account.pk for account in accounts if not account.customer_id}
+    if by_email:
+        for email, count in (orders.filter(email__in=list(by_email)).values("email")
+                             .annotate(orders=Count("pk")).order_by().values_list("email", "orders")):
+            counts[by_email[email]] = count
+    return counts
 
 
 # --- challenges ------------------------------------------------------------------------------

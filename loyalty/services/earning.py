@@ -10,13 +10,13 @@ it happened, not on install day.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -36,7 +36,15 @@ from loyalty.models import (
     Rounding,
 )
 from loyalty.selectors import counted_orders, orders_earning_count, program_get
-from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
+from loyalty.services.ledger import (
+    account_balance,
+    account_for_customer,
+    account_for_guest,
+    accounts_for_owners,
+    entries_insert,
+    entry_write,
+    owner_of,
+)
 from loyalty.services.program import rule_for
 from retention_app.money import ZERO
 
@@ -78,9 +86,11 @@ class PurchasePoints:
     points: int
 
 
-def purchase_points(*, program: Program, order: Order, account: Account | None) -> PurchasePoints:
+def purchase_points(*, program: Program, order: Order, account: Account | None,
+                    multipliers: dict[str, Decimal] | None = None) -> PurchasePoints:
     """Points an order earns: its merchandise (after discounts; plus tax and shipping when the
-    program says so) × points per unit × product and tier multipliers, rounded as configured."""
+    program says so) × points per unit × product and tier multipliers, rounded as configured.
+    ``multipliers``: the purchase rule's product multipliers when the caller has read them."""
     lines = list(order.lines.all())
     merchandise = sum((_line_net(line) for line in lines), ZERO)
     base = order.subtotal
@@ -89,7 +99,8 @@ def purchase_points(*, program: Program, order: Order, account: Account | None) 
     if program.include_shipping:
         base += order.total_shipping
     weighted = base
-    multipliers = _product_multipliers(program)
+    if multipliers is None:
+        multipliers = _product_multipliers(program)
     if merchandise > 0 and lines and multipliers:
         # Spread the base over the lines by their share of the merchandise, then apply each
         # line's product multiplier.
@@ -278,48 +289,143 @@ class BackfillPlan:
     points: int
 
 
-def _refund_share(refund: Refund, merchandise: Decimal) -> Decimal:
-    refunded = sum((line.subtotal for line in refund.lines.all()), ZERO)
-    return min(refunded / merchandise, Decimal("1")) if merchandise > 0 else ZERO
+#: Orders per transaction of ``backfill``.
+BACKFILL_CHUNK = 500
 
 
 def backfill(*, shop: Shop, apply: bool) -> BackfillPlan:
     """Points for orders from before the install: a dry run first, then the same numbers for
-    real.  It goes through the live path (earn, then each past refund's reversal, with the same
-    keys), so an order never earns twice and a later refund reverses exactly as it would live."""
+    real.  The live path's rules (``order_points_award(force=True)``, then each past refund's
+    ``refund_points_reverse``, with the same keys), applied set-based: a chunk of orders per
+    transaction, its accounts opened and its entries written in bulk, so the time grows with the
+    number of orders, not with its square.  An order never earns twice (one that earned is
+    skipped; the keys are unique), and a later refund reverses exactly as it would live."""
     program = program_get(shop=shop)
-    already = set(LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EARN, source=EntrySource.ORDER)
-                  .values_list("source_id", flat=True))
-    orders = (
-        counted_orders(shop_id=shop.pk)
-        .exclude(platform_id__in=already)
-        .select_related("customer", "shop")
-        .prefetch_related("lines", "refunds__lines")
-    )
-    count, owners, total = 0, set(), 0
-    for order in orders.iterator(chunk_size=500):
-        owner = order.customer_id or order.email
-        if not owner:
-            continue
+    rule = rule_for(shop=shop, kind="purchase")
+    plan = _BackfillTally()
+    if rule is None:
+        return plan.result()
+    products = (rule.multipliers or {}).get("products") or {}
+    multipliers = {str(pid): Decimal(str(factor)) for pid, factor in products.items()}
+    earned = LedgerEntry.objects.filter(shop_id=shop.pk, kind=EntryKind.EARN, source=EntrySource.ORDER,
+                                        source_id=OuterRef("platform_id"))
+    pending = (counted_orders(shop_id=shop.pk).filter(~Exists(earned))
+               .select_related("customer").prefetch_related("lines", "refunds__lines").order_by("pk"))
+    last = 0
+    while True:
+        chunk = list(pending.filter(pk__gt=last)[:BACKFILL_CHUNK])
+        if not chunk:
+            break
+        last = chunk[-1].pk
+        for order in chunk:
+            order.shop = shop
         if apply:
-            entry = order_points_award(order=order, force=True)
-            if entry is None:
-                continue
-            gross = entry.points
-            for refund in order.refunds.all():
-                refund_points_reverse(refund=refund)
-            net = gross + sum(e.points - e.shortfall for e in LedgerEntry.objects.filter(
-                shop=shop, kind=EntryKind.REVERSE, source_id=order.platform_id))
+            with transaction.atomic():
+                _backfill_chunk(shop=shop, program=program, multipliers=multipliers, orders=chunk, apply=True,
+                                plan=plan)
         else:
-            gross = purchase_points(program=program, order=order, account=None).points
-            merchandise = sum((_line_net(line) for line in order.lines.all()), ZERO)
-            reversed_points = 0
-            for refund in order.refunds.all():
-                reversed_points += min(math.floor(gross * _refund_share(refund, merchandise)), gross - reversed_points)
-            net = gross - reversed_points
+            _backfill_chunk(shop=shop, program=program, multipliers=multipliers, orders=chunk, apply=False, plan=plan)
+    return plan.result()
+
+
+@dataclass
+class _BackfillTally:
+    orders: int = 0
+    owners: set[int | str] = field(default_factory=set)
+    points: int = 0
+
+    def result(self) -> BackfillPlan:
+        return BackfillPlan(orders=self.orders, customers=len(self.owners), points=self.points)
+
+
+def _refund_requested(*, refund: Refund, order: Order, earned: int) -> int:
+    """What ``refund_points_reverse`` takes back for ``refund`` of an order that earned ``earned``
+    (before the cap of what the order still holds)."""
+    lines = list(refund.lines.all())
+    if lines:
+        refunded = sum((line.subtotal for line in lines), ZERO)
+        merchandise = sum((_line_net(line) for line in order.lines.all()), ZERO)
+    else:
+        refunded = (refund.amount or ZERO) - (refund.shipping_amount or ZERO)
+        merchandise = (order.total or ZERO) - (order.total_shipping or ZERO)
+    if refunded <= 0 or merchandise <= 0:
+        return 0
+    return math.floor(earned * min(refunded, merchandise) / merchandise)
+
+
+def _backfill_chunk(*, shop: Shop, program: Program, multipliers: dict[str, Decimal], orders: list[Order],
+                    apply: bool, plan: _BackfillTally) -> None:
+    now = timezone.now()
+    owners = {order.pk: owner_of(order=order) for order in orders}
+    emails = {order.customer.pk: order.customer.email for order in orders if order.customer is not None}
+    accounts = accounts_for_owners(shop=shop, owners={o for o in owners.values() if o is not None},
+                                   customer_emails=emails, open_missing=apply)
+    taken: dict[str, int] = {}  # reversals written already, by order: what they took back
+    taken_keys: set[str] = set()
+    for source_id, key, points, shortfall in LedgerEntry.objects.filter(
+            shop_id=shop.pk, kind=EntryKind.REVERSE, source_id__in=[order.platform_id for order in orders]
+    ).values_list("source_id", "idempotency_key", "points", "shortfall"):
+        taken[source_id] = taken.get(source_id, 0) - points + shortfall
+        taken_keys.add(key)
+    earns: list[tuple[Order, LedgerEntry]] = []
+    for order in orders:
+        owner = owners[order.pk]
+        if owner is None:
+            continue
+        account = accounts.get(owner)
+        gross = purchase_points(program=program, order=order, account=account, multipliers=multipliers).points
         if gross <= 0:
             continue
-        count += 1
-        owners.add(owner)
-        total += net
-    return BackfillPlan(orders=count, customers=len(owners), points=total)
+        occurred_at = order_date(order=order)
+        entry = LedgerEntry(shop_id=shop.pk, account=account, kind=EntryKind.EARN, source=EntrySource.ORDER,
+                            source_id=order.platform_id, idempotency_key=f"earn:order:{order.platform_id}",
+                            points=gross, available_at=max(occurred_at + timedelta(days=program.pending_days), now),
+                            occurred_at=occurred_at, reason=f"order {order.name}"[:500], actor=HISTORY_ACTOR)
+        earns.append((order, entry))
+    cap = apply and program.negative_policy == NegativePolicy.CAP_AT_ZERO
+    balances: dict[int, int] = {}
+    if cap and any(order.refunds.all() for order, _ in earns):
+        # spendable points before this chunk's entries; each order's earn is added as it is reached
+        balances = _balances_now(shop=shop, accounts=[entry.account_id for _, entry in earns], now=now)
+    if apply:
+        written = {entry.pk for entry in entries_insert(entries=[entry for _, entry in earns])}
+        earns = [(order, entry) for order, entry in earns if entry.pk in written]
+    reversals: list[LedgerEntry] = []
+    for order, earn in earns:
+        if cap and earn.available_at <= now:
+            balances[earn.account_id] = balances.get(earn.account_id, 0) + earn.points
+        reversed_points = taken.get(order.platform_id, 0)
+        for refund in order.refunds.all():
+            key = f"reverse:refund:{refund.platform_id}"
+            if key in taken_keys:
+                continue
+            points = min(_refund_requested(refund=refund, order=order, earned=earn.points),
+                         earn.points - reversed_points)
+            if points <= 0:
+                continue
+            reversed_points += points
+            if not apply:
+                continue
+            recovered, shortfall, available_at = points, 0, earn.available_at
+            if earn.available_at <= now:  # spendable already: taken from the balance, as ``_reverse`` does
+                available_at = now
+                if cap:
+                    recovered = min(points, max(balances.get(earn.account_id, 0), 0))
+                    shortfall = points - recovered
+                    balances[earn.account_id] = balances.get(earn.account_id, 0) - recovered
+            reversals.append(LedgerEntry(
+                shop_id=shop.pk, account_id=earn.account_id, kind=EntryKind.REVERSE, source=EntrySource.REFUND,
+                source_id=order.platform_id, idempotency_key=key, points=-recovered, shortfall=shortfall,
+                available_at=available_at, occurred_at=refund.processed_at or now,
+                reason=f"refund on order {order.name}"[:500]))
+        plan.orders += 1
+        plan.owners.add(order.customer_id or order.email)
+        plan.points += earn.points - reversed_points
+    if reversals:
+        entries_insert(entries=reversals)
+
+
+def _balances_now(*, shop: Shop, accounts: list[int], now: datetime) -> dict[int, int]:
+    """Spendable points of ``accounts`` at ``now``."""
+    return dict(LedgerEntry.objects.filter(shop_id=shop.pk, account_id__in=accounts, available_at__lte=now)
+                .values("account_id").annotate(points=Sum("points")).order_by().values_list("account_id", "points"))

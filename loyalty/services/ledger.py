@@ -5,12 +5,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from commerce.models import Customer, Shop
+from commerce.models import Customer, Order, Shop
 from loyalty.models import Account, LedgerEntry
+
+#: Whose account an order earns for: ``("customer", <customer id>)`` or ``("guest", <email>)``.
+Owner = tuple[str, int | str]
+#: Rows per ``INSERT`` of ``entries_insert`` (well under either database's bound on parameters).
+INSERT_ROWS = 500
 
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 
@@ -85,6 +90,36 @@ def entry_write(
         raise
 
 
+def entries_insert(*, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """Append many entries in a few statements: ``INSERT ... ON CONFLICT DO NOTHING RETURNING``,
+    so an entry whose key exists already (its source counted) is skipped as ``entry_write`` skips
+    it.  Returns the entries written, with their ids; nothing is announced (the caller does)."""
+    fields = [f for f in LedgerEntry._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(LedgerEntry._meta.db_table)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    unique = {entry.idempotency_key: entry for entry in entries}  # one key once, the first kept
+    ordered = [entry for key, entry in unique.items() if entry is unique[key]]
+    written: list[LedgerEntry] = []
+    for start in range(0, len(ordered), INSERT_ROWS):
+        chunk = ordered[start:start + INSERT_ROWS]
+        params: list[Any] = []
+        for entry in chunk:
+            params.extend(f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields)
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING "
+               f"RETURNING {quote('id')}, {quote('idempotency_key')}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = {key: pk for pk, key in cursor.fetchall()}
+        for entry in chunk:
+            if entry.idempotency_key in ids:
+                entry.pk = ids[entry.idempotency_key]
+                entry._state.adding = False
+                written.append(entry)
+    return written
+
+
 def _announce_gain(entry: LedgerEntry) -> None:
     """``loyalty.points_earned`` for every gain, and ``loyalty.reward_unlocked`` when this gain
     lifts the spendable balance across the cheapest reward (pending points unlock when they
@@ -129,6 +164,56 @@ def _account_create(*, shop: Shop, customer: Customer | None, email: str) -> Acc
 def account_for_customer(*, shop: Shop, customer: Customer) -> Account:
     account = Account.objects.filter(shop=shop, customer=customer).first()
     return account or _account_create(shop=shop, customer=customer, email=customer.email)
+
+
+def owner_of(*, order: Order) -> Owner | None:
+    """Whose account the order earns for (``order_account`` without opening it)."""
+    if order.customer_id is not None:
+        return ("customer", order.customer_id)
+    if order.email:
+        return ("guest", order.email.strip().lower())
+    return None
+
+
+def accounts_for_owners(*, shop: Shop, owners: set[Owner], customer_emails: dict[int, str],
+                        open_missing: bool = True) -> dict[Owner, Account]:
+    """The owners' accounts, opened where missing (as ``account_for_customer`` and
+    ``account_for_guest`` open them) and locked (``FOR UPDATE``, in id order), with their tiers.
+    ``customer_emails``: each customer's email, which a customer's new account records.
+    ``open_missing=False``: only those that exist, read without a lock (a dry run)."""
+    found: dict[Owner, Account] = {}
+
+    def load(wanted: set[Owner]) -> None:
+        customers = [value for kind, value in wanted if kind == "customer"]
+        emails = [value for kind, value in wanted if kind == "guest"]
+        if not customers and not emails:
+            return
+        rows = (Account.objects.select_related("tier", "manual_tier")
+                .filter(Q(customer_id__in=customers) | Q(customer__isnull=True, email__in=emails), shop=shop)
+                .order_by("pk"))
+        if open_missing:
+            rows = rows.select_for_update(of=("self",))
+        for account in rows:
+            found[("customer", account.customer_id) if account.customer_id else ("guest", account.email)] = account
+
+    load(owners)
+    missing = owners - set(found)
+    if missing and open_missing:
+        Account.objects.bulk_create([
+            Account(shop=shop, customer_id=value if kind == "customer" else None,
+                    email=customer_emails.get(value, "") if kind == "customer" else str(value),  # type: ignore[arg-type]
+                    referral_code=_referral_code())
+            for kind, value in sorted(missing, key=str)
+        ], ignore_conflicts=True)
+        load(missing)
+        for kind, value in missing - set(found):  # a referral code taken already: one at a time
+            if kind == "customer":
+                customer = Customer.objects.get(shop=shop, pk=value)
+                account_for_customer(shop=shop, customer=customer)
+            else:
+                account_for_guest(shop=shop, email=str(value))
+        load(missing - set(found))
+    return found
 
 
 def account_for_guest(*, shop: Shop, email: str) -> Account:

@@ -170,3 +170,25 @@ def test_a_failing_event_in_a_run_is_isolated_and_the_rest_of_the_run_is_kept(ru
     assert delivery.subscriber == events.subscriber_name(events.BatchSubscriber(fragile))
     assert delivery.subscriber.endswith("fragile")
     assert delivery.state == DeliveryState.RETRYING
+
+
+def test_dispatch_publishes_nothing_for_what_its_own_next_rounds_take(django_capture_on_commit_callbacks):
+    shop = ShopFactory()
+    emit_many(shop, "test.parent", 3)
+
+    def child(event: DomainEvent) -> None:
+        events.emit(shop=event.shop, name="test.child", key=f"child-{event.pk}", payload={})
+        events.dispatch_soon()
+
+    events.subscribe("test.parent", child)
+    try:
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert events.dispatch_pending() == 6  # the parents, then their children
+        assert publishes(callbacks) == 0
+        # a call that stops with work left publishes once, so another call takes the rest
+        emit_many(shop, "test.parent", 3, start=10)
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert events.dispatch_pending(limit=2, rounds=1) == 2
+        assert publishes(callbacks) == 1
+    finally:
+        events.unsubscribe("test.parent", child)
