@@ -253,14 +253,14 @@ class WidgetBench(LoyaltyBench):
         self.server = svc.start_gunicorn(
             port=self.port, env={**os.environ, **self.app_env(self.current)}, workers=self.args.workers,
             threads=self.args.threads, worker_class="gthread", log_file=self.work / "gunicorn.log",
-            ready=lambda: self.get(self.target(None))[0] == 200,  # a signed logged-out request
+            ready=lambda: self.get(self.target(None))[0] == 200, timeout=300,  # a signed logged-out request
         )
 
     def stop_server(self) -> None:
         svc.stop_process(self.server)
 
     def get(self, target: str) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             conn.request("GET", target)
             response = conn.getresponse()

@@ -35,6 +35,7 @@ from loyalty.models import (
     WidgetSettings,
     name_in,
 )
+from loyalty.prepared_sql import prepared_rows
 from loyalty.program_cache import ProgramSnapshot, program_snapshot
 from retention_app.money import ZERO, money_str
 
@@ -139,7 +140,8 @@ def ways_to_earn(*, shop: Shop, program: Program, rules: Mapping[str, EarningRul
     return ways
 
 
-def _figures(*, scheme: TierScheme | None, at: datetime, by_customer: bool) -> dict[str, Any]:
+def _figures(*, scheme: TierScheme | None, at: datetime, by_customer: bool,
+             since: datetime | None | bool = False, shop_id: int | None = None) -> dict[str, Any]:
     """Annotations on ``Account`` for the widget, each a subquery on the account's own rows (an
     index lookup): the spendable and pending balance at ``at`` (``account_balance``) and the
     progress in the scheme's basis (``tier_metric``: the customer's counted orders, or a guest's
@@ -153,7 +155,8 @@ def _figures(*, scheme: TierScheme | None, at: datetime, by_customer: bool) -> d
     }
     if scheme is None:
         return figures
-    since = period_start(period=scheme.period, at=at)
+    if since is False:  # not given: the scheme's period at ``at``
+        since = period_start(period=scheme.period, at=at)
     if scheme.basis == TierBasis.POINTS:
         earned = entries.filter(kind__in=[EntryKind.EARN, EntryKind.REVERSE], occurred_at__lte=at)
         if since:
@@ -162,7 +165,8 @@ def _figures(*, scheme: TierScheme | None, at: datetime, by_customer: bool) -> d
                                               output_field=IntegerField())
         return figures
     owner = "customer_id" if by_customer else "email"
-    orders = counted_orders(shop_id=scheme.shop_id).filter(processed_at__lte=at, **{owner: OuterRef(owner)})
+    orders = counted_orders(shop_id=shop_id or scheme.shop_id).filter(processed_at__lte=at,
+                                                                      **{owner: OuterRef(owner)})
     if since:
         orders = orders.filter(processed_at__gte=since)
     figures["widget_progress"] = Subquery(orders.order_by().values(owner).annotate(total=Sum(ORDER_NET_VALUE))
@@ -170,14 +174,39 @@ def _figures(*, scheme: TierScheme | None, at: datetime, by_customer: bool) -> d
     return figures
 
 
+#: The account's columns the widget reads, then its figures (``_figures``).
+_ACCOUNT_COLUMNS = ("pk", "shop_id", "customer_id", "email", "tier_id", "referral_code")
+
+
 def widget_account(*, shop: Shop, customer_platform_id: str, scheme: TierScheme | None,
                    at: datetime) -> Account | None:
     """The logged-in shopper's account (reading the widget opens none) with its balance and tier
-    progress at ``at``, in one statement."""
+    progress at ``at``, in one statement (compiled once per kind of scheme: ``prepared_sql``)."""
     if not customer_platform_id:
         return None
-    return (Account.objects.filter(shop=shop, customer__platform_id=customer_platform_id)
-            .annotate(**_figures(scheme=scheme, at=at, by_customer=True)).first())
+    since = period_start(period=scheme.period, at=at) if scheme else None
+    values: dict[str, Any] = {"shop": shop.pk, "customer": customer_platform_id, "at": at}
+    if since is not None:
+        values["since"] = since
+
+    def build(marked: Mapping[str, Any]) -> QuerySet[Account]:
+        figures = _figures(scheme=scheme, at=marked["at"], by_customer=True, since=marked.get("since"),
+                           shop_id=marked["shop"])
+        return (Account.objects.filter(shop_id=marked["shop"], customer__platform_id=marked["customer"])
+                .annotate(**figures).order_by("pk").values_list(*_ACCOUNT_COLUMNS, *figures)[:1])
+
+    shape = ("widget-account", scheme.basis if scheme else None, since is not None)
+    rows = prepared_rows(shape=shape, build=build, values=values)
+    if not rows:
+        return None
+    row = rows[0]
+    account = Account(**{("id" if name == "pk" else name): value
+                         for name, value in zip(_ACCOUNT_COLUMNS, row, strict=False)})
+    account._state.adding, account._state.db = False, "default"
+    figures = row[len(_ACCOUNT_COLUMNS):]
+    for name, value in zip(("widget_available", "widget_pending", "widget_progress"), figures, strict=False):
+        setattr(account, name, value)
+    return account
 
 
 def _account_figures(*, account: Account, scheme: TierScheme | None, at: datetime) -> tuple[int, int, Decimal]:
@@ -231,11 +260,13 @@ def widget_state(*, shop: Shop, account: Account | None, language: str = "",
     # ``account.tier`` is read only for a tier outside the active scheme (none after an activation).
     current = next((t for t in tiers if t.pk == account.tier_id), None) or account.tier
     next_tier = next((t for t in tiers if current is None or t.threshold > current.threshold), None)
-    history = (LedgerEntry.objects.filter(account=account).order_by("-occurred_at", "-pk")
-               .values_list("points", "kind", "reason", "occurred_at", "available_at", "created_at")[:20])
-    codes = (Redemption.objects.filter(account=account, status=RedemptionStatus.ISSUED)
-             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-             .values_list("code", "reward__name", "reward__names", "expires_at"))
+    history = prepared_rows(shape="widget-history", values={"account": account.pk}, build=lambda marked: (
+        LedgerEntry.objects.filter(account_id=marked["account"]).order_by("-occurred_at", "-pk")
+        .values_list("points", "kind", "reason", "occurred_at", "available_at", "created_at")[:20]))
+    codes = prepared_rows(shape="widget-codes", values={"account": account.pk, "at": at}, build=lambda marked: (
+        Redemption.objects.filter(account_id=marked["account"], status=RedemptionStatus.ISSUED)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=marked["at"])).order_by("pk")
+        .values_list("code", "reward__name", "reward__names", "expires_at")))
     state.update({
         "balance": {"available": available, "pending": pending},
         # Progress to the next tier in the scheme's basis: money in the shop's currency ("spend

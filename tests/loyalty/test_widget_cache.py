@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from commerce.models import Customer
 from loyalty import selectors
-from loyalty.models import Account, EarningRule, Program, Reward, Tier, TierScheme, WidgetSettings
+from loyalty.models import Account, EarningRule, LedgerEntry, Program, Reward, Tier, TierScheme, WidgetSettings
+from loyalty.prepared_sql import prepared_rows
 from loyalty.program_cache import program_cache_bump, program_snapshot
 from loyalty.services.ledger import account_balance, account_for_customer, account_for_guest, entry_write
 from loyalty.services.program import program_enable, program_update, rule_update
@@ -259,3 +260,32 @@ def test_a_guests_state_counts_the_guests_orders_by_email(shop):
     scheme = TierScheme.objects.get(shop=shop, is_active=True)
     assert state["tier"]["progress"] == str(tier_metric(account=guest, scheme=scheme, at=timezone.now()))
     assert Decimal(state["tier"]["progress"]) == Decimal("80")
+
+
+# --- statements compiled once (loyalty.prepared_sql) --------------------------------------------
+
+def test_a_prepared_statement_answers_as_the_orm_for_each_call(shop, member):
+    # given: entries at different moments, and a second account
+    now = timezone.now()
+    entry_write(account=member, kind="earn", source="admin", key="soon", points=9, reason="soon",
+                available_at=now + timedelta(days=1))
+    other = account_for_guest(shop=shop, email="noa@example.com")
+    entry_write(account=other, kind="adjust", source="admin", key="o", points=4, reason="o")
+
+    def build(marked: Any) -> Any:
+        return (LedgerEntry.objects.filter(account_id=marked["account"], available_at__lte=marked["at"])
+                .order_by("pk").values_list("points", "reason", "available_at", "account__referral_code"))
+
+    # when / then: the first call compiles, the next ones reuse the statement with their values
+    for account, at in ((member, now), (member, now + timedelta(days=2)), (other, now)):
+        values = {"account": account.pk, "at": at}
+        assert prepared_rows(shape="test-entries", build=build, values=values) == [list(row) for row in build(values)]
+
+
+def test_a_shape_whose_values_the_orm_rewrites_runs_as_a_plain_query(shop, member):
+    # a string compared case-insensitively is rewritten (UPPER/LIKE pattern): no marker is found
+    def build(marked: Any) -> Any:
+        return Account.objects.filter(referral_code__istartswith=marked["code"]).values_list("pk")
+
+    code = member.referral_code[:3].lower()
+    assert prepared_rows(shape="test-rewritten", build=build, values={"code": code}) == [[member.pk]]
