@@ -17,20 +17,50 @@ from collections.abc import Callable
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
 DRAIN_TASK = "integrations.tasks.drain_inbox"
+# Set (shared cache, Redis) while a wake-up waits in the queue; the drain clears it when it starts.
+# Without it, a backlog fills the queue with wake-ups (every web process publishing 1 / interval a
+# second) and the beat's and the outbox's tasks wait behind them.
+WAKE_PENDING_KEY = "inbox:wake-pending"
+
+
+def _cache_is_shared() -> bool:
+    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
 
 
 def drain_publish() -> bool:
-    """One ``drain_inbox`` message (``send_task``: never run in this thread).  A wake-up that
-    waited longer than ``INBOX_WAKE_EXPIRES_SECONDS`` in the queue is dropped by the worker: by
-    then other drains ran.  In eager mode there is no broker to wake (rows are processed at once)."""
+    """One ``drain_inbox`` message (``send_task``: never run in this thread), unless one already
+    waits in the queue (the shared cache says so; a drain clears the mark as it starts, so a row
+    committed after that start gets a wake-up of its own).  A wake-up that waited longer than
+    ``INBOX_WAKE_EXPIRES_SECONDS`` is dropped by the worker, and the mark expires with it.  In
+    eager mode there is no broker to wake (rows are processed at once)."""
     if current_app.conf.task_always_eager:
         return False
-    current_app.send_task(DRAIN_TASK, expires=settings.INBOX_WAKE_EXPIRES_SECONDS)
+    if _cache_is_shared():
+        try:
+            if not cache.add(WAKE_PENDING_KEY, 1, timeout=settings.INBOX_WAKE_EXPIRES_SECONDS):
+                return False
+        except Exception as error:  # noqa: BLE001 - cache away: publish anyway, as without the mark
+            logger.debug("wake-up mark not set (%s)", error)
+    try:
+        current_app.send_task(DRAIN_TASK, expires=settings.INBOX_WAKE_EXPIRES_SECONDS)
+    except Exception:
+        wake_taken()  # nothing was queued: the next wake-up must not be held back by the mark
+        raise
     return True
+
+
+def wake_taken() -> None:
+    """A drain starts: later commits need a wake-up of their own."""
+    if _cache_is_shared():
+        try:
+            cache.delete(WAKE_PENDING_KEY)
+        except Exception as error:  # noqa: BLE001 - the mark expires by itself
+            logger.debug("wake-up mark not cleared (%s)", error)
 
 
 class Waker:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from commerce.consent import consent_changes_unsynced
 from commerce.models import Platform, Shop, ShopStatus
-from integrations import billing, consent, services, webhooks
+from integrations import billing, consent, inbox_waker, services, webhooks
 from integrations import selectors as sync_selectors
 from integrations.models import SyncKind, SyncRun, SyncStatus
 from integrations.platforms import PlatformUnavailable, adapter_for
@@ -27,6 +27,7 @@ def drain_inbox() -> int:
     """Process waiting inbox rows in batches; published by the web processes' waker after a
     commit, and by beat as a safety net.  Runs for at most ``INBOX_DRAIN_SECONDS``, then hands
     what is left to a fresh drain (so other tasks get a turn)."""
+    inbox_waker.wake_taken()
     result = webhooks.inbox_drain(batch_size=settings.INBOX_DRAIN_BATCH, seconds=settings.INBOX_DRAIN_SECONDS)
     if result.more:
         drain_inbox.delay()

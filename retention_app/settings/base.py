@@ -398,6 +398,8 @@ INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
 # and how long one drain task runs before it hands over to a fresh one.
 INBOX_DRAIN_BATCH = int(os.environ.get("INBOX_DRAIN_BATCH", "200"))
 INBOX_DRAIN_SECONDS = float(os.environ.get("INBOX_DRAIN_SECONDS", "25"))
+# A failed delivery's first retry (a refund that overtook its order); later ones back off from 60 s.
+INBOX_FIRST_RETRY_SECONDS = float(os.environ.get("INBOX_FIRST_RETRY_SECONDS", "5"))
 # Each web process publishes at most one drain_inbox wake-up per interval (integrations/inbox_waker.py);
 # a wake-up still queued after INBOX_WAKE_EXPIRES_SECONDS is dropped (other drains ran meanwhile).
 INBOX_WAKE_INTERVAL_SECONDS = float(os.environ.get("INBOX_WAKE_INTERVAL_SECONDS", "0.05"))

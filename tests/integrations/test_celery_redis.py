@@ -5,8 +5,10 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.core.cache import caches
 
 from commerce.models import Order
+from integrations import inbox_waker
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.tasks import retry_due_deliveries
 from retention_app.celery import app as celery_app
@@ -24,6 +26,7 @@ def redis_worker():
     previous = celery_app.conf.task_always_eager, celery_app.conf.broker_url
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = broker
+    caches["default"].delete(inbox_waker.WAKE_PENDING_KEY)  # no wake-up left queued by another test
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             yield

@@ -2,12 +2,15 @@
 and drainers that claim batches with SKIP LOCKED, one savepoint per delivery."""
 
 import copy
+import os
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import caches
 from django.db import connection, connections, transaction
+from django.test import override_settings
 
 from commerce.models import DomainEvent, Order
 from integrations import inbox_waker, webhooks
@@ -25,10 +28,12 @@ def not_eager() -> Iterator[None]:
     """As in production: the ack only stores and wakes; nothing is processed on the request."""
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
+    caches["default"].delete(inbox_waker.WAKE_PENDING_KEY)  # no wake-up left queued by another test
     try:
         yield
     finally:
         celery_app.conf.task_always_eager = previous
+        caches["default"].delete(inbox_waker.WAKE_PENDING_KEY)
 
 
 def order(number: int) -> dict:
@@ -137,6 +142,24 @@ def test_every_wake_up_is_followed_by_a_publish_that_sees_it():
 
 
 # --- the drain ----------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs the shared Redis cache (CI sets REDIS_URL)")
+def test_a_wake_up_already_queued_is_not_published_again_until_a_drain_takes_it(not_eager):
+    # given the shared cache production uses (Redis), and no wake-up waiting
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                               "LOCATION": os.environ["REDIS_URL"]}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].delete(inbox_waker.WAKE_PENDING_KEY)
+        # when the web processes' wakers publish while a backlog waits
+        first = inbox_waker.drain_publish()
+        again = [inbox_waker.drain_publish() for _ in range(5)]
+        # then one wake-up is queued, not one per interval per process
+        assert (first, again) == (True, [False] * 5)
+        # and once a drain has started, a row committed after its claim gets a wake-up of its own
+        inbox_waker.wake_taken()
+        assert inbox_waker.drain_publish() is True
+        caches["default"].delete(inbox_waker.WAKE_PENDING_KEY)
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_processes_every_delivery_in_order_and_a_poison_one_fails_alone(client, not_eager):
