@@ -31,7 +31,6 @@ import csv
 import hashlib
 import itertools
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +58,7 @@ OPTIONAL_COLUMNS = ("cost", "refunded", "product")
 PREFIX = "import:"
 ID_MAX_LENGTH = 64 - len(PREFIX)
 BATCH_SIZE = 2000
+STAGED_BATCH_SIZE = 10_000  # PostgreSQL: a fixed number of statements per batch, so bigger batches are cheaper
 MAX_REPORTED_ERRORS = 1000
 MILLI = Decimal("0.001")
 MAX_AMOUNT = min(MONEY_MAX, decimal_max(Order._meta.get_field("total")))  # every amount goes to a money column
@@ -133,7 +133,7 @@ class ImportRow:
     def fingerprint(self) -> int:
         values = (self.customer_platform_id, self.email, self.processed_at.isoformat(), self.total, self.currency,
                   self.cost, self.refunded, self.product)
-        return zlib.crc32(repr(values).encode())
+        return hash(values) & 0xFFFFFFFF  # compared within one run only
 
 
 # --- the shop ------------------------------------------------------------------------------------------------------
@@ -500,23 +500,6 @@ def _batch_write_staged(*, shop: Shop, rows: list[ImportRow], result: ImportResu
     return True
 
 
-class _Statistics:
-    """Refreshes the planner's statistics of the tables an import fills each time they have
-    doubled (a logarithmic number of ``ANALYZE``: a few over a million rows)."""
-
-    MODELS = (Customer, Product, Order, OrderLine, Refund, ImportedOrderCost)
-
-    def __init__(self, *, shop: Shop) -> None:
-        self.rows = Order.objects.filter(shop=shop).count() if shop.pk else 0
-        self.next_at = max(1000, self.rows)
-
-    def written(self, rows: int) -> None:
-        self.rows += rows
-        if self.rows >= self.next_at:
-            bulk_sql.statistics_refresh(self.MODELS)
-            self.next_at = self.rows * 2
-
-
 def _customers_write_staged(cursor: CursorWrapper, *, shop: Shop, now: datetime) -> int:
     """Customers met for the first time in this file: created, or their email updated (a customer
     the platform dated is the platform's: left alone).  Returns how many were created."""
@@ -624,6 +607,9 @@ def _costs_write_staged(cursor: CursorWrapper, *, shop: Shop, now: datetime) -> 
         [shop.pk, now, now, shop.pk])
 
 
+STATISTICS_MODELS = (Customer, Product, Order, OrderLine, Refund, ImportedOrderCost)
+
+
 Numbered = tuple[int, dict[str, str | None] | str]
 
 
@@ -678,7 +664,7 @@ def orders_import(
     file: TextIO,
     platform: str | None = None,
     timezone: str = "UTC",
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> ImportResult:
     """Import the CSV ``file`` into the shop with ``domain`` (created as a standalone shop, with the
     first row's currency and ``timezone``, when there is none)."""
@@ -722,6 +708,7 @@ def orders_import(
     written = False
     seen_customers: set[str] = set()
     staged = bulk_sql.is_supported()
+    batch_size = batch_size or (STAGED_BATCH_SIZE if staged else BATCH_SIZE)
 
     def flush(batch: list[ImportRow]) -> bool:
         with transaction.atomic():
@@ -731,13 +718,14 @@ def orders_import(
             if staged:
                 created = result.created
                 written = _batch_write_staged(shop=shop, rows=batch, result=result)
-                statistics.written(result.created - created)
+                statistics.loaded(result.created - created)
                 return written
             return _batch_write(shop=shop, rows=batch, seen_customers=seen_customers, result=result)
 
     if staged:
         _stage_create()
-        statistics = _Statistics(shop=shop)
+        statistics = bulk_sql.StatisticsKeeper(
+            STATISTICS_MODELS, rows=Order.objects.filter(shop=shop).count() if shop.pk else 0)
     batch: list[ImportRow] = []
     for row in _rows(itertools.chain(ahead, numbered), shop=shop, result=result):
         batch.append(row)
@@ -751,7 +739,7 @@ def orders_import(
     if written:
         if staged:
             with transaction.atomic():
-                bulk_sql.statistics_refresh(_Statistics.MODELS)
+                bulk_sql.statistics_refresh(STATISTICS_MODELS)
                 bulk_sql.customers_first_order_refresh(shop=shop)
         else:
             commerce.customers_first_order_refresh_all(shop=shop)

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from commerce import bulk_sql
 from commerce import services as commerce
-from commerce.models import Shop
+from commerce.models import Customer, Order, OrderLine, Refund, RefundLine, Shop
 from integrations import sync_runs
 from integrations.models import SyncCursor, SyncKind, SyncRun, SyncStatus
 from integrations.shopify import normalise, queries
@@ -37,6 +38,8 @@ BULK_QUERIES = {
     "products": queries.BULK_PRODUCTS,
     "orders": queries.BULK_ORDERS,
 }
+# What a bulk load of orders fills: their planner statistics are refreshed as they grow.
+STATISTICS_MODELS = (Customer, Order, OrderLine, Refund, RefundLine)
 # Child connections inside each bulk query: the JSONL gives their nodes their own lines.
 CHILD_CONNECTIONS = {"ProductVariant": "variants", "LineItem": "lineItems"}
 
@@ -128,9 +131,12 @@ def _upsert_nodes(
         )
     if resource == "products":
         return commerce.products_upsert(shop=shop, records=[normalise.product_from_graphql(n) for n in nodes])
-    return commerce.orders_upsert(
-        shop=shop, records=[normalise.order_from_graphql(n) for n in nodes], live=live, refresh_first_orders=not bulk
-    )
+    records = [normalise.order_from_graphql(n) for n in nodes]
+    if bulk and bulk_sql.is_supported():
+        result = commerce.UpsertResult()
+        result.updated = bulk_sql.orders_history_load(shop=shop, records=records)
+        return result
+    return commerce.orders_upsert(shop=shop, records=records, live=live, refresh_first_orders=not bulk)
 
 
 def ingest_file(
@@ -156,11 +162,15 @@ def ingest_file(
 
     grouped = parents_with_children(numbered())
 
+    statistics = bulk_sql.StatisticsKeeper(STATISTICS_MODELS) if bulk_sql.is_supported() else None
+
     def flush(next_line: int) -> None:
         nonlocal objects
         if batch:
             with transaction.atomic():
                 _upsert_nodes(shop=shop, resource=resource, nodes=batch, live=False, bulk=True)
+                if statistics is not None and resource == "orders":
+                    statistics.loaded(len(batch))
                 progress = dict(run.progress)
                 entry = dict(progress.get(resource) or {})
                 entry["objects"] = int(entry.get("objects", 0)) + len(batch)
@@ -178,7 +188,12 @@ def ingest_file(
     if batch:
         flush(last_line + 1)
     if resource == "orders":
-        commerce.customers_first_order_refresh_all(shop=shop)
+        if bulk_sql.is_supported():
+            with transaction.atomic():
+                bulk_sql.statistics_refresh(STATISTICS_MODELS)
+                bulk_sql.customers_first_order_refresh(shop=shop)
+        else:
+            commerce.customers_first_order_refresh_all(shop=shop)
     return objects
 
 
