@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             from analytics.services import importer
 
             call_command("migrate", interactive=False, verbosity=0)
-            batch_size = args.batch_size or importer.BATCH_SIZE
+            batch_size = args.batch_size or importer.STAGED_BATCH_SIZE
             for size in sizes:
                 path = Path(tmp) / f"orders-{size}.csv"
                 began = time.perf_counter()
