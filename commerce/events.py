@@ -9,8 +9,8 @@ A poison event never stalls the pipeline:
 - **Isolation.**  Each subscriber of an event runs in its own savepoint.  One that raises is
   rolled back alone and recorded as an ``EventDelivery`` (error, short traceback, next attempt);
   the event's other subscribers still run, the event is marked dispatched, and dispatch moves on.
-  The normal path pays nothing for this: all subscribers first run in the round's transaction
-  as one unit, and only an event where one of them raised is run again subscriber by subscriber
+  The normal path pays little for this: all subscribers of a unit (below) first run together,
+  and only an event where one of them raised is run again subscriber by subscriber
   (so the healthy subscribers of a failing event run more than once -- possibly by another
   worker, which may take the event between the two tries -- and their work is kept once).
 - **Retry, then dead letter.**  A failed delivery is retried (that subscriber only) by the beat's
@@ -25,11 +25,11 @@ A poison event never stalls the pipeline:
   ``SKIP LOCKED``: two workers never run the same event (or the same retry) at once.
 - **Batches.**  A round claims up to ``limit`` events and dispatches them in one transaction
   and one commit, with one bulk ``UPDATE`` of ``dispatched_at`` (events without subscribers
-  cost nothing more).  The round is tried first as one unit, the fast path; if anything in it
-  raised, it is rolled back and run again with each unit in a savepoint: an event, or, for an
-  event name with batch subscribers, a run of one shop's consecutive events of that name.  A
-  unit that raises is rolled back alone and its events run one by one, as above.  Events that
-  subscribers emit are taken by the next round.
+  cost nothing more).  Each unit runs in a savepoint: an event, or, for an event name with batch
+  subscribers, a run of one shop's consecutive events of that name.  A unit that raises is
+  rolled back alone and its events run one by one, as above; a round with a single unit skips
+  the savepoint and is run again with it if it raises.  Events that subscribers emit are taken
+  by the next round.
 - **Batch subscribers** (``subscribe_batch``) receive a run of one shop's events of one name in
   id order, so hot events (``order.paid``) are handled with a few bulk queries per run; the
   same function is called with a one-event list for an isolated run, a retry or a lone event.
@@ -227,9 +227,10 @@ def _dispatch_round(*, limit: int) -> int:
     """One round: claim up to ``limit`` pending events (fair across shops, ``SKIP LOCKED``) and
     dispatch them in one transaction; returns how many were dispatched.
 
-    The fast path runs the whole round without a savepoint; if anything in it raised, the round
-    is rolled back and run again with each unit in its own savepoint (and, within a unit that
-    raises, each event and then each subscriber isolated)."""
+    Each unit with subscribers runs in its own savepoint (and, within a unit that raises, each
+    event and then each subscriber isolated), so a healthy event runs once.  A round with a
+    single such unit (a lone event, or one run) skips the savepoint: if it raises, the round is
+    rolled back and run again with the savepoint."""
     pks = _pending_round_pks(limit=limit)
     if not pks:
         return 0
@@ -250,8 +251,9 @@ def _round_run(pks: list[int], *, isolated: bool) -> int:
         claimed = _events_claim(pks)
         if not claimed:
             return 0
-        for run in _runs(claimed):
-            if isolated:
+        units = [run for run in _runs(claimed) if _SUBSCRIBERS.get(run[0].name)]
+        for run in units:
+            if isolated or len(units) > 1:
                 _run_dispatch(run)
             else:
                 _run_subscribers(run)
