@@ -38,6 +38,7 @@ from commerce.records import CustomerRecord, OrderRecord, ProductRecord, RefundR
 from commerce.selectors import orders_counted
 from commerce.shop_defaults import shop_defaults_create
 from retention_app.money import money_str
+from retention_app.sql import rows_update
 
 RecordT = TypeVar("RecordT", CustomerRecord, ProductRecord, OrderRecord)
 
@@ -180,7 +181,7 @@ def _records_apply(
         to_update.append(row)
         applied.rows[record.platform_id] = row
     if to_update:
-        model.objects.bulk_update(to_update, [*fields, "updated_at"])  # type: ignore[attr-defined]
+        rows_update(model=model, rows=to_update, fields=[*fields, "updated_at"])
     result.created, result.updated = len(applied.created), len(to_update)
     return applied
 
