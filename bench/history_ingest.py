@@ -464,6 +464,8 @@ class Bench:
                             copy.write_row(row + extra)
                     queries += 1
 
+        from commerce.selectors import COUNTED_ORDER_STATUSES
+
         def go() -> None:
             nonlocal queries
             with psycopg.connect(self.url_of(name)) as conn:
@@ -475,12 +477,16 @@ class Bench:
                         rows = Rows()
                 write(conn, rows)
                 with conn.transaction():
+                    # The app's counted-order rule (commerce.selectors.counted_order_q), written out:
+                    # paid-like, not cancelled, not a test, dated, not refunded in full.
                     conn.execute(sql.SQL(
                         "UPDATE {c} SET first_order_at = f.first FROM (SELECT customer_id, min(processed_at) AS first"
-                        " FROM {o} WHERE cancelled_at IS NULL AND customer_id IS NOT NULL GROUP BY customer_id) f"
+                        " FROM {o} WHERE financial_status = ANY(%s) AND cancelled_at IS NULL AND NOT is_test"
+                        " AND processed_at IS NOT NULL AND NOT (total > 0 AND total_refunded >= total)"
+                        " AND customer_id IS NOT NULL GROUP BY customer_id) f"
                         " WHERE {c}.id = f.customer_id"
                     ).format(c=sql.Identifier(targets["commerce_customer"]),
-                             o=sql.Identifier(targets["commerce_order"])))
+                             o=sql.Identifier(targets["commerce_order"])), [[status.value for status in COUNTED_ORDER_STATUSES]])
                     queries += 1
                     if not plain:
                         for table in TABLES:
