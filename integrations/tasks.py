@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from commerce import events
 from commerce.consent import consent_changes_unsynced
 from commerce.models import Platform, Shop, ShopStatus
 from integrations import billing, consent, inbox_waker, services, webhooks
@@ -26,9 +27,12 @@ def process_webhook_delivery(delivery_pk: int) -> str:
 def drain_inbox() -> int:
     """Process waiting inbox rows in batches; published by the web processes' waker after a
     commit, and by beat as a safety net.  Runs for at most ``INBOX_DRAIN_SECONDS``, then hands
-    what is left to a fresh drain (so other tasks get a turn)."""
+    what is left to a fresh drain (so other tasks get a turn).  After each batch it dispatches
+    the events that batch wrote: otherwise, under a backlog, the drains would keep both worker
+    slots and the points would wait behind the whole inbox."""
     inbox_waker.wake_taken()
-    result = webhooks.inbox_drain(batch_size=settings.INBOX_DRAIN_BATCH, seconds=settings.INBOX_DRAIN_SECONDS)
+    result = webhooks.inbox_drain(batch_size=settings.INBOX_DRAIN_BATCH, seconds=settings.INBOX_DRAIN_SECONDS,
+                                  after_batch=events.dispatch_pending)
     if result.more:
         drain_inbox.delay()
     return result.deliveries

@@ -189,16 +189,20 @@ class DrainResult:
     more: bool  # the time budget ran out with rows still waiting
 
 
-def inbox_drain(*, batch_size: int, seconds: float) -> DrainResult:
+def inbox_drain(*, batch_size: int, seconds: float, after_batch: Callable[[], object] | None = None) -> DrainResult:
     """Process waiting deliveries batch after batch until fewer than ``batch_size`` are left to
     claim, or ``seconds`` have passed (then ``more`` says a fresh drain should carry on).  Rows
-    committed after the last claim have their own wake-up, published after their commit."""
+    committed after the last claim have their own wake-up, published after their commit.
+    ``after_batch`` runs after each committed batch (the worker dispatches the batch's events
+    there, so a backlog in the inbox does not hold back the points of what was already taken)."""
     deadline = time.monotonic() + seconds
     batches = deliveries = 0
     while True:
         claimed = _batch_with_retries(batch_size=batch_size)
         batches += 1 if claimed else 0
         deliveries += claimed
+        if claimed and after_batch is not None:
+            after_batch()
         if claimed < batch_size:
             return DrainResult(batches=batches, deliveries=deliveries, more=False)
         if time.monotonic() >= deadline:

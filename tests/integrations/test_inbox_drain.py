@@ -241,6 +241,22 @@ def test_an_order_twice_in_a_batch_is_applied_in_turn(client, not_eager):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_drain_task_dispatches_each_batch_s_events_before_it_takes_the_next(client, not_eager, settings):
+    from integrations.tasks import drain_inbox
+
+    # given more waiting order deliveries than one batch takes
+    settings.INBOX_DRAIN_BATCH = 2
+    shop = ShopFactory(domain="dispatch-after.myshopify.com")
+    post_orders(client, shop.domain, 3)
+    # when a worker runs the drain task
+    assert drain_inbox() == 3
+    # then every order's paid event went out with the drain, not after a publish and another task
+    paid = DomainEvent.objects.filter(shop=shop, name="order.paid")
+    assert paid.count() == 3
+    assert not paid.filter(dispatched_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_process_webhook_delivery_still_processes_one(client, not_eager):
     from integrations.tasks import process_webhook_delivery
 
