@@ -5,6 +5,7 @@ A month that is not over -- the current one, or one the period's end cuts -- is 
 shares (and a cohort's size, for the cohort month) can still grow, so they are flagged instead of
 reading as a drop."""
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -78,6 +79,13 @@ def cohort_retention(*, shop: Shop, start: date, end: date, today: date | None =
     with connection.cursor() as cursor:
         cursor.execute(sql, [*firsts_params, *orders_params, *cohort_params, *order_params])
         counts = {(int(cohort), int(month)): customers for cohort, month, customers in cursor.fetchall()}
+    return cohort_rows(months=months, partial=partial, counts=counts)
+
+
+def cohort_rows(*, months: Sequence[date], partial: Sequence[bool], counts: Mapping[tuple[int, int], int]
+                ) -> list[dict[str, Any]]:
+    """The report's cohort rows from ``counts[(cohort index, month index)]`` = customers of that
+    cohort active in that month (one home for the orders' query and the rollups' query)."""
     cohorts = []
     for index, month in enumerate(months):
         size = counts.get((index, index), 0)
@@ -86,6 +94,6 @@ def cohort_retention(*, shop: Shop, start: date, end: date, today: date | None =
             "size": size,
             "partial": partial[index],
             "retention_percent": [percent(counts.get((index, later), 0), size) for later in range(index, len(months))],
-            "retention_partial": partial[index:],
+            "retention_partial": list(partial[index:]),
         })
     return cohorts

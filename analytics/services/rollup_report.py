@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from analytics.models import CustomerDay, ShopDay
 from analytics.services.base import money, money_per, percent, ratio, shop_zone
-from analytics.services.cohorts import _month_last_day
+from analytics.services.cohorts import _month_last_day, cohort_rows
 from analytics.services.options import ReportOptions, report_options
 from analytics.services.value import clv_summary_of_days, predicted_clv
 from commerce.models import Shop
@@ -76,17 +76,7 @@ def _cohorts(shop: Shop, start: date, end: date, today: date) -> list[dict[str, 
     with connection.cursor() as cursor:
         cursor.execute(sql, [*firsts_params, *activity_params, *cohort_params, *order_params])
         counts = {(int(cohort), int(month)): customers for cohort, month, customers in cursor.fetchall()}
-    cohorts = []
-    for index, month in enumerate(months):
-        size = counts.get((index, index), 0)
-        cohorts.append({
-            "month": month.strftime("%Y-%m"),
-            "size": size,
-            "partial": partial[index],
-            "retention_percent": [percent(counts.get((index, later), 0), size) for later in range(index, len(months))],
-            "retention_partial": partial[index:],
-        })
-    return cohorts
+    return cohort_rows(months=months, partial=partial, counts=counts)
 
 
 def rollup_report(*, shop: Shop, start: date, end: date, today: date | None = None,
