@@ -486,7 +486,8 @@ class Bench:
                         " AND customer_id IS NOT NULL GROUP BY customer_id) f"
                         " WHERE {c}.id = f.customer_id"
                     ).format(c=sql.Identifier(targets["commerce_customer"]),
-                             o=sql.Identifier(targets["commerce_order"])), [[status.value for status in COUNTED_ORDER_STATUSES]])
+                             o=sql.Identifier(targets["commerce_order"])),
+                        [[status.value for status in COUNTED_ORDER_STATUSES]])
                     queries += 1
                     if not plain:
                         for table in TABLES:
