@@ -11,7 +11,6 @@ from django.core.cache import cache
 from django.utils import translation
 
 from analytics import services as analytics
-from analytics.services.rollup_report import rollup_active_customers_on
 from campaigns.services import attribution
 from commerce.models import Shop
 from dashboard.periods import Period
@@ -39,12 +38,8 @@ def retention_report(*, shop: Shop, period: Period) -> dict[str, Any]:
     """``analytics.services.retention_report``: every metric of the range (REPORT_FORMAT.md); once
     the shop's rollups are built (the beat task), the same document with the customer and order
     figures read from them (``retention_report_from_rollups``)."""
-    def build() -> dict[str, Any]:
-        if analytics.rollups_state(shop=shop) is not None:
-            return analytics.retention_report_from_rollups(shop=shop, start=period.start, end=period.end)
-        return analytics.retention_report(shop=shop, start=period.start, end=period.end)
-
-    return _cached("report", shop, period, build)
+    return _cached("report", shop, period,
+                   lambda: analytics.retention_report_for_pages(shop=shop, start=period.start, end=period.end))
 
 
 def month_ends(period: Period) -> list[date]:
@@ -60,14 +55,9 @@ def month_ends(period: Period) -> list[date]:
 def active_customers_by_month(*, shop: Shop, period: Period, activity_days: int) -> list[tuple[date, int]]:
     """Active customers (``analytics.services.active_customers``) at each month's end of the range
     (from the rollups once they are built)."""
-    def build() -> list[tuple[date, int]]:
-        days = month_ends(period)
-        if analytics.rollups_state(shop=shop) is not None:
-            return list(zip(days, rollup_active_customers_on(shop=shop, days=days, activity_days=activity_days),
-                            strict=True))
-        return [(day, analytics.active_customers(shop=shop, day=day, activity_days=activity_days)) for day in days]
-
-    return _cached("active", shop, period, build)
+    days = month_ends(period)
+    return _cached("active", shop, period, lambda: list(zip(
+        days, analytics.active_customers_on_days(shop=shop, days=days, activity_days=activity_days), strict=True)))
 
 
 def flow_stats(*, shop: Shop) -> list[dict[str, Any]]:

@@ -16,10 +16,12 @@ from analytics.services.options import (
 )
 from analytics.services.programs import campaign_return, loyalty_return, nps
 from analytics.services.report import (
+    active_customers_on_days,
     industry_context,
     report_json,
     report_table,
     retention_report,
+    retention_report_for_pages,
     retention_report_from_rollups,
 )
 from analytics.services.retention import (
@@ -46,6 +48,7 @@ __all__ = [
     "Period",
     "ReportOptions",
     "active_customers",
+    "active_customers_on_days",
     "analytics_settings_get",
     "analytics_settings_update",
     "average_order_value",
@@ -72,6 +75,7 @@ __all__ = [
     "report_options",
     "report_table",
     "retention_report",
+    "retention_report_for_pages",
     "retention_report_from_rollups",
     "rollups_refresh",
     "rollups_state",

@@ -14,13 +14,15 @@ from analytics.services.cohorts import cohort_retention
 from analytics.services.options import ReportOptions, report_options
 from analytics.services.programs import campaign_return, loyalty_return, nps
 from analytics.services.retention import (
+    active_customers,
     churn,
     customer_retention,
     loyal_base,
     purchase_frequency,
     repeat_purchase_rate,
 )
-from analytics.services.rollup_report import rollup_report
+from analytics.services.rollup_report import rollup_active_customers_on, rollup_report
+from analytics.services.rollups import rollups_state
 from analytics.services.value import average_order_value, customer_lifetime_value, profit_per_order
 from commerce.models import Shop
 from retention_app.money import money_str
@@ -102,6 +104,22 @@ def retention_report_from_rollups(
     options = options or report_options(shop=shop)
     figures = rollup_report(shop=shop, start=start, end=end, options=options)
     return _report(shop=shop, start=start, end=end, options=options, figures=figures)
+
+
+def retention_report_for_pages(*, shop: Shop, start: date, end: date) -> dict[str, Any]:
+    """What the merchant's pages show: the report from the rollups once the shop's are built (the
+    beat's ``rollups_refresh``; the same numbers, far faster), else from the orders."""
+    if rollups_state(shop=shop) is not None:
+        return retention_report_from_rollups(shop=shop, start=start, end=end)
+    return retention_report(shop=shop, start=start, end=end)
+
+
+def active_customers_on_days(*, shop: Shop, days: list[date], activity_days: int) -> list[int]:
+    """Active customers on each of ``days``: one pass over the rollups once they are built, else
+    ``active_customers`` day by day."""
+    if rollups_state(shop=shop) is not None:
+        return rollup_active_customers_on(shop=shop, days=days, activity_days=activity_days)
+    return [active_customers(shop=shop, day=day, activity_days=activity_days) for day in days]
 
 
 def _report(*, shop: Shop, start: date, end: date, options: ReportOptions, figures: dict[str, Any]) -> dict[str, Any]:
